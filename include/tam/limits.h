@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Compile-time bounds on everything that comes from the network or a file.
+ * Each is an overridable macro; the runtime limits (body size, TTLs) are
+ * configuration with these as defaults.
+ */
+#ifndef TAM_LIMITS_H
+#define TAM_LIMITS_H
+
+#ifndef TAM_MAX_BODY_BYTES
+#define TAM_MAX_BODY_BYTES (1u << 20)        /* default OTrP POST body limit */
+#endif
+#ifndef TAM_MAX_TA_BYTES
+#define TAM_MAX_TA_BYTES (64u << 20)         /* SP-signed TA bundle */
+#endif
+#ifndef TAM_MAX_CERT_BYTES
+#define TAM_MAX_CERT_BYTES (16u << 10)       /* one DER certificate */
+#endif
+#ifndef TAM_MAX_CHAIN_CERTS
+#define TAM_MAX_CHAIN_CERTS 8                /* x5c / cacert entries */
+#endif
+#ifndef TAM_MAX_PEM_BYTES
+#define TAM_MAX_PEM_BYTES (256u << 10)       /* key or certificate file */
+#endif
+#ifndef TAM_MAX_SDS
+#define TAM_MAX_SDS 64                       /* SDs one DSI may list */
+#endif
+#ifndef TAM_MAX_TAS
+#define TAM_MAX_TAS 256                      /* TAs one DSI may list */
+#endif
+#ifndef TAM_MAX_ASSIGNMENTS
+#define TAM_MAX_ASSIGNMENTS 1024             /* assignments per device */
+#endif
+
+#define TAM_SPID_MAX 64                      /* SP id, bytes incl. NUL */
+#define TAM_SDNAME_MAX 64                    /* SD name, bytes incl. NUL */
+#define TAM_TAID_MAX 64                      /* TA id (UUID text), incl. NUL */
+#define TAM_TANAME_MAX 128                   /* friendly TA name, incl. NUL */
+#define TAM_VERSION_MAX 32                   /* TA version text, incl. NUL */
+#define TAM_TEENAME_MAX 128                  /* TEE routing name, incl. NUL */
+#define TAM_DID_HEX 65                       /* SHA-256 hex + NUL */
+#define TAM_RID_MAX 64                       /* rid/tid as received, incl. NUL */
+#define TAM_NAME_MAX 64                      /* operator-chosen labels */
+
+#define TAM_DEFAULT_REQUEST_TTL 300          /* seconds a rid stays answerable */
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain data shared by store, policy and the OTrP engine: what a device was
+ * last seen holding (observed state), what it should hold (assignments), and
+ * the single operation policy picks next. No wire formats, no SQL here.
+ */
+#ifndef TAM_MODEL_H
+#define TAM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tam/limits.h"
+
+/* A security domain the TEE reported as owned by this TAM. */
+struct tam_sd_obs {
+	char sdname[TAM_SDNAME_MAX];   /* SD name as the TEE reported it */
+	char spid[TAM_SPID_MAX];       /* owning SP id; empty if the TEE omitted it */
+};
+
+/* A TA the TEE reported, with what we know about its version. */
+struct tam_ta_obs {
+	char taid[TAM_TAID_MAX];       /* TA id as the TEE reported it */
+	char sdname[TAM_SDNAME_MAX];   /* SD that holds it; empty if unknown */
+	char taname[TAM_TANAME_MAX];   /* optional friendly name */
+	int64_t ta_version_id;         /* our ta_versions row we installed, 0 if unknown */
+};
+
+/* The TEE's anonymous key for one SP ("TEE SP AIK"). */
+struct tam_spaik_obs {
+	char spid[TAM_SPID_MAX];       /* SP this key belongs to */
+	uint8_t *spki;                 /* DER SubjectPublicKeyInfo, owned */
+	size_t spki_len;               /* bytes */
+};
+
+/* Observed state of one device, as of its last verified DSI. */
+struct tam_dev_state {
+	char tee_name[TAM_TEENAME_MAX];   /* routing name for the "tee" member */
+	char tee_ver[TAM_VERSION_MAX];    /* TEE version string */
+	struct tam_sd_obs *sds;           /* owned array */
+	size_t n_sds;
+	struct tam_ta_obs *tas;           /* owned array */
+	size_t n_tas;
+	struct tam_spaik_obs *aiks;       /* owned array */
+	size_t n_aiks;
+};
+
+void tam_dev_state_free(struct tam_dev_state *s);
+
+/* What operators assigned: this TA version should be on the device. */
+struct tam_assignment {
+	int64_t ta_id;                 /* tas row */
+	int64_t ta_version_id;         /* resolved ta_versions row (pinned or latest) */
+	char taid[TAM_TAID_MAX];
+	char version[TAM_VERSION_MAX];
+	int64_t sp_id;                 /* sps row of the TA's owner */
+	char spid[TAM_SPID_MAX];
+	char sdname[TAM_SDNAME_MAX];   /* SD name this TAM uses for that SP */
+};
+
+enum tam_op_kind {
+	TAM_OP_NONE = 0,
+	TAM_OP_CREATE_SD,
+	TAM_OP_INSTALL_TA,
+	TAM_OP_DELETE_TA,
+};
+
+/* The one operation policy wants next. */
+struct tam_op {
+	enum tam_op_kind kind;
+	int64_t sp_id;                 /* CreateSD/InstallTA: sps row; 0 for DeleteTA of an unknown SP */
+	char spid[TAM_SPID_MAX];
+	char sdname[TAM_SDNAME_MAX];
+	char taid[TAM_TAID_MAX];       /* InstallTA/DeleteTA */
+	int64_t ta_version_id;         /* InstallTA */
+};
+
+const char *tam_op_kind_name(enum tam_op_kind k);
+/* Inverse of tam_op_kind_name; 0 or -1. */
+int tam_op_kind_parse(const char *s, enum tam_op_kind *out);
+
+/*
+ * TA versions are MAJOR[.MINOR[.PATCH]], each 0..65535; key orders them
+ * ("1.2" == "1.2.0" < "1.10"). Returns 0, or -1 if s is not such a version.
+ */
+int tam_version_key(const char *s, int64_t *key);
+
+#endif

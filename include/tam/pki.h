@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * X.509 over OpenSSL: load certificates, validate a chain against a set of
+ * trust anchors (validity, CA flags, path length, key strength, key usage),
+ * derive identifiers (device id = SHA-256 of DER, TAM id from the SAN), and
+ * the signer: the one object that holds a private key and can only sign JWS
+ * and decrypt JWE with it. No other module ever sees private key bytes.
+ */
+#ifndef TAM_PKI_H
+#define TAM_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "tam/err.h"
+#include "tam/jose.h"
+#include "tam/util.h"
+
+/* ---- certificates ---- */
+
+int pki_cert_from_der(const uint8_t *der, size_t len, X509 **out,
+    struct tam_err *err) TAM_WUR;
+/* Every certificate in a PEM text, in file order; at least one. */
+int pki_certs_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out,
+    struct tam_err *err) TAM_WUR;
+/* A single certificate from PEM or DER bytes (auto-detected). */
+int pki_cert_load(const uint8_t *data, size_t len, X509 **out,
+    struct tam_err *err) TAM_WUR;
+int pki_cert_to_der(X509 *cert, uint8_t **der, size_t *len,
+    struct tam_err *err) TAM_WUR;
+/* SHA-256 over the DER encoding. */
+int pki_cert_sha256(X509 *cert, uint8_t out[32]) TAM_WUR;
+/* Public key of the certificate as a jose key. */
+int pki_cert_public_key(X509 *cert, struct jose_key **out,
+    struct tam_err *err) TAM_WUR;
+/*
+ * TAM identity carried by a certificate: the first SAN URI, else the first
+ * SAN dNSName, else the subject CN.
+ */
+int pki_cert_tamid(X509 *cert, char *out, size_t outlen, struct tam_err *err) TAM_WUR;
+/* One-line RFC 2253 subject into out (truncated to fit). */
+void pki_cert_subject(X509 *cert, char *out, size_t outlen);
+int64_t pki_cert_not_after(X509 *cert);
+bool pki_cert_is_ca(X509 *cert);
+bool pki_cert_is_self_signed(X509 *cert);
+
+/* ---- trust anchors and chain validation ---- */
+
+struct pki_trust;
+
+int pki_trust_new(struct pki_trust **out, struct tam_err *err) TAM_WUR;
+/* Add one trust anchor (must be a CA certificate). */
+int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WUR;
+size_t pki_trust_count(const struct pki_trust *t);
+void pki_trust_free(struct pki_trust *t);
+
+/*
+ * Validate leaf up to a trust anchor with X509_verify_cert: validity at
+ * time now (0 = the current time), CA flags and path length, at most
+ * TAM_MAX_CHAIN_CERTS certificates, security level 2 (>= 112-bit keys, no
+ * SHA-1), and a leaf key usage that includes digitalSignature.
+ * untrusted may be NULL. Errors: TAM_ECERT_EXPIRED (expired or not yet
+ * valid anywhere in the chain), TAM_ECERT_UNTRUSTED (no path to an
+ * anchor, self-signed, unknown issuer), TAM_ECERT_INVALID (anything else:
+ * key usage, weak key, bad CA flags, path length). The message names the
+ * OpenSSL reason and the certificate subject.
+ */
+int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
+    STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
+
+/* ---- signer: a private key and its certificate chain ---- */
+
+struct pki_signer;
+
+/*
+ * Load a private key file (refused unless its mode grants nothing to group
+ * or others) and a PEM certificate chain, leaf first. The leaf's public key
+ * must match the private key. tamid NULL derives it with pki_cert_tamid.
+ */
+int pki_signer_load(const char *key_path, const uint8_t *chain_pem, size_t chain_len,
+    const char *tamid, struct pki_signer **out, struct tam_err *err) TAM_WUR;
+void pki_signer_free(struct pki_signer *s);
+
+const char *pki_signer_tamid(const struct pki_signer *s);
+/* JWS alg this signer uses: "RS256" or "ES256". */
+const char *pki_signer_alg(const struct pki_signer *s);
+/* Public half only; borrowed. */
+const struct jose_key *pki_signer_public(const struct pki_signer *s);
+/* Leaf certificate; borrowed. */
+X509 *pki_signer_cert(const struct pki_signer *s);
+/* Leaf + intermediates (self-signed roots left out), DER; borrowed. */
+STACK_OF(X509) *pki_signer_chain(const struct pki_signer *s);
+/* x5c array: standard base64 DER of leaf and intermediates; borrowed. */
+const json_t *pki_signer_x5c(const struct pki_signer *s);
+
+/*
+ * Flattened JWS over payload with the signer's alg. protected_extra as in
+ * jose_jws_sign; with_x5c puts {"x5c": [...]} in the unprotected header.
+ */
+int pki_signer_sign(const struct pki_signer *s, const json_t *protected_extra,
+    bool with_x5c, const uint8_t *payload, size_t len, json_t **out,
+    struct tam_err *err) TAM_WUR;
+/* jose_jwe_decrypt with the signer's private key. */
+int pki_signer_decrypt(const struct pki_signer *s, const json_t *jwe, uint8_t **pt,
+    size_t *len, struct tam_err *err) TAM_WUR;
+
+#endif

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Persistent state in SQLite, and the only place SQL lives. store_open applies
+ * the schema/NNN_*.sql migrations (compiled in) forward-only under PRAGMA
+ * user_version, and turns on WAL, foreign keys and a busy timeout. One
+ * struct store is one connection: use it from one thread at a time.
+ *
+ * Multi-row changes run inside store_begin/store_commit; every function that
+ * writes more than one row opens its own transaction when none is active.
+ * The store never sees JSON wire formats: it keeps bytes and plain structs.
+ *
+ * Functions returning records fill caller-provided structs; the *_clear and
+ * *_free functions release what they allocated. Lookups that find nothing
+ * return TAM_ENOTFOUND; inserts that clash with a unique key return
+ * TAM_ECONFLICT.
+ */
+#ifndef TAM_STORE_H
+#define TAM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tam/err.h"
+#include "tam/limits.h"
+#include "tam/model.h"
+#include "tam/util.h"
+
+struct store;
+
+enum {
+	STORE_CREATE = 1 << 0,     /* create the file if missing */
+	STORE_READONLY = 1 << 1,   /* open read-only; no migrations are applied */
+};
+
+int store_open(const char *path, unsigned flags, struct store **out,
+    struct tam_err *err) TAM_WUR;
+void store_close(struct store *st);
+/* PRAGMA user_version after migrations. */
+int store_schema_version(struct store *st);
+/* Number of migrations compiled into this binary. */
+int store_schema_latest(void);
+
+/* BEGIN IMMEDIATE; nesting is an error. */
+int store_begin(struct store *st, struct tam_err *err) TAM_WUR;
+int store_commit(struct store *st, struct tam_err *err) TAM_WUR;
+/* Roll back if a transaction is open; safe to call when none is. */
+void store_rollback(struct store *st);
+
+/* ---- audit ---- */
+
+int store_audit(struct store *st, const char *actor, const char *action,
+    const char *object, const char *detail, struct tam_err *err) TAM_WUR;
+
+struct store_audit_row {
+	int64_t id;
+	int64_t at;
+	char actor[128];
+	char action[64];
+	char object[256];
+	char detail[512];
+};
+/* Rows with id > after_id, oldest first, at most limit. *rows malloc'd. */
+int store_audit_list(struct store *st, int64_t after_id, size_t limit,
+    struct store_audit_row **rows, size_t *n, struct tam_err *err) TAM_WUR;
+
+/* ---- TAM identity (single row) ---- */
+
+struct store_identity {
+	char tamid[256];
+	char key_path[4096];
+	uint8_t *chain_pem;           /* owned */
+	size_t chain_len;
+	int64_t created;
+};
+/* Insert, or replace the existing identity. */
+int store_identity_set(struct store *st, const struct store_identity *id,
+    struct tam_err *err) TAM_WUR;
+int store_identity_get(struct store *st, struct store_identity *out,
+    struct tam_err *err) TAM_WUR;
+void store_identity_clear(struct store_identity *id);
+
+/* ---- TEE trust anchors ---- */
+
+struct store_anchor {
+	int64_t id;
+	char name[TAM_NAME_MAX];
+	uint8_t *cert;                /* DER, owned */
+	size_t cert_len;
+	uint8_t fingerprint[32];      /* SHA-256 of cert */
+	char subject[256];
+	int64_t not_after;
+	int64_t created;
+};
+int store_anchor_add(struct store *st, const struct store_anchor *a, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+int store_anchor_list(struct store *st, struct store_anchor **out, size_t *n,
+    struct tam_err *err) TAM_WUR;
+int store_anchor_remove(struct store *st, const char *name, struct tam_err *err) TAM_WUR;
+/* Increases whenever an anchor is added or removed. */
+int store_anchor_generation(struct store *st, int64_t *gen, struct tam_err *err) TAM_WUR;
+void store_anchors_free(struct store_anchor *a, size_t n);
+
+/* ---- service providers ---- */
+
+struct store_sp {
+	int64_t id;
+	char spid[TAM_SPID_MAX];
+	char sdname[TAM_SDNAME_MAX];
+	uint8_t *cert;                /* DER TA-signing certificate, owned */
+	size_t cert_len;
+	int64_t created;
+};
+int store_sp_add(struct store *st, const struct store_sp *sp, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+int store_sp_get(struct store *st, const char *spid, struct store_sp *out,
+    struct tam_err *err) TAM_WUR;
+int store_sp_get_by_id(struct store *st, int64_t id, struct store_sp *out,
+    struct tam_err *err) TAM_WUR;
+int store_sp_list(struct store *st, struct store_sp **out, size_t *n,
+    struct tam_err *err) TAM_WUR;
+void store_sp_clear(struct store_sp *sp);
+void store_sps_free(struct store_sp *sps, size_t n);
+
+/* ---- TAs and their versions ---- */
+
+struct store_ta {
+	int64_t id;
+	int64_t sp_id;
+	char spid[TAM_SPID_MAX];      /* filled on read */
+	char taid[TAM_TAID_MAX];
+	char name[TAM_TANAME_MAX];
+	int64_t created;
+};
+int store_ta_add(struct store *st, const struct store_ta *ta, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+int store_ta_get(struct store *st, const char *taid, struct store_ta *out,
+    struct tam_err *err) TAM_WUR;
+/* All TAs ordered by taid; *out malloc'd. */
+int store_ta_list(struct store *st, struct store_ta **out, size_t *n,
+    struct tam_err *err) TAM_WUR;
+
+struct store_ta_version {
+	int64_t id;
+	int64_t ta_id;
+	char version[TAM_VERSION_MAX];
+	int64_t version_key;          /* orderable form, see tam_version_key */
+	uint8_t *bundle;              /* SP-signed bundle, owned; NULL unless asked for */
+	size_t bundle_len;
+	uint8_t digest[32];           /* SHA-256 of bundle */
+	int64_t size;                 /* bundle bytes */
+	uint8_t enc_key[32];          /* AES-256 TA key; wiped by clear */
+	uint8_t enc_iv[16];
+	uint8_t *enc_ta;              /* AES-256-CBC(bundle), owned; NULL unless asked for */
+	size_t enc_ta_len;
+	int64_t created;
+	char created_by[128];
+};
+int store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+/* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
+int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
+    struct store_ta_version *out, struct tam_err *err) TAM_WUR;
+/* Highest version_key of the TA, without blobs. */
+int store_ta_version_latest(struct store *st, int64_t ta_id,
+    struct store_ta_version *out, struct tam_err *err) TAM_WUR;
+int store_ta_version_find(struct store *st, int64_t ta_id, const char *version,
+    struct store_ta_version *out, struct tam_err *err) TAM_WUR;
+/* Versions of a TA, oldest first, without blobs; *out malloc'd. */
+int store_ta_version_list(struct store *st, int64_t ta_id,
+    struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
+void store_ta_version_clear(struct store_ta_version *v);
+void store_ta_versions_free(struct store_ta_version *v, size_t n);
+
+/* ---- devices ---- */
+
+enum store_key_kind {
+	STORE_KEY_CERT = 0,
+	STORE_KEY_RAW = 1,
+};
+
+struct store_device {
+	int64_t id;
+	uint8_t did[32];                   /* device id */
+	char name[TAM_NAME_MAX];           /* optional label; "" if none */
+	enum store_key_kind key_kind;
+	uint8_t *cert;                     /* DER leaf, owned; NULL for raw keys */
+	size_t cert_len;
+	uint8_t *chain;                    /* DER intermediates concatenated, owned; may be NULL */
+	size_t chain_len;
+	uint8_t *spki;                     /* DER public key, owned */
+	size_t spki_len;
+	char thumbprint[44];               /* RFC 7638, base64url */
+	char profile[16];                  /* interop profile, "default" */
+	char state[16];                    /* "active" or "decommissioned" */
+	char tee_name[TAM_TEENAME_MAX];
+	char tee_ver[TAM_VERSION_MAX];
+	uint8_t *dsi;                      /* last verified DSI bytes, owned; may be NULL */
+	size_t dsi_len;
+	uint8_t dsihash[32];               /* SHA-256 of dsi; valid when dsi != NULL */
+	int64_t created;
+	int64_t last_seen;                 /* 0 if never */
+};
+/* An empty name is stored as NULL (no label). */
+int store_device_add(struct store *st, const struct store_device *d, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+int store_device_get(struct store *st, int64_t id, struct store_device *out,
+    struct tam_err *err) TAM_WUR;
+int store_device_get_by_did(struct store *st, const uint8_t did[32],
+    struct store_device *out, struct tam_err *err) TAM_WUR;
+int store_device_get_by_thumbprint(struct store *st, const char *thumbprint,
+    struct store_device *out, struct tam_err *err) TAM_WUR;
+/* ref: a name, the 64-hex did, or a unique hex prefix of at least 8 digits. */
+int store_device_find(struct store *st, const char *ref, struct store_device *out,
+    struct tam_err *err) TAM_WUR;
+/* Ordered by id; *out malloc'd (records without blobs: cert/chain/spki/dsi NULL). */
+int store_device_list(struct store *st, struct store_device **out, size_t *n,
+    struct tam_err *err) TAM_WUR;
+/* Record a verified contact: TEE name/version, DSI bytes and hash, last_seen. */
+int store_device_seen(struct store *st, int64_t id, const char *tee_name,
+    const char *tee_ver, const uint8_t *dsi, size_t dsi_len, int64_t now,
+    struct tam_err *err) TAM_WUR;
+void store_device_clear(struct store_device *d);
+void store_devices_free(struct store_device *d, size_t n);
+
+/* Observed SDs, TAs and SP AIKs; ordered by sdname, taid, spid. */
+int store_device_state_get(struct store *st, int64_t device_id,
+    struct tam_dev_state *out, struct tam_err *err) TAM_WUR;
+/* Replace the observed SDs, TAs and AIKs (tee_name/tee_ver are not stored here). */
+int store_device_state_set(struct store *st, int64_t device_id,
+    const struct tam_dev_state *s, struct tam_err *err) TAM_WUR;
+
+/* ---- assignments (desired state) ---- */
+
+/* ta_version_id 0 means "the latest version". Replaces an existing assignment. */
+int store_assign(struct store *st, int64_t device_id, int64_t ta_id,
+    int64_t ta_version_id, const char *actor, struct tam_err *err) TAM_WUR;
+int store_unassign(struct store *st, int64_t device_id, int64_t ta_id,
+    struct tam_err *err) TAM_WUR;
+/*
+ * The device's assignments with the version resolved (pinned, else latest)
+ * and the SP's spid and sdname filled; TAs without any version are left out.
+ * Ordered by taid; *out malloc'd.
+ */
+int store_assignments_get(struct store *st, int64_t device_id,
+    struct tam_assignment **out, size_t *n, struct tam_err *err) TAM_WUR;
+
+/* ---- OTrP sessions and outstanding requests ---- */
+
+int store_session_new(struct store *st, const char *tid, int64_t now,
+    int64_t *session_id, struct tam_err *err) TAM_WUR;
+int store_session_bind_device(struct store *st, int64_t session_id,
+    int64_t device_id, struct tam_err *err) TAM_WUR;
+int store_session_end(struct store *st, int64_t session_id, const char *result,
+    int64_t now, struct tam_err *err) TAM_WUR;
+
+struct store_session {
+	int64_t id;
+	char tid[TAM_RID_MAX];
+	int64_t device_id;            /* 0 until bound */
+	int64_t created;
+	int64_t ended;                /* 0 while open */
+	char result[128];
+};
+int store_session_get(struct store *st, int64_t id, struct store_session *out,
+    struct tam_err *err) TAM_WUR;
+
+struct store_request {
+	char rid[TAM_RID_MAX];
+	int64_t session_id;
+	char tid[TAM_RID_MAX];        /* filled on read, from the session */
+	int64_t device_id;            /* 0 when not yet bound (GetDeviceState) */
+	char response[40];            /* expected response message name */
+	enum tam_op_kind op;          /* TAM_OP_NONE for GetDeviceState */
+	int64_t sp_id;                /* 0 if none */
+	char spid[TAM_SPID_MAX];
+	char sdname[TAM_SDNAME_MAX];
+	char taid[TAM_TAID_MAX];
+	int64_t ta_version_id;        /* 0 if none */
+	int64_t created;
+	int64_t expires;
+	int64_t answered;             /* 0 while unanswered */
+	bool cancelled;
+};
+int store_request_add(struct store *st, const struct store_request *r,
+    struct tam_err *err) TAM_WUR;
+int store_request_get(struct store *st, const char *rid, struct store_request *out,
+    struct tam_err *err) TAM_WUR;
+/*
+ * Mark rid answered at now, only if it is still unanswered, not cancelled
+ * and not expired: TAM_ERID_REPLAYED if already answered, TAM_ERID_EXPIRED
+ * if expired or cancelled, TAM_ERID_UNKNOWN if absent.
+ */
+int store_request_consume(struct store *st, const char *rid, int64_t now,
+    struct tam_err *err) TAM_WUR;
+/* Cancel the device's unanswered requests outside session keep_session. */
+int store_requests_cancel_device(struct store *st, int64_t device_id,
+    int64_t keep_session, struct tam_err *err) TAM_WUR;
+/* Delete requests and ended sessions older than before. */
+int store_purge(struct store *st, int64_t before, struct tam_err *err) TAM_WUR;
+
+#endif
