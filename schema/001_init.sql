@@ -159,6 +159,8 @@ CREATE TABLE requests (
 	cancelled     INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX requests_device ON requests(device_id) WHERE answered IS NULL;
+-- Child key of the session cascade: without it every purged session scans all requests.
+CREATE INDEX requests_session ON requests(session_id);
 CREATE INDEX requests_expires ON requests(expires);
 
 CREATE TABLE audit (

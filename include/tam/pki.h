@@ -22,12 +22,19 @@
 
 /* ---- certificates ---- */
 
+/*
+ * Parsers fail with TAM_EMALFORMED (unparseable, trailing bytes) or
+ * TAM_ETOO_LARGE (above TAM_MAX_CERT_BYTES DER / TAM_MAX_PEM_BYTES PEM).
+ */
 int pki_cert_from_der(const uint8_t *der, size_t len, X509 **out,
     struct tam_err *err) TAM_WUR;
 /* Every certificate in a PEM text, in file order; at least one. */
 int pki_certs_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out,
     struct tam_err *err) TAM_WUR;
-/* A single certificate from PEM or DER bytes (auto-detected). */
+/*
+ * A single certificate from PEM or DER bytes (auto-detected); PEM holding
+ * more than one certificate is TAM_EINVAL.
+ */
 int pki_cert_load(const uint8_t *data, size_t len, X509 **out,
     struct tam_err *err) TAM_WUR;
 int pki_cert_to_der(X509 *cert, uint8_t **der, size_t *len,
@@ -39,11 +46,13 @@ int pki_cert_public_key(X509 *cert, struct jose_key **out,
     struct tam_err *err) TAM_WUR;
 /*
  * TAM identity carried by a certificate: the first SAN URI, else the first
- * SAN dNSName, else the subject CN.
+ * SAN dNSName, else the subject CN. TAM_ETOO_LARGE if it does not fit in
+ * out; TAM_ECERT_INVALID if there is none or it holds control characters.
  */
 int pki_cert_tamid(X509 *cert, char *out, size_t outlen, struct tam_err *err) TAM_WUR;
 /* One-line RFC 2253 subject into out (truncated to fit). */
 void pki_cert_subject(X509 *cert, char *out, size_t outlen);
+/* notAfter in seconds since the epoch; 0 if unreadable. */
 int64_t pki_cert_not_after(X509 *cert);
 bool pki_cert_is_ca(X509 *cert);
 bool pki_cert_is_self_signed(X509 *cert);
@@ -53,7 +62,11 @@ bool pki_cert_is_self_signed(X509 *cert);
 struct pki_trust;
 
 int pki_trust_new(struct pki_trust **out, struct tam_err *err) TAM_WUR;
-/* Add one trust anchor (must be a CA certificate). */
+/*
+ * Add one trust anchor (must be a CA certificate, else TAM_ECERT_INVALID).
+ * Every anchor is trusted on its own, root or not: a store holding only
+ * tee/ca.crt accepts TEE leaves but not SP leaves under the same root.
+ */
 int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WUR;
 size_t pki_trust_count(const struct pki_trust *t);
 void pki_trust_free(struct pki_trust *t);
@@ -65,9 +78,11 @@ void pki_trust_free(struct pki_trust *t);
  * SHA-1), and a leaf key usage that includes digitalSignature.
  * untrusted may be NULL. Errors: TAM_ECERT_EXPIRED (expired or not yet
  * valid anywhere in the chain), TAM_ECERT_UNTRUSTED (no path to an
- * anchor, self-signed, unknown issuer), TAM_ECERT_INVALID (anything else:
- * key usage, weak key, bad CA flags, path length). The message names the
- * OpenSSL reason and the certificate subject.
+ * anchor, self-signed, unknown issuer, bad signature), TAM_ECERT_INVALID
+ * (anything else: key usage, weak key, bad CA flags, path length, more
+ * than TAM_MAX_CHAIN_CERTS - 1 untrusted certificates). A leaf without a
+ * keyUsage extension is refused too. The message names the OpenSSL reason
+ * and the certificate subject. Safe to call from many threads at once.
  */
 int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
     STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
@@ -77,9 +92,11 @@ int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
 struct pki_signer;
 
 /*
- * Load a private key file (refused unless its mode grants nothing to group
- * or others) and a PEM certificate chain, leaf first. The leaf's public key
- * must match the private key. tamid NULL derives it with pki_cert_tamid.
+ * Load a private key file (refused with TAM_EINVAL unless its mode grants
+ * nothing to group or others) and a PEM certificate chain, leaf first, each
+ * certificate issued by the next (TAM_EINVAL otherwise). The leaf's public
+ * key must match the private key (TAM_EINVAL). tamid NULL derives it with
+ * pki_cert_tamid.
  */
 int pki_signer_load(const char *key_path, const uint8_t *chain_pem, size_t chain_len,
     const char *tamid, struct pki_signer **out, struct tam_err *err) TAM_WUR;

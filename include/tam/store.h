@@ -6,13 +6,16 @@
  * struct store is one connection: use it from one thread at a time.
  *
  * Multi-row changes run inside store_begin/store_commit; every function that
- * writes more than one row opens its own transaction when none is active.
+ * writes more than one row opens its own transaction when none is active, and
+ * otherwise works in a savepoint of the caller's, so a failure undoes exactly
+ * its own writes either way.
  * The store never sees JSON wire formats: it keeps bytes and plain structs.
  *
  * Functions returning records fill caller-provided structs; the *_clear and
  * *_free functions release what they allocated. Lookups that find nothing
  * return TAM_ENOTFOUND; inserts that clash with a unique key return
- * TAM_ECONFLICT.
+ * TAM_ECONFLICT; a reference to a missing row (foreign key) is TAM_EINVAL.
+ * A zero `created` in a record passed to an *_add or *_set function means now.
  */
 #ifndef TAM_STORE_H
 #define TAM_STORE_H
@@ -43,6 +46,7 @@ int store_schema_latest(void);
 
 /* BEGIN IMMEDIATE; nesting is an error. */
 int store_begin(struct store *st, struct tam_err *err) TAM_WUR;
+/* On failure the transaction is rolled back. */
 int store_commit(struct store *st, struct tam_err *err) TAM_WUR;
 /* Roll back if a transaction is open; safe to call when none is. */
 void store_rollback(struct store *st);
@@ -87,7 +91,7 @@ struct store_anchor {
 	char name[TAM_NAME_MAX];
 	uint8_t *cert;                /* DER, owned */
 	size_t cert_len;
-	uint8_t fingerprint[32];      /* SHA-256 of cert */
+	uint8_t fingerprint[32];      /* SHA-256 of cert; computed by store_anchor_add */
 	char subject[256];
 	int64_t not_after;
 	int64_t created;
@@ -144,11 +148,11 @@ struct store_ta_version {
 	int64_t id;
 	int64_t ta_id;
 	char version[TAM_VERSION_MAX];
-	int64_t version_key;          /* orderable form, see tam_version_key */
+	int64_t version_key;          /* orderable form, see tam_version_key; computed on add */
 	uint8_t *bundle;              /* SP-signed bundle, owned; NULL unless asked for */
 	size_t bundle_len;
-	uint8_t digest[32];           /* SHA-256 of bundle */
-	int64_t size;                 /* bundle bytes */
+	uint8_t digest[32];           /* SHA-256 of bundle; computed on add */
+	int64_t size;                 /* bundle bytes; computed on add */
 	uint8_t enc_key[32];          /* AES-256 TA key; wiped by clear */
 	uint8_t enc_iv[16];
 	uint8_t *enc_ta;              /* AES-256-CBC(bundle), owned; NULL unless asked for */
@@ -166,7 +170,7 @@ int store_ta_version_latest(struct store *st, int64_t ta_id,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
 int store_ta_version_find(struct store *st, int64_t ta_id, const char *version,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
-/* Versions of a TA, oldest first, without blobs; *out malloc'd. */
+/* Versions of a TA in upload order (oldest first), without blobs; *out malloc'd. */
 int store_ta_version_list(struct store *st, int64_t ta_id,
     struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
 void store_ta_version_clear(struct store_ta_version *v);
@@ -197,7 +201,7 @@ struct store_device {
 	char tee_ver[TAM_VERSION_MAX];
 	uint8_t *dsi;                      /* last verified DSI bytes, owned; may be NULL */
 	size_t dsi_len;
-	uint8_t dsihash[32];               /* SHA-256 of dsi; valid when dsi != NULL */
+	uint8_t dsihash[32];               /* SHA-256 of dsi, computed on write; valid if dsi */
 	int64_t created;
 	int64_t last_seen;                 /* 0 if never */
 };
@@ -223,7 +227,10 @@ int store_device_seen(struct store *st, int64_t id, const char *tee_name,
 void store_device_clear(struct store_device *d);
 void store_devices_free(struct store_device *d, size_t n);
 
-/* Observed SDs, TAs and SP AIKs; ordered by sdname, taid, spid. */
+/*
+ * Observed SDs, TAs and SP AIKs, ordered by sdname, taid, spid, read from one
+ * snapshot; tee_name and tee_ver come from the device record (store_device_seen).
+ */
 int store_device_state_get(struct store *st, int64_t device_id,
     struct tam_dev_state *out, struct tam_err *err) TAM_WUR;
 /* Replace the observed SDs, TAs and AIKs (tee_name/tee_ver are not stored here). */
@@ -232,7 +239,10 @@ int store_device_state_set(struct store *st, int64_t device_id,
 
 /* ---- assignments (desired state) ---- */
 
-/* ta_version_id 0 means "the latest version". Replaces an existing assignment. */
+/*
+ * ta_version_id 0 means "the latest version". Replaces an existing assignment.
+ * A pinned version that is not a version of ta_id is TAM_EINVAL.
+ */
 int store_assign(struct store *st, int64_t device_id, int64_t ta_id,
     int64_t ta_version_id, const char *actor, struct tam_err *err) TAM_WUR;
 int store_unassign(struct store *st, int64_t device_id, int64_t ta_id,
@@ -249,8 +259,10 @@ int store_assignments_get(struct store *st, int64_t device_id,
 
 int store_session_new(struct store *st, const char *tid, int64_t now,
     int64_t *session_id, struct tam_err *err) TAM_WUR;
+/* Binding the same device again is a no-op; another device is TAM_ECONFLICT. */
 int store_session_bind_device(struct store *st, int64_t session_id,
     int64_t device_id, struct tam_err *err) TAM_WUR;
+/* A session ends once: ending it again is TAM_ECONFLICT. */
 int store_session_end(struct store *st, int64_t session_id, const char *result,
     int64_t now, struct tam_err *err) TAM_WUR;
 
@@ -282,6 +294,7 @@ struct store_request {
 	int64_t answered;             /* 0 while unanswered */
 	bool cancelled;
 };
+/* A new request is unanswered and not cancelled; expires must be after created. */
 int store_request_add(struct store *st, const struct store_request *r,
     struct tam_err *err) TAM_WUR;
 int store_request_get(struct store *st, const char *rid, struct store_request *out,
@@ -296,7 +309,11 @@ int store_request_consume(struct store *st, const char *rid, int64_t now,
 /* Cancel the device's unanswered requests outside session keep_session. */
 int store_requests_cancel_device(struct store *st, int64_t device_id,
     int64_t keep_session, struct tam_err *err) TAM_WUR;
-/* Delete requests and ended sessions older than before. */
+/*
+ * Delete requests that expired before `before`, sessions that ended before it
+ * (with their requests), and never-ended sessions created before it that have
+ * no request left.
+ */
 int store_purge(struct store *st, int64_t before, struct tam_err *err) TAM_WUR;
 
 #endif

@@ -37,9 +37,15 @@ tam_buf_append(struct tam_buf *b, const void *p, size_t n)
 				return TAM_ENOMEM;
 			ncap *= 2;
 		}
-		nd = realloc(b->data, ncap + 1);
+		/* Not realloc: the old block may hold key material and must be wiped. */
+		nd = malloc(ncap + 1);
 		if (nd == NULL)
 			return TAM_ENOMEM;
+		if (b->data != NULL) {
+			memcpy(nd, b->data, b->len);
+			OPENSSL_cleanse(b->data, b->cap + 1);
+			free(b->data);
+		}
 		b->data = nd;
 		b->cap = ncap;
 	}

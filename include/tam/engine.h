@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OTrP session engine: ProcessConnect (empty body -> GetDeviceState
+ * request) and ProcessOTrPMessage (TEE response -> verify, decrypt, apply,
+ * decide, next request or done). It knows neither HTTP nor SQL: it gets a
+ * byte buffer and a store connection, and returns a byte buffer or "done".
+ *
+ * Every response is checked completely before anything is written; the
+ * writes of one response (consuming its rid, the device's new state, the
+ * next request) happen in one transaction. Session state lives in the
+ * store, so any number of engines may share one database.
+ */
+#ifndef TAM_ENGINE_H
+#define TAM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tam/err.h"
+#include "tam/pki.h"
+#include "tam/store.h"
+#include "tam/util.h"
+
+struct otrp_engine_cfg {
+	struct pki_signer *signer;    /* TAM identity; borrowed, outlives the engine */
+	int64_t request_ttl;          /* seconds a request stays answerable */
+	bool auto_register;           /* register new TEEs whose certificate chains to an anchor */
+	int64_t (*now)(void);         /* clock; NULL = tam_now */
+};
+
+struct otrp_engine;
+
+struct otrp_reply {
+	bool done;                    /* nothing more to send: HTTP 204 */
+	char *body;                   /* malloc'd message when !done */
+	size_t len;
+};
+
+int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,
+    struct tam_err *err) TAM_WUR;
+void otrp_engine_free(struct otrp_engine *e);
+
+/*
+ * Handle one POST body (len 0 opens a session) using store connection st,
+ * which only this thread uses. On success *reply is filled (free with
+ * otrp_reply_clear); on failure nothing was written and err says why.
+ */
+int otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body,
+    size_t len, struct otrp_reply *reply, struct tam_err *err) TAM_WUR;
+void otrp_reply_clear(struct otrp_reply *r);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OTrP-over-HTTP listener (libmicrohttpd): routing, methods, media types,
+ * body limits and the mapping of errors to HTTP status codes. It hands the
+ * POST body to a handler and sends back what the handler produced; it holds
+ * no protocol logic.
+ */
+#ifndef TAM_HTTP_H
+#define TAM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tam/err.h"
+#include "tam/util.h"
+
+struct http_answer {
+	bool no_content;              /* answer 204 */
+	char *body;                   /* malloc'd message for a 200; freed by http */
+	size_t len;
+};
+
+/*
+ * Called on a server thread with the complete body (len 0 for an empty POST).
+ * Return 0 with *ans filled, or a TAM_E* code with err set.
+ */
+typedef int (*http_handler_fn)(void *arg, const uint8_t *body, size_t len,
+    struct http_answer *ans, struct tam_err *err);
+
+struct http_cfg {
+	const char *address;          /* numeric IPv4 or IPv6 address to bind */
+	uint16_t port;                /* 0: the kernel picks one (see http_server_port) */
+	const char *path;             /* the OTrP endpoint, e.g. "/tam" */
+	size_t max_body;              /* bytes; larger bodies get 413 */
+	unsigned threads;             /* worker threads */
+	unsigned conn_limit;          /* concurrent connections */
+	unsigned conn_timeout;        /* seconds of inactivity before a connection is closed */
+	http_handler_fn handler;
+	void *handler_arg;
+};
+
+struct http_server;
+
+int http_server_start(const struct http_cfg *cfg, struct http_server **out,
+    struct tam_err *err) TAM_WUR;
+uint16_t http_server_port(const struct http_server *s);
+/* Stop accepting, finish in-flight requests, free everything. */
+void http_server_stop(struct http_server *s);
+
+/* HTTP status for a TAM_E* code returned by a handler. */
+unsigned http_status_for(int code);
+/* true if an Accept header value admits media_type (NULL header admits all). */
+bool http_accepts(const char *accept, const char *media_type);
+/* true if a Content-Type header value names media_type (parameters ignored). */
+bool http_content_type_is(const char *content_type, const char *media_type);
+
+#endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OTrP message codec: JSON wire objects <-> C values, one place for every
+ * message and member name. Decoding is lenient where the spec's samples
+ * disagree (docs/protocol.md) and strict about structure and bounds; it never
+ * verifies or decrypts (the engine does, with jose and pki). Encoding is
+ * strict and deterministic.
+ */
+#ifndef TAM_OTRP_H
+#define TAM_OTRP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "tam/err.h"
+#include "tam/jose.h"
+#include "tam/limits.h"
+#include "tam/model.h"
+#include "tam/util.h"
+
+#define OTRP_VERSION "1.0"
+#define OTRP_MEDIA_TYPE "application/otrp+json"
+
+enum otrp_msg {
+	OTRP_MSG_UNKNOWN = 0,
+	OTRP_MSG_GET_DEVICE_STATE,
+	OTRP_MSG_CREATE_SD,
+	OTRP_MSG_INSTALL_TA,
+	OTRP_MSG_DELETE_TA,
+	OTRP_MSG_BROKER_ERROR,        /* unsigned error from the broker */
+};
+
+/* "GetDeviceStateRequest", "CreateSDResponse", ... */
+const char *otrp_request_name(enum otrp_msg m);
+const char *otrp_response_name(enum otrp_msg m);
+/* The message that answers the request an operation produces. */
+enum otrp_msg otrp_msg_for_op(enum tam_op_kind k);
+
+/* ---- decoding TEE responses (not verified) ---- */
+
+struct otrp_response {
+	enum otrp_msg msg;
+	json_t *doc;                  /* the whole parsed body, owned */
+	struct jose_jws *jws;         /* parsed signature; NULL for broker errors */
+	json_t *tbs;                  /* parsed payload document, owned */
+	const json_t *body;           /* the TBS object inside tbs; borrowed */
+	char rid[TAM_RID_MAX];
+	char tid[TAM_RID_MAX];
+	bool pass;                    /* status "pass" */
+	const json_t *edsi;           /* GetDeviceState pass: JWE object; borrowed */
+	const json_t *content;        /* other responses: JWE object or NULL; borrowed */
+	char reason[128];             /* ERR_* code from a clear "reason", if any */
+	char broker_error[64];        /* broker error code */
+};
+
+/*
+ * Parse a TEE response body: one named member, its JWS (alg on the
+ * allow-list), the payload's TBS name matching the outer name, ver "1.0",
+ * rid/tid strings, status. GetDeviceStateResponse must hold exactly one TEE.
+ */
+int otrp_response_decode(const uint8_t *body, size_t len, struct otrp_response **out,
+    struct tam_err *err) TAM_WUR;
+void otrp_response_free(struct otrp_response *r);
+
+/* ---- Device State Information ---- */
+
+struct otrp_dsi {
+	struct tam_dev_state state;   /* tee name/version, SDs, TAs, AIKs */
+	bool has_aiklist;             /* "teeaiklist" member was present */
+	uint8_t *cert;                /* DER TEE certificate, owned; NULL if absent */
+	size_t cert_len;
+	uint8_t *cacerts[TAM_MAX_CHAIN_CERTS];   /* DER, owned */
+	size_t cacert_lens[TAM_MAX_CHAIN_CERTS];
+	size_t n_cacerts;
+	bool has_tfwdata;             /* firmware attestation present (not evaluated) */
+};
+
+/* Parse a DSI document {"dsi":{"tee":{...}}}. */
+int otrp_dsi_parse(const uint8_t *doc, size_t len, struct otrp_dsi *out,
+    struct tam_err *err) TAM_WUR;
+void otrp_dsi_clear(struct otrp_dsi *d);
+
+/* Decrypted "content" of a CreateSD/InstallTA/DeleteTA response. */
+struct otrp_content {
+	bool has_did;
+	uint8_t did[32];
+	char sdname[TAM_SDNAME_MAX];  /* CreateSD */
+	uint8_t *teespaik;            /* DER SPKI, owned; CreateSD */
+	size_t teespaik_len;
+	uint8_t *dsi;                 /* DSI document bytes, owned; NULL if absent */
+	size_t dsi_len;
+	char reason[128];             /* ERR_* code or text from "reason" */
+};
+
+int otrp_content_parse(const uint8_t *pt, size_t len, struct otrp_content *out,
+    struct tam_err *err) TAM_WUR;
+void otrp_content_clear(struct otrp_content *c);
+
+/* Device id from any of its encodings: 64 hex digits, B64 or B64URL of 32 bytes. */
+int otrp_did_decode(const char *s, uint8_t did[32]) TAM_WUR;
+
+/* ---- encoding TAM requests ---- */
+
+/* Members every request after GetDeviceState carries. */
+struct otrp_req_common {
+	const char *rid;
+	const char *tid;
+	const char *tee;              /* TEE routing name */
+	uint8_t dsihash[32];          /* SHA-256 of the last DSI */
+};
+
+/* {"GetDeviceStateTBSRequest":{ver,rid,tid,ocspdat:[],supportedsigalgs:[...]}} */
+json_t *otrp_tbs_get_device_state(const char *rid, const char *tid,
+    const char *const *algs, size_t n_algs);
+/* {"<Name>TBSRequest":{ver,rid,tid,tee,nextdsi:true,dsihash,content[,encrypted_ta]}}; steals content/encrypted_ta. */
+json_t *otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c,
+    json_t *content, json_t *encrypted_ta);
+
+json_t *otrp_content_create_sd(const char *spid, const char *sdname,
+    const uint8_t *spcert, size_t spcert_len, const char *tamid, const uint8_t did[32]);
+json_t *otrp_content_install_ta(const char *tamid, const char *spid, const char *sdname,
+    const uint8_t *spcert, size_t spcert_len, const char *taid);
+json_t *otrp_content_delete_ta(const char *tamid, const char *sdname, const char *taid);
+/* {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64}; steals key_jwe. */
+json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
+    size_t ct_len);
+
+/* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
+int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;
+
+/* ---- TA bundles (SP-signed TA, encrypted once per version) ---- */
+
+/* AES-256-CBC with PKCS#7 padding under a fresh random key and IV. *ct malloc'd. */
+int otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t iv[16],
+    uint8_t **ct, size_t *ct_len, struct tam_err *err) TAM_WUR;
+/* Inverse of otrp_bundle_seal (used by TEEs; here for the mock TEE and tests). */
+int otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32],
+    const uint8_t iv[16], uint8_t **pt, size_t *len, struct tam_err *err) TAM_WUR;
+/*
+ * An SP-signed bundle is a flattened JWS whose payload is the TA binary.
+ * Verify it with the SP's key; *ta (malloc'd) is the binary.
+ */
+int otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key *sp_key,
+    uint8_t **ta, size_t *ta_len, struct tam_err *err) TAM_WUR;
+
+/* OTrP error name for a TAM_E* code ("ERR_REQUEST_INVALID", ...). */
+const char *otrp_err_name(int code);
+
+#endif

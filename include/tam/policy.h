@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy answers one question: given a device's verified state and what was
+ * assigned to it, which single operation comes next? Pure functions over the
+ * plain structs of model.h: no I/O, no crypto, no wire formats.
+ */
+#ifndef TAM_POLICY_H
+#define TAM_POLICY_H
+
+#include <stddef.h>
+
+#include "tam/model.h"
+
+/*
+ * Order: first DeleteTA for any TA the device holds that is not assigned,
+ * then, per assignment (in the given order): CreateSD when the SP's SD is
+ * missing, InstallTA when the TA is missing and the SD and the SP's AIK are
+ * known. An assignment that cannot proceed (SD present but no AIK) is
+ * skipped. Writes TAM_OP_NONE when nothing is left.
+ */
+void policy_next_op(const struct tam_dev_state *observed,
+    const struct tam_assignment *want, size_t n_want, struct tam_op *op);
+
+#endif

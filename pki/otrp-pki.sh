@@ -1,0 +1,371 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Kickstart PKI for otrp-tamd tests and demos, with the openssl CLI only:
+# an EC P-256 root, one intermediate CA per role (TAM, SP, TEE) and leaves
+# under them, the layout of the AIST OTrP prototype (root -> role CA -> leaf,
+# plus a leaf + intermediate bundle). It never overwrites without --force and
+# never leaves a half-written key: everything is made in a private staging
+# directory inside DIR and renamed into place once every openssl step passed.
+#
+# Exit status: 0 done, 1 usage or missing CA, 2 a target file exists,
+# 3 openssl or file-system failure.
+
+set -eu
+
+prog=${0##*/}
+default_tamid=https://tam.example.test/tam
+tmp=
+
+usage() {
+	cat <<EOF
+usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
+       $prog issue [--ec] [--expired] [--tamid URI] [--force] DIR ROLE NAME
+
+  DIR               create root/, tam/, sp/, tee/ CAs and the leaves
+                    tam/tam, sp/sp1, tee/tee1 (.key, .crt, -chain.pem)
+  issue DIR ROLE NAME
+                    one more leaf ROLE/NAME under the existing ROLE CA
+                    (ROLE is tam, sp or tee)
+  --ec              EC P-256 leaves instead of RSA-2048
+  --ca-alg ALG      role CA keys: ec (P-256, default) or rsa4096
+  --tamid URI       subjectAltName URI of TAM leaves
+                    (default $default_tamid)
+  --expired         issue a leaf whose validity ended last year
+  --force           replace existing files instead of refusing
+EOF
+}
+
+die() { # status message
+	echo "$prog: $2" >&2
+	exit "$1"
+}
+
+usage_error() {
+	echo "$prog: $1" >&2
+	usage >&2
+	exit 1
+}
+
+cleanup() {
+	if [ -n "$tmp" ]; then
+		rm -rf "$tmp"
+	fi
+}
+
+# Run openssl silently; on failure show what it said and stop with status 3.
+ossl() {
+	if ! openssl "$@" >"$tmp/openssl.log" 2>&1; then
+		sed 's/^/  openssl: /' "$tmp/openssl.log" >&2
+		die 3 "openssl $1 failed"
+	fi
+}
+
+genkey() { # file ec|rsa2048|rsa4096
+	case $2 in
+	ec) ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-pkeyopt ec_param_enc:named_curve -out "$1" ;;
+	rsa2048) ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" ;;
+	rsa4096) ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$1" ;;
+	esac
+}
+
+# One throw-away config for req and ca. It names no paths (ca runs inside
+# the staging directory), so nothing the user typed can inject config syntax
+# except the tamid, which was checked against a URI character set.
+write_config() { # tamid
+	: >"$tmp/index.txt" || die 3 "cannot write $tmp/index.txt"
+	cat >"$tmp/openssl.cnf" <<EOF || die 3 "cannot write $tmp/openssl.cnf"
+[ req ]
+distinguished_name = req_dn
+prompt = no
+utf8 = yes
+string_mask = utf8only
+[ req_dn ]
+CN = unused
+[ ca_tmp ]
+database = index.txt
+new_certs_dir = .
+serial = serial.txt
+unique_subject = no
+[ pol_any ]
+organizationName = optional
+organizationalUnitName = optional
+commonName = supplied
+[ v3_root ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ v3_role_ca ]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ leaf_rsa ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ leaf_ec ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyAgreement
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ leaf_sign ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[ leaf_tam_rsa ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = URI:$1
+[ leaf_tam_ec ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyAgreement
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = URI:$1
+EOF
+}
+
+# Sign a CSR with openssl ca: it is the only CLI path in OpenSSL 3.0 that
+# can back-date a certificate, so every CA-signed certificate takes it.
+sign() { # csr issuer.crt issuer.key ext-section days|expired out
+	if [ "$5" = expired ]; then
+		y=$(date -u +%Y)
+		ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -policy pol_any \
+			-notext -rand_serial -md sha256 -preserveDN -extensions "$4" \
+			-cert "$2" -keyfile "$3" -in "$1" -out "$6" \
+			-startdate "$((y - 1))0101000000Z" -enddate "$((y - 1))1231235959Z"
+	else
+		ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -policy pol_any \
+			-notext -rand_serial -md sha256 -preserveDN -extensions "$4" \
+			-cert "$2" -keyfile "$3" -in "$1" -out "$6" -days "$5"
+	fi
+}
+
+role_ou() {
+	case $1 in
+	tam) echo TAM ;;
+	sp) echo SP ;;
+	tee) echo TEE ;;
+	esac
+}
+
+make_role_ca() { # role
+	mkdir "$tmp/out/$1" || die 3 "cannot create $tmp/out/$1"
+	genkey "$tmp/out/$1/ca.key" "$ca_alg"
+	ossl req -new -config "$tmp/openssl.cnf" -key "$tmp/out/$1/ca.key" \
+		-subj "/O=OTrP Test/OU=$(role_ou "$1")/CN=OTrP Test $(role_ou "$1") CA" \
+		-out "$tmp/$1-ca.csr"
+	sign "$tmp/$1-ca.csr" "$tmp/out/root/ca.crt" "$tmp/out/root/ca.key" \
+		v3_role_ca 1825 "$tmp/out/$1/ca.crt"
+}
+
+# Leaf NAME under ROLE; the role CA is read from cadir (staging or DIR).
+make_leaf() { # role name cadir
+	if [ "$leaf_alg" = ec ]; then
+		kind=ec
+	else
+		kind=rsa
+	fi
+	case $1 in
+	sp) ext=leaf_sign ;;
+	tam) ext=leaf_tam_$kind ;;
+	tee) ext=leaf_$kind ;;
+	esac
+	mkdir -p "$tmp/out/$1" || die 3 "cannot create $tmp/out/$1"
+	genkey "$tmp/out/$1/$2.key" "$leaf_alg"
+	ossl req -new -config "$tmp/openssl.cnf" -key "$tmp/out/$1/$2.key" \
+		-subj "/O=OTrP Test/OU=$(role_ou "$1")/CN=$2" -out "$tmp/$1-$2.csr"
+	sign "$tmp/$1-$2.csr" "$3/$1/ca.crt" "$3/$1/ca.key" "$ext" "$validity" \
+		"$tmp/out/$1/$2.crt"
+	cat "$tmp/out/$1/$2.crt" "$3/$1/ca.crt" >"$tmp/out/$1/$2-chain.pem" ||
+		die 3 "cannot write $2-chain.pem"
+}
+
+# Refuse (status 2) if any target exists, unless --force.
+check_targets() { # relative paths
+	if [ "$force" = yes ]; then
+		return 0
+	fi
+	for f in "$@"; do
+		if [ -e "$dir/$f" ] || [ -L "$dir/$f" ]; then
+			die 2 "$dir/$f exists (use --force to replace it)"
+		fi
+	done
+}
+
+# Move staged files into DIR: certificates become world-readable, keys stay
+# 0600 as genpkey wrote them under umask 077.
+install_files() { # relative paths
+	for f in "$@"; do
+		case $f in
+		*.key) ;;
+		*) chmod 0644 "$tmp/out/$f" || die 3 "chmod $tmp/out/$f failed" ;;
+		esac
+		d=${f%/*}
+		if [ ! -d "$dir/$d" ]; then
+			(umask 022 && mkdir -p "$dir/$d") || die 3 "cannot create $dir/$d"
+		fi
+		mv -f "$tmp/out/$f" "$dir/$f" || die 3 "cannot move $f into $dir"
+		echo "$dir/$f"
+	done
+}
+
+valid_tamid() {
+	[ ${#1} -le 200 ] &&
+		printf '%s\n' "$1" | grep -Eq '^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9:/?@!&()*+;=._~%-]+$' &&
+		[ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]
+}
+
+valid_name() {
+	[ ${#1} -le 64 ] && [ "$1" != ca ] &&
+		printf '%s\n' "$1" | grep -Eq '^[A-Za-z0-9][A-Za-z0-9._-]*$' &&
+		[ "$(printf '%s\n' "$1" | wc -l)" -eq 1 ]
+}
+
+# ---- arguments ----
+
+mode=init
+if [ $# -gt 0 ] && [ "$1" = issue ]; then
+	mode=issue
+	shift
+fi
+leaf_alg=rsa2048
+ca_alg=ec
+tamid=
+force=no
+expired=no
+npos=0
+p1=''
+p2=''
+p3=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--ec) leaf_alg=ec ;;
+	--force) force=yes ;;
+	--expired)
+		[ "$mode" = issue ] || usage_error "--expired only applies to issue"
+		expired=yes
+		;;
+	--ca-alg)
+		[ "$mode" = init ] || usage_error "--ca-alg does not apply to issue"
+		[ $# -ge 2 ] || usage_error "--ca-alg needs a value"
+		case $2 in
+		ec | rsa4096) ca_alg=$2 ;;
+		*) usage_error "--ca-alg must be ec or rsa4096" ;;
+		esac
+		shift
+		;;
+	--tamid)
+		[ $# -ge 2 ] || usage_error "--tamid needs a value"
+		valid_tamid "$2" || usage_error "--tamid must be a URI (scheme:rest, no spaces, quotes, '#', '\$' or ',')"
+		tamid=$2
+		shift
+		;;
+	--)
+		shift
+		break
+		;;
+	-*) usage_error "unknown option $1" ;;
+	*)
+		npos=$((npos + 1))
+		case $npos in
+		1) p1=$1 ;;
+		2) p2=$1 ;;
+		3) p3=$1 ;;
+		*) usage_error "too many arguments" ;;
+		esac
+		;;
+	esac
+	shift
+done
+for a in "$@"; do
+	npos=$((npos + 1))
+	case $npos in
+	1) p1=$a ;;
+	2) p2=$a ;;
+	3) p3=$a ;;
+	*) usage_error "too many arguments" ;;
+	esac
+done
+
+if [ "$mode" = init ]; then
+	[ "$npos" -eq 1 ] || usage_error "expected one DIR"
+else
+	[ "$npos" -eq 3 ] || usage_error "issue expects DIR ROLE NAME"
+	case $p2 in
+	tam | sp | tee) ;;
+	*) usage_error "ROLE must be tam, sp or tee" ;;
+	esac
+	valid_name "$p3" || usage_error "NAME must be 1-64 of [A-Za-z0-9._-], not starting with . or -, and not 'ca'"
+	if [ -n "$tamid" ] && [ "$p2" != tam ]; then
+		usage_error "--tamid only applies to TAM leaves"
+	fi
+fi
+[ -n "$p1" ] || usage_error "DIR must not be empty"
+[ -n "$tamid" ] || tamid=$default_tamid
+command -v openssl >/dev/null 2>&1 || die 3 "openssl not found"
+
+# ---- work ----
+
+umask 077
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "$mode" = init ]; then
+	files="root/ca.key root/ca.crt tam/ca.key tam/ca.crt sp/ca.key sp/ca.crt tee/ca.key tee/ca.crt
+tam/tam.key tam/tam.crt tam/tam-chain.pem sp/sp1.key sp/sp1.crt sp/sp1-chain.pem
+tee/tee1.key tee/tee1.crt tee/tee1-chain.pem"
+else
+	files="$p2/$p3.key $p2/$p3.crt $p2/$p3-chain.pem"
+	for f in ca.crt ca.key; do
+		[ -f "$p1/$p2/$f" ] || die 1 "$p1/$p2/$f missing: create the PKI first with '$prog $p1'"
+	done
+fi
+
+if [ ! -d "$p1" ]; then
+	(umask 022 && mkdir -p "$p1") || die 3 "cannot create $p1"
+fi
+dir=$(cd "$p1" && pwd) || die 3 "cannot enter $p1"
+# shellcheck disable=SC2086 # files is a list of plain relative paths
+check_targets $files
+tmp=$(mktemp -d "$dir/.otrp-pki.XXXXXX") || die 3 "cannot create a staging directory in $dir"
+mkdir "$tmp/out" || die 3 "cannot create $tmp/out"
+# openssl ca resolves its database and output paths against the working directory.
+cd "$tmp" || die 3 "cannot enter $tmp"
+write_config "$tamid"
+validity=825
+
+if [ "$mode" = init ]; then
+	mkdir "$tmp/out/root" || die 3 "cannot create $tmp/out/root"
+	genkey "$tmp/out/root/ca.key" ec
+	ossl req -x509 -new -config "$tmp/openssl.cnf" -key "$tmp/out/root/ca.key" \
+		-sha256 -days 3650 -extensions v3_root \
+		-subj "/O=OTrP Test/CN=OTrP Test Root CA" -out "$tmp/out/root/ca.crt"
+	for r in tam sp tee; do
+		make_role_ca "$r"
+	done
+	make_leaf tam tam "$tmp/out"
+	make_leaf sp sp1 "$tmp/out"
+	make_leaf tee tee1 "$tmp/out"
+else
+	if [ "$expired" = yes ]; then
+		validity=expired
+	fi
+	make_leaf "$p2" "$p3" "$dir"
+fi
+
+# shellcheck disable=SC2086
+install_files $files

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+/*
+ * OTrP over HTTP on libmicrohttpd. MHD has no body limit of its own, so this
+ * file counts bytes: a Content-Length over the limit is refused before the
+ * body is read, a chunked body is discarded past the limit and refused at
+ * the end. Answers are queued on the second handler call or later so that
+ * keep-alive survives (MHD closes the connection when a response is queued
+ * from the header-only first call).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "tam/http.h"
+#include "tam/log.h"
+#include "tam/otrp.h"
+
+struct http_server {
+	struct http_cfg cfg;
+	struct MHD_Daemon *mhd;
+	uint16_t port;
+	char path[256];
+};
+
+/* Per-request state, from the first handler call to completion. */
+struct request {
+	struct tam_buf body;          /* POST body so far */
+	bool too_large;               /* body passed max_body; the rest is discarded */
+	struct timespec start;
+};
+
+static const char MEDIA_PROBLEM[] = "application/problem+json";
+
+unsigned
+http_status_for(int code)
+{
+	switch (code) {
+	case TAM_ETOO_LARGE:
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	case TAM_ECERT_UNTRUSTED:
+	case TAM_ECERT_EXPIRED:
+	case TAM_ECERT_INVALID:
+	case TAM_EDEVICE_UNKNOWN:
+	case TAM_EDENIED:
+		return MHD_HTTP_FORBIDDEN;
+	case TAM_ENOMEM:
+	case TAM_EIO:
+	case TAM_ECRYPTO:
+	case TAM_EDB:
+	case TAM_EINVAL:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	default:
+		return MHD_HTTP_BAD_REQUEST;
+	}
+}
+
+/* Compare the media type part of a header value (before ';'), trimmed, case-insensitively. */
+static bool
+media_eq(const char *s, size_t n, const char *media)
+{
+	const char *semi = memchr(s, ';', n);
+
+	if (semi != NULL)
+		n = (size_t)(semi - s);
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return n == strlen(media) && strncasecmp(s, media, n) == 0;
+}
+
+bool
+http_content_type_is(const char *content_type, const char *media_type)
+{
+	return content_type != NULL && media_eq(content_type, strlen(content_type), media_type);
+}
+
+bool
+http_accepts(const char *accept, const char *media_type)
+{
+	const char *p = accept, *comma;
+	char family[64];
+	const char *slash = strchr(media_type, '/');
+
+	if (accept == NULL)
+		return true;
+	if (slash == NULL || (size_t)(slash - media_type) + 3 > sizeof(family))
+		return false;
+	snprintf(family, sizeof(family), "%.*s/*", (int)(slash - media_type), media_type);
+	for (;;) {
+		comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (media_eq(p, n, media_type) || media_eq(p, n, family) || media_eq(p, n, "*/*"))
+			return true;
+		if (comma == NULL)
+			return false;
+		p = comma + 1;
+	}
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *conn, unsigned status, const char *ctype, char *body, size_t len,
+    const char *extra_name, const char *extra_value)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	if (body != NULL)
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	if (ctype != NULL &&
+	    (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	    MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'") != MHD_YES ||
+	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	if (extra_name != NULL &&
+	    MHD_add_response_header(resp, extra_name, extra_value) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/* An RFC 9457 problem document; code is a TAM_E* value; one optional extra header. */
+static enum MHD_Result
+queue_problem_hdr(struct MHD_Connection *conn, unsigned status, int code, const char *detail,
+    const char *extra_name, const char *extra_value)
+{
+	json_t *j;
+	char *body;
+
+	j = json_pack("{s:s+,s:s,s:i,s:s,s:s}", "type", "urn:otrp-tamd:error:", tam_err_name(code),
+	    "title", MHD_get_reason_phrase_for(status), "status", (int)status,
+	    "detail", detail, "otrp_error", otrp_err_name(code));
+	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (body == NULL)
+		return MHD_NO;
+	return queue(conn, status, MEDIA_PROBLEM, body, strlen(body), extra_name, extra_value);
+}
+
+static enum MHD_Result
+queue_problem(struct MHD_Connection *conn, unsigned status, int code, const char *detail)
+{
+	return queue_problem_hdr(conn, status, code, detail, NULL, NULL);
+}
+
+static long
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static enum MHD_Result
+finish(struct http_server *s, struct MHD_Connection *conn, struct request *rq)
+{
+	struct http_answer ans = { 0 };
+	struct tam_err err = { 0 };
+	const char *ctype;
+	enum MHD_Result r;
+	unsigned status;
+	int rc;
+
+	if (rq->too_large) {
+		log_warn("event=http.reject status=413 bytes_over=%zu", s->cfg.max_body);
+		return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
+		    "request body exceeds the configured limit");
+	}
+	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (rq->body.len > 0 && !http_content_type_is(ctype, OTRP_MEDIA_TYPE)) {
+		log_warn("event=http.reject status=415 content_type=\"%.64s\"", ctype ? ctype : "");
+		return queue_problem(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
+		    "Content-Type must be " OTRP_MEDIA_TYPE);
+	}
+	rc = s->cfg.handler(s->cfg.handler_arg, rq->body.data, rq->body.len, &ans, &err);
+	if (rc != TAM_OK) {
+		status = http_status_for(rc);
+		log_warn("event=http.reject status=%u error=%s detail=\"%s\" ms=%ld", status,
+		    tam_err_name(rc), err.msg, elapsed_ms(&rq->start));
+		return queue_problem(conn, status, rc, err.msg[0] ? err.msg : tam_err_name(rc));
+	}
+	if (ans.no_content || ans.body == NULL) {
+		free(ans.body);
+		r = queue(conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);
+		status = MHD_HTTP_NO_CONTENT;
+	} else {
+		r = queue(conn, MHD_HTTP_OK, OTRP_MEDIA_TYPE, ans.body, ans.len, NULL, NULL);
+		status = MHD_HTTP_OK;
+	}
+	log_debug("event=http.answer status=%u bytes_in=%zu bytes_out=%zu ms=%ld", status,
+	    rq->body.len, ans.no_content ? 0 : ans.len, elapsed_ms(&rq->start));
+	return r;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct request *rq = *con_cls;
+	const char *v;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		*con_cls = rq;
+		if (strcmp(url, s->path) != 0)
+			return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND, "no such endpoint");
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return queue_problem_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAM_EMALFORMED,
+			    "only POST is allowed", MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+		if (!http_accepts(v, OTRP_MEDIA_TYPE))
+			return queue_problem(conn, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
+			    "Accept must admit " OTRP_MEDIA_TYPE);
+		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (v != NULL && strtoull(v, NULL, 10) > s->cfg.max_body) {
+			log_warn("event=http.reject status=413 content_length=%.32s", v);
+			return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
+			    "request body exceeds the configured limit");
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!rq->too_large && rq->body.len + *upload_data_size > s->cfg.max_body) {
+			rq->too_large = true;
+			tam_buf_free(&rq->body);
+		}
+		if (!rq->too_large &&
+		    tam_buf_append(&rq->body, upload_data, *upload_data_size) != TAM_OK)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return finish(s, conn, rq);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	tam_buf_free(&rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn("event=http.mhd msg=\"%s\"", msg);
+}
+
+int
+http_server_start(const struct http_cfg *cfg, struct http_server **out, struct tam_err *err)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	struct http_server *s;
+
+	*out = NULL;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cfg->address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		return tam_err_set(err, TAM_EINVAL, "listen address \"%s\" is not a numeric IP address",
+		    cfg->address);
+	}
+	if (cfg->path == NULL || cfg->path[0] != '/' || cfg->handler == NULL || cfg->threads == 0)
+		return tam_err_set(err, TAM_EINVAL, "bad HTTP configuration");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	s->cfg = *cfg;
+	if (tam_strlcpy_checked(s->path, cfg->path, sizeof(s->path)) != TAM_OK) {
+		free(s);
+		return tam_err_set(err, TAM_EINVAL, "endpoint path too long");
+	}
+	s->cfg.path = s->path;
+	s->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->conn_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		free(s);
+		return tam_err_set(err, TAM_EIO, "cannot listen on %s port %u", cfg->address, cfg->port);
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info != NULL ? info->port : cfg->port;
+	*out = s;
+	return TAM_OK;
+}
+
+uint16_t
+http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s);
+}

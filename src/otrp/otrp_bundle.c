@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TA bundles. An SP signs its TA as a flattened JWS whose payload is the TA
+ * binary; the TAM checks that signature at upload, then encrypts the bundle
+ * once per version with AES-256-CBC ("AESCBC" in OTrP's encrypted_ta). Only
+ * the 32-byte key is wrapped per device, so a large TA costs each device a
+ * key wrap, not a re-encryption.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "tam/limits.h"
+#include "tam/otrp.h"
+
+static int
+aes256cbc(int enc, const uint8_t *in, size_t len, const uint8_t key[32], const uint8_t iv[16],
+    uint8_t **out, size_t *out_len, struct tam_err *err)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *buf = NULL;
+	int n1 = 0, n2 = 0, rc;
+
+	*out = NULL;
+	*out_len = 0;
+	if (len > TAM_MAX_TA_BYTES + 32 || len > INT_MAX - 32)
+		return tam_err_set(err, TAM_ETOO_LARGE, "TA bundle too large");
+	buf = malloc(len + 32);
+	ctx = EVP_CIPHER_CTX_new();
+	if (buf == NULL || ctx == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv, enc) != 1 ||
+	    EVP_CipherUpdate(ctx, buf, &n1, in, (int)len) != 1 ||
+	    EVP_CipherFinal_ex(ctx, buf + n1, &n2) != 1) {
+		rc = tam_err_set(err, enc ? TAM_ECRYPTO : TAM_EDECRYPT,
+		    enc ? "AES-256-CBC encryption failed" : "TA decryption failed");
+		goto out;
+	}
+	*out = buf;
+	*out_len = (size_t)n1 + (size_t)n2;
+	buf = NULL;
+	rc = TAM_OK;
+out:
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, len + 32);
+		free(buf);
+	}
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t iv[16],
+    uint8_t **ct, size_t *ct_len, struct tam_err *err)
+{
+	if (tam_random(key, 32) != TAM_OK || tam_random(iv, 16) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	return aes256cbc(1, bundle, len, key, iv, ct, ct_len, err);
+}
+
+int
+otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32], const uint8_t iv[16],
+    uint8_t **pt, size_t *len, struct tam_err *err)
+{
+	return aes256cbc(0, ct, ct_len, key, iv, pt, len, err);
+}
+
+int
+otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key *sp_key,
+    uint8_t **ta, size_t *ta_len, struct tam_err *err)
+{
+	struct jose_jws *jws = NULL;
+	const uint8_t *p;
+	json_error_t jerr;
+	json_t *doc;
+	size_t n;
+	int rc;
+
+	*ta = NULL;
+	*ta_len = 0;
+	doc = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL)
+		return tam_err_set(err, TAM_EMALFORMED,
+		    "TA bundle is not a JSON JWS (line %d: %s)", jerr.line, jerr.text);
+	if ((rc = jose_jws_parse(doc, &jws, err)) != TAM_OK)
+		goto out;
+	if ((rc = jose_jws_verify(jws, sp_key, err)) != TAM_OK)
+		goto out;
+	p = jose_jws_payload_unverified(jws, &n);
+	if (n == 0) {
+		rc = tam_err_set(err, TAM_EMALFORMED, "TA bundle has an empty payload");
+		goto out;
+	}
+	*ta = malloc(n);
+	if (*ta == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*ta, p, n);
+	*ta_len = n;
+	rc = TAM_OK;
+out:
+	jose_jws_free(jws);
+	json_decref(doc);
+	return rc;
+}

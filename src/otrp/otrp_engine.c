@@ -1,0 +1,1022 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The OTrP session engine. One call handles one POST body: an empty body
+ * opens a session; anything else must answer the one outstanding request of
+ * a session. The answer is checked end to end (names, version, rid, key,
+ * signature, decryption, device id) before anything is written; the writes
+ * it causes and the next request are committed in one transaction, which
+ * also consumes the rid so that a second answer with the same rid fails.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tam/engine.h"
+#include "tam/log.h"
+#include "tam/otrp.h"
+#include "tam/policy.h"
+
+/* A trust store shared by the threads that validate chains with it. */
+struct trust_ref {
+	struct pki_trust *trust;
+	atomic_int refs;
+};
+
+struct otrp_engine {
+	struct otrp_engine_cfg cfg;
+	pthread_mutex_t trust_mu;     /* guards trust and trust_gen */
+	struct trust_ref *trust;      /* anchors as of trust_gen; NULL until first use */
+	int64_t trust_gen;
+};
+
+/* Everything one response needs on its way from bytes to commit. */
+struct ctx {
+	struct otrp_engine *e;
+	struct store *st;
+	int64_t now;
+	struct otrp_response *resp;
+	struct store_request req;     /* the request being answered */
+	struct store_device dev;      /* the device it was sent to (or a new one) */
+	bool new_device;
+	struct jose_key *dev_key;     /* the device's public key */
+	struct tam_dev_state state;   /* observed state after this response */
+	uint8_t *dsi;                 /* new DSI bytes, owned; NULL if the TEE sent none */
+	size_t dsi_len;
+	char audit_action[32];        /* what this response changed, for the audit log */
+	char audit_detail[256];
+	char result[128];             /* session result if the session ends here */
+	struct tam_op op;             /* what comes next */
+	struct store_request next;    /* the next request's row */
+	char *body;                   /* the next request's bytes */
+	size_t body_len;
+};
+
+static int64_t
+engine_now(const struct otrp_engine *e)
+{
+	return e->cfg.now != NULL ? e->cfg.now() : tam_now();
+}
+
+int
+otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out, struct tam_err *err)
+{
+	struct otrp_engine *e;
+
+	*out = NULL;
+	if (cfg->signer == NULL || cfg->request_ttl <= 0)
+		return tam_err_set(err, TAM_EINVAL, "engine needs a signer and a positive request TTL");
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	e->cfg = *cfg;
+	e->trust_gen = -1;
+	if (pthread_mutex_init(&e->trust_mu, NULL) != 0) {
+		free(e);
+		return tam_err_set(err, TAM_ENOMEM, "cannot create mutex");
+	}
+	*out = e;
+	return TAM_OK;
+}
+
+static void
+trust_put(struct trust_ref *r)
+{
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+		pki_trust_free(r->trust);
+		free(r);
+	}
+}
+
+void
+otrp_engine_free(struct otrp_engine *e)
+{
+	if (e == NULL)
+		return;
+	trust_put(e->trust);
+	pthread_mutex_destroy(&e->trust_mu);
+	free(e);
+}
+
+void
+otrp_reply_clear(struct otrp_reply *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The trust anchors as the store has them now, rebuilt only when they changed. */
+static int
+trust_get(struct otrp_engine *e, struct store *st, struct trust_ref **out, struct tam_err *err)
+{
+	struct store_anchor *a = NULL;
+	struct trust_ref *r = NULL;
+	size_t n = 0;
+	int64_t gen;
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_anchor_generation(st, &gen, err)) != TAM_OK)
+		return rc;
+	pthread_mutex_lock(&e->trust_mu);
+	if (e->trust != NULL && e->trust_gen == gen) {
+		atomic_fetch_add(&e->trust->refs, 1);
+		*out = e->trust;
+		pthread_mutex_unlock(&e->trust_mu);
+		return TAM_OK;
+	}
+	pthread_mutex_unlock(&e->trust_mu);
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	atomic_init(&r->refs, 1);
+	if ((rc = pki_trust_new(&r->trust, err)) != TAM_OK ||
+	    (rc = store_anchor_list(st, &a, &n, err)) != TAM_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		X509 *x = NULL;
+		if ((rc = pki_cert_from_der(a[i].cert, a[i].cert_len, &x, err)) != TAM_OK)
+			goto fail;
+		rc = pki_trust_add(r->trust, x, err);
+		X509_free(x);
+		if (rc != TAM_OK)
+			goto fail;
+	}
+	store_anchors_free(a, n);
+	a = NULL;
+
+	pthread_mutex_lock(&e->trust_mu);
+	if (e->trust == NULL || e->trust_gen < gen) {
+		trust_put(e->trust);
+		atomic_fetch_add(&r->refs, 1);
+		e->trust = r;
+		e->trust_gen = gen;
+	}
+	pthread_mutex_unlock(&e->trust_mu);
+	*out = r;
+	log_info("event=trust.load anchors=%zu generation=%lld", n, (long long)gen);
+	return TAM_OK;
+fail:
+	store_anchors_free(a, n);
+	trust_put(r);
+	return rc;
+}
+
+static void
+ctx_clear(struct ctx *c)
+{
+	otrp_response_free(c->resp);
+	store_device_clear(&c->dev);
+	jose_key_free(c->dev_key);
+	tam_dev_state_free(&c->state);
+	free(c->dsi);
+	free(c->body);
+}
+
+static void
+did_short(const uint8_t did[32], char out[17])
+{
+	tam_hex_encode(did, 8, out);
+}
+
+/* ---- building requests ---- */
+
+static int
+sign_and_wrap(struct otrp_engine *e, enum otrp_msg m, json_t *tbs, char **body, size_t *len,
+    struct tam_err *err)
+{
+	json_t *jws = NULL;
+	char *payload;
+	int rc;
+
+	if (tbs == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "cannot build %s", otrp_request_name(m));
+	payload = json_dumps(tbs, JSON_COMPACT);
+	json_decref(tbs);
+	if (payload == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	rc = pki_signer_sign(e->cfg.signer, NULL, true, (const uint8_t *)payload, strlen(payload),
+	    &jws, err);
+	free(payload);
+	if (rc != TAM_OK)
+		return rc;
+	rc = otrp_wrap_request(m, jws, body, len);
+	json_decref(jws);
+	if (rc != TAM_OK)
+		return tam_err_set(err, rc, "cannot serialize %s", otrp_request_name(m));
+	return TAM_OK;
+}
+
+/* Encrypt a content object to the device's key (steals content). */
+static int
+encrypt_content(const struct jose_key *key, json_t *content, json_t **out, struct tam_err *err)
+{
+	char *pt;
+	int rc;
+
+	*out = NULL;
+	if (content == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "cannot build content");
+	pt = json_dumps(content, JSON_COMPACT);
+	json_decref(content);
+	if (pt == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if (jose_key_type(key) != JOSE_KTY_RSA)
+		rc = tam_err_set(err, TAM_EUNSUPPORTED,
+		    "encrypting to an EC TEE key (ECDH-ES+A128KW) is not supported yet");
+	else
+		rc = jose_jwe_encrypt(key, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
+		    (const uint8_t *)pt, strlen(pt), out, err);
+	tam_wipe(pt, strlen(pt));
+	free(pt);
+	return rc;
+}
+
+static const struct tam_spaik_obs *
+state_aik(const struct tam_dev_state *s, const char *spid)
+{
+	for (size_t i = 0; i < s->n_aiks; i++)
+		if (strcmp(s->aiks[i].spid, spid) == 0)
+			return &s->aiks[i];
+	return NULL;
+}
+
+static int
+build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	const struct tam_spaik_obs *aik;
+	struct jose_key *aik_key = NULL;
+	json_t *key_jwe = NULL;
+	int rc;
+
+	*out = NULL;
+	aik = state_aik(&c->state, c->op.spid);
+	if (aik == NULL)
+		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
+	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, true, &v, err)) != TAM_OK)
+		goto out;
+	if (jose_key_type(aik_key) != JOSE_KTY_RSA) {
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "EC TEE SP AIKs are not supported yet");
+		goto out;
+	}
+	rc = jose_jwe_encrypt(aik_key, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
+	    v.enc_key, sizeof(v.enc_key), &key_jwe, err);
+	if (rc != TAM_OK)
+		goto out;
+	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len);
+	if (*out == NULL)
+		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta");
+out:
+	store_ta_version_clear(&v);
+	jose_key_free(aik_key);
+	return rc;
+}
+
+/* Build the request for c->op and the row that will remember it. */
+static int
+build_next(struct ctx *c, struct tam_err *err)
+{
+	struct otrp_engine *e = c->e;
+	const char *tamid = pki_signer_tamid(e->cfg.signer);
+	struct otrp_req_common com;
+	struct store_sp sp = { 0 };
+	json_t *content = NULL, *enc_content = NULL, *enc_ta = NULL;
+	enum otrp_msg m = otrp_msg_for_op(c->op.kind);
+	int rc;
+
+	memset(&c->next, 0, sizeof(c->next));
+	if ((rc = tam_random_id(c->next.rid)) != TAM_OK)
+		return tam_err_set(err, rc, "no randomness");
+	c->next.session_id = c->req.session_id;
+	c->next.op = c->op.kind;
+	c->next.sp_id = c->op.sp_id;
+	c->next.ta_version_id = c->op.ta_version_id;
+	c->next.created = c->now;
+	c->next.expires = c->now + e->cfg.request_ttl;
+	memcpy(c->next.spid, c->op.spid, sizeof(c->next.spid));
+	memcpy(c->next.sdname, c->op.sdname, sizeof(c->next.sdname));
+	memcpy(c->next.taid, c->op.taid, sizeof(c->next.taid));
+	memcpy(c->next.response, otrp_response_name(m), strlen(otrp_response_name(m)) + 1);
+
+	if (c->op.kind == TAM_OP_CREATE_SD || c->op.kind == TAM_OP_INSTALL_TA) {
+		if ((rc = store_sp_get_by_id(c->st, c->op.sp_id, &sp, err)) != TAM_OK)
+			return rc;
+	}
+	switch (c->op.kind) {
+	case TAM_OP_CREATE_SD:
+		content = otrp_content_create_sd(sp.spid, sp.sdname, sp.cert, sp.cert_len, tamid,
+		    c->dev.did);
+		break;
+	case TAM_OP_INSTALL_TA:
+		content = otrp_content_install_ta(tamid, sp.spid, sp.sdname, sp.cert, sp.cert_len,
+		    c->op.taid);
+		if ((rc = build_encrypted_ta(c, &enc_ta, err)) != TAM_OK)
+			goto out;
+		break;
+	case TAM_OP_DELETE_TA:
+		content = otrp_content_delete_ta(tamid, c->op.sdname, c->op.taid);
+		break;
+	case TAM_OP_NONE:
+		rc = tam_err_set(err, TAM_EINVAL, "no operation to build");
+		goto out;
+	}
+	if ((rc = encrypt_content(c->dev_key, content, &enc_content, err)) != TAM_OK)
+		goto out;
+	content = NULL;
+	com.rid = c->next.rid;
+	com.tid = c->req.tid;
+	com.tee = c->state.tee_name;
+	if (c->dsi != NULL)
+		tam_sha256(c->dsi, c->dsi_len, com.dsihash);
+	else
+		memcpy(com.dsihash, c->dev.dsihash, sizeof(com.dsihash));
+	rc = sign_and_wrap(e, m, otrp_tbs_request(m, &com, enc_content, enc_ta), &c->body,
+	    &c->body_len, err);
+	enc_content = enc_ta = NULL;
+out:
+	json_decref(content);
+	json_decref(enc_content);
+	json_decref(enc_ta);
+	store_sp_clear(&sp);
+	return rc;
+}
+
+/* ---- committing ---- */
+
+/* Ask policy what comes next and build it; nothing is written yet. */
+static int
+decide(struct ctx *c, struct tam_err *err)
+{
+	struct tam_assignment *want = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!c->new_device &&
+	    (rc = store_assignments_get(c->st, c->dev.id, &want, &n, err)) != TAM_OK)
+		return rc;
+	policy_next_op(&c->state, want, n, &c->op);
+	free(want);
+	if (c->op.kind == TAM_OP_NONE)
+		return TAM_OK;
+	return build_next(c, err);
+}
+
+static int
+commit(struct ctx *c, struct tam_err *err)
+{
+	struct store *st = c->st;
+	char didhex[TAM_DID_HEX], object[80];
+	int rc;
+
+	if ((rc = store_begin(st, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_request_consume(st, c->req.rid, c->now, err)) != TAM_OK)
+		goto fail;
+	if (c->new_device) {
+		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
+			goto fail;
+	}
+	if (c->dsi != NULL &&
+	    (rc = store_device_seen(st, c->dev.id, c->state.tee_name, c->state.tee_ver, c->dsi,
+	    c->dsi_len, c->now, err)) != TAM_OK)
+		goto fail;
+	if ((rc = store_device_state_set(st, c->dev.id, &c->state, err)) != TAM_OK)
+		goto fail;
+	if (c->req.device_id == 0) {
+		if ((rc = store_session_bind_device(st, c->req.session_id, c->dev.id, err)) != TAM_OK ||
+		    (rc = store_requests_cancel_device(st, c->dev.id, c->req.session_id, err)) != TAM_OK)
+			goto fail;
+	}
+	tam_hex_encode(c->dev.did, 32, didhex);
+	snprintf(object, sizeof(object), "device:%s", didhex);
+	if (c->audit_action[0] != '\0' &&
+	    (rc = store_audit(st, "tamd", c->audit_action, object, c->audit_detail, err)) != TAM_OK)
+		goto fail;
+	if (c->op.kind != TAM_OP_NONE) {
+		c->next.device_id = c->dev.id;
+		rc = store_request_add(st, &c->next, err);
+	} else {
+		rc = store_session_end(st, c->req.session_id, c->result[0] ? c->result : "ok",
+		    c->now, err);
+	}
+	if (rc != TAM_OK)
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+static int
+reply_from(struct ctx *c, struct otrp_reply *reply)
+{
+	if (c->op.kind == TAM_OP_NONE) {
+		reply->done = true;
+	} else {
+		reply->body = c->body;
+		reply->len = c->body_len;
+		c->body = NULL;
+	}
+	return TAM_OK;
+}
+
+/* ---- the pending request ---- */
+
+static int
+load_pending(struct ctx *c, struct tam_err *err)
+{
+	const char *want = otrp_response_name(c->resp->msg);
+	int rc;
+
+	rc = store_request_get(c->st, c->resp->rid, &c->req, err);
+	if (rc == TAM_ENOTFOUND)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid \"%s\" was never issued", c->resp->rid);
+	if (rc != TAM_OK)
+		return rc;
+	if (c->req.answered != 0)
+		return tam_err_set(err, TAM_ERID_REPLAYED, "rid \"%s\" was already answered",
+		    c->resp->rid);
+	if (c->req.cancelled || c->req.expires <= c->now)
+		return tam_err_set(err, TAM_ERID_EXPIRED, "rid \"%s\" has expired", c->resp->rid);
+	if (strcmp(c->req.tid, c->resp->tid) != 0)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "tid does not belong to rid \"%s\"",
+		    c->resp->rid);
+	if (strcmp(c->req.response, want) != 0)
+		return tam_err_set(err, TAM_EMSG_UNEXPECTED, "rid \"%s\" expects %s, not %s",
+		    c->resp->rid, c->req.response, want);
+	return TAM_OK;
+}
+
+static int
+device_key(const struct store_device *d, struct jose_key **out, struct tam_err *err)
+{
+	X509 *x = NULL;
+	int rc;
+
+	if (d->key_kind == STORE_KEY_RAW || d->cert == NULL)
+		return jose_key_from_spki(d->spki, d->spki_len, out, err);
+	if ((rc = pki_cert_from_der(d->cert, d->cert_len, &x, err)) != TAM_OK)
+		return rc;
+	rc = pki_cert_public_key(x, out, err);
+	X509_free(x);
+	return rc;
+}
+
+/* ---- GetDeviceState ---- */
+
+static int
+concat_chain(const struct otrp_dsi *dsi, uint8_t **out, size_t *len, struct tam_err *err)
+{
+	struct tam_buf b = { 0 };
+
+	*out = NULL;
+	*len = 0;
+	for (size_t i = 0; i < dsi->n_cacerts; i++)
+		if (tam_buf_append(&b, dsi->cacerts[i], dsi->cacert_lens[i]) != TAM_OK) {
+			tam_buf_free(&b);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	*out = b.data;
+	*len = b.len;
+	return TAM_OK;
+}
+
+/* A certificate TEE: its chain must reach a trust anchor. */
+static int
+identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
+{
+	STACK_OF(X509) *untrusted = NULL;
+	struct trust_ref *trust = NULL;
+	X509 *leaf = NULL;
+	int rc;
+
+	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, &leaf, err)) != TAM_OK)
+		return rc;
+	untrusted = sk_X509_new_null();
+	if (untrusted == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < dsi->n_cacerts; i++) {
+		X509 *x = NULL;
+		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
+			goto out;
+		if (sk_X509_push(untrusted, x) == 0) {
+			X509_free(x);
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK)
+		goto out;
+	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, err)) != TAM_OK)
+		goto out;
+	if ((rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
+		goto out;
+	uint8_t did[32];
+	tam_sha256(dsi->cert, dsi->cert_len, did);
+	rc = store_device_get_by_did(c->st, did, &c->dev, err);
+	if (rc == TAM_ENOTFOUND) {
+		if (!c->e->cfg.auto_register) {
+			rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+			    "TEE certificate is valid but the device is not enrolled");
+			goto out;
+		}
+		char tp[JOSE_THUMBPRINT_LEN];
+		if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
+			goto out;
+		rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
+		if (rc == TAM_OK) {
+			rc = tam_err_set(err, TAM_EDENIED,
+			    "this TEE key is enrolled as another device (by raw key); it cannot also "
+			    "register by certificate");
+			goto out;
+		}
+		if (rc != TAM_ENOTFOUND)
+			goto out;
+		memset(&c->dev, 0, sizeof(c->dev));
+		c->new_device = true;
+		memcpy(c->dev.did, did, 32);
+		c->dev.key_kind = STORE_KEY_CERT;
+		c->dev.created = c->now;
+		snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
+		snprintf(c->dev.state, sizeof(c->dev.state), "active");
+		c->dev.cert = malloc(dsi->cert_len);
+		if (c->dev.cert == NULL) {
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
+		c->dev.cert_len = dsi->cert_len;
+		if ((rc = concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err)) != TAM_OK ||
+		    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
+		    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
+			goto out;
+		snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
+	}
+out:
+	trust_put(trust);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
+	return rc;
+}
+
+/* A TEE without certificate: only an operator-enrolled key, named by "kid". */
+static int
+identify_by_kid(struct ctx *c, struct tam_err *err)
+{
+	const char *kid = jose_jws_kid(c->resp->jws);
+	int rc;
+
+	if (kid == NULL)
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+		    "TEE sent neither a certificate nor a key id");
+	rc = store_device_get_by_thumbprint(c->st, kid, &c->dev, err);
+	if (rc == TAM_ENOTFOUND)
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN, "no enrolled TEE key has id \"%.64s\"", kid);
+	if (rc != TAM_OK)
+		return rc;
+	if (c->dev.key_kind != STORE_KEY_RAW)
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+		    "device is known by certificate; its DSI must carry it");
+	return jose_key_from_spki(c->dev.spki, c->dev.spki_len, &c->dev_key, err);
+}
+
+/* Keep what only we know (installed version ids, AIKs) across a fresh DSI. */
+static int
+merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
+    struct tam_err *err)
+{
+	for (size_t i = 0; i < c->state.n_tas; i++)
+		for (size_t j = 0; j < old->n_tas; j++)
+			if (strcmp(c->state.tas[i].taid, old->tas[j].taid) == 0)
+				c->state.tas[i].ta_version_id = old->tas[j].ta_version_id;
+	if (dsi_has_aiks)
+		return TAM_OK;
+	for (size_t j = 0; j < old->n_aiks; j++) {
+		struct tam_spaik_obs *a;
+		if (state_aik(&c->state, old->aiks[j].spid) != NULL)
+			continue;
+		a = realloc(c->state.aiks, (c->state.n_aiks + 1) * sizeof(*a));
+		if (a == NULL)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		c->state.aiks = a;
+		a = &c->state.aiks[c->state.n_aiks];
+		*a = old->aiks[j];
+		a->spki = malloc(old->aiks[j].spki_len);
+		if (a->spki == NULL)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		memcpy(a->spki, old->aiks[j].spki, old->aiks[j].spki_len);
+		c->state.n_aiks++;
+	}
+	return TAM_OK;
+}
+
+/* Take a parsed DSI as the device's new observed state. */
+static int
+adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
+    struct tam_err *err)
+{
+	struct tam_dev_state old = { 0 };
+	int rc;
+
+	if (!c->new_device && (rc = store_device_state_get(c->st, c->dev.id, &old, err)) != TAM_OK)
+		return rc;
+	for (size_t i = 0; i < dsi->state.n_aiks; i++) {
+		struct jose_key *k = NULL;
+		rc = jose_key_from_spki(dsi->state.aiks[i].spki, dsi->state.aiks[i].spki_len, &k, err);
+		jose_key_free(k);
+		if (rc != TAM_OK) {
+			tam_dev_state_free(&old);
+			return tam_err_set(err, TAM_EMALFORMED, "SP AIK of %s is not a public key",
+			    dsi->state.aiks[i].spid);
+		}
+	}
+	tam_dev_state_free(&c->state);
+	c->state = dsi->state;
+	memset(&dsi->state, 0, sizeof(dsi->state));
+	rc = merge_known(c, &old, dsi->has_aiklist, err);
+	tam_dev_state_free(&old);
+	if (rc != TAM_OK)
+		return rc;
+	free(c->dsi);
+	c->dsi = malloc(len ? len : 1);
+	if (c->dsi == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	memcpy(c->dsi, doc, len);
+	c->dsi_len = len;
+	return TAM_OK;
+}
+
+static int
+handle_get_device_state(struct ctx *c, struct tam_err *err)
+{
+	struct otrp_dsi dsi = { 0 };
+	uint8_t *doc = NULL;
+	size_t doc_len = 0;
+	char didhex[17];
+	int rc;
+
+	if (!c->resp->pass) {
+		/* Nothing here is signed by a key we know; record it and stop. */
+		log_warn("event=otrp.tee_fail msg=GetDeviceStateResponse rid=%s reason=%s",
+		    c->resp->rid, c->resp->reason[0] ? c->resp->reason : "none");
+		if ((rc = store_session_end(c->st, c->req.session_id, "tee-fail", c->now, err)) != TAM_OK)
+			return rc;
+		c->op.kind = TAM_OP_NONE;
+		return TAM_OK;
+	}
+	if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->edsi, &doc, &doc_len, err)) != TAM_OK)
+		return rc;
+	if ((rc = otrp_dsi_parse(doc, doc_len, &dsi, err)) != TAM_OK)
+		goto out;
+	rc = dsi.cert != NULL ? identify_by_cert(c, &dsi, err) : identify_by_kid(c, err);
+	if (rc != TAM_OK)
+		goto out;
+	if ((rc = jose_jws_verify(c->resp->jws, c->dev_key, err)) != TAM_OK)
+		goto out;
+	if (strcmp(c->dev.state, "active") != 0) {
+		rc = tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
+		goto out;
+	}
+	if (dsi.has_tfwdata)
+		log_info("event=otrp.tfwdata rid=%s note=\"firmware attestation present, not evaluated\"",
+		    c->resp->rid);
+	if (c->new_device)
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "tee=%s", dsi.state.tee_name);
+	if ((rc = adopt_dsi(c, &dsi, doc, doc_len, err)) != TAM_OK)
+		goto out;
+	if ((rc = decide(c, err)) != TAM_OK)
+		goto out;
+	if ((rc = commit(c, err)) != TAM_OK)
+		goto out;
+	did_short(c->dev.did, didhex);
+	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
+	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
+	    c->new_device, tam_op_kind_name(c->op.kind));
+out:
+	otrp_dsi_clear(&dsi);
+	if (doc != NULL) {
+		tam_wipe(doc, doc_len);
+		free(doc);
+	}
+	return rc;
+}
+
+/* ---- CreateSD / InstallTA / DeleteTA responses ---- */
+
+static int
+state_add_sd(struct tam_dev_state *s, const char *sdname, const char *spid)
+{
+	struct tam_sd_obs *n;
+
+	for (size_t i = 0; i < s->n_sds; i++)
+		if (strcmp(s->sds[i].sdname, sdname) == 0)
+			return TAM_OK;
+	n = realloc(s->sds, (s->n_sds + 1) * sizeof(*n));
+	if (n == NULL)
+		return TAM_ENOMEM;
+	s->sds = n;
+	memset(&n[s->n_sds], 0, sizeof(*n));
+	memcpy(n[s->n_sds].sdname, sdname, strlen(sdname) + 1);
+	memcpy(n[s->n_sds].spid, spid, strlen(spid) + 1);
+	s->n_sds++;
+	return TAM_OK;
+}
+
+static int
+state_set_aik(struct tam_dev_state *s, const char *spid, const uint8_t *spki, size_t len)
+{
+	struct tam_spaik_obs *a = NULL;
+	uint8_t *copy = malloc(len);
+
+	if (copy == NULL)
+		return TAM_ENOMEM;
+	memcpy(copy, spki, len);
+	for (size_t i = 0; i < s->n_aiks; i++)
+		if (strcmp(s->aiks[i].spid, spid) == 0)
+			a = &s->aiks[i];
+	if (a == NULL) {
+		a = realloc(s->aiks, (s->n_aiks + 1) * sizeof(*a));
+		if (a == NULL) {
+			free(copy);
+			return TAM_ENOMEM;
+		}
+		s->aiks = a;
+		a = &s->aiks[s->n_aiks++];
+		memset(a, 0, sizeof(*a));
+		memcpy(a->spid, spid, strlen(spid) + 1);
+	}
+	free(a->spki);
+	a->spki = copy;
+	a->spki_len = len;
+	return TAM_OK;
+}
+
+static struct tam_ta_obs *
+state_ta(struct tam_dev_state *s, const char *taid)
+{
+	for (size_t i = 0; i < s->n_tas; i++)
+		if (strcmp(s->tas[i].taid, taid) == 0)
+			return &s->tas[i];
+	return NULL;
+}
+
+/* No DSI came back: apply the operation's effect to what we knew. */
+static int
+apply_op_to_state(struct ctx *c, struct tam_err *err)
+{
+	struct tam_dev_state *s = &c->state;
+	struct tam_ta_obs *ta;
+
+	switch (c->req.op) {
+	case TAM_OP_CREATE_SD:
+		if (state_add_sd(s, c->req.sdname, c->req.spid) != TAM_OK)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		break;
+	case TAM_OP_INSTALL_TA:
+		if (state_ta(s, c->req.taid) == NULL) {
+			ta = realloc(s->tas, (s->n_tas + 1) * sizeof(*ta));
+			if (ta == NULL)
+				return tam_err_set(err, TAM_ENOMEM, "out of memory");
+			s->tas = ta;
+			ta = &s->tas[s->n_tas++];
+			memset(ta, 0, sizeof(*ta));
+			memcpy(ta->taid, c->req.taid, sizeof(ta->taid));
+			memcpy(ta->sdname, c->req.sdname, sizeof(ta->sdname));
+		}
+		break;
+	case TAM_OP_DELETE_TA:
+		ta = state_ta(s, c->req.taid);
+		if (ta != NULL) {
+			*ta = s->tas[s->n_tas - 1];
+			s->n_tas--;
+		}
+		break;
+	case TAM_OP_NONE:
+		break;
+	}
+	return TAM_OK;
+}
+
+static int
+handle_op_response(struct ctx *c, struct tam_err *err)
+{
+	struct otrp_content content = { 0 };
+	struct otrp_dsi dsi = { 0 };
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	struct tam_ta_obs *ta;
+	char didhex[17];
+	int rc;
+
+	if (c->req.device_id == 0)
+		return tam_err_set(err, TAM_EMSG_UNEXPECTED, "rid \"%s\" is not bound to a device",
+		    c->resp->rid);
+	if ((rc = store_device_get(c->st, c->req.device_id, &c->dev, err)) != TAM_OK)
+		return rc;
+	if ((rc = device_key(&c->dev, &c->dev_key, err)) != TAM_OK)
+		return rc;
+	rc = jose_jws_verify(c->resp->jws, c->dev_key, err);
+	if (rc == TAM_ESIGNATURE)
+		return tam_err_set(err, rc,
+		    "signature does not verify with the key of the device rid \"%s\" was sent to",
+		    c->resp->rid);
+	if (rc != TAM_OK)
+		return rc;
+	if (strcmp(c->dev.state, "active") != 0)
+		return tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
+	if (c->resp->content != NULL) {
+		if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->content, &pt, &pt_len, err)) != TAM_OK)
+			goto out;
+		if ((rc = otrp_content_parse(pt, pt_len, &content, err)) != TAM_OK)
+			goto out;
+		if (!content.has_did && c->resp->pass) {
+			rc = tam_err_set(err, TAM_EMALFORMED, "content has no did");
+			goto out;
+		}
+		if (content.has_did && memcmp(content.did, c->dev.did, 32) != 0) {
+			rc = tam_err_set(err, TAM_EDEVICE_MISMATCH,
+			    "content names another device than the one rid \"%s\" was sent to",
+			    c->resp->rid);
+			goto out;
+		}
+	}
+	did_short(c->dev.did, didhex);
+	if (!c->resp->pass) {
+		const char *why = content.reason[0] ? content.reason :
+		    c->resp->reason[0] ? c->resp->reason : "unspecified";
+		log_warn("event=otrp.tee_fail device=%s rid=%s op=%s reason=%s", didhex, c->resp->rid,
+		    tam_op_kind_name(c->req.op), why);
+		snprintf(c->audit_action, sizeof(c->audit_action), "%s.fail", tam_op_kind_name(c->req.op));
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s sdname=%s reason=%s",
+		    c->req.taid, c->req.sdname, why);
+		snprintf(c->result, sizeof(c->result), "tee-fail:%.100s", why);
+		if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK)
+			goto out;
+		c->op.kind = TAM_OP_NONE;
+		rc = commit(c, err);
+		goto out;
+	}
+	if (c->req.op == TAM_OP_CREATE_SD && strcmp(content.sdname, c->req.sdname) != 0 &&
+	    content.sdname[0] != '\0') {
+		rc = tam_err_set(err, TAM_EMALFORMED, "CreateSD answered for SD \"%s\", not \"%s\"",
+		    content.sdname, c->req.sdname);
+		goto out;
+	}
+	if (content.dsi != NULL) {
+		if ((rc = otrp_dsi_parse(content.dsi, content.dsi_len, &dsi, err)) != TAM_OK ||
+		    (rc = adopt_dsi(c, &dsi, content.dsi, content.dsi_len, err)) != TAM_OK)
+			goto out;
+	} else {
+		if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK ||
+		    (rc = apply_op_to_state(c, err)) != TAM_OK)
+			goto out;
+		memcpy(c->state.tee_name, c->dev.tee_name, sizeof(c->state.tee_name));
+		memcpy(c->state.tee_ver, c->dev.tee_ver, sizeof(c->state.tee_ver));
+	}
+	if (c->req.op == TAM_OP_CREATE_SD && content.teespaik != NULL) {
+		struct jose_key *k = NULL;
+		if ((rc = jose_key_from_spki(content.teespaik, content.teespaik_len, &k, err)) != TAM_OK) {
+			rc = tam_err_set(err, TAM_EMALFORMED, "teespaik is not a public key");
+			goto out;
+		}
+		jose_key_free(k);
+		if (state_set_aik(&c->state, c->req.spid, content.teespaik, content.teespaik_len) != TAM_OK) {
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (c->req.op == TAM_OP_INSTALL_TA && (ta = state_ta(&c->state, c->req.taid)) != NULL)
+		ta->ta_version_id = c->req.ta_version_id;
+	switch (c->req.op) {
+	case TAM_OP_CREATE_SD:
+		snprintf(c->audit_action, sizeof(c->audit_action), "sd.create");
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "sdname=%s spid=%s",
+		    c->req.sdname, c->req.spid);
+		break;
+	case TAM_OP_INSTALL_TA:
+		snprintf(c->audit_action, sizeof(c->audit_action), "ta.install");
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s ta_version_id=%lld",
+		    c->req.taid, (long long)c->req.ta_version_id);
+		break;
+	case TAM_OP_DELETE_TA:
+		snprintf(c->audit_action, sizeof(c->audit_action), "ta.delete");
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s", c->req.taid);
+		break;
+	case TAM_OP_NONE:
+		break;
+	}
+	if ((rc = decide(c, err)) != TAM_OK || (rc = commit(c, err)) != TAM_OK)
+		goto out;
+	log_info("event=otrp.done device=%s rid=%s op=%s taid=%s next=%s", didhex, c->resp->rid,
+	    tam_op_kind_name(c->req.op), c->req.taid, tam_op_kind_name(c->op.kind));
+out:
+	otrp_dsi_clear(&dsi);
+	otrp_content_clear(&content);
+	if (pt != NULL) {
+		tam_wipe(pt, pt_len);
+		free(pt);
+	}
+	return rc;
+}
+
+/* ---- broker errors and new sessions ---- */
+
+static int
+handle_broker_error(struct ctx *c, struct tam_err *err)
+{
+	int rc;
+
+	log_warn("event=otrp.broker_error code=%s rid=%s", c->resp->broker_error,
+	    c->resp->rid[0] ? c->resp->rid : "-");
+	c->op.kind = TAM_OP_NONE;
+	if (c->resp->rid[0] == '\0' ||
+	    store_request_get(c->st, c->resp->rid, &c->req, NULL) != TAM_OK ||
+	    c->req.answered != 0 || strcmp(c->req.tid, c->resp->tid) != 0)
+		return TAM_OK;
+	/* Unsigned: it may only close the session it names, nothing else. */
+	char result[128];
+	snprintf(result, sizeof(result), "broker:%s", c->resp->broker_error);
+	rc = store_session_end(c->st, c->req.session_id, result, c->now, err);
+	/* A session that already ended stays as it ended. */
+	return rc == TAM_ECONFLICT ? TAM_OK : rc;
+}
+
+static int
+open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
+    struct tam_err *err)
+{
+	char tid[TAM_RANDOM_ID_LEN];
+	const char *alg = pki_signer_alg(e->cfg.signer);
+	struct store_request r = { 0 };
+	int64_t now = engine_now(e);
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (tam_random_id(tid) != TAM_OK || tam_random_id(r.rid) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	rc = sign_and_wrap(e, OTRP_MSG_GET_DEVICE_STATE,
+	    otrp_tbs_get_device_state(r.rid, tid, &alg, 1), &body, &len, err);
+	if (rc != TAM_OK)
+		return rc;
+	r.op = TAM_OP_NONE;
+	r.created = now;
+	r.expires = now + e->cfg.request_ttl;
+	snprintf(r.response, sizeof(r.response), "%s", otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
+	if ((rc = store_begin(st, err)) != TAM_OK)
+		goto fail;
+	if ((rc = store_session_new(st, tid, now, &r.session_id, err)) != TAM_OK ||
+	    (rc = store_request_add(st, &r, err)) != TAM_OK ||
+	    (rc = store_commit(st, err)) != TAM_OK) {
+		store_rollback(st);
+		goto fail;
+	}
+	log_info("event=otrp.session_open rid=%s", r.rid);
+	reply->done = false;
+	reply->body = body;
+	reply->len = len;
+	return TAM_OK;
+fail:
+	free(body);
+	return rc;
+}
+
+int
+otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body, size_t len,
+    struct otrp_reply *reply, struct tam_err *err)
+{
+	struct ctx c;
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	if (len == 0)
+		return open_session(e, st, reply, err);
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.st = st;
+	c.now = engine_now(e);
+	if ((rc = otrp_response_decode(body, len, &c.resp, err)) != TAM_OK)
+		goto out;
+	if (c.resp->msg == OTRP_MSG_BROKER_ERROR) {
+		rc = handle_broker_error(&c, err);
+		goto done;
+	}
+	if ((rc = load_pending(&c, err)) != TAM_OK)
+		goto out;
+	if (c.resp->msg == OTRP_MSG_GET_DEVICE_STATE)
+		rc = handle_get_device_state(&c, err);
+	else
+		rc = handle_op_response(&c, err);
+done:
+	if (rc == TAM_OK)
+		rc = reply_from(&c, reply);
+out:
+	ctx_clear(&c);
+	return rc;
+}

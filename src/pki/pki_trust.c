@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Trust anchors and chain validation. OpenSSL's defaults accept weak keys,
+ * SHA-1 and any key usage (shared/deps-notes.md §3), so every call sets the
+ * auth level, strict mode, depth and time itself and then checks the leaf's
+ * keyUsage. The store is filled at startup and only read afterwards, so one
+ * store serves every thread; each call gets its own X509_STORE_CTX.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "tam/limits.h"
+#include "tam/pki.h"
+
+/* Security level 2: RSA/DH >= 2048 bits, EC >= 224 bits, no SHA-1 signatures. */
+#define PKI_AUTH_LEVEL 2
+
+struct pki_trust {
+	X509_STORE *store;  /* trust anchors; owned; read-only once verification starts */
+};
+
+int
+pki_trust_new(struct pki_trust **out, struct tam_err *err)
+{
+	struct pki_trust *t;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "trust store: out of memory");
+	t->store = X509_STORE_new();
+	if (t->store == NULL) {
+		free(t);
+		ERR_clear_error();
+		return tam_err_set(err, TAM_ENOMEM, "trust store: out of memory");
+	}
+	*out = t;
+	return TAM_OK;
+}
+
+int
+pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err)
+{
+	char subj[128];
+
+	pki_cert_subject(anchor, subj, sizeof(subj));
+	/*
+	 * Every anchor is trusted on its own (partial chains), so a leaf in
+	 * the store would validate itself: only CA certificates may enter.
+	 */
+	if (!pki_cert_is_ca(anchor))
+		return tam_err_set(err, TAM_ECERT_INVALID,
+		    "certificate %s: not a CA certificate, cannot be a trust anchor", subj);
+	if (X509_STORE_add_cert(t->store, anchor) != 1) {
+		ERR_clear_error();
+		return tam_err_set(err, TAM_ENOMEM, "certificate %s: cannot add to the trust store",
+		    subj);
+	}
+	return TAM_OK;
+}
+
+size_t
+pki_trust_count(const struct pki_trust *t)
+{
+	int n = sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+void
+pki_trust_free(struct pki_trust *t)
+{
+	if (t == NULL)
+		return;
+	X509_STORE_free(t->store);
+	free(t);
+}
+
+/* OpenSSL verify error -> our code, as pki.h promises. */
+static int
+map_verify_error(int e)
+{
+	switch (e) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TAM_ECERT_EXPIRED;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_REJECTED:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+	case X509_V_ERR_SUBJECT_ISSUER_MISMATCH:
+	case X509_V_ERR_AKID_SKID_MISMATCH:
+	case X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH:
+		/* no provable path from the leaf to an anchor */
+		return TAM_ECERT_UNTRUSTED;
+	case X509_V_ERR_OUT_OF_MEM:
+		return TAM_ENOMEM;
+	default:
+		/* key size, digest, CA flags, path length, strict-mode findings */
+		return TAM_ECERT_INVALID;
+	}
+}
+
+int
+pki_verify_chain(const struct pki_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
+    int64_t now, struct tam_err *err)
+{
+	X509_STORE_CTX *ctx = NULL;
+	X509_VERIFY_PARAM *vp;
+	X509 *bad;
+	char subj[128];
+	int rc = TAM_OK, r, verr;
+
+	if (untrusted != NULL && sk_X509_num(untrusted) >= TAM_MAX_CHAIN_CERTS) {
+		pki_cert_subject(leaf, subj, sizeof(subj));
+		return tam_err_set(err, TAM_ECERT_INVALID,
+		    "certificate %s: %d extra certificates, at most %d allowed", subj,
+		    sk_X509_num(untrusted), TAM_MAX_CHAIN_CERTS - 1);
+	}
+	ctx = X509_STORE_CTX_new();
+	if (ctx == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "chain validation: out of memory");
+		goto out;
+	}
+	if (X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1) {
+		rc = tam_err_set(err, TAM_ENOMEM, "chain validation: cannot set up a context");
+		goto out;
+	}
+	vp = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_auth_level(vp, PKI_AUTH_LEVEL);
+	/* The depth counts intermediates only: the leaf and the anchor come on top. */
+	X509_VERIFY_PARAM_set_depth(vp, TAM_MAX_CHAIN_CERTS - 2);
+	/* Partial chains: a role CA (tee/ca.crt) can be trusted without its root. */
+	if (X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT |
+	    X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+		rc = tam_err_set(err, TAM_ECRYPTO, "chain validation: cannot set flags");
+		goto out;
+	}
+	if (now != 0)
+		X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+	r = X509_verify_cert(ctx);
+	if (r != 1) {
+		verr = X509_STORE_CTX_get_error(ctx);
+		if (verr == X509_V_OK) {
+			rc = tam_err_set(err, TAM_ECRYPTO, "chain validation: internal error");
+			goto out;
+		}
+		bad = X509_STORE_CTX_get_current_cert(ctx);
+		pki_cert_subject(bad != NULL ? bad : leaf, subj, sizeof(subj));
+		rc = tam_err_set(err, map_verify_error(verr), "certificate %s: %s (depth %d)",
+		    subj, X509_verify_cert_error_string(verr), X509_STORE_CTX_get_error_depth(ctx));
+		goto out;
+	}
+	/* X509_verify_cert checks key usage only for a purpose; we need signatures. */
+	if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
+		pki_cert_subject(leaf, subj, sizeof(subj));
+		rc = tam_err_set(err, TAM_ECERT_INVALID,
+		    "certificate %s: keyUsage %s digitalSignature", subj,
+		    (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ? "lacks" : "absent, needs");
+		goto out;
+	}
+out:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}

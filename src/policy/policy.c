@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The decision of what a device should do next. Kept free of I/O so that it
+ * can be tested exhaustively over plain structs and reused by any front end.
+ */
+#include <string.h>
+
+#include "tam/policy.h"
+
+static const struct tam_sd_obs *
+find_sd(const struct tam_dev_state *s, const char *sdname)
+{
+	for (size_t i = 0; i < s->n_sds; i++)
+		if (strcmp(s->sds[i].sdname, sdname) == 0)
+			return &s->sds[i];
+	return NULL;
+}
+
+static const struct tam_ta_obs *
+find_ta(const struct tam_dev_state *s, const char *taid)
+{
+	for (size_t i = 0; i < s->n_tas; i++)
+		if (strcmp(s->tas[i].taid, taid) == 0)
+			return &s->tas[i];
+	return NULL;
+}
+
+static int
+has_aik(const struct tam_dev_state *s, const char *spid)
+{
+	for (size_t i = 0; i < s->n_aiks; i++)
+		if (strcmp(s->aiks[i].spid, spid) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_assigned(const struct tam_assignment *want, size_t n, const char *taid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(want[i].taid, taid) == 0)
+			return 1;
+	return 0;
+}
+
+/* All strings in model structs are bounded arrays of the same size, so copies fit. */
+#define COPY(dst, src) memcpy((dst), (src), sizeof(dst))
+
+void
+policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment *want,
+    size_t n_want, struct tam_op *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = TAM_OP_NONE;
+
+	for (size_t i = 0; i < observed->n_tas; i++) {
+		const struct tam_ta_obs *ta = &observed->tas[i];
+		if (is_assigned(want, n_want, ta->taid))
+			continue;
+		op->kind = TAM_OP_DELETE_TA;
+		COPY(op->taid, ta->taid);
+		COPY(op->sdname, ta->sdname);
+		const struct tam_sd_obs *sd = find_sd(observed, ta->sdname);
+		if (sd != NULL)
+			COPY(op->spid, sd->spid);
+		return;
+	}
+
+	for (size_t i = 0; i < n_want; i++) {
+		const struct tam_assignment *a = &want[i];
+		if (find_ta(observed, a->taid) != NULL)
+			continue;
+		op->sp_id = a->sp_id;
+		COPY(op->spid, a->spid);
+		COPY(op->sdname, a->sdname);
+		if (find_sd(observed, a->sdname) == NULL) {
+			op->kind = TAM_OP_CREATE_SD;
+			return;
+		}
+		if (!has_aik(observed, a->spid))
+			continue;
+		op->kind = TAM_OP_INSTALL_TA;
+		COPY(op->taid, a->taid);
+		op->ta_version_id = a->ta_version_id;
+		return;
+	}
+	memset(op, 0, sizeof(*op));
+	op->kind = TAM_OP_NONE;
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Assignments: the desired state operators and SPs set per device. Reading
+ * them resolves "latest" to a concrete version row in SQL, so policy only
+ * ever compares plain structs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/*
+ * One statement: a pinned version must belong to the TA, else nothing is
+ * inserted and the caller learns it from the change count. The WHERE keeps
+ * the upsert's ON CONFLICT from being parsed as part of the SELECT's join.
+ */
+static const char SQL_ASSIGN[] =
+    "INSERT INTO assignments (device_id, ta_id, ta_version_id, created, created_by)"
+    " SELECT ?1, ?2, ?3, ?4, ?5"
+    " WHERE ?3 IS NULL OR EXISTS (SELECT 1 FROM ta_versions WHERE id = ?3 AND ta_id = ?2)"
+    " ON CONFLICT (device_id, ta_id) DO UPDATE SET ta_version_id = excluded.ta_version_id,"
+    " created = excluded.created, created_by = excluded.created_by";
+static const char SQL_UNASSIGN[] =
+    "DELETE FROM assignments WHERE device_id = ?1 AND ta_id = ?2";
+/* A version id of NULL joins nothing, which leaves out TAs with no version yet. */
+static const char SQL_ASSIGNMENTS[] =
+    "SELECT a.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname"
+    " FROM assignments a"
+    " JOIN tas t ON t.id = a.ta_id"
+    " JOIN sps s ON s.id = t.sp_id"
+    " JOIN ta_versions v ON v.id = COALESCE(a.ta_version_id,"
+    "  (SELECT l.id FROM ta_versions l WHERE l.ta_id = a.ta_id"
+    "   ORDER BY l.version_key DESC LIMIT 1))"
+    " WHERE a.device_id = ?1"
+    " ORDER BY t.taid";
+
+int
+store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_version_id,
+    const char *actor, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	/* created_by holds the same "who" as the audit trail's actor. */
+	if ((rc = store_check_name(actor, STORE_FIELD_SIZE(struct store_audit_row, actor),
+	    "assigning actor", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "assignment of TA %lld to device %lld", (long long)ta_id,
+	    (long long)device_id);
+	if ((rc = store_prepare(st, SQL_ASSIGN, &s, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, ta_id, err)) != TAM_OK ||
+	    (rc = store_bind_id(st, s, 3, ta_version_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 4, tam_now(), err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 5, actor, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, what, err)) != TAM_OK)
+		goto out;
+	if (store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_EINVAL, "%s: version %lld is not a version of that TA",
+		    what, (long long)ta_version_id);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_unassign(struct store *st, int64_t device_id, int64_t ta_id, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_UNASSIGN, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, ta_id, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "assignment", err)) != TAM_OK)
+		goto out;
+	if (store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "TA %lld is not assigned to device %lld",
+		    (long long)ta_id, (long long)device_id);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_assignments_get(struct store *st, int64_t device_id, struct tam_assignment **out,
+    size_t *n, struct tam_err *err)
+{
+	struct tam_assignment *v = NULL, *a;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0, cap = 0;
+	bool row;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_prepare(st, SQL_ASSIGNMENTS, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "assignments", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK)
+			goto out;
+		a = &v[cnt];
+		memset(a, 0, sizeof(*a));
+		a->ta_id = sqlite3_column_int64(s, 0);
+		a->ta_version_id = sqlite3_column_int64(s, 1);
+		a->sp_id = sqlite3_column_int64(s, 4);
+		if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version),
+		    err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 6, a->sdname, sizeof(a->sdname), err)) != TAM_OK)
+			goto out;
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+out:
+	store_release(s);
+	free(v);
+	return rc;
+}

@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Devices (one TEE each) and their observed state. A device is found by its
+ * did on every OTrP response, so that lookup and the state replacement are
+ * indexed and run in one transaction; the operator-facing find accepts a
+ * name, a did or a did prefix.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char SQL_DEVICE_ADD[] =
+    "INSERT INTO devices (did, name, key_kind, cert, chain, spki, thumbprint, profile,"
+    " state, tee_name, tee_ver, dsi, dsihash, created, last_seen)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+/* Columns 0..12 in every device query; 13..16 only when blobs are wanted. */
+#define DEVICE_COLS \
+    "SELECT id, did, name, key_kind, thumbprint, profile, state, tee_name, tee_ver," \
+    " dsihash, created, last_seen, dsi IS NOT NULL"
+#define DEVICE_BLOBS ", cert, chain, spki, dsi FROM devices"
+static const char SQL_DEVICE_GET[] = DEVICE_COLS DEVICE_BLOBS " WHERE id = ?1";
+static const char SQL_DEVICE_BY_DID[] = DEVICE_COLS DEVICE_BLOBS " WHERE did = ?1";
+static const char SQL_DEVICE_BY_THUMBPRINT[] =
+    DEVICE_COLS DEVICE_BLOBS " WHERE thumbprint = ?1";
+static const char SQL_DEVICE_BY_NAME[] = DEVICE_COLS DEVICE_BLOBS " WHERE name = ?1";
+/* dids are all 32 bytes, so a hex prefix is a closed range of the did index. */
+static const char SQL_DEVICE_BY_RANGE[] =
+    DEVICE_COLS DEVICE_BLOBS " WHERE did BETWEEN ?1 AND ?2 ORDER BY did LIMIT 2";
+static const char SQL_DEVICE_LIST[] = DEVICE_COLS " FROM devices ORDER BY id";
+static const char SQL_DEVICE_SEEN[] =
+    "UPDATE devices SET tee_name = ?1, tee_ver = ?2, dsi = ?3, dsihash = ?4, last_seen = ?5"
+    " WHERE id = ?6";
+
+static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WHERE id = ?1";
+static const char SQL_STATE_SDS[] =
+    "SELECT sdname, spid FROM device_sds WHERE device_id = ?1 ORDER BY sdname";
+static const char SQL_STATE_TAS[] =
+    "SELECT taid, sdname, taname, ta_version_id FROM device_tas WHERE device_id = ?1"
+    " ORDER BY taid";
+static const char SQL_STATE_AIKS[] =
+    "SELECT spid, spki FROM device_spaiks WHERE device_id = ?1 ORDER BY spid";
+static const char SQL_STATE_DEL_SDS[] = "DELETE FROM device_sds WHERE device_id = ?1";
+static const char SQL_STATE_DEL_TAS[] = "DELETE FROM device_tas WHERE device_id = ?1";
+static const char SQL_STATE_DEL_AIKS[] = "DELETE FROM device_spaiks WHERE device_id = ?1";
+static const char SQL_STATE_ADD_SD[] =
+    "INSERT INTO device_sds (device_id, sdname, spid) VALUES (?1, ?2, ?3)";
+static const char SQL_STATE_ADD_TA[] =
+    "INSERT INTO device_tas (device_id, taid, sdname, taname, ta_version_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_STATE_ADD_AIK[] =
+    "INSERT INTO device_spaiks (device_id, spid, spki) VALUES (?1, ?2, ?3)";
+
+static const char *
+key_kind_name(enum store_key_kind k)
+{
+	return k == STORE_KEY_CERT ? "cert" : "rawkey";
+}
+
+static int
+device_check(const struct store_device *d, struct tam_err *err)
+{
+	int rc;
+
+	if (d->key_kind != STORE_KEY_CERT && d->key_kind != STORE_KEY_RAW)
+		return tam_err_set(err, TAM_EINVAL, "device key kind %d is not known",
+		    (int)d->key_kind);
+	if (d->key_kind == STORE_KEY_CERT &&
+	    (rc = store_check_blob(d->cert, d->cert_len, "device certificate", err)) != TAM_OK)
+		return rc;
+	if (d->key_kind == STORE_KEY_RAW && d->cert != NULL)
+		return tam_err_set(err, TAM_EINVAL, "a raw-key device has no certificate");
+	if (d->chain != NULL &&
+	    (rc = store_check_blob(d->chain, d->chain_len, "device chain", err)) != TAM_OK)
+		return rc;
+	if (d->dsi != NULL &&
+	    (rc = store_check_blob(d->dsi, d->dsi_len, "device DSI", err)) != TAM_OK)
+		return rc;
+	if ((rc = store_check_blob(d->spki, d->spki_len, "device public key", err)) != TAM_OK ||
+	    (rc = store_check_text(d->name, sizeof(d->name), "device name", err)) != TAM_OK ||
+	    (rc = store_check_name(d->thumbprint, sizeof(d->thumbprint), "device thumbprint",
+	    err)) != TAM_OK ||
+	    (rc = store_check_text(d->profile, sizeof(d->profile), "device profile",
+	    err)) != TAM_OK ||
+	    (rc = store_check_text(d->state, sizeof(d->state), "device state", err)) != TAM_OK ||
+	    (rc = store_check_text(d->tee_name, sizeof(d->tee_name), "TEE name", err)) != TAM_OK ||
+	    (rc = store_check_text(d->tee_ver, sizeof(d->tee_ver), "TEE version", err)) != TAM_OK)
+		return rc;
+	return TAM_OK;
+}
+
+int
+store_device_add(struct store *st, const struct store_device *d, int64_t *id,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char hex[TAM_DID_HEX], what[96];
+	uint8_t dsihash[32];
+	int rc;
+
+	if ((rc = device_check(d, err)) != TAM_OK)
+		return rc;
+	if (d->dsi != NULL)
+		tam_sha256(d->dsi, d->dsi_len, dsihash);
+	tam_hex_encode(d->did, sizeof(d->did), hex);
+	snprintf(what, sizeof(what), "device %s", hex);
+	if ((rc = store_prepare(st, SQL_DEVICE_ADD, &s, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_bind_blob(st, s, 1, d->did, sizeof(d->did), err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 2, d->name[0] != '\0' ? d->name : NULL, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 3, key_kind_name(d->key_kind), err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 4, d->cert, d->cert_len, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 5, d->chain, d->chain_len, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 6, d->spki, d->spki_len, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 7, d->thumbprint, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 8, d->profile[0] != '\0' ? d->profile : "default",
+	    err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 9, d->state[0] != '\0' ? d->state : "active",
+	    err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 10, d->tee_name, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 11, d->tee_ver, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 12, d->dsi, d->dsi_len, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 13, d->dsi != NULL ? dsihash : NULL, sizeof(dsihash),
+	    err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 14, d->created != 0 ? d->created : tam_now(),
+	    err)) != TAM_OK ||
+	    (rc = store_bind_id(st, s, 15, d->last_seen, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
+		goto out;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	store_release(s);
+	return rc;
+}
+
+static int
+device_read(struct store *st, sqlite3_stmt *s, bool with_blobs, struct store_device *d,
+    struct tam_err *err)
+{
+	char kind[8];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(s, 0);
+	d->created = sqlite3_column_int64(s, 10);
+	d->last_seen = sqlite3_column_int64(s, 11);
+	if ((rc = store_col_fixed(st, s, 1, d->did, sizeof(d->did), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 2, d->name, sizeof(d->name), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 3, kind, sizeof(kind), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 4, d->thumbprint, sizeof(d->thumbprint), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 5, d->profile, sizeof(d->profile), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 6, d->state, sizeof(d->state), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 7, d->tee_name, sizeof(d->tee_name), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 8, d->tee_ver, sizeof(d->tee_ver), err)) != TAM_OK)
+		goto out;
+	if (sqlite3_column_int(s, 12) &&
+	    (rc = store_col_fixed(st, s, 9, d->dsihash, sizeof(d->dsihash), err)) != TAM_OK)
+		goto out;
+	if (strcmp(kind, "cert") == 0) {
+		d->key_kind = STORE_KEY_CERT;
+	} else if (strcmp(kind, "rawkey") == 0) {
+		d->key_kind = STORE_KEY_RAW;
+	} else {
+		rc = tam_err_set(err, TAM_EDB, "device %lld: unknown key kind", (long long)d->id);
+		goto out;
+	}
+	if (with_blobs &&
+	    (rc = store_col_blob(st, s, 13, &d->cert, &d->cert_len, err)) == TAM_OK &&
+	    (rc = store_col_blob(st, s, 14, &d->chain, &d->chain_len, err)) == TAM_OK &&
+	    (rc = store_col_blob(st, s, 15, &d->spki, &d->spki_len, err)) == TAM_OK)
+		rc = store_col_blob(st, s, 16, &d->dsi, &d->dsi_len, err);
+out:
+	if (rc != TAM_OK)
+		store_device_clear(d);
+	return rc;
+}
+
+/* Step a bound device query and read the row it finds. */
+static int
+device_fetch(struct store *st, sqlite3_stmt *s, const char *what, struct store_device *out,
+    struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = store_step_row(st, s, what, err)) != TAM_OK)
+		return rc;
+	return device_read(st, s, true, out, err);
+}
+
+int
+store_device_get(struct store *st, int64_t id, struct store_device *out, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[48];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "device %lld", (long long)id);
+	if ((rc = store_prepare(st, SQL_DEVICE_GET, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK)
+		goto out;
+	rc = device_fetch(st, s, what, out, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_device_get_by_did(struct store *st, const uint8_t did[32], struct store_device *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char hex[TAM_DID_HEX], what[96];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	tam_hex_encode(did, 32, hex);
+	snprintf(what, sizeof(what), "device %s", hex);
+	if ((rc = store_prepare(st, SQL_DEVICE_BY_DID, &s, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 1, did, 32, err)) != TAM_OK)
+		goto out;
+	rc = device_fetch(st, s, what, out, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_device_get_by_thumbprint(struct store *st, const char *thumbprint,
+    struct store_device *out, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(thumbprint, sizeof(out->thumbprint), "device thumbprint",
+	    err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "device with key %s", thumbprint);
+	if ((rc = store_prepare(st, SQL_DEVICE_BY_THUMBPRINT, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, thumbprint, err)) != TAM_OK)
+		goto out;
+	rc = device_fetch(st, s, what, out, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+static bool
+all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/*
+ * The devices whose did starts with the hex prefix ref (8..63 digits): the
+ * did range [prefix 00.., prefix ff..], where an odd last digit fixes only
+ * the high nibble of its byte.
+ */
+static int
+device_find_prefix(struct store *st, const char *ref, size_t len, struct store_device *out,
+    struct tam_err *err)
+{
+	uint8_t lo[32], hi[32];
+	sqlite3_stmt *s = NULL;
+	char pair[3] = { 0 };
+	size_t whole = len / 2;
+	bool row;
+	int rc;
+
+	memset(lo, 0x00, sizeof(lo));
+	memset(hi, 0xff, sizeof(hi));
+	if ((rc = tam_hex_decode(ref, 2 * whole, lo, whole)) != TAM_OK)
+		return tam_err_set(err, TAM_EINVAL, "\"%s\" is not hexadecimal", ref);
+	memcpy(hi, lo, whole);
+	if (len % 2 != 0) {
+		pair[0] = ref[len - 1];
+		pair[1] = '0';
+		if ((rc = tam_hex_decode(pair, 2, &lo[whole], 1)) != TAM_OK)
+			return tam_err_set(err, TAM_EINVAL, "\"%s\" is not hexadecimal", ref);
+		hi[whole] = lo[whole] | 0x0f;
+	}
+	if ((rc = store_prepare(st, SQL_DEVICE_BY_RANGE, &s, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 1, lo, sizeof(lo), err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 2, hi, sizeof(hi), err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, ref, err)) != TAM_OK ||
+	    (rc = device_read(st, s, true, out, err)) != TAM_OK ||
+	    (rc = store_step(st, s, &row, ref, err)) != TAM_OK)
+		goto out;
+	if (row)
+		rc = tam_err_set(err, TAM_ECONFLICT, "\"%s\" matches more than one device; "
+		    "give more digits", ref);
+out:
+	store_release(s);
+	if (rc != TAM_OK)
+		store_device_clear(out);
+	return rc;
+}
+
+int
+store_device_find(struct store *st, const char *ref, struct store_device *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	uint8_t did[32];
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(ref, TAM_DID_HEX, "device reference", err)) != TAM_OK)
+		return rc;
+	len = strlen(ref);
+	if (len < sizeof(out->name)) {
+		if ((rc = store_prepare(st, SQL_DEVICE_BY_NAME, &s, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 1, ref, err)) != TAM_OK)
+			goto out;
+		rc = device_fetch(st, s, ref, out, err);
+		store_release(s);
+		s = NULL;
+		if (rc != TAM_ENOTFOUND)
+			goto out;
+	}
+	if (len == 2 * sizeof(did) && all_hex(ref, len)) {
+		if ((rc = tam_hex_decode(ref, len, did, sizeof(did))) != TAM_OK) {
+			rc = tam_err_set(err, TAM_EINVAL, "\"%s\" is not hexadecimal", ref);
+			goto out;
+		}
+		rc = store_device_get_by_did(st, did, out, err);
+	} else if (len >= 8 && len < 2 * sizeof(did) && all_hex(ref, len)) {
+		rc = device_find_prefix(st, ref, len, out, err);
+	} else {
+		rc = TAM_ENOTFOUND;
+	}
+	if (rc == TAM_ENOTFOUND)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "no device named or matching \"%s\"", ref);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_device_list(struct store *st, struct store_device **out, size_t *n, struct tam_err *err)
+{
+	struct store_device *v = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0, cap = 0;
+	bool row;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_prepare(st, SQL_DEVICE_LIST, &s, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "devices", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
+		    (rc = device_read(st, s, false, &v[cnt], err)) != TAM_OK)
+			goto out;
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+out:
+	store_release(s);
+	store_devices_free(v, cnt);
+	return rc;
+}
+
+int
+store_device_seen(struct store *st, int64_t id, const char *tee_name, const char *tee_ver,
+    const uint8_t *dsi, size_t dsi_len, int64_t now, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	uint8_t dsihash[32];
+	int rc;
+
+	if ((rc = store_check_text(tee_name, TAM_TEENAME_MAX, "TEE name", err)) != TAM_OK ||
+	    (rc = store_check_text(tee_ver, TAM_VERSION_MAX, "TEE version", err)) != TAM_OK ||
+	    (dsi != NULL && (rc = store_check_blob(dsi, dsi_len, "device DSI", err)) != TAM_OK))
+		return rc;
+	if (dsi != NULL)
+		tam_sha256(dsi, dsi_len, dsihash);
+	if ((rc = store_prepare(st, SQL_DEVICE_SEEN, &s, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_bind_text(st, s, 1, tee_name != NULL ? tee_name : "", err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 2, tee_ver != NULL ? tee_ver : "", err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 3, dsi, dsi_len, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 4, dsi != NULL ? dsihash : NULL, sizeof(dsihash),
+	    err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 5, now, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 6, id, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "device", err)) != TAM_OK)
+		goto out;
+	if (store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld: not found", (long long)id);
+out:
+	store_release(s);
+	return rc;
+}
+
+void
+store_device_clear(struct store_device *d)
+{
+	if (d == NULL)
+		return;
+	free(d->cert);
+	free(d->chain);
+	free(d->spki);
+	free(d->dsi);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+store_devices_free(struct store_device *d, size_t n)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_device_clear(&d[i]);
+	free(d);
+}
+
+/* ---- observed state ---- */
+
+static int
+state_read_sds(struct store *st, int64_t device_id, struct tam_dev_state *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct tam_sd_obs *sd;
+	size_t cap = 0;
+	bool row;
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_STATE_SDS, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "device SDs", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&out->sds, &cap, out->n_sds + 1, sizeof(*sd), err)) != TAM_OK)
+			goto out;
+		sd = &out->sds[out->n_sds];
+		memset(sd, 0, sizeof(*sd));
+		if ((rc = store_col_text(st, s, 0, sd->sdname, sizeof(sd->sdname),
+		    err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 1, sd->spid, sizeof(sd->spid), err)) != TAM_OK)
+			goto out;
+		out->n_sds++;
+	}
+out:
+	store_release(s);
+	return rc;
+}
+
+static int
+state_read_tas(struct store *st, int64_t device_id, struct tam_dev_state *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct tam_ta_obs *ta;
+	size_t cap = 0;
+	bool row;
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_STATE_TAS, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "device TAs", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&out->tas, &cap, out->n_tas + 1, sizeof(*ta), err)) != TAM_OK)
+			goto out;
+		ta = &out->tas[out->n_tas];
+		memset(ta, 0, sizeof(*ta));
+		ta->ta_version_id = sqlite3_column_int64(s, 3);
+		if ((rc = store_col_text(st, s, 0, ta->taid, sizeof(ta->taid), err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 1, ta->sdname, sizeof(ta->sdname),
+		    err)) != TAM_OK ||
+		    (rc = store_col_text(st, s, 2, ta->taname, sizeof(ta->taname),
+		    err)) != TAM_OK)
+			goto out;
+		out->n_tas++;
+	}
+out:
+	store_release(s);
+	return rc;
+}
+
+static int
+state_read_aiks(struct store *st, int64_t device_id, struct tam_dev_state *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct tam_spaik_obs *aik;
+	size_t cap = 0;
+	bool row;
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_STATE_AIKS, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "device SP AIKs", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&out->aiks, &cap, out->n_aiks + 1, sizeof(*aik),
+		    err)) != TAM_OK)
+			goto out;
+		/* Counted before the blob copy, so tam_dev_state_free releases it on failure. */
+		aik = &out->aiks[out->n_aiks++];
+		memset(aik, 0, sizeof(*aik));
+		if ((rc = store_col_text(st, s, 0, aik->spid, sizeof(aik->spid), err)) != TAM_OK ||
+		    (rc = store_col_blob(st, s, 1, &aik->spki, &aik->spki_len, err)) != TAM_OK)
+			goto out;
+	}
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_device_state_get(struct store *st, int64_t device_id, struct tam_dev_state *out,
+    struct tam_err *err)
+{
+	struct store_tx tx;
+	sqlite3_stmt *s = NULL;
+	char what[48];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "device %lld", (long long)device_id);
+	/* One read snapshot, so the three lists come from the same DSI. */
+	if ((rc = store_tx_open(st, false, &tx, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_prepare(st, SQL_STATE_DEVICE, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 0, out->tee_name, sizeof(out->tee_name), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 1, out->tee_ver, sizeof(out->tee_ver), err)) != TAM_OK)
+		goto out;
+	store_release(s);
+	s = NULL;
+	if ((rc = state_read_sds(st, device_id, out, err)) == TAM_OK &&
+	    (rc = state_read_tas(st, device_id, out, err)) == TAM_OK)
+		rc = state_read_aiks(st, device_id, out, err);
+out:
+	store_release(s);
+	rc = store_tx_close(st, &tx, rc, err);
+	if (rc != TAM_OK)
+		tam_dev_state_free(out);
+	return rc;
+}
+
+static int
+state_check(const struct tam_dev_state *s, struct tam_err *err)
+{
+	int rc;
+
+	if ((s->n_sds > 0 && s->sds == NULL) || (s->n_tas > 0 && s->tas == NULL) ||
+	    (s->n_aiks > 0 && s->aiks == NULL))
+		return tam_err_set(err, TAM_EINVAL, "device state: list without entries");
+	for (size_t i = 0; i < s->n_sds; i++)
+		if ((rc = store_check_name(s->sds[i].sdname, sizeof(s->sds[i].sdname), "SD name",
+		    err)) != TAM_OK ||
+		    (rc = store_check_text(s->sds[i].spid, sizeof(s->sds[i].spid), "SD spid",
+		    err)) != TAM_OK)
+			return rc;
+	for (size_t i = 0; i < s->n_tas; i++)
+		if ((rc = store_check_name(s->tas[i].taid, sizeof(s->tas[i].taid), "taid",
+		    err)) != TAM_OK ||
+		    (rc = store_check_text(s->tas[i].sdname, sizeof(s->tas[i].sdname), "TA SD name",
+		    err)) != TAM_OK ||
+		    (rc = store_check_text(s->tas[i].taname, sizeof(s->tas[i].taname), "TA name",
+		    err)) != TAM_OK)
+			return rc;
+	for (size_t i = 0; i < s->n_aiks; i++)
+		if ((rc = store_check_name(s->aiks[i].spid, sizeof(s->aiks[i].spid), "AIK spid",
+		    err)) != TAM_OK ||
+		    (rc = store_check_blob(s->aiks[i].spki, s->aiks[i].spki_len, "SP AIK",
+		    err)) != TAM_OK)
+			return rc;
+	return TAM_OK;
+}
+
+/* Run one of the per-device DELETE statements. */
+static int
+state_delete(struct store *st, const char *sql, int64_t device_id, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prepare(st, sql, &s, err)) == TAM_OK &&
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) == TAM_OK)
+		rc = store_step_done(st, s, "device state", err);
+	store_release(s);
+	return rc;
+}
+
+static int
+state_insert(struct store *st, int64_t device_id, const struct tam_dev_state *in,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_STATE_ADD_SD, &s, err)) != TAM_OK)
+		goto out;
+	for (size_t i = 0; i < in->n_sds; i++) {
+		snprintf(what, sizeof(what), "SD \"%s\"", in->sds[i].sdname);
+		if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 2, in->sds[i].sdname, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 3, in->sds[i].spid, err)) != TAM_OK ||
+		    (rc = store_step_done(st, s, what, err)) != TAM_OK)
+			goto out;
+		store_release(s);
+	}
+	if ((rc = store_prepare(st, SQL_STATE_ADD_TA, &s, err)) != TAM_OK)
+		goto out;
+	for (size_t i = 0; i < in->n_tas; i++) {
+		snprintf(what, sizeof(what), "TA \"%s\"", in->tas[i].taid);
+		if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 2, in->tas[i].taid, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 3, in->tas[i].sdname, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 4, in->tas[i].taname, err)) != TAM_OK ||
+		    (rc = store_bind_id(st, s, 5, in->tas[i].ta_version_id, err)) != TAM_OK ||
+		    (rc = store_step_done(st, s, what, err)) != TAM_OK)
+			goto out;
+		store_release(s);
+	}
+	if ((rc = store_prepare(st, SQL_STATE_ADD_AIK, &s, err)) != TAM_OK)
+		goto out;
+	for (size_t i = 0; i < in->n_aiks; i++) {
+		snprintf(what, sizeof(what), "SP AIK \"%s\"", in->aiks[i].spid);
+		if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+		    (rc = store_bind_text(st, s, 2, in->aiks[i].spid, err)) != TAM_OK ||
+		    (rc = store_bind_blob(st, s, 3, in->aiks[i].spki, in->aiks[i].spki_len,
+		    err)) != TAM_OK ||
+		    (rc = store_step_done(st, s, what, err)) != TAM_OK)
+			goto out;
+		store_release(s);
+	}
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_device_state_set(struct store *st, int64_t device_id, const struct tam_dev_state *in,
+    struct tam_err *err)
+{
+	struct store_tx tx;
+	sqlite3_stmt *s = NULL;
+	char what[48];
+	int rc;
+
+	if ((rc = state_check(in, err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "device %lld", (long long)device_id);
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_prepare(st, SQL_STATE_DEVICE, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
+		goto out;
+	store_release(s);
+	s = NULL;
+	if ((rc = state_delete(st, SQL_STATE_DEL_SDS, device_id, err)) == TAM_OK &&
+	    (rc = state_delete(st, SQL_STATE_DEL_TAS, device_id, err)) == TAM_OK &&
+	    (rc = state_delete(st, SQL_STATE_DEL_AIKS, device_id, err)) == TAM_OK)
+		rc = state_insert(st, device_id, in, err);
+out:
+	store_release(s);
+	return store_tx_close(st, &tx, rc, err);
+}

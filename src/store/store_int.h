@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/store: the connection struct, the statement cache and the
+ * helpers every aggregate file uses to bind, step, read columns and map
+ * SQLite result codes to TAM_E* codes. Nothing outside src/store includes it,
+ * so a second backend only has to match include/tam/store.h.
+ */
+#ifndef TAM_STORE_INT_H
+#define TAM_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "tam/store.h"
+
+/* Generated from schema/NNN_*.sql by tools/embed-schema.sh (build/gen/schema.c). */
+extern const char *const tam_schema_migrations[];
+extern const size_t tam_schema_migration_count;
+
+/* A prepared statement kept for the life of the connection. */
+struct store_stmt_slot {
+	const char *sql;              /* key: address of a static SQL string */
+	sqlite3_stmt *stmt;           /* owned; reset after every use */
+};
+
+struct store {
+	sqlite3 *db;                  /* the one connection, opened NOMUTEX */
+	bool readonly;                /* opened with STORE_READONLY */
+	bool in_tx;                   /* store_begin or a store function holds a transaction */
+	int schema_version;           /* PRAGMA user_version after migrations */
+	struct store_stmt_slot *stmts;  /* statement cache, owned */
+	size_t n_stmts;               /* slots used */
+	size_t cap_stmts;             /* slots allocated */
+};
+
+/*
+ * The transaction a multi-statement function runs in: its own when the
+ * caller holds none, else a savepoint inside the caller's, so a failure
+ * undoes exactly this function's writes either way.
+ */
+struct store_tx {
+	bool owned;                   /* we ran BEGIN and end it with COMMIT or ROLLBACK */
+	bool savepoint;               /* we joined the caller's transaction via SAVEPOINT */
+};
+
+/* write: BEGIN IMMEDIATE (or a savepoint); otherwise a deferred read snapshot. */
+int store_tx_open(struct store *st, bool write, struct store_tx *tx,
+    struct tam_err *err) TAM_WUR;
+/* Commit when rc is TAM_OK, else undo; returns rc, or the commit failure. */
+int store_tx_close(struct store *st, struct store_tx *tx, int rc, struct tam_err *err);
+
+/* The cached statement for sql, which must be a static string. */
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
+    struct tam_err *err) TAM_WUR;
+/* Reset and unbind so the statement holds no lock and no caller memory. */
+void store_release(sqlite3_stmt *s);
+/* Run a statement that takes no parameters and returns no rows. */
+int store_exec(struct store *st, const char *sql, struct tam_err *err) TAM_WUR;
+
+/* Map a failed SQLite call to TAM_ECONFLICT, TAM_EINVAL, TAM_ENOMEM or TAM_EDB. */
+int store_sqlerr(struct store *st, int sqlrc, const char *what, struct tam_err *err);
+/* Step once: *row tells whether a row came back. */
+int store_step(struct store *st, sqlite3_stmt *s, bool *row, const char *what,
+    struct tam_err *err) TAM_WUR;
+/* Step a statement that returns no rows. */
+int store_step_done(struct store *st, sqlite3_stmt *s, const char *what,
+    struct tam_err *err) TAM_WUR;
+/* Step expecting a row; none is TAM_ENOTFOUND naming what. */
+int store_step_row(struct store *st, sqlite3_stmt *s, const char *what,
+    struct tam_err *err) TAM_WUR;
+/* Rows the last INSERT, UPDATE or DELETE changed. */
+int64_t store_changes(struct store *st);
+
+/* Text and blob bindings are SQLITE_STATIC: store_release drops them. */
+int store_bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v,
+    struct tam_err *err) TAM_WUR;
+/* NULL binds SQL NULL. */
+int store_bind_blob(struct store *st, sqlite3_stmt *s, int i, const void *p, size_t n,
+    struct tam_err *err) TAM_WUR;
+int store_bind_int64(struct store *st, sqlite3_stmt *s, int i, int64_t v,
+    struct tam_err *err) TAM_WUR;
+/* A row id where 0 means "none": 0 binds SQL NULL. */
+int store_bind_id(struct store *st, sqlite3_stmt *s, int i, int64_t v,
+    struct tam_err *err) TAM_WUR;
+
+/* Copy a text column into dst; NULL reads as "", a value that does not fit is TAM_EDB. */
+int store_col_text(struct store *st, sqlite3_stmt *s, int col, char *dst, size_t size,
+    struct tam_err *err) TAM_WUR;
+/* malloc'd copy of a blob column; NULL reads as *out = NULL, *len = 0. */
+int store_col_blob(struct store *st, sqlite3_stmt *s, int col, uint8_t **out, size_t *len,
+    struct tam_err *err) TAM_WUR;
+/* A blob column of exactly n bytes into dst; anything else is TAM_EDB. */
+int store_col_fixed(struct store *st, sqlite3_stmt *s, int col, uint8_t *dst, size_t n,
+    struct tam_err *err) TAM_WUR;
+
+/* Input checks: non-empty and shorter than size / fits in size / non-empty bytes. */
+int store_check_name(const char *v, size_t size, const char *what,
+    struct tam_err *err) TAM_WUR;
+int store_check_text(const char *v, size_t size, const char *what,
+    struct tam_err *err) TAM_WUR;
+int store_check_blob(const void *p, size_t n, const char *what,
+    struct tam_err *err) TAM_WUR;
+
+/* Bytes of a fixed-size member, for checking inputs against the arrays they land in. */
+#define STORE_FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+
+/* Make room for need elements of size bytes in *arr (capacity *cap). */
+int store_grow(void *arrp, size_t *cap, size_t need, size_t size,
+    struct tam_err *err) TAM_WUR;
+
+#endif

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+/*
+ * OTrP sessions and the requests the TAM sent in them. Correlation state
+ * lives here rather than in process memory so any daemon sharing the
+ * database can take the next POST. A rid is single-use: one conditional
+ * UPDATE decides which answer wins, even when several arrive at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char SQL_SESSION_NEW[] = "INSERT INTO sessions (tid, created) VALUES (?1, ?2)";
+/* Binding the same device again is harmless; moving a session to another is not. */
+static const char SQL_SESSION_BIND[] =
+    "UPDATE sessions SET device_id = ?2 WHERE id = ?1 AND (device_id IS NULL OR device_id = ?2)";
+static const char SQL_SESSION_END[] =
+    "UPDATE sessions SET ended = ?2, result = ?3 WHERE id = ?1 AND ended IS NULL";
+static const char SQL_SESSION_GET[] =
+    "SELECT id, tid, device_id, created, ended, result FROM sessions WHERE id = ?1";
+
+static const char SQL_REQUEST_ADD[] =
+    "INSERT INTO requests (rid, session_id, device_id, response, op, sp_id, spid, sdname,"
+    " taid, ta_version_id, created, expires)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char SQL_REQUEST_GET[] =
+    "SELECT r.rid, r.session_id, s.tid, r.device_id, r.response, r.op, r.sp_id, r.spid,"
+    " r.sdname, r.taid, r.ta_version_id, r.created, r.expires, r.answered, r.cancelled"
+    " FROM requests r JOIN sessions s ON s.id = r.session_id WHERE r.rid = ?1";
+static const char SQL_REQUEST_CONSUME[] =
+    "UPDATE requests SET answered = ?2"
+    " WHERE rid = ?1 AND answered IS NULL AND cancelled = 0 AND expires > ?2";
+static const char SQL_REQUEST_STATUS[] =
+    "SELECT answered IS NOT NULL FROM requests WHERE rid = ?1";
+static const char SQL_REQUESTS_CANCEL[] =
+    "UPDATE requests SET cancelled = 1"
+    " WHERE device_id = ?1 AND answered IS NULL AND cancelled = 0 AND session_id IS NOT ?2";
+static const char SQL_PURGE_REQUESTS[] = "DELETE FROM requests WHERE expires < ?1";
+/* Sessions left open by a device that went away go too once none of their requests remain. */
+static const char SQL_PURGE_SESSIONS[] =
+    "DELETE FROM sessions WHERE (ended IS NOT NULL AND ended < ?1)"
+    " OR (ended IS NULL AND created < ?1"
+    "     AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.session_id = sessions.id))";
+
+int
+store_session_new(struct store *st, const char *tid, int64_t now, int64_t *session_id,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_check_name(tid, TAM_RID_MAX, "tid", err)) != TAM_OK)
+		return rc;
+	if ((rc = store_prepare(st, SQL_SESSION_NEW, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, tid, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "session tid", err)) != TAM_OK)
+		goto out;
+	if (session_id != NULL)
+		*session_id = sqlite3_last_insert_rowid(st->db);
+out:
+	store_release(s);
+	return rc;
+}
+
+/* A conditional UPDATE changed nothing: TAM_ENOTFOUND, or a conflict if the session exists. */
+static int
+session_conflict(struct store *st, int64_t session_id, const char *why, struct tam_err *err)
+{
+	struct store_session sess;
+	int rc;
+
+	if ((rc = store_session_get(st, session_id, &sess, err)) != TAM_OK)
+		return rc;
+	return tam_err_set(err, TAM_ECONFLICT, "session %lld: %s", (long long)session_id, why);
+}
+
+int
+store_session_bind_device(struct store *st, int64_t session_id, int64_t device_id,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (device_id <= 0)
+		return tam_err_set(err, TAM_EINVAL, "session %lld: no device to bind",
+		    (long long)session_id);
+	if ((rc = store_prepare(st, SQL_SESSION_BIND, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, session_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, device_id, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "session device", err)) != TAM_OK)
+		goto out;
+	store_release(s);
+	s = NULL;
+	if (store_changes(st) == 0)
+		rc = session_conflict(st, session_id, "bound to another device", err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_session_end(struct store *st, int64_t session_id, const char *result, int64_t now,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_check_text(result, STORE_FIELD_SIZE(struct store_session, result),
+	    "session result", err)) != TAM_OK)
+		return rc;
+	if ((rc = store_prepare(st, SQL_SESSION_END, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, session_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 3, result, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "session end", err)) != TAM_OK)
+		goto out;
+	store_release(s);
+	s = NULL;
+	if (store_changes(st) == 0)
+		rc = session_conflict(st, session_id, "already ended", err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_session_get(struct store *st, int64_t id, struct store_session *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[48];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "session %lld", (long long)id);
+	if ((rc = store_prepare(st, SQL_SESSION_GET, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
+		goto out;
+	out->id = sqlite3_column_int64(s, 0);
+	out->device_id = sqlite3_column_int64(s, 2);
+	out->created = sqlite3_column_int64(s, 3);
+	out->ended = sqlite3_column_int64(s, 4);
+	if ((rc = store_col_text(st, s, 1, out->tid, sizeof(out->tid), err)) == TAM_OK)
+		rc = store_col_text(st, s, 5, out->result, sizeof(out->result), err);
+out:
+	store_release(s);
+	if (rc != TAM_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+/* ---- requests ---- */
+
+int
+store_request_add(struct store *st, const struct store_request *r, struct tam_err *err)
+{
+	const char *op = tam_op_kind_name(r->op);
+	int64_t created = r->created != 0 ? r->created : tam_now();
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	if ((rc = store_check_name(r->rid, sizeof(r->rid), "rid", err)) != TAM_OK ||
+	    (rc = store_check_name(r->response, sizeof(r->response), "expected response",
+	    err)) != TAM_OK ||
+	    (rc = store_check_text(r->spid, sizeof(r->spid), "request spid", err)) != TAM_OK ||
+	    (rc = store_check_text(r->sdname, sizeof(r->sdname), "request SD name",
+	    err)) != TAM_OK ||
+	    (rc = store_check_text(r->taid, sizeof(r->taid), "request taid", err)) != TAM_OK)
+		return rc;
+	if (strcmp(op, "unknown") == 0)
+		return tam_err_set(err, TAM_EINVAL, "request %s: operation %d is not known", r->rid,
+		    (int)r->op);
+	if (r->session_id <= 0)
+		return tam_err_set(err, TAM_EINVAL, "request %s: no session", r->rid);
+	if (r->expires <= created)
+		return tam_err_set(err, TAM_EINVAL, "request %s: expires before it is created",
+		    r->rid);
+	snprintf(what, sizeof(what), "request rid %s", r->rid);
+	if ((rc = store_prepare(st, SQL_REQUEST_ADD, &s, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_bind_text(st, s, 1, r->rid, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, r->session_id, err)) != TAM_OK ||
+	    (rc = store_bind_id(st, s, 3, r->device_id, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 4, r->response, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 5, op, err)) != TAM_OK ||
+	    (rc = store_bind_id(st, s, 6, r->sp_id, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 7, r->spid, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 8, r->sdname, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 9, r->taid, err)) != TAM_OK ||
+	    (rc = store_bind_id(st, s, 10, r->ta_version_id, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 11, created, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 12, r->expires, err)) != TAM_OK)
+		goto out;
+	rc = store_step_done(st, s, what, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_request_get(struct store *st, const char *rid, struct store_request *out,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96], op[16];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(rid, sizeof(out->rid), "rid", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "request rid %s", rid);
+	if ((rc = store_prepare(st, SQL_REQUEST_GET, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
+		goto out;
+	out->session_id = sqlite3_column_int64(s, 1);
+	out->device_id = sqlite3_column_int64(s, 3);
+	out->sp_id = sqlite3_column_int64(s, 6);
+	out->ta_version_id = sqlite3_column_int64(s, 10);
+	out->created = sqlite3_column_int64(s, 11);
+	out->expires = sqlite3_column_int64(s, 12);
+	out->answered = sqlite3_column_int64(s, 13);
+	out->cancelled = sqlite3_column_int64(s, 14) != 0;
+	if ((rc = store_col_text(st, s, 0, out->rid, sizeof(out->rid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 2, out->tid, sizeof(out->tid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 4, out->response, sizeof(out->response), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 5, op, sizeof(op), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 7, out->spid, sizeof(out->spid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 8, out->sdname, sizeof(out->sdname), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 9, out->taid, sizeof(out->taid), err)) != TAM_OK)
+		goto out;
+	if (tam_op_kind_parse(op, &out->op) != 0)
+		rc = tam_err_set(err, TAM_EDB, "%s: stored operation \"%s\" is not known", what,
+		    op);
+out:
+	store_release(s);
+	if (rc != TAM_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+int
+store_request_consume(struct store *st, const char *rid, int64_t now, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	bool row;
+	int rc;
+
+	/* A rid we could never have issued is unknown, not a local input error. */
+	if (rid == NULL || rid[0] == '\0' || strnlen(rid, TAM_RID_MAX) >= TAM_RID_MAX)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid is empty or too long");
+	if ((rc = store_prepare(st, SQL_REQUEST_CONSUME, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
+	    (rc = store_step_done(st, s, "request", err)) != TAM_OK)
+		goto out;
+	store_release(s);
+	s = NULL;
+	if (store_changes(st) == 1)
+		goto out;
+	/* Lost: the UPDATE already decided; this read only names the reason. */
+	if ((rc = store_prepare(st, SQL_REQUEST_STATUS, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
+	    (rc = store_step(st, s, &row, "request", err)) != TAM_OK)
+		goto out;
+	if (!row)
+		rc = tam_err_set(err, TAM_ERID_UNKNOWN, "rid %s was never issued", rid);
+	else if (sqlite3_column_int(s, 0))
+		rc = tam_err_set(err, TAM_ERID_REPLAYED, "rid %s was already answered", rid);
+	else
+		rc = tam_err_set(err, TAM_ERID_EXPIRED, "rid %s expired or was superseded", rid);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_requests_cancel_device(struct store *st, int64_t device_id, int64_t keep_session,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prepare(st, SQL_REQUESTS_CANCEL, &s, err)) == TAM_OK &&
+	    (rc = store_bind_int64(st, s, 1, device_id, err)) == TAM_OK &&
+	    (rc = store_bind_id(st, s, 2, keep_session, err)) == TAM_OK)
+		rc = store_step_done(st, s, "cancelling requests", err);
+	store_release(s);
+	return rc;
+}
+
+/* Run one purge DELETE with the cut-off bound to ?1. */
+static int
+purge_one(struct store *st, const char *sql, int64_t before, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = store_prepare(st, sql, &s, err)) == TAM_OK &&
+	    (rc = store_bind_int64(st, s, 1, before, err)) == TAM_OK)
+		rc = store_step_done(st, s, "purge", err);
+	store_release(s);
+	return rc;
+}
+
+int
+store_purge(struct store *st, int64_t before, struct tam_err *err)
+{
+	struct store_tx tx;
+	int rc;
+
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	if ((rc = purge_one(st, SQL_PURGE_REQUESTS, before, err)) == TAM_OK)
+		rc = purge_one(st, SQL_PURGE_SESSIONS, before, err);
+	return store_tx_close(st, &tx, rc, err);
+}

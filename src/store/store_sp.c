@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Service providers: their OTrP spid, the SD name this TAM gives them on
+ * every device, and the certificate their TA bundles must be signed with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char SQL_SP_ADD[] =
+    "INSERT INTO sps (spid, sdname, cert, created) VALUES (?1, ?2, ?3, ?4)";
+#define SP_COLS "SELECT id, spid, sdname, cert, created FROM sps"
+static const char SQL_SP_GET[] = SP_COLS " WHERE spid = ?1";
+static const char SQL_SP_GET_BY_ID[] = SP_COLS " WHERE id = ?1";
+static const char SQL_SP_LIST[] = SP_COLS " ORDER BY spid";
+
+int
+store_sp_add(struct store *st, const struct store_sp *sp, int64_t *id, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	if ((rc = store_check_name(sp->spid, sizeof(sp->spid), "spid", err)) != TAM_OK ||
+	    (rc = store_check_name(sp->sdname, sizeof(sp->sdname), "SD name", err)) != TAM_OK ||
+	    (rc = store_check_blob(sp->cert, sp->cert_len, "SP certificate", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "SP \"%s\"", sp->spid);
+	if ((rc = store_prepare(st, SQL_SP_ADD, &s, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_bind_text(st, s, 1, sp->spid, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 2, sp->sdname, err)) != TAM_OK ||
+	    (rc = store_bind_blob(st, s, 3, sp->cert, sp->cert_len, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 4, sp->created != 0 ? sp->created : tam_now(),
+	    err)) != TAM_OK)
+		goto out;
+	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
+		goto out;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	store_release(s);
+	return rc;
+}
+
+static int
+sp_read(struct store *st, sqlite3_stmt *s, struct store_sp *sp, struct tam_err *err)
+{
+	int rc;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->id = sqlite3_column_int64(s, 0);
+	sp->created = sqlite3_column_int64(s, 4);
+	if ((rc = store_col_text(st, s, 1, sp->spid, sizeof(sp->spid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 2, sp->sdname, sizeof(sp->sdname), err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 3, &sp->cert, &sp->cert_len, err)) != TAM_OK)
+		store_sp_clear(sp);
+	return rc;
+}
+
+int
+store_sp_get(struct store *st, const char *spid, struct store_sp *out, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[96];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(spid, sizeof(out->spid), "spid", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "SP \"%s\"", spid);
+	if ((rc = store_prepare(st, SQL_SP_GET, &s, err)) != TAM_OK ||
+	    (rc = store_bind_text(st, s, 1, spid, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
+		goto out;
+	rc = sp_read(st, s, out, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_sp_get_by_id(struct store *st, int64_t id, struct store_sp *out, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char what[48];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "SP %lld", (long long)id);
+	if ((rc = store_prepare(st, SQL_SP_GET_BY_ID, &s, err)) != TAM_OK ||
+	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK ||
+	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
+		goto out;
+	rc = sp_read(st, s, out, err);
+out:
+	store_release(s);
+	return rc;
+}
+
+int
+store_sp_list(struct store *st, struct store_sp **out, size_t *n, struct tam_err *err)
+{
+	struct store_sp *v = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0, cap = 0;
+	bool row;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_prepare(st, SQL_SP_LIST, &s, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, "service providers", err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
+		    (rc = sp_read(st, s, &v[cnt], err)) != TAM_OK)
+			goto out;
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+out:
+	store_release(s);
+	store_sps_free(v, cnt);
+	return rc;
+}
+
+void
+store_sp_clear(struct store_sp *sp)
+{
+	if (sp == NULL)
+		return;
+	free(sp->cert);
+	memset(sp, 0, sizeof(*sp));
+}
+
+void
+store_sps_free(struct store_sp *sps, size_t n)
+{
+	if (sps == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(sps[i].cert);
+	free(sps);
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End-to-end harness. Everything runs on 127.0.0.1; the daemon binary is the
+ * one of the build directory under test (TAM_BUILD_DIR), so the sanitizer
+ * build's tests drive the sanitizer build's daemon.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "e2e.h"
+
+static int
+sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static const char *
+top_dir(void)
+{
+	static char top[256];
+	const char *b = getenv("TAM_BUILD_DIR");
+
+	if (top[0] == '\0') {
+		/* TAM_BUILD_DIR is <top>/<build>; without it we run from the top directory. */
+		if (b != NULL && strrchr(b, '/') != NULL)
+			snprintf(top, sizeof(top), "%.*s", (int)(strrchr(b, '/') - b), b);
+		else
+			snprintf(top, sizeof(top), ".");
+	}
+	return top;
+}
+
+int
+e2e_setup(struct e2e_env *env)
+{
+	const char *b = getenv("TAM_BUILD_DIR");
+	const char *top = top_dir();
+
+	memset(env, 0, sizeof(*env));
+	snprintf(env->build, sizeof(env->build), "%s", b != NULL ? b : "build");
+	snprintf(env->dir, sizeof(env->dir), "%s/otrp-e2e.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(env->dir) == NULL)
+		return -1;
+	snprintf(env->pki, sizeof(env->pki), "%s/pki", env->dir);
+	snprintf(env->pki2, sizeof(env->pki2), "%s/pki-other", env->dir);
+	snprintf(env->db, sizeof(env->db), "%s/tamd.db", env->dir);
+	snprintf(env->ta_bin, sizeof(env->ta_bin), "%s/ta.bin", env->dir);
+	snprintf(env->log, sizeof(env->log), "%s/tamd.log", env->dir);
+	if (sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue %s tee tee2 >/dev/null", top, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue %s tee tee3 >/dev/null", top, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue --expired %s tee tee-old >/dev/null", top, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki2) != 0)
+		return -1;
+	/* 10 KiB of random bytes stands in for a TA binary; the exact bytes must arrive. */
+	if (sh("head -c 10240 /dev/urandom > %s", env->ta_bin) != 0)
+		return -1;
+	if (e2e_ctl(env, "init --key %s/tam/tam.key --cert %s/tam/tam-chain.pem >/dev/null",
+	    env->pki, env->pki) != 0 ||
+	    e2e_ctl(env, "trust-anchor add root %s/root/ca.crt", env->pki) != 0 ||
+	    e2e_ctl(env, "sp add " E2E_SPID " %s/sp/sp1.crt", env->pki) != 0 ||
+	    e2e_ctl(env, "ta sign --key %s/sp/sp1.key %s %s/ta.jws", env->pki, env->ta_bin, env->dir) != 0 ||
+	    e2e_ctl(env, "ta add " E2E_SPID " " E2E_TAID " 1.0 %s/ta.jws >/dev/null", env->dir) != 0 ||
+	    e2e_ctl(env, "device enroll --cert %s/tee/tee1.crt --name tee1 >/dev/null", env->pki) != 0)
+		return -1;
+	return 0;
+}
+
+void
+e2e_teardown(struct e2e_env *env)
+{
+	if (env->tamd > 0)
+		e2e_stop(env);
+	if (env->dir[0] != '\0' && getenv("E2E_KEEP") == NULL)
+		sh("rm -rf %s", env->dir);
+}
+
+int
+e2e_start(struct e2e_env *env, const char *const *extra)
+{
+	char portfile[320], tamd[300], buf[16];
+	const char *argv[32];
+	int argc = 0, fd;
+	pid_t pid;
+
+	snprintf(portfile, sizeof(portfile), "%s/port", env->dir);
+	snprintf(tamd, sizeof(tamd), "%s/otrp-tamd", env->build);
+	unlink(portfile);
+	argv[argc++] = tamd;
+	argv[argc++] = "-d";
+	argv[argc++] = env->db;
+	argv[argc++] = "-l";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "-p";
+	argv[argc++] = "0";
+	argv[argc++] = "--port-file";
+	argv[argc++] = portfile;
+	argv[argc++] = "--log-level";
+	argv[argc++] = "debug";
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 30; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fd = open(env->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		execv(tamd, (char *const *)argv);
+		_exit(127);
+	}
+	env->tamd = pid;
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen(portfile, "r");
+		if (f != NULL) {
+			if (fgets(buf, sizeof(buf), f) != NULL && atoi(buf) > 0) {
+				fclose(f);
+				snprintf(env->url, sizeof(env->url), "http://127.0.0.1:%d/tam", atoi(buf));
+				return 0;
+			}
+			fclose(f);
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			env->tamd = 0;
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+static bool
+log_has_sanitizer_report(const char *path)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "AddressSanitizer") || strstr(line, "LeakSanitizer") ||
+		    strstr(line, "runtime error:"))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+int
+e2e_stop(struct e2e_env *env)
+{
+	int st = 0;
+
+	if (env->tamd <= 0)
+		return -1;
+	kill(env->tamd, SIGTERM);
+	for (int i = 0; i < 400; i++) {
+		pid_t r = waitpid(env->tamd, &st, WNOHANG);
+		if (r == env->tamd)
+			break;
+		if (i == 399) {
+			kill(env->tamd, SIGKILL);
+			waitpid(env->tamd, &st, 0);
+		}
+		usleep(25 * 1000);
+	}
+	env->tamd = 0;
+	if (log_has_sanitizer_report(env->log)) {
+		fprintf(stderr, "sanitizer report in %s\n", env->log);
+		sh("cat %s >&2", env->log);
+		return -1;
+	}
+	if (!WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static int
+vctl(struct e2e_env *env, char *out, size_t outlen, const char *fmt, va_list ap)
+{
+	char args[3072], cmd[4096];
+	FILE *p;
+	int st;
+
+	vsnprintf(args, sizeof(args), fmt, ap);
+	snprintf(cmd, sizeof(cmd), "%s/otrp-tamctl -d %s %s", env->build, env->db, args);
+	if (out == NULL) {
+		st = system(cmd);
+	} else {
+		out[0] = '\0';
+		p = popen(cmd, "r");
+		if (p == NULL)
+			return -1;
+		if (fgets(out, (int)outlen, p) != NULL)
+			out[strcspn(out, "\n")] = '\0';
+		while (fgetc(p) != EOF)
+			;
+		st = pclose(p);
+	}
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+int
+e2e_ctl(struct e2e_env *env, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vctl(env, NULL, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+e2e_ctl_out(struct e2e_env *env, char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vctl(env, out, outlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
+    struct mock_tee **out)
+{
+	char state[320], key[320], cert[320], cacert[320], anchor[320];
+	struct mock_tee_cfg cfg = { 0 };
+	struct tam_err err = { 0 };
+
+	snprintf(state, sizeof(state), "%s/state-%s", env->dir, label);
+	snprintf(key, sizeof(key), "%s/tee/%s.key", pki, tee);
+	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", pki, tee);
+	snprintf(cacert, sizeof(cacert), "%s/tee/ca.crt", pki);
+	/* Every mock TEE trusts our TAM: the TAM certificate comes from env->pki. */
+	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", env->pki);
+	cfg.state_dir = state;
+	cfg.key_path = key;
+	cfg.cert_path = raw ? NULL : cert;
+	cfg.cacert_path = raw ? NULL : cacert;
+	cfg.tam_anchor_path = anchor;
+	cfg.tee_name = tee;
+	if (mock_tee_open(&cfg, out, &err) != 0) {
+		fprintf(stderr, "mock_tee_open: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_resp *resp)
+{
+	struct tam_err err = { 0 };
+	int rc;
+
+	rc = mock_http_post(env->url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE, (const uint8_t *)body, len,
+	    resp, &err);
+	if (rc != 0)
+		fprintf(stderr, "POST failed: %s\n", err.msg);
+	return rc;
+}
+
+int
+e2e_db_digest(struct e2e_env *env, uint8_t out[32])
+{
+	static const char *const tables[] = {
+		"devices", "device_sds", "device_tas", "device_spaiks", "assignments", "sessions",
+		"requests", "audit", "sps", "tas", "ta_versions", "trust_anchors",
+	};
+	struct tam_buf b = { 0 };
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(env->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		char sql[128];
+		sqlite3_stmt *s = NULL;
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2", tables[t]);
+		if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+			goto out;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(s); c++) {
+				const void *v = sqlite3_column_blob(s, c);
+				int n = sqlite3_column_bytes(s, c);
+				if ((n > 0 && tam_buf_append(&b, v, (size_t)n) != 0) ||
+				    tam_buf_append(&b, "\x1f", 1) != 0) {
+					sqlite3_finalize(s);
+					goto out;
+				}
+			}
+			if (tam_buf_append(&b, "\x1e", 1) != 0) {
+				sqlite3_finalize(s);
+				goto out;
+			}
+		}
+		sqlite3_finalize(s);
+	}
+	tam_sha256(b.data, b.len, out);
+	rc = 0;
+out:
+	tam_buf_free(&b);
+	sqlite3_close(db);
+	return rc;
+}
+
+struct store *
+e2e_db(struct e2e_env *env)
+{
+	struct store *st = NULL;
+
+	if (store_open(env->db, STORE_READONLY, &st, NULL) != 0)
+		return NULL;
+	return st;
+}
+
+int
+e2e_db_has_ta(struct e2e_env *env, const char *ref, const char *taid)
+{
+	struct tam_dev_state s = { 0 };
+	struct store_device d = { 0 };
+	struct store *st = e2e_db(env);
+	int found = -1;
+
+	if (st == NULL)
+		return -1;
+	if (store_device_find(st, ref, &d, NULL) == 0 &&
+	    store_device_state_get(st, d.id, &s, NULL) == 0) {
+		found = 0;
+		for (size_t i = 0; i < s.n_tas; i++)
+			if (strcmp(s.tas[i].taid, taid) == 0)
+				found = 1;
+	}
+	tam_dev_state_free(&s);
+	store_device_clear(&d);
+	store_close(st);
+	return found;
+}
+
+long long
+e2e_db_scalar(struct e2e_env *env, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_open_v2(env->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+void
+e2e_problem_code(const struct mock_http_resp *r, char *out, size_t outlen)
+{
+	const char *prefix = "urn:otrp-tamd:error:";
+	json_t *j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	const char *t = json_string_value(json_object_get(j, "type"));
+
+	out[0] = '\0';
+	if (t != NULL && strncmp(t, prefix, strlen(prefix)) == 0)
+		snprintf(out, outlen, "%s", t + strlen(prefix));
+	json_decref(j);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End-to-end test harness: a fresh PKI (pki/otrp-pki.sh) and database
+ * (otrp-tamctl) in a temporary directory, a real otrp-tamd on 127.0.0.1 at a
+ * port the kernel picked, and helpers to drive mock TEEs against it and to
+ * check what the database holds.
+ */
+#ifndef E2E_H
+#define E2E_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mock_tee.h"
+#include "tam/otrp.h"
+#include "tam/store.h"
+
+#define E2E_TAID "8d82573a-926d-4754-9353-32dc29997f74"
+#define E2E_SPID "sp1"
+
+struct e2e_env {
+	char dir[256];                /* temporary root, removed at teardown */
+	char pki[300];                /* pki/otrp-pki.sh output */
+	char pki2[300];               /* an unrelated PKI, for untrusted certificates */
+	char db[300];
+	char ta_bin[300];             /* the TA binary the SP signed */
+	char build[256];              /* directory with otrp-tamd, otrp-tamctl */
+	pid_t tamd;                   /* running daemon, 0 if none */
+	char url[128];                /* http://127.0.0.1:PORT/tam */
+	char log[300];                /* daemon's stderr */
+};
+
+/*
+ * Make the PKI (with tee1, tee2, tee3 and an expired tee-old), the database with
+ * the TAM identity, the trust anchor, SP sp1 and TA E2E_TAID version 1.0,
+ * and enroll tee1 by certificate as "tee1". Does not start the daemon.
+ */
+int e2e_setup(struct e2e_env *env);
+/* Stop the daemon if running, remove the directory. */
+void e2e_teardown(struct e2e_env *env);
+
+/* Start otrp-tamd with extra arguments (NULL-terminated list). */
+int e2e_start(struct e2e_env *env, const char *const *extra);
+/* SIGTERM, wait, and return its exit status (-1 if it crashed or a sanitizer reported). */
+int e2e_stop(struct e2e_env *env);
+
+/* Run otrp-tamctl -d DB with a printf-formatted argument string; returns its exit code. */
+int e2e_ctl(struct e2e_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, capturing the first line of stdout into out. */
+int e2e_ctl_out(struct e2e_env *env, char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * A mock TEE with key/cert from PKI directory pki (env->pki or env->pki2),
+ * leaf name tee ("tee1"), state in env->dir/state-<label>. raw: no
+ * certificate, the TEE is known by its key only.
+ */
+int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
+    struct mock_tee **out);
+
+/* POST body as application/otrp+json; *resp must be cleared by the caller. */
+int e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_resp *resp);
+
+/* Digest of every row of the tables that OTrP traffic can change. */
+int e2e_db_digest(struct e2e_env *env, uint8_t out[32]);
+/* A read-only store connection; close with store_close. */
+struct store *e2e_db(struct e2e_env *env);
+/* Does the database's observed state of device ref hold taid? -1 on error. */
+int e2e_db_has_ta(struct e2e_env *env, const char *ref, const char *taid);
+/* Integer result of a single-value SQL query on the database (test-only SQL). */
+long long e2e_db_scalar(struct e2e_env *env, const char *sql);
+
+/* problem+json "type" suffix of an error response ("rid_replayed"), or "" */
+void e2e_problem_code(const struct mock_http_resp *r, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to tests/mock-tee: the mock TEE object and the state helpers that
+ * mock_tee.c (message processing) and mock_state.c (state directory, DSI)
+ * share. The persistent state is a jansson document, so that a change is
+ * made on a copy and swapped in only after it reached the disk.
+ */
+#ifndef MOCK_INT_H
+#define MOCK_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "tam/limits.h"
+#include "tam/pki.h"
+#include "mock_tee.h"
+
+#define MT_TAMID_MAX 256                 /* TAM identity taken from a certificate, incl. NUL */
+#define MT_RID_RING 256                  /* rids remembered to refuse replays */
+#define MT_STATE_FILE "state.json"       /* in state_dir */
+#define MT_TA_DIR "tas"                  /* in state_dir: <taid>.ta plaintext TAs */
+#define MT_STATE_VERSION 1               /* "version" member of the state file */
+#define MT_TEE_VERSION "1.0"             /* dsi.tee.ver */
+#define MT_AIK_TYPE "RSA"                /* spaiktype of every AIK we make */
+
+/* One TEE SP AIK, loaded from aik-<spid>.pem on first use. */
+struct mt_aik {
+	char spid[TAM_SPID_MAX];         /* SP id, valid name */
+	struct jose_key *key;            /* private RSA key; owned */
+};
+
+struct mock_tee {
+	char dir[PATH_MAX];              /* state directory */
+	char name[TAM_TEENAME_MAX];      /* routing name ("tee" in requests) */
+	struct jose_key *key;            /* TEE identity key, private; owned */
+	char *cert_b64;                  /* B64 DER certificate; NULL for a raw-key TEE; owned */
+	json_t *cacerts;                 /* array of B64 DER CA certificates (cert TEEs); owned */
+	char kid[JOSE_THUMBPRINT_LEN];   /* RFC 7638 thumbprint (raw-key TEEs), else "" */
+	uint8_t did[32];                 /* device id */
+	char *did_b64url;                /* did as sent in content; owned */
+	struct pki_trust *tam_trust;     /* anchors for TAM certificates; owned */
+	json_t *state;                   /* {"version","sds":[...]} as on disk; owned */
+	struct mt_aik *aiks;             /* loaded AIKs; owned array */
+	size_t n_aiks;
+	char *last_dsi;                  /* DSI document last sent, NUL-terminated; owned */
+	size_t last_dsi_len;
+	char tid[TAM_RID_MAX];           /* tid of the last GetDeviceStateRequest, "" before */
+	char rids[MT_RID_RING][TAM_RID_MAX]; /* rids already answered (ring) */
+	size_t n_rids;                   /* rids ever recorded; next slot is n_rids % MT_RID_RING */
+	char last_request[MOCK_NAME_MAX];    /* outer name of the last message handled */
+	char last_response[MOCK_NAME_MAX];   /* outer name of the last answer */
+	char last_outcome[MOCK_OUTCOME_MAX]; /* "pass" or ERR_* */
+	char last_detail[160];           /* why the last answer was a refusal */
+};
+
+/* Load state_dir/state.json (absent = empty state) and check its shape. */
+int mt_state_load(struct mock_tee *mt, struct tam_err *err);
+/* Write st atomically as the state file; mt->state is not touched. */
+int mt_state_save(struct mock_tee *mt, const json_t *st, struct tam_err *err);
+/* The SD object named sdname in st, or NULL; borrowed. */
+json_t *mt_state_sd(const json_t *st, const char *sdname);
+/* Index of the TA taid in sd's "tas", or -1. */
+long mt_sd_ta_index(const json_t *sd, const char *taid);
+/* The SD holding TA taid anywhere in st, or NULL; borrowed. */
+json_t *mt_state_sd_of_ta(const json_t *st, const char *taid);
+
+/* AIK of spid, loaded and cached; NULL with *err unchanged if it has none. */
+int mt_aik_get(struct mock_tee *mt, const char *spid, const struct jose_key **out,
+    struct tam_err *err);
+/* Make and store an RSA-2048 AIK for spid unless it has one. */
+int mt_aik_ensure(struct mock_tee *mt, const char *spid, const struct jose_key **out,
+    struct tam_err *err);
+/* B64 of the DER SPKI of k; *out malloc'd. */
+int mt_spki_b64(const struct jose_key *k, char **out, struct tam_err *err);
+
+/*
+ * The DSI document of state st as the TAM tamid sees it (only the SDs it
+ * owns and their SPs' AIKs), JSON_COMPACT; *out malloc'd.
+ */
+int mt_dsi_build(struct mock_tee *mt, const json_t *st, const char *tamid, char **out,
+    size_t *len, struct tam_err *err);
+
+/*
+ * state_dir[/sub]/<prefix><name><suffix> (sub, prefix, suffix may be "").
+ * name comes from the TAM: it must be a valid name not starting with a dot,
+ * so no TAM can make the mock TEE write outside its state directory.
+ */
+int mt_path(const struct mock_tee *mt, const char *sub, const char *prefix, const char *name,
+    const char *suffix, char *out, size_t outlen, struct tam_err *err);
+
+/* Strict standard base64 (RFC 4648 §4, padded) into *out (malloc'd). */
+int mt_b64std_decode(const char *in, size_t n, uint8_t **out, size_t *outlen);
+
+#endif

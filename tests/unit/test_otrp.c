@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the OTrP codec: response decoding (every structural check),
+ * DSI and content parsing, request encoding, and TA bundles.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tam/otrp.h"
+
+static struct jose_key *key;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return jose_key_generate(JOSE_KTY_RSA, &key, NULL);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	jose_key_free(key);
+	return 0;
+}
+
+/* {"<outer>": JWS(tbs)} or, for GetDeviceState, the array form. */
+static char *
+signed_msg(const char *outer, const char *tbs_json, int gds_array)
+{
+	json_t *jws = NULL, *doc;
+	char *out;
+
+	assert_int_equal(jose_jws_sign(key, "RS256", NULL, NULL, (const uint8_t *)tbs_json,
+	    strlen(tbs_json), &jws, NULL), 0);
+	if (gds_array)
+		doc = json_pack("{s:[{s:o}]}", outer, "GetDeviceTEEStateResponse", jws);
+	else
+		doc = json_pack("{s:o}", outer, jws);
+	assert_non_null(doc);
+	out = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return out;
+}
+
+static int
+decode(const char *s, struct otrp_response **r, struct tam_err *err)
+{
+	return otrp_response_decode((const uint8_t *)s, strlen(s), r, err);
+}
+
+static void
+test_decode_gds_pass(void **state)
+{
+	struct otrp_response *r = NULL;
+	struct tam_err err = { 0 };
+	char *m;
+
+	(void)state;
+	m = signed_msg("GetDeviceStateResponse",
+	    "{\"GetDeviceTEEStateTBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":\"r1\","
+	    "\"tid\":\"t1\",\"signerreq\":\"false\",\"edsi\":{\"protected\":\"x\"}}}", 1);
+	assert_int_equal(decode(m, &r, &err), 0);
+	assert_int_equal(r->msg, OTRP_MSG_GET_DEVICE_STATE);
+	assert_string_equal(r->rid, "r1");
+	assert_string_equal(r->tid, "t1");
+	assert_true(r->pass);
+	assert_non_null(r->edsi);
+	assert_int_equal(jose_jws_verify(r->jws, key, NULL), 0);
+	otrp_response_free(r);
+	free(m);
+}
+
+static void
+test_decode_op_fail_with_reason(void **state)
+{
+	struct otrp_response *r = NULL;
+	char *m;
+
+	(void)state;
+	m = signed_msg("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\","
+	    "\"reason\":{\"error-code\":\"ERR_TA_INVALID\"}}}", 0);
+	assert_int_equal(decode(m, &r, NULL), 0);
+	assert_int_equal(r->msg, OTRP_MSG_INSTALL_TA);
+	assert_false(r->pass);
+	assert_null(r->content);
+	assert_string_equal(r->reason, "ERR_TA_INVALID");
+	otrp_response_free(r);
+	free(m);
+}
+
+static void
+expect_reject(const char *outer, const char *tbs, int arr, int code, const char *needle)
+{
+	struct otrp_response *r = NULL;
+	struct tam_err err = { 0 };
+	char *m = signed_msg(outer, tbs, arr);
+
+	assert_int_equal(decode(m, &r, &err), code);
+	assert_null(r);
+	if (needle != NULL && strstr(err.msg, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err.msg, needle);
+	free(m);
+}
+
+static void
+test_decode_structure_errors(void **state)
+{
+	(void)state;
+	expect_reject("InstallTAResponse",
+	    "{\"DeleteTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}}}",
+	    0, TAM_EMALFORMED, "does not match");
+	expect_reject("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"2.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}}}",
+	    0, TAM_EUNSUPPORTED, "version");
+	expect_reject("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"tid\":\"t\",\"content\":{}}}",
+	    0, TAM_EMALFORMED, "rid");
+	expect_reject("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"ok\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}}}",
+	    0, TAM_EMALFORMED, "status");
+	expect_reject("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\"}}",
+	    0, TAM_EMALFORMED, "content");
+	expect_reject("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":7,\"tid\":\"t\",\"content\":{}}}",
+	    0, TAM_EMALFORMED, "rid");
+	expect_reject("GetDeviceStateResponse",
+	    "{\"GetDeviceTEEStateTBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\"}}",
+	    1, TAM_EMALFORMED, "edsi");
+	expect_reject("InstallTAResponse", "[1,2]", 0, TAM_EMALFORMED, "one named object");
+	expect_reject("InstallTAResponse", "not json", 0, TAM_EMALFORMED, "not JSON");
+	expect_reject("FooResponse", "{}", 0, TAM_EMALFORMED, "unknown message");
+}
+
+static void
+test_decode_envelope_errors(void **state)
+{
+	struct otrp_response *r = NULL;
+	struct tam_err err = { 0 };
+	static const char *const bad[] = {
+		"", "{", "[]", "{}", "{\"a\":1,\"b\":2}", "{\"InstallTAResponse\":[]}",
+		"{\"InstallTAResponse\":{\"protected\":\"e30\",\"payload\":\"e30\",\"signature\":\"\"}}",
+		"{\"GetDeviceStateResponse\":{}}", "{\"GetDeviceStateResponse\":[]}",
+		"{\"GetDeviceStateResponse\":[{\"Other\":{}}]}",
+		"{\"InstallTAResponse\":{},\"InstallTAResponse\":{}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = decode(bad[i], &r, &err);
+		if (rc == 0)
+			fail_msg("accepted %s", bad[i]);
+		assert_null(r);
+	}
+	assert_int_equal(decode("{\"GetDeviceStateResponse\":[{},{}]}", &r, &err), TAM_EUNSUPPORTED);
+}
+
+static void
+test_decode_alg_none(void **state)
+{
+	struct otrp_response *r = NULL;
+	struct tam_err err = { 0 };
+	char *pl = NULL;
+	const char *tbs = "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}}}";
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(tam_b64url_encode((const uint8_t *)tbs, strlen(tbs), &pl), 0);
+	snprintf(buf, sizeof(buf),
+	    "{\"InstallTAResponse\":{\"protected\":\"eyJhbGciOiJub25lIn0\",\"payload\":\"%s\",\"signature\":\"\"}}", pl);
+	assert_int_not_equal(decode(buf, &r, &err), 0);
+	assert_null(r);
+	/* HS256 */
+	snprintf(buf, sizeof(buf),
+	    "{\"InstallTAResponse\":{\"protected\":\"eyJhbGciOiJIUzI1NiJ9\",\"payload\":\"%s\",\"signature\":\"AAAA\"}}", pl);
+	assert_int_equal(decode(buf, &r, &err), TAM_EALG);
+	free(pl);
+}
+
+static void
+test_broker_errors(void **state)
+{
+	struct otrp_response *r = NULL;
+
+	(void)state;
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":\"1.0\",\"rid\":\"r\",\"tid\":\"t\","
+	    "\"errcode\":\"ERR_AGENT_TEE_BUSY\"}}", &r, NULL), 0);
+	assert_int_equal(r->msg, OTRP_MSG_BROKER_ERROR);
+	assert_string_equal(r->broker_error, "ERR_AGENT_TEE_BUSY");
+	assert_string_equal(r->rid, "r");
+	otrp_response_free(r);
+	assert_int_equal(decode("{\"status\":{\"result\":\"fail\",\"error-code\":\"ERR_AGENT_TEE_FAIL\","
+	    "\"error-message\":\"x\"}}", &r, NULL), 0);
+	assert_string_equal(r->broker_error, "ERR_AGENT_TEE_FAIL");
+	otrp_response_free(r);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":\"r\"}}", &r, NULL), TAM_EMALFORMED);
+}
+
+static int
+dsi(const char *s, struct otrp_dsi *d, struct tam_err *err)
+{
+	return otrp_dsi_parse((const uint8_t *)s, strlen(s), d, err);
+}
+
+static void
+test_dsi_parse(void **state)
+{
+	struct otrp_dsi d;
+	struct tam_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(dsi("{\"dsi\":{\"tee\":{\"name\":\"t1\",\"ver\":\"2\",\"cert\":\"AQID\","
+	    "\"cacert\":[\"BAU=\",\"Bg\"],\"sdlist\":{\"cnt\":\"2\",\"sd\":[{\"name\":\"a.sd\",\"spid\":\"a\","
+	    "\"talist\":[{\"taid\":\"x\",\"taname\":\"X\"}]},{\"name\":\"b.sd\",\"spid\":\"b\","
+	    "\"ta_list\":[{\"taid\":\"y\"}]}]},\"teeaiklist\":[{\"spaik\":\"AQ==\",\"spaiktype\":\"RSA\","
+	    "\"spid\":\"a\"}]},\"tfwdata\":{}}}", &d, &err), 0);
+	assert_string_equal(d.state.tee_name, "t1");
+	assert_string_equal(d.state.tee_ver, "2");
+	assert_int_equal(d.cert_len, 3);
+	assert_int_equal(d.n_cacerts, 2);
+	assert_int_equal(d.cacert_lens[0], 2);
+	assert_int_equal(d.cacerts[1][0], 6);
+	assert_int_equal(d.state.n_sds, 2);
+	assert_string_equal(d.state.sds[1].spid, "b");
+	assert_int_equal(d.state.n_tas, 2);
+	assert_string_equal(d.state.tas[0].taname, "X");
+	assert_string_equal(d.state.tas[1].sdname, "b.sd");
+	assert_int_equal(d.state.n_aiks, 1);
+	assert_true(d.has_aiklist);
+	assert_true(d.has_tfwdata);
+	otrp_dsi_clear(&d);
+
+	assert_int_equal(dsi("{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"cnt\":0}}}}", &d, &err), 0);
+	assert_null(d.cert);
+	assert_false(d.has_aiklist);
+	otrp_dsi_clear(&d);
+}
+
+static void
+test_dsi_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"", "{}", "{\"dsi\":{}}", "{\"dsi\":{\"tee\":{}}}",
+		"{\"dsi\":{\"tee\":{\"name\":5}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cert\":\"!!\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cacert\":\"AQ\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\"},{\"name\":\"a\"}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\",\"talist\":[{\"taid\":\"x\"},{\"taid\":\"x\"}]}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\",\"talist\":[{}]}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\"}]}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\",\"spaik\":\"AQ\"},{\"spid\":\"a\",\"spaik\":\"AQ\"}]}}}",
+	};
+	struct otrp_dsi d;
+	struct tam_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (dsi(bad[i], &d, &err) == 0)
+			fail_msg("accepted DSI %s", bad[i]);
+		assert_null(d.state.sds);
+		assert_true(err.msg[0] != '\0');
+	}
+}
+
+static void
+test_dsi_bounds(void **state)
+{
+	struct tam_buf b = { 0 };
+	struct otrp_dsi d;
+	struct tam_err err = { 0 };
+	const char *head = "{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[";
+	char item[64];
+
+	(void)state;
+	assert_int_equal(tam_buf_append(&b, head, strlen(head)), 0);
+	for (int i = 0; i <= TAM_MAX_SDS; i++) {
+		int n = snprintf(item, sizeof(item), "%s{\"name\":\"s%d\"}", i ? "," : "", i);
+		assert_int_equal(tam_buf_append(&b, item, (size_t)n), 0);
+	}
+	assert_int_equal(tam_buf_append(&b, "]}}}}", 5), 0);
+	assert_int_equal(otrp_dsi_parse(b.data, b.len, &d, &err), TAM_ETOO_LARGE);
+	tam_buf_free(&b);
+}
+
+static void
+test_content_parse(void **state)
+{
+	struct otrp_content c;
+	struct tam_err err = { 0 };
+	uint8_t did[32];
+	char *b64u = NULL, json[512];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		did[i] = (uint8_t)i;
+	assert_int_equal(tam_b64url_encode(did, 32, &b64u), 0);
+	snprintf(json, sizeof(json), "{\"did\":\"%s\",\"sdname\":\"a.sd\",\"teespaik\":\"AQID\","
+	    "\"dsi\":\"{\\\"dsi\\\":{}}\"}", b64u);
+	assert_int_equal(otrp_content_parse((uint8_t *)json, strlen(json), &c, &err), 0);
+	assert_true(c.has_did);
+	assert_memory_equal(c.did, did, 32);
+	assert_string_equal(c.sdname, "a.sd");
+	assert_int_equal(c.teespaik_len, 3);
+	assert_int_equal(c.dsi_len, 10);
+	assert_memory_equal(c.dsi, "{\"dsi\":{}}", 10);
+	otrp_content_clear(&c);
+	free(b64u);
+
+	/* object form: the document is re-serialized compactly in received order */
+	snprintf(json, sizeof(json), "{\"did\":\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\","
+	    "\"dsi\": {\"tee\": {\"name\": \"z\", \"a\": 1}},\"reason\":{\"error-code\":\"ERR_X\"}}");
+	assert_int_equal(otrp_content_parse((uint8_t *)json, strlen(json), &c, &err), 0);
+	assert_memory_equal(c.did, did, 32);
+	assert_int_equal(c.dsi_len, strlen("{\"dsi\":{\"tee\":{\"name\":\"z\",\"a\":1}}}"));
+	assert_memory_equal(c.dsi, "{\"dsi\":{\"tee\":{\"name\":\"z\",\"a\":1}}}", c.dsi_len);
+	assert_string_equal(c.reason, "ERR_X");
+	otrp_content_clear(&c);
+
+	assert_int_equal(otrp_content_parse((uint8_t *)"{\"did\":\"abc\"}", 13, &c, &err), TAM_EMALFORMED);
+	assert_int_equal(otrp_content_parse((uint8_t *)"{\"dsi\":5}", 9, &c, &err), TAM_EMALFORMED);
+	assert_int_equal(otrp_content_parse((uint8_t *)"[]", 2, &c, &err), TAM_EMALFORMED);
+}
+
+static void
+test_did_decode(void **state)
+{
+	uint8_t did[32];
+
+	(void)state;
+	assert_int_equal(otrp_did_decode("000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f", did), 0);
+	assert_int_equal(did[31], 0x1f);
+	assert_int_equal(otrp_did_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", did), 0);
+	assert_int_equal(did[1], 1);
+	assert_int_equal(otrp_did_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", did), 0);
+	assert_int_not_equal(otrp_did_decode("AAEC", did), 0);
+	assert_int_not_equal(otrp_did_decode("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", did), 0);
+}
+
+static void
+test_encode_requests(void **state)
+{
+	struct otrp_req_common c = { .rid = "R", .tid = "T", .tee = "tee1" };
+	const char *algs[] = { "RS256" };
+	json_t *tbs, *body, *content;
+	char *s = NULL;
+	size_t len;
+
+	(void)state;
+	memset(c.dsihash, 0xab, sizeof(c.dsihash));
+	tbs = otrp_tbs_get_device_state("R", "T", algs, 1);
+	s = json_dumps(tbs, JSON_COMPACT);
+	assert_string_equal(s, "{\"GetDeviceStateTBSRequest\":{\"ver\":\"1.0\",\"rid\":\"R\",\"tid\":\"T\","
+	    "\"ocspdat\":[],\"supportedsigalgs\":[\"RS256\"]}}");
+	free(s);
+	json_decref(tbs);
+
+	content = json_pack("{s:s}", "protected", "x");
+	tbs = otrp_tbs_request(OTRP_MSG_DELETE_TA, &c, content, NULL);
+	assert_non_null(tbs);
+	body = json_object_get(tbs, "DeleteTATBSRequest");
+	assert_non_null(body);
+	assert_string_equal(json_string_value(json_object_get(body, "tee")), "tee1");
+	assert_true(json_is_true(json_object_get(body, "nextdsi")));
+	assert_string_equal(json_string_value(json_object_get(body, "dsihash")),
+	    "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "content"), "protected")), "x");
+	assert_null(json_object_get(body, "encrypted_ta"));
+	assert_int_equal(otrp_wrap_request(OTRP_MSG_DELETE_TA, tbs, &s, &len), 0);
+	assert_int_equal(strncmp(s, "{\"DeleteTARequest\":", 19), 0);
+	free(s);
+	json_decref(tbs);
+}
+
+static void
+test_encode_contents(void **state)
+{
+	uint8_t did[32] = { 0 }, iv[16], ct[3] = { 1, 2, 3 };
+	const uint8_t cert[2] = { 0x30, 0x00 };
+	json_t *j;
+	char *s;
+
+	(void)state;
+	j = otrp_content_create_sd("sp", "sp.sd", cert, 2, "tam", did);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(s, "{\"spid\":\"sp\",\"sdname\":\"sp.sd\",\"spcert\":\"MAA=\",\"tamid\":\"tam\","
+	    "\"did\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}");
+	free(s);
+	json_decref(j);
+	memset(iv, 0x4f, sizeof(iv));
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
+	    "\"alg\":\"AESCBC\",\"ciphertadata\":\"AQID\"}");
+	free(s);
+	json_decref(j);
+}
+
+static void
+test_bundle(void **state)
+{
+	const char ta[] = "trusted application binary";
+	uint8_t k[32], iv[16], *ct = NULL, *pt = NULL, *bin = NULL;
+	size_t ct_len = 0, pt_len = 0, bin_len = 0;
+	struct jose_key *other = NULL;
+	struct tam_err err = { 0 };
+	json_t *jws = NULL;
+	char *bundle;
+
+	(void)state;
+	assert_int_equal(jose_jws_sign(key, "RS256", NULL, NULL, (const uint8_t *)ta, sizeof(ta), &jws, NULL), 0);
+	bundle = json_dumps(jws, JSON_COMPACT);
+	json_decref(jws);
+	assert_int_equal(otrp_bundle_verify((uint8_t *)bundle, strlen(bundle), key, &bin, &bin_len, &err), 0);
+	assert_int_equal(bin_len, sizeof(ta));
+	assert_memory_equal(bin, ta, sizeof(ta));
+	free(bin);
+	assert_int_equal(jose_key_generate(JOSE_KTY_EC_P256, &other, NULL), 0);
+	assert_int_not_equal(otrp_bundle_verify((uint8_t *)bundle, strlen(bundle), other, &bin, &bin_len, &err), 0);
+	assert_null(bin);
+	jose_key_free(other);
+	assert_int_equal(otrp_bundle_verify((uint8_t *)"raw", 3, key, &bin, &bin_len, &err), TAM_EMALFORMED);
+
+	assert_int_equal(otrp_bundle_seal((uint8_t *)bundle, strlen(bundle), k, iv, &ct, &ct_len, &err), 0);
+	assert_int_equal(ct_len % 16, 0);
+	assert_true(ct_len > strlen(bundle));
+	assert_int_equal(otrp_bundle_open(ct, ct_len, k, iv, &pt, &pt_len, &err), 0);
+	assert_int_equal(pt_len, strlen(bundle));
+	assert_memory_equal(pt, bundle, pt_len);
+	free(pt);
+	k[0] ^= 1;
+	assert_int_not_equal(otrp_bundle_open(ct, ct_len, k, iv, &pt, &pt_len, &err), 0);
+	free(ct);
+	free(bundle);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_gds_pass),
+		cmocka_unit_test(test_decode_op_fail_with_reason),
+		cmocka_unit_test(test_decode_structure_errors),
+		cmocka_unit_test(test_decode_envelope_errors),
+		cmocka_unit_test(test_decode_alg_none),
+		cmocka_unit_test(test_broker_errors),
+		cmocka_unit_test(test_dsi_parse),
+		cmocka_unit_test(test_dsi_rejects),
+		cmocka_unit_test(test_dsi_bounds),
+		cmocka_unit_test(test_content_parse),
+		cmocka_unit_test(test_did_decode),
+		cmocka_unit_test(test_encode_requests),
+		cmocka_unit_test(test_encode_contents),
+		cmocka_unit_test(test_bundle),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

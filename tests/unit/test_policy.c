@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for policy: which single operation comes next, over plain structs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tam/policy.h"
+
+struct fixture {
+	struct tam_sd_obs sds[4];
+	struct tam_ta_obs tas[4];
+	struct tam_spaik_obs aiks[4];
+	uint8_t spki[4];
+	struct tam_dev_state st;
+	struct tam_assignment want[4];
+	size_t n_want;
+};
+
+static void
+reset(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->st.sds = f->sds;
+	f->st.tas = f->tas;
+	f->st.aiks = f->aiks;
+}
+
+static void
+add_sd(struct fixture *f, const char *sdname, const char *spid)
+{
+	struct tam_sd_obs *s = &f->sds[f->st.n_sds++];
+	strcpy(s->sdname, sdname);
+	strcpy(s->spid, spid);
+}
+
+static void
+add_ta(struct fixture *f, const char *taid, const char *sdname)
+{
+	struct tam_ta_obs *t = &f->tas[f->st.n_tas++];
+	strcpy(t->taid, taid);
+	strcpy(t->sdname, sdname);
+}
+
+static void
+add_aik(struct fixture *f, const char *spid)
+{
+	struct tam_spaik_obs *a = &f->aiks[f->st.n_aiks++];
+	strcpy(a->spid, spid);
+	a->spki = f->spki;
+	a->spki_len = sizeof(f->spki);
+}
+
+static void
+want(struct fixture *f, const char *taid, const char *spid, int64_t sp_id, int64_t vid)
+{
+	struct tam_assignment *a = &f->want[f->n_want++];
+	strcpy(a->taid, taid);
+	strcpy(a->spid, spid);
+	snprintf(a->sdname, sizeof(a->sdname), "%s.sd", spid);
+	a->sp_id = sp_id;
+	a->ta_version_id = vid;
+	strcpy(a->version, "1.0");
+}
+
+static void
+test_nothing_to_do(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	memset(&op, 0xff, sizeof(op));
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_int_equal(op.sp_id, 0);
+	assert_string_equal(op.taid, "");
+}
+
+static void
+test_create_sd_first(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	want(&f, "ta-1", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
+	assert_int_equal(op.sp_id, 7);
+	assert_string_equal(op.spid, "bank");
+	assert_string_equal(op.sdname, "bank.sd");
+}
+
+static void
+test_install_when_sd_and_aik(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	want(&f, "ta-1", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "ta-1");
+	assert_string_equal(op.sdname, "bank.sd");
+	assert_int_equal(op.ta_version_id, 11);
+	assert_int_equal(op.sp_id, 7);
+}
+
+static void
+test_no_aik_skips(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	want(&f, "ta-1", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	/* a later assignment still proceeds */
+	want(&f, "ta-2", "shop", 8, 12);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
+	assert_string_equal(op.spid, "shop");
+}
+
+static void
+test_installed_and_assigned(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	add_ta(&f, "ta-1", "bank.sd");
+	want(&f, "ta-1", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+}
+
+static void
+test_delete_unassigned(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_ta(&f, "ta-old", "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "ta-old");
+	assert_string_equal(op.sdname, "bank.sd");
+	assert_string_equal(op.spid, "bank");
+}
+
+static void
+test_delete_before_install(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	add_ta(&f, "ta-old", "bank.sd");
+	want(&f, "ta-new", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "ta-old");
+	/* once it is gone the install comes */
+	f.st.n_tas = 0;
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "ta-new");
+}
+
+static void
+test_assignment_order(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_sd(&f, "shop.sd", "shop");
+	add_aik(&f, "bank");
+	add_aik(&f, "shop");
+	want(&f, "ta-b", "shop", 8, 21);
+	want(&f, "ta-a", "bank", 7, 11);
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "ta-b");
+	assert_int_equal(op.ta_version_id, 21);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_to_do),
+		cmocka_unit_test(test_create_sd_first),
+		cmocka_unit_test(test_install_when_sd_and_aik),
+		cmocka_unit_test(test_no_aik_skips),
+		cmocka_unit_test(test_installed_and_assigned),
+		cmocka_unit_test(test_delete_unassigned),
+		cmocka_unit_test(test_delete_before_install),
+		cmocka_unit_test(test_assignment_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for src/store against real SQLite files in a private temporary
+ * directory: migrations and open modes, every aggregate's round trip and
+ * error codes, rid single use, and that failed multi-row writes leave nothing.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "tam/log.h"
+#include "tam/store.h"
+
+static char g_dir[PATH_MAX];      /* mkdtemp directory of this run */
+static unsigned g_seq;            /* numbers the per-test database files */
+
+/* ---- fixtures ---- */
+
+static void
+db_path(char *buf, size_t size, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", g_dir, name);
+
+	assert_true(n > 0 && (size_t)n < size);
+}
+
+static int
+group_setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	(void)state;
+	tam_log_set_level(TAM_LOG_WARN);
+	n = snprintf(g_dir, sizeof(g_dir), "%s/test_store.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(g_dir) || mkdtemp(g_dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	(void)state;
+	d = opendir(g_dir);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(g_dir) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Each test gets a fresh database file of its own. */
+static int
+db_setup(void **state)
+{
+	char name[32], path[PATH_MAX];
+	struct store *st = NULL;
+	struct tam_err err = { 0 };
+
+	snprintf(name, sizeof(name), "t%u.db", ++g_seq);
+	db_path(path, sizeof(path), name);
+	if (store_open(path, STORE_CREATE, &st, &err) != TAM_OK) {
+		fprintf(stderr, "store_open: %s\n", err.msg);
+		return -1;
+	}
+	*state = st;
+	return 0;
+}
+
+static int
+db_teardown(void **state)
+{
+	store_close(*state);
+	return 0;
+}
+
+static void
+fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static int64_t
+add_sp(struct store *st, const char *spid, const char *sdname)
+{
+	struct store_sp sp = { 0 };
+	uint8_t cert[40];
+	int64_t id = 0;
+
+	fill(cert, sizeof(cert), (uint8_t)spid[0]);
+	strcpy(sp.spid, spid);
+	strcpy(sp.sdname, sdname);
+	sp.cert = cert;
+	sp.cert_len = sizeof(cert);
+	assert_int_equal(store_sp_add(st, &sp, &id, NULL), TAM_OK);
+	assert_true(id > 0);
+	return id;
+}
+
+static int64_t
+add_ta(struct store *st, int64_t sp_id, const char *taid)
+{
+	struct store_ta ta = { 0 };
+	int64_t id = 0;
+
+	ta.sp_id = sp_id;
+	strcpy(ta.taid, taid);
+	snprintf(ta.name, sizeof(ta.name), "name of %s", taid);
+	assert_int_equal(store_ta_add(st, &ta, &id, NULL), TAM_OK);
+	return id;
+}
+
+static int
+try_add_version(struct store *st, int64_t ta_id, const char *version, int64_t *id)
+{
+	struct store_ta_version v = { 0 };
+	char bundle[64], enc[80];
+
+	v.ta_id = ta_id;
+	strcpy(v.version, version);
+	snprintf(bundle, sizeof(bundle), "bundle of %lld version %s", (long long)ta_id, version);
+	memset(enc, 0xe5, sizeof(enc));
+	v.bundle = (uint8_t *)bundle;
+	v.bundle_len = strlen(bundle);
+	v.enc_ta = (uint8_t *)enc;
+	v.enc_ta_len = sizeof(enc);
+	fill(v.enc_key, sizeof(v.enc_key), 0x40);
+	fill(v.enc_iv, sizeof(v.enc_iv), 0x90);
+	strcpy(v.created_by, "cli:test");
+	return store_ta_version_add(st, &v, id, NULL);
+}
+
+static int64_t
+add_version(struct store *st, int64_t ta_id, const char *version)
+{
+	int64_t id = 0;
+
+	assert_int_equal(try_add_version(st, ta_id, version, &id), TAM_OK);
+	return id;
+}
+
+/* A device whose did is given; cert kind carries a certificate, raw kind only a key. */
+static int
+try_add_device(struct store *st, const uint8_t did[32], const char *name,
+    enum store_key_kind kind, int64_t *id)
+{
+	struct store_device d = { 0 };
+	uint8_t cert[48], spki[32], chain[16];
+	char hex[65];
+
+	memcpy(d.did, did, 32);
+	if (name != NULL)
+		strcpy(d.name, name);
+	d.key_kind = kind;
+	fill(cert, sizeof(cert), did[0]);
+	fill(spki, sizeof(spki), (uint8_t)(did[0] + 1));
+	fill(chain, sizeof(chain), (uint8_t)(did[0] + 2));
+	if (kind == STORE_KEY_CERT) {
+		d.cert = cert;
+		d.cert_len = sizeof(cert);
+		d.chain = chain;
+		d.chain_len = sizeof(chain);
+	}
+	d.spki = spki;
+	d.spki_len = sizeof(spki);
+	tam_hex_encode(did, 21, hex);
+	memcpy(d.thumbprint, hex, 43);
+	d.thumbprint[43] = '\0';
+	return store_device_add(st, &d, id, NULL);
+}
+
+static int64_t
+add_device(struct store *st, uint8_t seed, const char *name)
+{
+	uint8_t did[32];
+	int64_t id = 0;
+
+	tam_sha256(&seed, 1, did);
+	assert_int_equal(try_add_device(st, did, name, STORE_KEY_CERT, &id), TAM_OK);
+	return id;
+}
+
+static int64_t
+add_session(struct store *st, const char *tid, int64_t now)
+{
+	int64_t id = 0;
+
+	assert_int_equal(store_session_new(st, tid, now, &id, NULL), TAM_OK);
+	return id;
+}
+
+static void
+add_request(struct store *st, const char *rid, int64_t session_id, int64_t device_id,
+    int64_t created, int64_t expires)
+{
+	struct store_request r = { 0 };
+
+	strcpy(r.rid, rid);
+	r.session_id = session_id;
+	r.device_id = device_id;
+	strcpy(r.response, "QueryResponse");
+	r.op = TAM_OP_NONE;
+	r.created = created;
+	r.expires = expires;
+	assert_int_equal(store_request_add(st, &r, NULL), TAM_OK);
+}
+
+/* Run SQL on a second, raw connection, as another tool or a newer binary might. */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+raw_text(const char *path, const char *sql, char *out, size_t size)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+	assert_int_equal(sqlite3_finalize(s), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* ---- open and migrations ---- */
+
+static void
+test_open_fresh(void **state)
+{
+	char path[PATH_MAX], wal[PATH_MAX + 8], text[32];
+	struct store *st = NULL;
+	struct tam_err err = { 0 };
+	struct stat sb;
+	int64_t gen = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "fresh.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &st, &err), TAM_OK);
+	assert_true(store_schema_latest() >= 1);
+	assert_int_equal(store_schema_version(st), store_schema_latest());
+	add_sp(st, "sp.fresh", "sd.fresh");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	raw_text(path, "PRAGMA journal_mode", text, sizeof(text));
+	assert_string_equal(text, "wal");
+	raw_text(path, "PRAGMA user_version", text, sizeof(text));
+	assert_int_equal(atoi(text), store_schema_latest());
+	store_close(st);
+
+	/* Re-applying migration 1 would fail on CREATE TABLE and reset the counter. */
+	raw_exec(path, "UPDATE meta SET value = 41 WHERE key = 'trust_anchor_generation'");
+	st = NULL;
+	assert_int_equal(store_open(path, 0, &st, &err), TAM_OK);
+	assert_int_equal(store_schema_version(st), store_schema_latest());
+	assert_int_equal(store_anchor_generation(st, &gen, NULL), TAM_OK);
+	assert_int_equal(gen, 41);
+	store_close(st);
+}
+
+static void
+test_open_newer_refused(void **state)
+{
+	char path[PATH_MAX], sql[64];
+	struct store *st = NULL;
+	struct tam_err err = { 0 };
+
+	(void)state;
+	db_path(path, sizeof(path), "newer.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &st, &err), TAM_OK);
+	store_close(st);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_latest() + 1);
+	raw_exec(path, sql);
+	st = NULL;
+	assert_int_equal(store_open(path, 0, &st, &err), TAM_EDB);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "newer"));
+	assert_int_equal(store_open(path, STORE_READONLY, &st, &err), TAM_EDB);
+	assert_null(st);
+}
+
+static void
+test_open_missing(void **state)
+{
+	char path[PATH_MAX];
+	struct store *st = NULL;
+	struct tam_err err = { 0 };
+
+	(void)state;
+	db_path(path, sizeof(path), "missing.db");
+	assert_int_equal(store_open(path, STORE_READONLY, &st, &err), TAM_ENOTFOUND);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, path));
+	assert_int_equal(store_open(path, 0, &st, &err), TAM_ENOTFOUND);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(store_open(path, STORE_CREATE | STORE_READONLY, &st, &err), TAM_EINVAL);
+}
+
+static void
+test_open_readonly(void **state)
+{
+	char path[PATH_MAX], empty[PATH_MAX];
+	struct store *st = NULL, *ro = NULL;
+	struct store_sp sp = { 0 };
+	struct tam_err err = { 0 };
+	uint8_t cert[4] = { 1, 2, 3, 4 };
+
+	(void)state;
+	db_path(path, sizeof(path), "ro.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &st, &err), TAM_OK);
+	add_sp(st, "sp.ro", "sd.ro");
+	assert_int_equal(store_open(path, STORE_READONLY, &ro, &err), TAM_OK);
+	assert_int_equal(store_schema_version(ro), store_schema_latest());
+	assert_int_equal(store_sp_get(ro, "sp.ro", &sp, &err), TAM_OK);
+	store_sp_clear(&sp);
+	strcpy(sp.spid, "sp.ro2");
+	strcpy(sp.sdname, "sd.ro2");
+	sp.cert = cert;
+	sp.cert_len = sizeof(cert);
+	assert_int_equal(store_sp_add(ro, &sp, NULL, &err), TAM_EDB);
+	store_close(ro);
+	store_close(st);
+	/* also with no writer around (its -wal and -shm files gone), as for a config check */
+	ro = NULL;
+	assert_int_equal(store_open(path, STORE_READONLY, &ro, &err), TAM_OK);
+	assert_int_equal(store_sp_get(ro, "sp.ro", &sp, &err), TAM_OK);
+	store_sp_clear(&sp);
+	store_close(ro);
+
+	/* A database nobody migrated yet is not something a read-only open may fix. */
+	db_path(empty, sizeof(empty), "unmigrated.db");
+	raw_exec(empty, "CREATE TABLE t (x INTEGER)");
+	ro = NULL;
+	assert_int_equal(store_open(empty, STORE_READONLY, &ro, &err), TAM_EDB);
+	assert_null(ro);
+}
+
+static void
+test_foreign_keys(void **state)
+{
+	struct store *st = *state;
+	struct store_ta ta = { 0 };
+	struct tam_err err = { 0 };
+
+	ta.sp_id = 999;
+	strcpy(ta.taid, "orphan");
+	strcpy(ta.name, "orphan");
+	assert_int_equal(store_ta_add(st, &ta, NULL, &err), TAM_EINVAL);
+	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+}
+
+/* A value written by something else that does not fit our arrays is an error, not truncated. */
+static void
+test_stored_too_long(void **state)
+{
+	char path[PATH_MAX];
+	struct store *st = NULL;
+	struct store_sp sp = { 0 }, *sps = NULL;
+	struct tam_err err = { 0 };
+	size_t n = 0;
+
+	(void)state;
+	db_path(path, sizeof(path), "long.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &st, &err), TAM_OK);
+	raw_exec(path, "INSERT INTO sps (spid, sdname, cert, created) VALUES"
+	    " ('sp.long', hex(zeroblob(50)), x'01', 0)");
+	assert_int_equal(store_sp_get(st, "sp.long", &sp, &err), TAM_EDB);
+	assert_null(sp.cert);
+	assert_int_equal(store_sp_list(st, &sps, &n, &err), TAM_EDB);
+	assert_null(sps);
+	assert_int_equal(n, 0);
+	store_close(st);
+}
+
+/* ---- identity, anchors, SPs ---- */
+
+static void
+test_identity(void **state)
+{
+	struct store *st = *state;
+	struct store_identity in = { 0 }, out = { 0 };
+	const char pem1[] = "-----BEGIN CERTIFICATE-----\nAAAA\n", pem2[] = "chain two";
+
+	assert_int_equal(store_identity_get(st, &out, NULL), TAM_ENOTFOUND);
+	strcpy(in.tamid, "tam.example");
+	strcpy(in.key_path, "/etc/otrp-tamd/tam.key");
+	in.chain_pem = (uint8_t *)pem1;
+	in.chain_len = sizeof(pem1) - 1;
+	in.created = 1000;
+	assert_int_equal(store_identity_set(st, &in, NULL), TAM_OK);
+	assert_int_equal(store_identity_get(st, &out, NULL), TAM_OK);
+	assert_string_equal(out.tamid, "tam.example");
+	assert_string_equal(out.key_path, "/etc/otrp-tamd/tam.key");
+	assert_int_equal(out.chain_len, sizeof(pem1) - 1);
+	assert_memory_equal(out.chain_pem, pem1, out.chain_len);
+	assert_int_equal(out.created, 1000);
+	store_identity_clear(&out);
+	assert_null(out.chain_pem);
+
+	strcpy(in.tamid, "tam2.example");
+	in.chain_pem = (uint8_t *)pem2;
+	in.chain_len = sizeof(pem2) - 1;
+	in.created = 2000;
+	assert_int_equal(store_identity_set(st, &in, NULL), TAM_OK);
+	assert_int_equal(store_identity_get(st, &out, NULL), TAM_OK);
+	assert_string_equal(out.tamid, "tam2.example");
+	assert_memory_equal(out.chain_pem, pem2, sizeof(pem2) - 1);
+	assert_int_equal(out.created, 2000);
+	store_identity_clear(&out);
+
+	in.chain_pem = NULL;
+	assert_int_equal(store_identity_set(st, &in, NULL), TAM_EINVAL);
+	in.chain_pem = (uint8_t *)pem2;
+	in.tamid[0] = '\0';
+	assert_int_equal(store_identity_set(st, &in, NULL), TAM_EINVAL);
+}
+
+static void
+make_anchor(struct store_anchor *a, const char *name, uint8_t *cert, size_t len, uint8_t seed)
+{
+	memset(a, 0, sizeof(*a));
+	strcpy(a->name, name);
+	fill(cert, len, seed);
+	a->cert = cert;
+	a->cert_len = len;
+	snprintf(a->subject, sizeof(a->subject), "CN=%s", name);
+	a->not_after = 2000000000;
+}
+
+static void
+test_anchors(void **state)
+{
+	struct store *st = *state;
+	struct store_anchor a, *list = NULL;
+	struct tam_err err = { 0 };
+	uint8_t c1[30], c2[31], c3[30], fp[32];
+	int64_t g0, g1, g2, g3, id = 0;
+	size_t n = 0;
+
+	assert_int_equal(store_anchor_generation(st, &g0, NULL), TAM_OK);
+	make_anchor(&a, "root-b", c1, sizeof(c1), 1);
+	assert_int_equal(store_anchor_add(st, &a, &id, NULL), TAM_OK);
+	assert_true(id > 0);
+	assert_int_equal(store_anchor_generation(st, &g1, NULL), TAM_OK);
+	assert_true(g1 > g0);
+	make_anchor(&a, "root-a", c2, sizeof(c2), 2);
+	assert_int_equal(store_anchor_add(st, &a, NULL, NULL), TAM_OK);
+
+	/* duplicate name, then the same certificate under another name */
+	make_anchor(&a, "root-a", c3, sizeof(c3), 3);
+	assert_int_equal(store_anchor_add(st, &a, NULL, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "root-a"));
+	assert_non_null(strstr(err.msg, "trust_anchors.name"));
+	make_anchor(&a, "root-c", c3, sizeof(c3), 1);
+	assert_int_equal(store_anchor_add(st, &a, NULL, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "trust_anchors.fingerprint"));
+	assert_int_equal(store_anchor_generation(st, &g2, NULL), TAM_OK);
+
+	assert_int_equal(store_anchor_list(st, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "root-a");
+	assert_string_equal(list[1].name, "root-b");
+	assert_int_equal(list[1].cert_len, sizeof(c1));
+	assert_memory_equal(list[1].cert, c1, sizeof(c1));
+	tam_sha256(c1, sizeof(c1), fp);
+	assert_memory_equal(list[1].fingerprint, fp, 32);
+	assert_string_equal(list[1].subject, "CN=root-b");
+	assert_int_equal(list[1].not_after, 2000000000);
+	assert_true(list[1].created > 0);
+	store_anchors_free(list, n);
+
+	assert_int_equal(store_anchor_remove(st, "root-b", NULL), TAM_OK);
+	assert_int_equal(store_anchor_generation(st, &g3, NULL), TAM_OK);
+	assert_true(g3 > g2);
+	assert_int_equal(store_anchor_remove(st, "root-b", NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_anchor_list(st, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	store_anchors_free(list, n);
+}
+
+static void
+test_sps(void **state)
+{
+	struct store *st = *state;
+	struct store_sp sp = { 0 }, *list = NULL;
+	struct tam_err err = { 0 };
+	uint8_t cert[3] = { 7, 8, 9 };
+	int64_t id_b, id_a;
+	size_t n = 0;
+
+	id_b = add_sp(st, "sp.b", "sd.b");
+	id_a = add_sp(st, "sp.a", "sd.a");
+	assert_int_equal(store_sp_get(st, "sp.b", &sp, NULL), TAM_OK);
+	assert_int_equal(sp.id, id_b);
+	assert_string_equal(sp.sdname, "sd.b");
+	assert_int_equal(sp.cert_len, 40);
+	store_sp_clear(&sp);
+	assert_int_equal(store_sp_get_by_id(st, id_a, &sp, NULL), TAM_OK);
+	assert_string_equal(sp.spid, "sp.a");
+	store_sp_clear(&sp);
+	assert_int_equal(store_sp_get(st, "sp.none", &sp, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_sp_get_by_id(st, 12345, &sp, NULL), TAM_ENOTFOUND);
+
+	assert_int_equal(store_sp_list(st, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].spid, "sp.a");
+	assert_string_equal(list[1].spid, "sp.b");
+	store_sps_free(list, n);
+
+	strcpy(sp.spid, "sp.a");
+	strcpy(sp.sdname, "sd.other");
+	sp.cert = cert;
+	sp.cert_len = sizeof(cert);
+	assert_int_equal(store_sp_add(st, &sp, NULL, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "sps.spid"));
+	strcpy(sp.spid, "sp.c");
+	strcpy(sp.sdname, "sd.a");
+	assert_int_equal(store_sp_add(st, &sp, NULL, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "sps.sdname"));
+	sp.sdname[0] = '\0';
+	assert_int_equal(store_sp_add(st, &sp, NULL, NULL), TAM_EINVAL);
+	strcpy(sp.sdname, "sd.c");
+	sp.cert = NULL;
+	assert_int_equal(store_sp_add(st, &sp, NULL, NULL), TAM_EINVAL);
+}
+
+/* ---- TAs and versions ---- */
+
+static void
+test_tas_versions(void **state)
+{
+	struct store *st = *state;
+	struct store_ta ta = { 0 }, *tas = NULL;
+	struct store_ta_version v = { 0 }, *vs = NULL;
+	uint8_t key[32], digest[32];
+	int64_t sp, ta1, ta2, ta3, v19, v110, v12;
+	char bundle[64];
+	size_t n = 0;
+
+	sp = add_sp(st, "sp.ta", "sd.ta");
+	ta2 = add_ta(st, sp, "uuid-b");
+	ta1 = add_ta(st, sp, "uuid-a");
+	ta3 = add_ta(st, sp, "uuid-c");
+	assert_int_equal(store_ta_get(st, "uuid-a", &ta, NULL), TAM_OK);
+	assert_int_equal(ta.id, ta1);
+	assert_int_equal(ta.sp_id, sp);
+	assert_string_equal(ta.spid, "sp.ta");
+	assert_string_equal(ta.name, "name of uuid-a");
+	ta.id = 0;
+	assert_int_equal(store_ta_add(st, &ta, NULL, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_ta_get(st, "uuid-z", &ta, NULL), TAM_ENOTFOUND);
+	assert_int_equal(ta.sp_id, 0);
+	assert_int_equal(store_ta_list(st, &tas, &n, NULL), TAM_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(tas[0].taid, "uuid-a");
+	assert_string_equal(tas[1].taid, "uuid-b");
+	assert_string_equal(tas[2].taid, "uuid-c");
+	assert_int_equal(tas[1].id, ta2);
+	free(tas);
+
+	v19 = add_version(st, ta1, "1.9");
+	v110 = add_version(st, ta1, "1.10");
+	v12 = add_version(st, ta1, "1.2");
+	assert_int_equal(try_add_version(st, ta1, "1.9", NULL), TAM_ECONFLICT);
+	assert_int_equal(try_add_version(st, ta1, "1.9.0", NULL), TAM_ECONFLICT);
+	assert_int_equal(try_add_version(st, ta1, "one", NULL), TAM_EINVAL);
+	assert_int_equal(try_add_version(st, 4242, "1.0", NULL), TAM_EINVAL);
+	add_version(st, ta2, "1.9");
+
+	assert_int_equal(store_ta_version_latest(st, ta1, &v, NULL), TAM_OK);
+	assert_int_equal(v.id, v110);
+	assert_string_equal(v.version, "1.10");
+	assert_null(v.bundle);
+	assert_null(v.enc_ta);
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_latest(st, ta3, &v, NULL), TAM_ENOTFOUND);
+
+	assert_int_equal(store_ta_version_find(st, ta1, "1.9", &v, NULL), TAM_OK);
+	assert_int_equal(v.id, v19);
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_find(st, ta1, "2.0", &v, NULL), TAM_ENOTFOUND);
+
+	assert_int_equal(store_ta_version_list(st, ta1, &vs, &n, NULL), TAM_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(vs[0].id, v19);
+	assert_int_equal(vs[1].id, v110);
+	assert_int_equal(vs[2].id, v12);
+	assert_true(vs[1].version_key > vs[0].version_key);
+	assert_true(vs[0].version_key > vs[2].version_key);
+	assert_null(vs[0].bundle);
+	store_ta_versions_free(vs, n);
+
+	assert_int_equal(store_ta_version_get(st, v12, false, &v, NULL), TAM_OK);
+	assert_null(v.bundle);
+	assert_null(v.enc_ta);
+	fill(key, sizeof(key), 0x40);
+	assert_memory_equal(v.enc_key, key, 32);
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_get(st, v12, true, &v, NULL), TAM_OK);
+	snprintf(bundle, sizeof(bundle), "bundle of %lld version 1.2", (long long)ta1);
+	assert_int_equal(v.bundle_len, strlen(bundle));
+	assert_memory_equal(v.bundle, bundle, v.bundle_len);
+	assert_int_equal(v.size, (int64_t)strlen(bundle));
+	tam_sha256(bundle, strlen(bundle), digest);
+	assert_memory_equal(v.digest, digest, 32);
+	assert_int_equal(v.enc_ta_len, 80);
+	assert_int_equal(v.enc_ta[0], 0xe5);
+	assert_string_equal(v.created_by, "cli:test");
+	assert_int_equal(v.ta_id, ta1);
+	store_ta_version_clear(&v);
+	assert_null(v.bundle);
+	assert_int_equal(v.enc_key[0], 0);
+	assert_int_equal(store_ta_version_get(st, 999999, true, &v, NULL), TAM_ENOTFOUND);
+}
+
+/* ---- devices ---- */
+
+static void
+test_devices(void **state)
+{
+	struct store *st = *state;
+	struct store_device d = { 0 }, *list = NULL;
+	struct tam_err err = { 0 };
+	uint8_t did1[32], did2[32], did3[32], dsi[20], hash[32];
+	char hex[65], ref[65];
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+	size_t n = 0;
+
+	/* did2 and did3 share their first five bytes (ten hex digits) */
+	memset(did1, 0x11, 32);
+	memset(did2, 0xab, 32);
+	memcpy(did3, did2, 32);
+	did3[5] = 0x01;
+	assert_int_equal(try_add_device(st, did1, "dev-one", STORE_KEY_CERT, &id1), TAM_OK);
+	assert_int_equal(try_add_device(st, did2, NULL, STORE_KEY_RAW, &id2), TAM_OK);
+	assert_int_equal(try_add_device(st, did3, "", STORE_KEY_RAW, &id3), TAM_OK);
+	assert_int_equal(try_add_device(st, did1, "dev-dup", STORE_KEY_CERT, NULL), TAM_ECONFLICT);
+	did1[0] = 0x12;
+	assert_int_equal(try_add_device(st, did1, "dev-one", STORE_KEY_CERT, NULL), TAM_ECONFLICT);
+	did1[0] = 0x11;
+
+	/* a raw key has no certificate, a certificate device needs one */
+	memset(&d, 0, sizeof(d));
+	memset(d.did, 0x77, 32);
+	d.key_kind = STORE_KEY_RAW;
+	d.cert = dsi;
+	d.cert_len = 1;
+	d.spki = dsi;
+	d.spki_len = 1;
+	strcpy(d.thumbprint, "tp-raw");
+	assert_int_equal(store_device_add(st, &d, NULL, NULL), TAM_EINVAL);
+	d.key_kind = STORE_KEY_CERT;
+	d.cert = NULL;
+	assert_int_equal(store_device_add(st, &d, NULL, NULL), TAM_EINVAL);
+
+	assert_int_equal(store_device_get(st, id1, &d, NULL), TAM_OK);
+	assert_memory_equal(d.did, did1, 32);
+	assert_string_equal(d.name, "dev-one");
+	assert_int_equal(d.key_kind, STORE_KEY_CERT);
+	assert_non_null(d.cert);
+	assert_int_equal(d.cert_len, 48);
+	assert_int_equal(d.chain_len, 16);
+	assert_int_equal(d.spki_len, 32);
+	assert_string_equal(d.profile, "default");
+	assert_string_equal(d.state, "active");
+	assert_int_equal(d.last_seen, 0);
+	assert_null(d.dsi);
+	assert_true(d.created > 0);
+	strcpy(ref, d.thumbprint);
+	store_device_clear(&d);
+
+	assert_int_equal(store_device_get_by_did(st, did2, &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id2);
+	assert_int_equal(d.key_kind, STORE_KEY_RAW);
+	assert_null(d.cert);
+	assert_null(d.chain);
+	assert_non_null(d.spki);
+	assert_string_equal(d.name, "");
+	store_device_clear(&d);
+	assert_int_equal(store_device_get_by_thumbprint(st, ref, &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id1);
+	store_device_clear(&d);
+	assert_int_equal(store_device_get(st, 999, &d, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_device_get_by_thumbprint(st, "nope", &d, NULL), TAM_ENOTFOUND);
+
+	/* find: name, full did in either case, unique prefix, ambiguous prefix, nothing */
+	assert_int_equal(store_device_find(st, "dev-one", &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id1);
+	store_device_clear(&d);
+	tam_hex_encode(did3, 32, hex);
+	assert_int_equal(store_device_find(st, hex, &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id3);
+	store_device_clear(&d);
+	for (size_t i = 0; hex[i] != '\0'; i++)
+		if (hex[i] >= 'a' && hex[i] <= 'f')
+			hex[i] = (char)(hex[i] - 'a' + 'A');
+	assert_int_equal(store_device_find(st, hex, &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id3);
+	store_device_clear(&d);
+	assert_int_equal(store_device_find(st, "11111111", &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id1);
+	assert_non_null(d.cert);
+	store_device_clear(&d);
+	assert_int_equal(store_device_find(st, "abababababa", &d, NULL), TAM_OK);  /* odd length */
+	assert_int_equal(d.id, id2);
+	store_device_clear(&d);
+	assert_int_equal(store_device_find(st, "ABABABABAB0", &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id3);
+	store_device_clear(&d);
+	assert_int_equal(store_device_find(st, "abababababab", &d, NULL), TAM_OK);
+	assert_int_equal(d.id, id2);
+	store_device_clear(&d);
+	assert_int_equal(store_device_find(st, "abababab", &d, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "abababab"));
+	assert_null(d.spki);
+	assert_int_equal(store_device_find(st, "abababa", &d, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_device_find(st, "cdcdcdcd", &d, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_device_find(st, "no-such-device", &d, &err), TAM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "no-such-device"));
+	memset(hex, '0', 64);
+	hex[64] = '\0';
+	assert_int_equal(store_device_find(st, hex, &d, NULL), TAM_ENOTFOUND);
+
+	assert_int_equal(store_device_list(st, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, id1);
+	assert_int_equal(list[2].id, id3);
+	assert_null(list[0].cert);
+	assert_null(list[0].spki);
+	assert_string_equal(list[0].name, "dev-one");
+	store_devices_free(list, n);
+
+	/* seen */
+	fill(dsi, sizeof(dsi), 0x33);
+	assert_int_equal(store_device_seen(st, id1, "tee.example", "3.1", dsi, sizeof(dsi), 5000,
+	    NULL), TAM_OK);
+	assert_int_equal(store_device_get(st, id1, &d, NULL), TAM_OK);
+	assert_string_equal(d.tee_name, "tee.example");
+	assert_string_equal(d.tee_ver, "3.1");
+	assert_int_equal(d.dsi_len, sizeof(dsi));
+	assert_memory_equal(d.dsi, dsi, sizeof(dsi));
+	tam_sha256(dsi, sizeof(dsi), hash);
+	assert_memory_equal(d.dsihash, hash, 32);
+	assert_int_equal(d.last_seen, 5000);
+	store_device_clear(&d);
+	assert_int_equal(store_device_seen(st, 999, "t", "1", NULL, 0, 1, NULL), TAM_ENOTFOUND);
+}
+
+/* ---- observed state ---- */
+
+static void
+state_fill(struct tam_dev_state *s, struct tam_sd_obs *sds, size_t nsd, struct tam_ta_obs *tas,
+    size_t nta, struct tam_spaik_obs *aiks, size_t naik)
+{
+	memset(s, 0, sizeof(*s));
+	s->sds = sds;
+	s->n_sds = nsd;
+	s->tas = tas;
+	s->n_tas = nta;
+	s->aiks = aiks;
+	s->n_aiks = naik;
+}
+
+static void
+test_device_state(void **state)
+{
+	struct store *st = *state;
+	struct tam_sd_obs sds[3] = { { "sd.z", "sp.z" }, { "sd.a", "" }, { "sd.a", "dup" } };
+	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0 }, { "uuid-1", "", "", 0 } };
+	uint8_t k1[5] = { 1, 1, 1, 1, 1 }, k2[3] = { 2, 2, 2 };
+	struct tam_spaik_obs aiks[2] = { { "sp.z", k1, sizeof(k1) }, { "sp.a", k2, sizeof(k2) } };
+	struct tam_dev_state in, out;
+	struct tam_err err = { 0 };
+	int64_t dev, sp, ta, ver;
+
+	dev = add_device(st, 1, "state-dev");
+	sp = add_sp(st, "sp.z", "sd.z");
+	ta = add_ta(st, sp, "uuid-2");
+	ver = add_version(st, ta, "1.0");
+	tas[0].ta_version_id = ver;
+
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_int_equal(out.n_sds + out.n_tas + out.n_aiks, 0);
+	tam_dev_state_free(&out);
+
+	state_fill(&in, sds, 2, tas, 2, aiks, 2);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_OK);
+	assert_int_equal(store_device_seen(st, dev, "tee.x", "9", NULL, 0, 77, NULL), TAM_OK);
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_string_equal(out.tee_name, "tee.x");
+	assert_string_equal(out.tee_ver, "9");
+	assert_int_equal(out.n_sds, 2);
+	assert_string_equal(out.sds[0].sdname, "sd.a");
+	assert_string_equal(out.sds[0].spid, "");
+	assert_string_equal(out.sds[1].sdname, "sd.z");
+	assert_string_equal(out.sds[1].spid, "sp.z");
+	assert_int_equal(out.n_tas, 2);
+	assert_string_equal(out.tas[0].taid, "uuid-1");
+	assert_int_equal(out.tas[0].ta_version_id, 0);
+	assert_string_equal(out.tas[1].taid, "uuid-2");
+	assert_string_equal(out.tas[1].sdname, "sd.z");
+	assert_string_equal(out.tas[1].taname, "two");
+	assert_int_equal(out.tas[1].ta_version_id, ver);
+	assert_int_equal(out.n_aiks, 2);
+	assert_string_equal(out.aiks[0].spid, "sp.a");
+	assert_int_equal(out.aiks[0].spki_len, sizeof(k2));
+	assert_memory_equal(out.aiks[0].spki, k2, sizeof(k2));
+	assert_memory_equal(out.aiks[1].spki, k1, sizeof(k1));
+	tam_dev_state_free(&out);
+
+	/* a duplicate SD name fails the whole replacement */
+	state_fill(&in, sds + 1, 2, tas, 1, NULL, 0);
+	assert_int_equal(store_device_state_set(st, dev, &in, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "sd.a"));
+	/* so does a ta_version_id we never issued, after the SDs were already written */
+	tas[1].ta_version_id = 987654;
+	state_fill(&in, sds, 1, tas + 1, 1, NULL, 0);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_EINVAL);
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_int_equal(out.n_sds, 2);
+	assert_int_equal(out.n_tas, 2);
+	assert_int_equal(out.n_aiks, 2);
+	tam_dev_state_free(&out);
+
+	/* replacement: what is not listed any more is gone */
+	state_fill(&in, sds, 1, NULL, 0, aiks + 1, 1);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_OK);
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_int_equal(out.n_sds, 1);
+	assert_string_equal(out.sds[0].sdname, "sd.z");
+	assert_int_equal(out.n_tas, 0);
+	assert_int_equal(out.n_aiks, 1);
+	assert_string_equal(out.aiks[0].spid, "sp.a");
+	tam_dev_state_free(&out);
+
+	assert_int_equal(store_device_state_set(st, 999, &in, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_device_state_get(st, 999, &out, NULL), TAM_ENOTFOUND);
+	aiks[0].spki = NULL;
+	state_fill(&in, NULL, 0, NULL, 0, aiks, 1);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_EINVAL);
+}
+
+/* Inside a caller's transaction a failed state write undoes only itself. */
+static void
+test_device_state_in_tx(void **state)
+{
+	struct store *st = *state;
+	struct tam_sd_obs sds[3] = { { "sd.a", "sp.a" }, { "sd.a", "sp.b" }, { "sd.z", "sp.z" } };
+	struct tam_dev_state in, out;
+	struct store_sp sp;
+	int64_t dev;
+
+	dev = add_device(st, 2, NULL);
+	state_fill(&in, sds + 2, 1, NULL, 0, NULL, 0);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_OK);
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	add_sp(st, "sp.tx", "sd.tx");
+	state_fill(&in, sds, 2, NULL, 0, NULL, 0);
+	assert_int_equal(store_device_state_set(st, dev, &in, NULL), TAM_ECONFLICT);
+	/* still the state from before the failed call, seen from inside the transaction */
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_int_equal(out.n_sds, 1);
+	assert_string_equal(out.sds[0].sdname, "sd.z");
+	tam_dev_state_free(&out);
+	assert_int_equal(store_commit(st, NULL), TAM_OK);
+	assert_int_equal(store_sp_get(st, "sp.tx", &sp, NULL), TAM_OK);
+	store_sp_clear(&sp);
+	assert_int_equal(store_device_state_get(st, dev, &out, NULL), TAM_OK);
+	assert_int_equal(out.n_sds, 1);
+	assert_string_equal(out.sds[0].sdname, "sd.z");
+	tam_dev_state_free(&out);
+}
+
+/* ---- assignments ---- */
+
+static void
+test_assignments(void **state)
+{
+	struct store *st = *state;
+	struct tam_assignment *a = NULL;
+	int64_t dev, sp1, sp2, ta1, ta2, ta3, v10, v12, v13, v20;
+	struct tam_err err = { 0 };
+	size_t n = 0;
+
+	dev = add_device(st, 3, "assign-dev");
+	sp1 = add_sp(st, "sp.one", "sd.one");
+	sp2 = add_sp(st, "sp.two", "sd.two");
+	ta1 = add_ta(st, sp1, "uuid-1");
+	ta2 = add_ta(st, sp2, "uuid-2");
+	ta3 = add_ta(st, sp1, "uuid-0");
+	v10 = add_version(st, ta1, "1.0");
+	v12 = add_version(st, ta1, "1.2");
+	add_version(st, ta1, "1.1");  /* uploaded last, still not the latest */
+	v20 = add_version(st, ta2, "2.0");
+
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(a);
+
+	assert_int_equal(store_assign(st, dev, ta1, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta2, v20, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta3, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);  /* uuid-0 has no version yet */
+	assert_string_equal(a[0].taid, "uuid-1");
+	assert_int_equal(a[0].ta_id, ta1);
+	assert_int_equal(a[0].ta_version_id, v12);
+	assert_string_equal(a[0].version, "1.2");
+	assert_int_equal(a[0].sp_id, sp1);
+	assert_string_equal(a[0].spid, "sp.one");
+	assert_string_equal(a[0].sdname, "sd.one");
+	assert_string_equal(a[1].taid, "uuid-2");
+	assert_int_equal(a[1].ta_version_id, v20);
+	assert_string_equal(a[1].sdname, "sd.two");
+	free(a);
+
+	/* latest follows new uploads; a pin replaces it and stays put */
+	v13 = add_version(st, ta1, "1.3");
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(a[0].ta_version_id, v13);
+	free(a);
+	assert_int_equal(store_assign(st, dev, ta1, v10, "cli:op", NULL), TAM_OK);
+	add_version(st, ta1, "1.4");
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[0].ta_version_id, v10);
+	assert_string_equal(a[0].version, "1.0");
+	free(a);
+
+	/* a version of another TA, an unknown device */
+	assert_int_equal(store_assign(st, dev, ta1, v20, "cli:op", &err), TAM_EINVAL);
+	assert_int_equal(store_assign(st, 999, ta1, 0, "cli:op", NULL), TAM_EINVAL);
+	assert_int_equal(store_assign(st, dev, ta1, 0, "", NULL), TAM_EINVAL);
+
+	assert_int_equal(store_unassign(st, dev, ta1, NULL), TAM_OK);
+	assert_int_equal(store_unassign(st, dev, ta1, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].taid, "uuid-2");
+	free(a);
+}
+
+/* ---- sessions and requests ---- */
+
+static void
+test_sessions(void **state)
+{
+	struct store *st = *state;
+	struct store_session s = { 0 };
+	int64_t sid, dev, other;
+
+	dev = add_device(st, 4, "sess-dev");
+	other = add_device(st, 5, "sess-other");
+	sid = add_session(st, "tid-1", 100);
+	assert_int_equal(store_session_new(st, "tid-1", 101, NULL, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_session_get(st, sid, &s, NULL), TAM_OK);
+	assert_string_equal(s.tid, "tid-1");
+	assert_int_equal(s.device_id, 0);
+	assert_int_equal(s.created, 100);
+	assert_int_equal(s.ended, 0);
+	assert_string_equal(s.result, "");
+
+	assert_int_equal(store_session_bind_device(st, sid, dev, NULL), TAM_OK);
+	assert_int_equal(store_session_bind_device(st, sid, dev, NULL), TAM_OK);
+	assert_int_equal(store_session_bind_device(st, sid, other, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_session_bind_device(st, 999, dev, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_session_end(st, sid, "ok", 150, NULL), TAM_OK);
+	assert_int_equal(store_session_end(st, sid, "again", 160, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_session_end(st, 999, "ok", 150, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_session_get(st, sid, &s, NULL), TAM_OK);
+	assert_int_equal(s.device_id, dev);
+	assert_int_equal(s.ended, 150);
+	assert_string_equal(s.result, "ok");
+	assert_int_equal(store_session_get(st, 999, &s, NULL), TAM_ENOTFOUND);
+}
+
+static void
+test_requests(void **state)
+{
+	struct store *st = *state;
+	struct store_request r = { 0 }, got;
+	struct tam_err err = { 0 };
+	int64_t dev, sp, ta, ver, sid;
+
+	dev = add_device(st, 6, "req-dev");
+	sp = add_sp(st, "sp.r", "sd.r");
+	ta = add_ta(st, sp, "uuid-r");
+	ver = add_version(st, ta, "1.0");
+	sid = add_session(st, "tid-r", 1000);
+	assert_int_equal(store_session_bind_device(st, sid, dev, NULL), TAM_OK);
+
+	strcpy(r.rid, "rid-install");
+	r.session_id = sid;
+	r.device_id = dev;
+	strcpy(r.response, "InstallTAResponse");
+	r.op = TAM_OP_INSTALL_TA;
+	r.sp_id = sp;
+	strcpy(r.spid, "sp.r");
+	strcpy(r.sdname, "sd.r");
+	strcpy(r.taid, "uuid-r");
+	r.ta_version_id = ver;
+	r.created = 1000;
+	r.expires = 1300;
+	assert_int_equal(store_request_add(st, &r, NULL), TAM_OK);
+	assert_int_equal(store_request_add(st, &r, &err), TAM_ECONFLICT);
+	assert_non_null(strstr(err.msg, "rid-install"));
+	r.op = (enum tam_op_kind)42;
+	strcpy(r.rid, "rid-bad-op");
+	assert_int_equal(store_request_add(st, &r, NULL), TAM_EINVAL);
+
+	assert_int_equal(store_request_get(st, "rid-install", &got, NULL), TAM_OK);
+	assert_string_equal(got.rid, "rid-install");
+	assert_int_equal(got.session_id, sid);
+	assert_string_equal(got.tid, "tid-r");
+	assert_int_equal(got.device_id, dev);
+	assert_string_equal(got.response, "InstallTAResponse");
+	assert_int_equal(got.op, TAM_OP_INSTALL_TA);
+	assert_int_equal(got.sp_id, sp);
+	assert_string_equal(got.spid, "sp.r");
+	assert_string_equal(got.sdname, "sd.r");
+	assert_string_equal(got.taid, "uuid-r");
+	assert_int_equal(got.ta_version_id, ver);
+	assert_int_equal(got.created, 1000);
+	assert_int_equal(got.expires, 1300);
+	assert_int_equal(got.answered, 0);
+	assert_false(got.cancelled);
+	assert_int_equal(store_request_get(st, "rid-none", &got, NULL), TAM_ENOTFOUND);
+
+	/* a GetDeviceState request has no device yet and no operation */
+	add_request(st, "rid-query", sid, 0, 1000, 1300);
+	assert_int_equal(store_request_get(st, "rid-query", &got, NULL), TAM_OK);
+	assert_int_equal(got.device_id, 0);
+	assert_int_equal(got.op, TAM_OP_NONE);
+	assert_int_equal(got.sp_id, 0);
+	assert_int_equal(got.ta_version_id, 0);
+
+	assert_int_equal(store_request_consume(st, "rid-install", 1100, NULL), TAM_OK);
+	assert_int_equal(store_request_consume(st, "rid-install", 1101, &err), TAM_ERID_REPLAYED);
+	assert_int_equal(store_request_get(st, "rid-install", &got, NULL), TAM_OK);
+	assert_int_equal(got.answered, 1100);
+
+	assert_int_equal(store_request_consume(st, "rid-query", 1300, NULL), TAM_ERID_EXPIRED);
+	assert_int_equal(store_request_consume(st, "rid-query", 1299, NULL), TAM_OK);
+	assert_int_equal(store_request_consume(st, "rid-never", 1100, NULL), TAM_ERID_UNKNOWN);
+	assert_int_equal(store_request_consume(st, "", 1100, NULL), TAM_ERID_UNKNOWN);
+
+	r.op = TAM_OP_INSTALL_TA;
+	strcpy(r.rid, "rid-late");
+	r.expires = 900;
+	assert_int_equal(store_request_add(st, &r, NULL), TAM_EINVAL);
+}
+
+static void
+test_cancel_device(void **state)
+{
+	struct store *st = *state;
+	struct store_request got;
+	int64_t dev, other, s1, s2;
+
+	dev = add_device(st, 7, "cancel-dev");
+	other = add_device(st, 8, "cancel-other");
+	s1 = add_session(st, "tid-c1", 1000);
+	s2 = add_session(st, "tid-c2", 1000);
+	add_request(st, "rid-c1", s1, dev, 1000, 2000);
+	add_request(st, "rid-c1-done", s1, dev, 1000, 2000);
+	add_request(st, "rid-c2", s2, dev, 1000, 2000);
+	add_request(st, "rid-other", s1, other, 1000, 2000);
+	assert_int_equal(store_request_consume(st, "rid-c1-done", 1001, NULL), TAM_OK);
+
+	assert_int_equal(store_requests_cancel_device(st, dev, s2, NULL), TAM_OK);
+	assert_int_equal(store_request_get(st, "rid-c1", &got, NULL), TAM_OK);
+	assert_true(got.cancelled);
+	assert_int_equal(store_request_get(st, "rid-c1-done", &got, NULL), TAM_OK);
+	assert_false(got.cancelled);
+	assert_int_equal(got.answered, 1001);
+	assert_int_equal(store_request_get(st, "rid-c2", &got, NULL), TAM_OK);
+	assert_false(got.cancelled);
+	assert_int_equal(store_request_get(st, "rid-other", &got, NULL), TAM_OK);
+	assert_false(got.cancelled);
+
+	assert_int_equal(store_request_consume(st, "rid-c1", 1002, NULL), TAM_ERID_EXPIRED);
+	assert_int_equal(store_request_consume(st, "rid-c1-done", 1002, NULL), TAM_ERID_REPLAYED);
+	assert_int_equal(store_request_consume(st, "rid-c2", 1002, NULL), TAM_OK);
+
+	/* keep_session 0 keeps nothing */
+	assert_int_equal(store_requests_cancel_device(st, other, 0, NULL), TAM_OK);
+	assert_int_equal(store_request_consume(st, "rid-other", 1003, NULL), TAM_ERID_EXPIRED);
+}
+
+/* Two connections race for one rid: exactly one wins. */
+static void
+test_consume_two_connections(void **state)
+{
+	char path[PATH_MAX];
+	struct store *a = NULL, *b = NULL;
+	int64_t sid;
+
+	(void)state;
+	db_path(path, sizeof(path), "race.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &a, NULL), TAM_OK);
+	assert_int_equal(store_open(path, 0, &b, NULL), TAM_OK);
+	sid = add_session(a, "tid-race", 10);
+	add_request(a, "rid-race", sid, 0, 10, 100);
+	assert_int_equal(store_request_consume(b, "rid-race", 20, NULL), TAM_OK);
+	assert_int_equal(store_request_consume(a, "rid-race", 20, NULL), TAM_ERID_REPLAYED);
+	store_close(a);
+	store_close(b);
+}
+
+static void
+test_purge(void **state)
+{
+	struct store *st = *state;
+	struct store_session s;
+	struct store_request got;
+	int64_t old_ended, old_open, old_live, recent;
+
+	old_ended = add_session(st, "tid-old-ended", 100);
+	add_request(st, "rid-old-ended", old_ended, 0, 100, 5000);
+	assert_int_equal(store_session_end(st, old_ended, "ok", 200, NULL), TAM_OK);
+	old_open = add_session(st, "tid-old-open", 100);
+	add_request(st, "rid-old-open", old_open, 0, 100, 400);
+	old_live = add_session(st, "tid-old-live", 100);
+	add_request(st, "rid-old-live", old_live, 0, 100, 2000);
+	recent = add_session(st, "tid-recent", 1500);
+	add_request(st, "rid-recent", recent, 0, 1500, 1800);
+
+	assert_int_equal(store_purge(st, 1000, NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, old_ended, &s, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_session_get(st, old_open, &s, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_request_get(st, "rid-old-ended", &got, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_request_get(st, "rid-old-open", &got, NULL), TAM_ENOTFOUND);
+	/* still answerable, so still kept */
+	assert_int_equal(store_session_get(st, old_live, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_get(st, "rid-old-live", &got, NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, recent, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_get(st, "rid-recent", &got, NULL), TAM_OK);
+}
+
+/* ---- transactions and audit ---- */
+
+static void
+test_transactions(void **state)
+{
+	struct store *st = *state;
+	struct store_sp sp;
+	struct store_ta ta;
+	struct tam_err err = { 0 };
+	int64_t sp_id;
+
+	assert_int_equal(store_commit(st, &err), TAM_EINVAL);
+	store_rollback(st);
+
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	assert_int_equal(store_begin(st, &err), TAM_EINVAL);
+	sp_id = add_sp(st, "sp.rolled", "sd.rolled");
+	add_ta(st, sp_id, "uuid-rolled");
+	assert_int_equal(store_audit(st, "cli:t", "sp.add", "sp.rolled", NULL, NULL), TAM_OK);
+	store_rollback(st);
+	assert_int_equal(store_sp_get(st, "sp.rolled", &sp, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_ta_get(st, "uuid-rolled", &ta, NULL), TAM_ENOTFOUND);
+
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	add_sp(st, "sp.kept", "sd.kept");
+	assert_int_equal(store_purge(st, 0, NULL), TAM_OK);  /* joins, does not commit */
+	assert_int_equal(store_commit(st, NULL), TAM_OK);
+	assert_int_equal(store_sp_get(st, "sp.kept", &sp, NULL), TAM_OK);
+	store_sp_clear(&sp);
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	assert_int_equal(store_commit(st, NULL), TAM_OK);
+}
+
+static void
+test_audit(void **state)
+{
+	struct store *st = *state;
+	struct store_audit_row *rows = NULL;
+	char object[16];
+	size_t n = 0;
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(object, sizeof(object), "obj-%d", i);
+		assert_int_equal(store_audit(st, "cli:root", "sp.add", object,
+		    i == 0 ? NULL : "detail", NULL), TAM_OK);
+	}
+	assert_int_equal(store_audit_list(st, 0, 2, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].object, "obj-0");
+	assert_string_equal(rows[0].detail, "");
+	assert_string_equal(rows[1].object, "obj-1");
+	assert_string_equal(rows[1].detail, "detail");
+	assert_string_equal(rows[1].actor, "cli:root");
+	assert_string_equal(rows[1].action, "sp.add");
+	assert_true(rows[1].id > rows[0].id);
+	assert_true(rows[0].at > 0);
+	int64_t last = rows[1].id;
+	free(rows);
+	assert_int_equal(store_audit_list(st, last, 10, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(rows[0].object, "obj-2");
+	last = rows[2].id;
+	free(rows);
+	assert_int_equal(store_audit_list(st, last, 10, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+
+	assert_int_equal(store_audit(st, "", "sp.add", "x", NULL, NULL), TAM_EINVAL);
+	assert_int_equal(store_audit(st, "cli:root", "sp.add", NULL, NULL, NULL), TAM_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_fresh),
+		cmocka_unit_test(test_open_newer_refused),
+		cmocka_unit_test(test_open_missing),
+		cmocka_unit_test(test_open_readonly),
+		cmocka_unit_test(test_stored_too_long),
+		cmocka_unit_test(test_consume_two_connections),
+		cmocka_unit_test_setup_teardown(test_foreign_keys, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_identity, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_anchors, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_sps, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_tas_versions, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_devices, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_state, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_state_in_tx, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_assignments, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_requests, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_device, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_purge, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_audit, db_setup, db_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
