@@ -171,7 +171,8 @@ install: all
 	install -m 0755 $(BUILD)/otrp-tamctl $(DESTDIR)$(BINDIR)/otrp-tamctl
 	install -m 0755 pki/otrp-pki.sh $(DESTDIR)$(DATADIR)/otrp-tamd/otrp-pki.sh
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 0644 systemd/otrp-tamd.service $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/otrp-tamd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/otrp-tamd $(DESTDIR)$(BINDIR)/otrp-tamctl \

@@ -152,7 +152,7 @@ jwk_ec(EVP_PKEY *pk, bool priv, cjose_jwk_t **out, struct tam_err *err)
 
 	memset(&s, 0, sizeof(s));
 	s.crv = CJOSE_JWK_EC_P_256;
-	/* JWK coordinates are fixed-length; a short BIGNUM must be left-padded. */
+	/* Fixed length, as JWK coordinates are; cjose reads them as BIGNUMs. */
 	if ((rc = jose_evp_bn(pk, OSSL_PKEY_PARAM_EC_PUB_X, JOSE_P256_BYTES, &s.x,
 	    &s.xlen)) != TAM_OK ||
 	    (rc = jose_evp_bn(pk, OSSL_PKEY_PARAM_EC_PUB_Y, JOSE_P256_BYTES, &s.y,

@@ -1423,6 +1423,81 @@ check_jwe_tamper(const struct fixture *f, const char *alg, const char *enc,
 	json_decref(o);
 }
 
+/* Seal pt under key with A128GCM by hand into a flattened JWE (no encrypted_key). */
+static json_t *
+gcm_seal(const char *alg, const uint8_t key[16], const char *pt)
+{
+	char hdr[64];
+	uint8_t iv[12], ct[64], tag[16];
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	const char *aad;
+	json_t *o = json_object();
+	int n = 0, m = 0;
+
+	assert_non_null(ctx);
+	assert_non_null(o);
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"enc\":\"A128GCM\"}", alg);
+	set_b64(o, "protected", hdr, strlen(hdr));
+	aad = json_string_value(json_object_get(o, "protected"));
+	assert_int_equal(tam_random(iv, sizeof(iv)), 0);
+	assert_true(strlen(pt) < sizeof(ct));
+	assert_int_equal(EVP_EncryptInit_ex2(ctx, EVP_aes_128_gcm(), key, iv, NULL), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad,
+	    (int)strlen(aad)), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, ct, &n, (const uint8_t *)pt,
+	    (int)strlen(pt)), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(ctx, ct + n, &m), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	set_b64(o, "iv", iv, sizeof(iv));
+	set_b64(o, "ciphertext", ct, (size_t)(n + m));
+	set_b64(o, "tag", tag, sizeof(tag));
+	return o;
+}
+
+/*
+ * The fallback CEK must be unpredictable: content sealed under an all-zero
+ * CEK, with an encrypted_key that does not unwrap, must not decrypt.
+ */
+static void
+test_jwe_fallback_cek(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t zero[16];
+	uint8_t block[256], *ek;
+	struct tam_err e = { 0 };
+	size_t a, eklen, n = 0;
+	uint8_t *pt = NULL;
+	json_t *o;
+
+	for (a = 0; a < 2; a++) {
+		int pad = a == 0 ? RSA_PKCS1_PADDING : RSA_PKCS1_OAEP_PADDING;
+
+		o = gcm_seal(jwe_algs[a], zero, "forged");
+		/* positive control: with the zero CEK really wrapped, it decrypts */
+		ek = rsa_wrap(f->rsa, pad, zero, sizeof(zero), &eklen);
+		set_b64(o, "encrypted_key", ek, eklen);
+		free(ek);
+		assert_int_equal(jose_jwe_decrypt(f->rsa, o, &pt, &n, &e), 0);
+		assert_string_equal((char *)pt, "forged");
+		free(pt);
+		pt = NULL;
+		/* bad padding, wrong size, empty: the fallback key is not zero */
+		assert_int_equal(tam_random(block, sizeof(block)), 0);
+		block[0] = 0x00;
+		block[1] = 0x01;
+		ek = rsa_wrap(f->rsa, RSA_NO_PADDING, block, sizeof(block), &eklen);
+		set_b64(o, "encrypted_key", ek, eklen);
+		expect_decrypt_failure(f->rsa, o);
+		set_b64(o, "encrypted_key", ek, 100);
+		expect_decrypt_failure(f->rsa, o);
+		set_b64(o, "encrypted_key", ek, 0);
+		expect_decrypt_failure(f->rsa, o);
+		free(ek);
+		json_decref(o);
+	}
+}
+
 static void
 test_jwe_tamper(void **state)
 {
@@ -1759,6 +1834,7 @@ main(void)
 		cmocka_unit_test(test_jwe_cek_random),
 		cmocka_unit_test(test_jwe_rfc7516),
 		cmocka_unit_test(test_jwe_tamper),
+		cmocka_unit_test(test_jwe_fallback_cek),
 		cmocka_unit_test(test_jwe_rejects),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_mutation),

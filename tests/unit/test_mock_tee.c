@@ -570,14 +570,14 @@ create_sd(struct sess *s)
 }
 
 /*
- * encrypted_ta for ta (len bytes) signed by signer_key, the first key_len
- * bytes of its AES key wrapped to aik (32 is right).
+ * encrypted_ta for ta (len bytes) signed by signer_key, its AES key wrapped
+ * to aik: key_len bytes of it, zero-padded when more than 32 (32 is right).
  */
 static json_t *
 make_encrypted_ta_key(const struct jose_key *signer_key, const struct jose_key *aik,
     const uint8_t *ta, size_t len, size_t key_len)
 {
-	uint8_t key[32], iv[16], *ct = NULL;
+	uint8_t key[48] = { 0 }, iv[16], *ct = NULL;
 	char ivhex[33], *bundle, *data = NULL;
 	json_t *jws = NULL, *keyjwe = NULL, *eta;
 	size_t ctlen = 0;
@@ -963,13 +963,16 @@ test_bundle_wrong_signer(void **state)
 	json_decref(plain);
 	json_decref(body);
 
-	/* a TA key of the wrong length is refused, not read past */
-	body = do_request(&s, f->tam, "InstallTA", install_content(f, TAMID),
-	    make_encrypted_ta_key(f->sp_key, aik, ta_binary, sizeof(ta_binary), 16), NULL, &plain);
-	assert_string_equal(error_of(plain), "ERR_TA_INVALID");
-	assert_false(mock_tee_has_ta(s.mt, TAID));
-	json_decref(plain);
-	json_decref(body);
+	/* a TA key of the wrong length is refused, even when it starts with the right key */
+	for (size_t n = 16; n <= 48; n += 32) {
+		body = do_request(&s, f->tam, "InstallTA", install_content(f, TAMID),
+		    make_encrypted_ta_key(f->sp_key, aik, ta_binary, sizeof(ta_binary), n), NULL,
+		    &plain);
+		assert_string_equal(error_of(plain), "ERR_TA_INVALID");
+		assert_false(mock_tee_has_ta(s.mt, TAID));
+		json_decref(plain);
+		json_decref(body);
+	}
 	jose_key_free(other_aik);
 	jose_key_free(aik);
 	sess_close(&s);
