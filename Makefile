@@ -30,7 +30,7 @@ override CFLAGS += $(OPT) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 override CFLAGS += -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
 override CFLAGS += -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wno-format-truncation -Wpointer-arith -Wvla
-override CFLAGS += -Iinclude -I$(BUILD)/gen -MMD -MP
+override CFLAGS += $(EXTRA_WARN) -Iinclude -I$(BUILD)/gen -MMD -MP
 override CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null) -Itests/mock-tee -Itests/e2e
@@ -154,7 +154,8 @@ $(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libtam.a
 fuzz-bins: $(FUZZ_BINS)
 
 fuzz:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=clang OPT="-O1 -g" fuzz-bins
+	$(Q)$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=clang OPT="-O1 -g" \
+		EXTRA_WARN=-Wno-unknown-warning-option fuzz-bins
 
 fuzz-run: fuzz
 	$(Q)for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); mkdir -p build-fuzz/corpus/$$n; \

@@ -12,6 +12,8 @@
  * with a random CEK through the same MAC check, so no padding oracle exists.
  *
  * Keys are immutable after creation and safe to share between threads.
+ * Keys outside the policy (RSA under 2048 or over 8192 bits, curves other
+ * than P-256, other key types) are refused with TAM_EUNSUPPORTED everywhere.
  */
 #ifndef TAM_JOSE_H
 #define TAM_JOSE_H
@@ -30,7 +32,7 @@ struct jose_key;
 
 enum jose_kty {
 	JOSE_KTY_NONE = 0,
-	JOSE_KTY_RSA,        /* RSA, any size >= 2048 bits */
+	JOSE_KTY_RSA,        /* RSA, 2048 to 8192 bits */
 	JOSE_KTY_EC_P256,    /* EC on P-256 */
 };
 
@@ -73,7 +75,10 @@ const char *jose_key_sig_alg(const struct jose_key *k);
 /* DER SubjectPublicKeyInfo of the public half; *der malloc'd. */
 int jose_key_to_spki(const struct jose_key *k, uint8_t **der, size_t *len,
     struct tam_err *err) TAM_WUR;
-/* PEM of the private key (PKCS#8), for tools that must write key files. */
+/*
+ * PEM for tools that must write key files: the private key as PKCS#8 when
+ * include_private (TAM_EINVAL if k is public-only), else the SPKI public key.
+ */
 int jose_key_to_pem(const struct jose_key *k, bool include_private, char **pem,
     struct tam_err *err) TAM_WUR;
 /* JWK JSON text (public members only unless include_private); malloc'd. */
@@ -103,8 +108,9 @@ struct jose_jws;
 /*
  * Parse a flattened JWS object. Checks: members are strings (and "header" an
  * object if present), base64url is valid, the protected header is a JSON
- * object whose "alg" is on the allow-list (RS256, ES256), and it carries no
- * "crit", "zip" or "b64". Does not verify.
+ * object whose "alg" is on the allow-list (RS256, ES256, else TAM_EALG), and
+ * it carries no "crit", "zip" or "b64"; "header" shares no name with it and
+ * carries no "alg". Structure errors are TAM_EMALFORMED. Does not verify.
  */
 int jose_jws_parse(const json_t *obj, struct jose_jws **out, struct tam_err *err) TAM_WUR;
 const char *jose_jws_alg(const struct jose_jws *jws);
@@ -119,7 +125,10 @@ const json_t *jose_jws_unprotected(const struct jose_jws *jws);
  * the key); nothing read here may be trusted until jose_jws_verify passes.
  */
 const uint8_t *jose_jws_payload_unverified(const struct jose_jws *jws, size_t *len);
-/* Verify with k; the alg must fit k (RS256/RSA, ES256/P-256) or TAM_EALG. */
+/*
+ * Verify with k; the alg must fit k (RS256/RSA, ES256/P-256) or TAM_EALG.
+ * A signature that does not verify is TAM_ESIGNATURE.
+ */
 int jose_jws_verify(const struct jose_jws *jws, const struct jose_key *k,
     struct tam_err *err) TAM_WUR;
 void jose_jws_free(struct jose_jws *jws);
@@ -135,7 +144,8 @@ enum jose_jwe_form {
 
 /*
  * Encrypt plaintext to the public half of recipient. alg: RSA1_5 or RSA-OAEP;
- * enc: A128CBC-HS256, A256CBC-HS512, A128GCM or A256GCM. No AAD.
+ * enc: A128CBC-HS256, A256CBC-HS512, A128GCM or A256GCM (else TAM_EALG).
+ * No AAD. EC recipients are TAM_EUNSUPPORTED (no ECDH-ES+A*KW in cjose).
  */
 int jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
     const char *enc, enum jose_jwe_form form, const uint8_t *pt, size_t len,
@@ -143,10 +153,12 @@ int jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
 
 /*
  * Decrypt a JWE object in general (exactly one recipient) or flattened form,
- * "alg" in the protected or recipient header. Rejects "aad", "zip", "crit",
- * a shared "unprotected" header and algs off the allow-list (TAM_EALG or
- * TAM_EMALFORMED); every cryptographic failure is TAM_EDECRYPT. *pt is
- * malloc'd and NUL-terminated past *len.
+ * "alg" in the protected or recipient header (not both), "enc" in the
+ * protected header. Rejects "aad", "zip", "crit", a shared "unprotected"
+ * header (TAM_EMALFORMED) and algs off the allow-list or not fit for k
+ * (TAM_EALG); k must be a private RSA key. Every cryptographic failure,
+ * including wrong iv/tag sizes, is TAM_EDECRYPT with one fixed message.
+ * *pt is malloc'd and NUL-terminated past *len.
  */
 int jose_jwe_decrypt(const struct jose_key *k, const json_t *jwe, uint8_t **pt,
     size_t *len, struct tam_err *err) TAM_WUR;

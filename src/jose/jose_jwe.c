@@ -118,7 +118,7 @@ jwe_parse(const json_t *jwe, struct jwe_parts *p, struct tam_err *err)
 		json_object_foreach(rhdr, key, v) {
 			if (json_object_get(p->hdr, key) != NULL)
 				return tam_err_set(err, TAM_EMALFORMED,
-				    WHAT ": \"%s\" is in both the protected and the recipient header",
+				    WHAT ": \"%s\" is in the protected and the recipient header",
 				    jose_printable(key));
 		}
 		if (json_object_get(rhdr, "enc") != NULL)
@@ -268,7 +268,7 @@ static int
 reshape(const json_t *c, const char *alg, enum jose_jwe_form form, json_t **out,
     struct tam_err *err)
 {
-	json_t *o, *recipients = NULL, *r = NULL, *rh = NULL;
+	json_t *o, *recipients = NULL, *r = NULL;
 
 	*out = NULL;
 	o = json_object();
@@ -277,13 +277,10 @@ reshape(const json_t *c, const char *alg, enum jose_jwe_form form, json_t **out,
 	if (form == JOSE_JWE_GENERAL) {
 		recipients = json_array();
 		r = json_object();
-		rh = json_pack("{ss}", "alg", alg);
-		if (recipients == NULL || r == NULL || rh == NULL ||
-		    json_object_set_new(r, "header", rh) != 0) {
-			json_decref(rh);
-			goto fail;
-		}
-		if (copy_member(r, "encrypted_key", c, "encrypted_key") != 0 ||
+		/* json_object_set_new() consumes the header even when it fails. */
+		if (recipients == NULL || r == NULL ||
+		    json_object_set_new(r, "header", json_pack("{ss}", "alg", alg)) != 0 ||
+		    copy_member(r, "encrypted_key", c, "encrypted_key") != 0 ||
 		    json_array_append(recipients, r) != 0 ||
 		    json_object_set(o, "recipients", recipients) != 0)
 			goto fail;

@@ -147,8 +147,10 @@ jose_jws_sign(const struct jose_key *k, const char *alg,
 	}
 	o = json_object();
 	if (o == NULL ||
-	    json_object_set_new(o, "protected", json_stringn(compact, (size_t)(d1 - compact))) != 0 ||
-	    json_object_set_new(o, "payload", json_stringn(d1 + 1, (size_t)(d2 - d1 - 1))) != 0 ||
+	    json_object_set_new(o, "protected",
+	    json_stringn(compact, (size_t)(d1 - compact))) != 0 ||
+	    json_object_set_new(o, "payload",
+	    json_stringn(d1 + 1, (size_t)(d2 - d1 - 1))) != 0 ||
 	    json_object_set_new(o, "signature", json_string(d2 + 1)) != 0)
 		goto nomem;
 	if (unprotected != NULL) {
@@ -221,9 +223,11 @@ jose_jws_parse(const json_t *obj, struct jose_jws **out, struct tam_err *err)
 	if (json_object_get(obj, "signatures") != NULL)
 		return tam_err_set(err, TAM_EMALFORMED,
 		    WHAT ": general serialization (\"signatures\") is not supported");
-	if ((rc = jose_json_str(obj, WHAT, "protected", true, &prot, &protlen, err)) != TAM_OK ||
+	if ((rc = jose_json_str(obj, WHAT, "protected", true, &prot, &protlen,
+	    err)) != TAM_OK ||
 	    (rc = jose_json_str(obj, WHAT, "payload", true, &pl, &pllen, err)) != TAM_OK ||
-	    (rc = jose_json_str(obj, WHAT, "signature", true, &sig, &siglen, err)) != TAM_OK ||
+	    (rc = jose_json_str(obj, WHAT, "signature", true, &sig, &siglen,
+	    err)) != TAM_OK ||
 	    (rc = jose_json_obj(obj, WHAT, "header", &unprot, err)) != TAM_OK)
 		return rc;
 	/* cjose_jws_import() indexes the compact form with int. */

@@ -362,7 +362,17 @@ decide(struct ctx *c, struct tam_err *err)
 	free(want);
 	if (c->op.kind == TAM_OP_NONE)
 		return TAM_OK;
-	return build_next(c, err);
+	rc = build_next(c, err);
+	if (rc != TAM_EUNSUPPORTED)
+		return rc;
+	/* The device is fine, we cannot serve it yet: keep its state, end the session, say why. */
+	log_warn("event=otrp.blocked op=%s taid=%s reason=\"%s\"", tam_op_kind_name(c->op.kind),
+	    c->op.taid, err != NULL ? err->msg : "unsupported");
+	snprintf(c->result, sizeof(c->result), "blocked:%s", err != NULL ? err->msg : "unsupported");
+	free(c->body);
+	c->body = NULL;
+	memset(&c->op, 0, sizeof(c->op));
+	return TAM_OK;
 }
 
 static int
@@ -951,8 +961,9 @@ static int
 open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
     struct tam_err *err)
 {
+	/* The algorithms we verify TEE signatures with; the TEE must pick one of them. */
+	static const char *const algs[] = { JOSE_ALG_RS256, JOSE_ALG_ES256 };
 	char tid[TAM_RANDOM_ID_LEN];
-	const char *alg = pki_signer_alg(e->cfg.signer);
 	struct store_request r = { 0 };
 	int64_t now = engine_now(e);
 	char *body = NULL;
@@ -962,7 +973,8 @@ open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
 	if (tam_random_id(tid) != TAM_OK || tam_random_id(r.rid) != TAM_OK)
 		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
 	rc = sign_and_wrap(e, OTRP_MSG_GET_DEVICE_STATE,
-	    otrp_tbs_get_device_state(r.rid, tid, &alg, 1), &body, &len, err);
+	    otrp_tbs_get_device_state(r.rid, tid, algs, sizeof(algs) / sizeof(algs[0])), &body, &len,
+	    err);
 	if (rc != TAM_OK)
 		return rc;
 	r.op = TAM_OP_NONE;

@@ -119,7 +119,8 @@ mock_http_post(const char *url, const char *content_type, const char *accept,
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)MOCK_HTTP_TIMEOUT) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, len > 0 ? (const char *)body : "") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+	    len > 0 ? (const char *)body : "") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) != CURLE_OK) {
@@ -177,6 +178,11 @@ mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_session_r
 	int rc = TAM_OK;
 
 	memset(res, 0, sizeof(*res));
+	if (url == NULL || !url_is_loopback(url)) {
+		rc = tam_err_set(&e, TAM_EINVAL, "refusing non-loopback URL %.128s",
+		    url != NULL ? url : "(null)");
+		goto out;
+	}
 	for (;;) {
 		if (res->rounds >= MOCK_SESSION_MAX_ROUNDS) {
 			rc = tam_err_set(&e, TAM_EIO, "no 204 after %d POSTs", res->rounds);
@@ -193,7 +199,8 @@ mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_session_r
 		res->final_status = r.status;
 		if (r.status == 204) {
 			if (r.len != 0)
-				rc = tam_err_set(&e, TAM_EMALFORMED, "204 with a %zu-byte body", r.len);
+				rc = tam_err_set(&e, TAM_EMALFORMED, "204 with a %zu-byte body",
+				    r.len);
 			break;
 		}
 		if (r.status != 200) {
@@ -218,6 +225,7 @@ mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_session_r
 			    mock_tee_last_outcome(mt));
 		mock_http_resp_clear(&r);
 	}
+out:
 	if (rc != TAM_OK) {
 		snprintf(res->error, sizeof(res->error), "%s", e.msg);
 		if (err != NULL)

@@ -24,6 +24,9 @@
 #define MT_STATE_FILE "state.json"       /* in state_dir */
 #define MT_TA_DIR "tas"                  /* in state_dir: <taid>.ta plaintext TAs */
 #define MT_STATE_VERSION 1               /* "version" member of the state file */
+#ifndef MT_MAX_STATE_BYTES
+#define MT_MAX_STATE_BYTES (8u << 20)    /* state.json; far above TAM_MAX_SDS x TAM_MAX_TAS */
+#endif
 #define MT_TEE_VERSION "1.0"             /* dsi.tee.ver */
 #define MT_AIK_TYPE "RSA"                /* spaiktype of every AIK we make */
 

@@ -98,7 +98,7 @@ mt_state_load(struct mock_tee *mt, struct tam_err *err)
 
 	if ((rc = mt_path(mt, "", "", MT_STATE_FILE, "", path, sizeof(path), err)) != TAM_OK)
 		return rc;
-	rc = tam_file_read(path, TAM_MAX_BODY_BYTES * 8, &data, &len, err);
+	rc = tam_file_read(path, MT_MAX_STATE_BYTES, &data, &len, err);
 	if (rc == TAM_ENOTFOUND) {
 		st = json_pack("{s:i,s:[]}", "version", MT_STATE_VERSION, "sds");
 		if (st == NULL) {

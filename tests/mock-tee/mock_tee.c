@@ -357,7 +357,8 @@ handle_gds(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct t
 	algs = json_object_get(m->body, "supportedsigalgs");
 	if (algs != NULL) {
 		if (!json_is_array(algs))
-			return refuse(o, "ERR_REQUEST_INVALID", "supportedsigalgs must be an array");
+			return refuse(o, "ERR_REQUEST_INVALID",
+			    "supportedsigalgs must be an array");
 		json_array_foreach(algs, i, v) {
 			if (!json_is_string(v))
 				return refuse(o, "ERR_REQUEST_INVALID",
@@ -420,14 +421,16 @@ request_common(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o)
 	if (!json_is_object(v))
 		return refuse(o, "ERR_REQUEST_INVALID", "content must be a JWE object");
 	if (jose_jwe_decrypt(mt->key, v, &pt, &len, NULL) != TAM_OK)
-		return refuse(o, "ERR_REQUEST_INVALID", "content does not decrypt with the TEE key");
+		return refuse(o, "ERR_REQUEST_INVALID",
+		    "content does not decrypt with the TEE key");
 	m->content = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, &jerr);
 	tam_wipe(pt, len);
 	free(pt);
 	if (!json_is_object(m->content))
 		return refuse(o, "ERR_REQUEST_INVALID", "content is not a JSON object");
 	if ((bad = unknown_member(m->content, m->n->content, m->n->content_opt)) != NULL)
-		return refuse(o, "ERR_REQUEST_INVALID", "content has unknown member \"%.32s\"", bad);
+		return refuse(o, "ERR_REQUEST_INVALID", "content has unknown member \"%.32s\"",
+		    bad);
 	for (size_t i = 0; m->n->content[i] != NULL; i++)
 		if (str_member(m->content, m->n->content[i]) == NULL)
 			return refuse(o, "ERR_REQUEST_INVALID", "content.%s must be a string",
@@ -520,7 +523,8 @@ bundle_signed_by(const struct jose_jws *bundle, const char *s)
 
 	if (x == NULL)
 		return false;
-	ok = pki_cert_public_key(x, &k, NULL) == TAM_OK && jose_jws_verify(bundle, k, NULL) == TAM_OK;
+	ok = pki_cert_public_key(x, &k, NULL) == TAM_OK &&
+	    jose_jws_verify(bundle, k, NULL) == TAM_OK;
 	jose_key_free(k);
 	X509_free(x);
 	return ok;
@@ -559,7 +563,8 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 	if (mt_aik_get(mt, spid, &aik, NULL) != TAM_OK || aik == NULL)
 		return refuse(o, "ERR_TEE_FAIL", "SP %s has no AIK", spid);
 	if (jose_jwe_decrypt(aik, keyjwe, &key, &keylen, NULL) != TAM_OK) {
-		rc = refuse(o, "ERR_TA_INVALID", "encrypted_ta.key does not decrypt with the SP AIK");
+		rc = refuse(o, "ERR_TA_INVALID",
+		    "encrypted_ta.key does not decrypt with the SP AIK");
 		goto out;
 	}
 	if (keylen != MT_TA_KEY_BYTES) {
@@ -603,7 +608,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 
 	if (!tam_valid_name(spid, TAM_SPID_MAX) || !tam_valid_name(sdname, TAM_SDNAME_MAX) ||
 	    !tam_valid_name(taid, TAM_TAID_MAX) || taid[0] == '.')
-		return refuse(o, "ERR_REQUEST_INVALID", "spid, sdname and taid must be plain names");
+		return refuse(o, "ERR_REQUEST_INVALID",
+		    "spid, sdname and taid must be plain names");
 	sd = mt_state_sd(mt->state, sdname);
 	if (sd == NULL)
 		return refuse(o, "ERR_SD_NOT_FOUND", "no SD %s", sdname);
@@ -616,7 +622,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	if (spcert != NULL) {
 		x = cert_from_b64(spcert);
 		if (x == NULL)
-			return refuse(o, "ERR_REQUEST_INVALID", "spcert is not a B64 DER certificate");
+			return refuse(o, "ERR_REQUEST_INVALID",
+			    "spcert is not a B64 DER certificate");
 		if ((rc = cert_b64(x, &newcert, err)) != TAM_OK)
 			goto out;
 	}
@@ -1049,7 +1056,8 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 
 	*out = NULL;
 	if (cfg->state_dir == NULL || cfg->key_path == NULL || cfg->tam_anchor_path == NULL)
-		return tam_err_set(err, TAM_EINVAL, "state_dir, key_path and tam_anchor_path are required");
+		return tam_err_set(err, TAM_EINVAL,
+		    "state_dir, key_path and tam_anchor_path are required");
 	if (cfg->cert_path == NULL && cfg->cacert_path != NULL)
 		return tam_err_set(err, TAM_EINVAL, "a CA chain needs a TEE certificate");
 	mt = calloc(1, sizeof(*mt));

@@ -6,6 +6,8 @@
  * signature, names, version, dsihash, encryption) and answers with signed and
  * encrypted responses built from its own state directory. It only ever talks
  * to 127.0.0.1 / localhost. Test code only: it is never linked into the daemon.
+ * One struct mock_tee serves one thread at a time; two of them must not
+ * share a state directory.
  */
 #ifndef MOCK_TEE_H
 #define MOCK_TEE_H
@@ -85,13 +87,15 @@ int mock_http_post(const char *url, const char *content_type, const char *accept
 void mock_http_resp_clear(struct mock_http_resp *r);
 
 struct mock_session_result {
-	int rounds;                                   /* POSTs made */
-	char requests[MOCK_SESSION_MAX_RECORDED][MOCK_NAME_MAX];  /* TAM messages handled, in order */
-	int n_requests;                               /* entries used in requests */
-	char outcomes[MOCK_SESSION_MAX_RECORDED][MOCK_OUTCOME_MAX]; /* "pass"/ERR_* per answer */
-	int n_outcomes;                               /* answers produced (recorded ones) */
-	long final_status;                            /* HTTP status of the last POST; 204 on success */
-	char error[256];                              /* what went wrong, "" on success */
+	int rounds;              /* POSTs made */
+	/* names of the TAM messages handled, in order */
+	char requests[MOCK_SESSION_MAX_RECORDED][MOCK_NAME_MAX];
+	int n_requests;          /* entries used in requests */
+	/* "pass" or the ERR_* code of each answer sent, same order as requests */
+	char outcomes[MOCK_SESSION_MAX_RECORDED][MOCK_OUTCOME_MAX];
+	int n_outcomes;          /* entries used in outcomes */
+	long final_status;       /* HTTP status of the last POST; 204 on success */
+	char error[256];         /* what went wrong, "" on success */
 };
 
 /*

@@ -1665,8 +1665,8 @@ test_garbage(void **state)
 		"{\"protected\":\"\",\"payload\":\"\",\"signature\":\"\"}",
 		"{\"protected\":\"e30\",\"recipients\":[null],\"iv\":\"\",\"ciphertext\":\"\",\"tag\":\"\"}",
 		"{\"protected\":\"e30\",\"recipients\":\"x\",\"iv\":1,\"ciphertext\":[],\"tag\":{}}",
-		"{\"protected\":\"eyJhbGciOiJSU0ExXzUiLCJlbmMiOiJBMTI4R0NNIn0\",\"encrypted_key\":\"\","
-		"\"iv\":\"\",\"ciphertext\":\"\",\"tag\":\"\"}",
+		("{\"protected\":\"eyJhbGciOiJSU0ExXzUiLCJlbmMiOiJBMTI4R0NNIn0\",\"encrypted_key\":\"\","
+		"\"iv\":\"\",\"ciphertext\":\"\",\"tag\":\"\"}"),
 		"{\"protected\":\"eyJhbGciOiJFUzI1NiJ9\",\"payload\":\"\",\"signature\":\"A\"}",
 		"{\"protected\":\"=\",\"payload\":\"=\",\"signature\":\"=\"}",
 	};

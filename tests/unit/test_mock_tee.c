@@ -56,7 +56,10 @@ struct sess {
 	struct mock_tee *mt;
 	struct mock_tee_cfg cfg;
 	char state[128];              /* its state directory */
-	char key[512], cert[512], cacert[512], anchor[512];
+	char key[512];                /* tee1.key, for raw-key TEEs too */
+	char cert[512];               /* tee1.crt (not used by raw-key TEEs) */
+	char cacert[512];             /* the TEE role CA */
+	char anchor[512];             /* root CA the TAM chains to */
 	bool raw;                     /* raw-key TEE: no certificate */
 	char tid[TAM_RANDOM_ID_LEN];  /* tid of the current session */
 	char *dsi;                    /* last DSI document received, owned */

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the OTrP session engine without HTTP: the engine and the
+ * mock TEE exchange bytes in-process over a real database. Covers what the
+ * end-to-end tests cannot reach easily: TEE-signed failures, superseded
+ * requests, trust-anchor changes, and a TEE whose key the TAM cannot encrypt
+ * to yet.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "mock_tee.h"
+#include "tam/engine.h"
+#include "tam/mgmt.h"
+#include "tam/otrp.h"
+
+#define TAID "8d82573a-926d-4754-9353-32dc29997f74"
+
+static char dir[256], pki[300], db[300];
+static struct store *st;
+static struct pki_signer *signer;
+static struct otrp_engine *engine;
+static struct mgmt m;
+
+static int
+sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+load(const char *path, uint8_t **data, size_t *len)
+{
+	return tam_file_read(path, 1 << 20, data, len, NULL);
+}
+
+static const char *
+script(void)
+{
+	static char p[300];
+	const char *b = getenv("TAM_BUILD_DIR");
+
+	snprintf(p, sizeof(p), "%s/../pki/otrp-pki.sh", b != NULL ? b : "build");
+	return p;
+}
+
+static int
+group_setup(void **state)
+{
+	struct otrp_engine_cfg cfg = { 0 };
+	uint8_t *chain = NULL, *cert = NULL, *ta = NULL;
+	size_t chain_len = 0, cert_len = 0, ta_len = 0;
+	struct jose_key *spkey = NULL;
+	json_t *jws = NULL;
+	char path[400], *bundle;
+	int64_t id;
+	int rc = -1;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/otrp-engine.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(pki, sizeof(pki), "%s/pki", dir);
+	snprintf(db, sizeof(db), "%s/tamd.db", dir);
+	if (sh("sh %s %s >/dev/null && sh %s issue --ec %s tee teeec >/dev/null", script(), pki,
+	    script(), pki) != 0)
+		return -1;
+	if (store_open(db, STORE_CREATE, &st, NULL) != 0)
+		return -1;
+	m.st = st;
+	m.actor = "test";
+	snprintf(path, sizeof(path), "%s/tam/tam-chain.pem", pki);
+	if (load(path, &chain, &chain_len) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/tam/tam.key", pki);
+	if (mgmt_identity_set(&m, path, chain, chain_len, NULL, NULL) != 0 ||
+	    pki_signer_load(path, chain, chain_len, NULL, &signer, NULL) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/root/ca.crt", pki);
+	free(cert);
+	if (load(path, &cert, &cert_len) != 0 || mgmt_anchor_add(&m, "root", cert, cert_len, NULL) != 0)
+		goto out;
+	free(cert);
+	cert = NULL;
+	snprintf(path, sizeof(path), "%s/sp/sp1.crt", pki);
+	if (load(path, &cert, &cert_len) != 0 || mgmt_sp_add(&m, "sp1", NULL, cert, cert_len, NULL) != 0)
+		goto out;
+	free(cert);
+	cert = NULL;
+	snprintf(path, sizeof(path), "%s/sp/sp1.key", pki);
+	if (load(path, &cert, &cert_len) != 0 || jose_key_from_pem(cert, cert_len, &spkey, NULL) != 0)
+		goto out;
+	ta = (uint8_t *)strdup("a trusted application");
+	ta_len = strlen((char *)ta);
+	if (jose_jws_sign(spkey, "RS256", NULL, NULL, ta, ta_len, &jws, NULL) != 0)
+		goto out;
+	bundle = json_dumps(jws, JSON_COMPACT);
+	rc = mgmt_ta_add(&m, "sp1", TAID, "1.0", NULL, (uint8_t *)bundle, strlen(bundle), &id, NULL);
+	free(bundle);
+	if (rc != 0)
+		goto out;
+	cfg.signer = signer;
+	cfg.request_ttl = 60;
+	cfg.auto_register = true;
+	rc = otrp_engine_new(&cfg, &engine, NULL);
+out:
+	json_decref(jws);
+	jose_key_free(spkey);
+	free(chain);
+	free(cert);
+	free(ta);
+	return rc;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	otrp_engine_free(engine);
+	pki_signer_free(signer);
+	store_close(st);
+	sh("rm -rf %s", dir);
+	return 0;
+}
+
+static struct mock_tee *
+open_tee(const char *tee, const char *label)
+{
+	char state[400], key[400], cert[400], ca[400], anchor[400];
+	struct mock_tee_cfg cfg = { 0 };
+	struct mock_tee *mt = NULL;
+
+	snprintf(state, sizeof(state), "%s/state-%s", dir, label);
+	snprintf(key, sizeof(key), "%s/tee/%s.key", pki, tee);
+	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", pki, tee);
+	snprintf(ca, sizeof(ca), "%s/tee/ca.crt", pki);
+	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", pki);
+	cfg.state_dir = state;
+	cfg.key_path = key;
+	cfg.cert_path = cert;
+	cfg.cacert_path = ca;
+	cfg.tam_anchor_path = anchor;
+	cfg.tee_name = tee;
+	assert_int_equal(mock_tee_open(&cfg, &mt, NULL), 0);
+	return mt;
+}
+
+/* Feed body to the engine; returns the reply (caller clears). */
+static struct otrp_reply
+engine_step(const char *body, size_t len, int want_rc, struct tam_err *err)
+{
+	struct otrp_reply r;
+	int rc = otrp_engine_handle(engine, st, (const uint8_t *)body, len, &r, err);
+
+	if (rc != want_rc)
+		fail_msg("engine returned %d (%s), wanted %d", rc, err->msg, want_rc);
+	return r;
+}
+
+/* The TEE's answer to a TAM message. */
+static char *
+tee_answer(struct mock_tee *mt, const struct otrp_reply *r, size_t *len)
+{
+	struct tam_err err = { 0 };
+	char *ans = NULL;
+
+	assert_false(r->done);
+	if (mock_tee_process(mt, (const uint8_t *)r->body, r->len, &ans, len, &err) != 0)
+		fail_msg("mock TEE: %s", err.msg);
+	return ans;
+}
+
+static long long
+scalar(const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A response of name outer for the request in r, signed by mt, with content for the TAM. */
+static char *
+forge(struct mock_tee *mt, const struct otrp_reply *r, const char *outer, const char *tbs_name,
+    const char *status, json_t *content_plain)
+{
+	json_t *doc = json_loadb(r->body, r->len, 0, NULL), *jws = NULL, *tbs, *body = NULL;
+	json_t *jwe = NULL, *out;
+	const char *k, *pl;
+	uint8_t *p = NULL;
+	size_t n = 0;
+	char *txt, *res;
+
+	assert_non_null(doc);
+	json_object_foreach(doc, k, jws)
+		break;
+	pl = json_string_value(json_object_get(jws, "payload"));
+	assert_int_equal(tam_b64url_decode(pl, strlen(pl), &p, &n), 0);
+	tbs = json_loadb((char *)p, n, 0, NULL);
+	free(p);
+	json_object_foreach(tbs, k, body)
+		break;
+	txt = json_dumps(content_plain, JSON_COMPACT);
+	assert_int_equal(jose_jwe_encrypt(pki_signer_public(signer), JOSE_ALG_RSA1_5,
+	    JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL, (uint8_t *)txt, strlen(txt), &jwe, NULL), 0);
+	free(txt);
+	out = json_pack("{s:{s:s,s:s,s:O,s:O,s:o}}", tbs_name, "ver", "1.0", "status", status,
+	    "rid", json_object_get(body, "rid"), "tid", json_object_get(body, "tid"), "content", jwe);
+	txt = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	jws = NULL;
+	assert_int_equal(jose_jws_sign(mock_tee_key(mt), jose_key_sig_alg(mock_tee_key(mt)), NULL,
+	    NULL, (uint8_t *)txt, strlen(txt), &jws, NULL), 0);
+	free(txt);
+	out = json_pack("{s:o}", outer, jws);
+	res = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	json_decref(tbs);
+	json_decref(doc);
+	return res;
+}
+
+static void
+test_full_flow_in_process(void **state)
+{
+	struct mock_tee *mt = open_tee("tee1", "flow");
+	struct tam_err err = { 0 };
+	struct otrp_reply r;
+	const char *want[] = { "GetDeviceStateRequest", "CreateSDRequest", "InstallTARequest" };
+	char *ans;
+	size_t len;
+	int i = 0;
+
+	(void)state;
+	/* tee1 registers on first contact; then the operator assigns the TA */
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_true(r.done);
+	assert_int_equal(mgmt_assign(&m, "0", TAID, NULL, &err), TAM_ENOTFOUND);
+	{
+		uint8_t did[32];
+		char hex[65];
+		mock_tee_did(mt, did);
+		tam_hex_encode(did, 32, hex);
+		assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	}
+	r = engine_step("", 0, 0, &err);
+	while (!r.done) {
+		assert_true(i < 3);
+		assert_non_null(strstr(r.body, want[i]));
+		i++;
+		ans = tee_answer(mt, &r, &len);
+		assert_string_equal(mock_tee_last_outcome(mt), "pass");
+		otrp_reply_clear(&r);
+		r = engine_step(ans, len, 0, &err);
+		free(ans);
+	}
+	assert_int_equal(i, 3);
+	assert_true(mock_tee_has_ta(mt, TAID));
+	assert_int_equal(scalar("SELECT count(*) FROM device_tas WHERE taid = '" TAID "' AND ta_version_id IS NOT NULL"), 1);
+	mock_tee_close(mt);
+}
+
+static void
+test_tee_signed_failure_ends_session(void **state)
+{
+	struct mock_tee *mt = open_tee("tee1", "fail");
+	struct tam_err err = { 0 };
+	struct otrp_reply r, r2;
+	json_t *content;
+	uint8_t did[32];
+	char hex[65], *b64 = NULL, *ans;
+	size_t len;
+	long long fails;
+
+	(void)state;
+	/* a fresh state dir: the device holds nothing, so the TAM asks for CreateSD again */
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_false(r.done);
+	assert_non_null(strstr(r.body, "CreateSDRequest"));
+	mock_tee_did(mt, did);
+	tam_hex_encode(did, 32, hex);
+	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
+	content = json_pack("{s:s,s:{s:s,s:s}}", "did", b64, "reason", "error-code",
+	    "ERR_SD_ALREADY_EXISTS", "error-message", "exists");
+	ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
+	fails = scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'");
+	r2 = engine_step(ans, strlen(ans), 0, &err);
+	assert_true(r2.done);
+	assert_int_equal(scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'"), fails + 1);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SD_ALREADY_EXISTS'"), 1);
+	/* the verified failure consumed its rid */
+	engine_step(ans, strlen(ans), TAM_ERID_REPLAYED, &err);
+	free(ans);
+	json_decref(content);
+	free(b64);
+	otrp_reply_clear(&r);
+	otrp_reply_clear(&r2);
+	mock_tee_close(mt);
+}
+
+static void
+test_new_session_supersedes_old(void **state)
+{
+	struct mock_tee *mt = open_tee("tee1", "supersede");
+	struct tam_err err = { 0 };
+	struct otrp_reply a, b;
+	char *ans, *old;
+	size_t len, old_len;
+
+	(void)state;
+	/* session A reaches CreateSD */
+	a = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &a, &len);
+	otrp_reply_clear(&a);
+	a = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_non_null(strstr(a.body, "CreateSDRequest"));
+	old = tee_answer(mt, &a, &old_len);
+	/* session B starts and the device answers it: A's outstanding request is cancelled */
+	b = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &b, &len);
+	otrp_reply_clear(&b);
+	b = engine_step(ans, len, 0, &err);
+	free(ans);
+	engine_step(old, old_len, TAM_ERID_EXPIRED, &err);
+	free(old);
+	otrp_reply_clear(&a);
+	otrp_reply_clear(&b);
+	mock_tee_close(mt);
+}
+
+static void
+test_removed_anchor_takes_effect(void **state)
+{
+	struct mock_tee *mt = open_tee("tee1", "anchor");
+	struct tam_err err = { 0 };
+	struct otrp_reply r;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	char path[400], *ans;
+	size_t len;
+
+	(void)state;
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	/* the operator withdraws the TEE root between request and response */
+	assert_int_equal(mgmt_anchor_remove(&m, "root", &err), 0);
+	engine_step(ans, len, TAM_ECERT_UNTRUSTED, &err);
+	free(ans);
+	snprintf(path, sizeof(path), "%s/root/ca.crt", pki);
+	assert_int_equal(load(path, &cert, &cert_len), 0);
+	assert_int_equal(mgmt_anchor_add(&m, "root", cert, cert_len, &err), 0);
+	free(cert);
+	mock_tee_close(mt);
+}
+
+static void
+test_ec_tee_recorded_but_blocked(void **state)
+{
+	struct mock_tee *mt = open_tee("teeec", "ec");
+	struct tam_err err = { 0 };
+	struct otrp_reply r;
+	uint8_t did[32];
+	char hex[65], *ans;
+	size_t len;
+
+	(void)state;
+	/* an EC TEE signs ES256; the TAM verifies it and records its state */
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_true(r.done);
+	mock_tee_did(mt, did);
+	tam_hex_encode(did, 32, hex);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	/* but content for it needs ECDH-ES key agreement: the session ends, saying why */
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_true(r.done);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result LIKE 'blocked:%'"), 1);
+	mock_tee_close(mt);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_flow_in_process),
+		cmocka_unit_test(test_tee_signed_failure_ends_session),
+		cmocka_unit_test(test_new_session_supersedes_old),
+		cmocka_unit_test(test_removed_anchor_takes_effect),
+		cmocka_unit_test(test_ec_tee_recorded_but_blocked),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

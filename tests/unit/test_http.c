@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the HTTP listener with a stand-in handler on 127.0.0.1:
+ * routing, methods, media types, body limits (with and without
+ * Content-Length), status mapping and problem documents.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "mock_tee.h"
+#include "tam/http.h"
+#include "tam/otrp.h"
+
+#define LIMIT 4096
+
+static struct http_server *srv;
+static char url[128];
+static size_t last_len;
+
+/* Echo-ish handler: the body picks the outcome. */
+static int
+handler(void *arg, const uint8_t *body, size_t len, struct http_answer *ans, struct tam_err *err)
+{
+	(void)arg;
+	last_len = len;
+	if (len == 0) {
+		ans->body = strdup("{\"opened\":true}");
+		ans->len = strlen(ans->body);
+		return ans->body ? 0 : TAM_ENOMEM;
+	}
+	if (len == 4 && memcmp(body, "done", 4) == 0) {
+		ans->no_content = true;
+		return 0;
+	}
+	if (len == 3 && memcmp(body, "bad", 3) == 0)
+		return tam_err_set(err, TAM_ESIGNATURE, "signature does not verify");
+	if (len == 2 && memcmp(body, "db", 2) == 0)
+		return tam_err_set(err, TAM_EDB, "database is locked");
+	if (len == 4 && memcmp(body, "cert", 4) == 0)
+		return tam_err_set(err, TAM_ECERT_UNTRUSTED, "untrusted");
+	ans->body = malloc(len);
+	if (ans->body == NULL)
+		return TAM_ENOMEM;
+	memcpy(ans->body, body, len);
+	ans->len = len;
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct http_cfg cfg = {
+		.address = "127.0.0.1", .port = 0, .path = "/tam", .max_body = LIMIT,
+		.threads = 2, .conn_limit = 64, .conn_timeout = 5, .handler = handler,
+	};
+
+	(void)state;
+	if (http_server_start(&cfg, &srv, NULL) != 0)
+		return -1;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/tam", http_server_port(srv));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	http_server_stop(srv);
+	return 0;
+}
+
+static void
+post(const char *u, const char *ctype, const char *accept, const char *body, size_t len,
+    long want, struct mock_http_resp *r)
+{
+	struct tam_err err = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(mock_http_post(u, ctype, accept, (const uint8_t *)body, len, r, &err), 0);
+	if (r->status != want)
+		fail_msg("HTTP %ld, wanted %ld: %.*s", r->status, want, (int)r->len, r->body ? r->body : "");
+}
+
+static void
+problem(const struct mock_http_resp *r, const char *code, const char *otrp)
+{
+	json_t *j = json_loadb(r->body, r->len, 0, NULL);
+	char type[96];
+
+	assert_non_null(j);
+	assert_string_equal(r->content_type, "application/problem+json");
+	snprintf(type, sizeof(type), "urn:otrp-tamd:error:%s", code);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), type);
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), r->status);
+	assert_string_equal(json_string_value(json_object_get(j, "otrp_error")), otrp);
+	assert_non_null(json_string_value(json_object_get(j, "detail")));
+	json_decref(j);
+}
+
+static void
+test_answers(void **state)
+{
+	struct mock_http_resp r;
+	const char *otrp = OTRP_MEDIA_TYPE;
+
+	(void)state;
+	post(url, otrp, otrp, "", 0, 200, &r);
+	assert_string_equal(r.body, "{\"opened\":true}");
+	assert_string_equal(r.content_type, otrp);
+	mock_http_resp_clear(&r);
+	post(url, otrp, otrp, "{\"x\":1}", 7, 200, &r);
+	assert_int_equal(r.len, 7);
+	assert_memory_equal(r.body, "{\"x\":1}", 7);
+	mock_http_resp_clear(&r);
+	post(url, otrp, otrp, "done", 4, 204, &r);
+	assert_null(r.body);
+	mock_http_resp_clear(&r);
+}
+
+static void
+test_error_mapping(void **state)
+{
+	struct mock_http_resp r;
+	const char *otrp = OTRP_MEDIA_TYPE;
+
+	(void)state;
+	post(url, otrp, otrp, "bad", 3, 400, &r);
+	problem(&r, "signature", "ERR_REQUEST_INVALID");
+	assert_non_null(strstr(r.body, "signature does not verify"));
+	mock_http_resp_clear(&r);
+	post(url, otrp, otrp, "db", 2, 500, &r);
+	problem(&r, "database", "ERR_TAM_FAIL");
+	mock_http_resp_clear(&r);
+	post(url, otrp, otrp, "cert", 4, 403, &r);
+	problem(&r, "cert_untrusted", "ERR_REQUEST_INVALID");
+	mock_http_resp_clear(&r);
+}
+
+static void
+test_transport_rules(void **state)
+{
+	struct mock_http_resp r;
+	const char *otrp = OTRP_MEDIA_TYPE;
+	char other[160];
+
+	(void)state;
+	post(url, "application/json", otrp, "{}", 2, 415, &r);
+	problem(&r, "malformed", "ERR_REQUEST_INVALID");
+	mock_http_resp_clear(&r);
+	post(url, NULL, otrp, "{}", 2, 415, &r);
+	mock_http_resp_clear(&r);
+	/* an empty body needs no content type */
+	post(url, NULL, otrp, "", 0, 200, &r);
+	mock_http_resp_clear(&r);
+	post(url, otrp, "application/json", "", 0, 406, &r);
+	mock_http_resp_clear(&r);
+	post(url, "Application/OTrP+JSON ; charset=utf-8", "text/html, application/*;q=0.5", "{}", 2, 200, &r);
+	mock_http_resp_clear(&r);
+	snprintf(other, sizeof(other), "%sx", url);
+	post(other, otrp, otrp, "", 0, 404, &r);
+	mock_http_resp_clear(&r);
+}
+
+static void
+test_body_limit(void **state)
+{
+	struct mock_http_resp r;
+	char *big = malloc(LIMIT + 1);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', LIMIT + 1);
+	post(url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE, big, LIMIT, 200, &r);
+	assert_int_equal(last_len, LIMIT);
+	mock_http_resp_clear(&r);
+	last_len = 0;
+	post(url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE, big, LIMIT + 1, 413, &r);
+	problem(&r, "too_large", "ERR_REQUEST_INVALID");
+	assert_int_equal(last_len, 0);
+	mock_http_resp_clear(&r);
+	free(big);
+}
+
+/* Raw HTTP/1.1 over a socket, for what libcurl will not send. */
+static int
+raw_request(const char *req, size_t req_len, char *resp, size_t resp_size)
+{
+	struct sockaddr_in sa = { 0 };
+	size_t got = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(http_server_port(srv));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, req, req_len) != (ssize_t)req_len) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < resp_size && (n = read(fd, resp + got, resp_size - got - 1)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	return 0;
+}
+
+static void
+test_chunked_over_limit_and_methods(void **state)
+{
+	struct tam_buf req = { 0 };
+	char head[256], chunk[64], resp[4096];
+	const int chunks = 10, size = 1000;
+
+	(void)state;
+	snprintf(head, sizeof(head), "POST /tam HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: " OTRP_MEDIA_TYPE "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+	assert_int_equal(tam_buf_append(&req, head, strlen(head)), 0);
+	for (int i = 0; i < chunks; i++) {
+		int n = snprintf(chunk, sizeof(chunk), "%x\r\n", size);
+		assert_int_equal(tam_buf_append(&req, chunk, (size_t)n), 0);
+		for (int j = 0; j < size; j++)
+			assert_int_equal(tam_buf_append(&req, "b", 1), 0);
+		assert_int_equal(tam_buf_append(&req, "\r\n", 2), 0);
+	}
+	assert_int_equal(tam_buf_append(&req, "0\r\n\r\n", 5), 0);
+	last_len = 0;
+	assert_int_equal(raw_request((char *)req.data, req.len, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 413", 12), 0);
+	assert_int_equal(last_len, 0);
+	tam_buf_free(&req);
+
+	snprintf(head, sizeof(head), "GET /tam HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(raw_request(head, strlen(head), resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 405", 12), 0);
+	assert_non_null(strstr(resp, "Allow: POST"));
+}
+
+static void
+test_header_helpers(void **state)
+{
+	(void)state;
+	assert_true(http_accepts(NULL, OTRP_MEDIA_TYPE));
+	assert_true(http_accepts("*/*", OTRP_MEDIA_TYPE));
+	assert_true(http_accepts("text/plain, application/*", OTRP_MEDIA_TYPE));
+	assert_true(http_accepts(" application/otrp+json ; q=1", OTRP_MEDIA_TYPE));
+	assert_false(http_accepts("application/json", OTRP_MEDIA_TYPE));
+	assert_false(http_accepts("", OTRP_MEDIA_TYPE));
+	assert_false(http_accepts("application/otrp+jsonx", OTRP_MEDIA_TYPE));
+	assert_true(http_content_type_is("application/otrp+json", OTRP_MEDIA_TYPE));
+	assert_true(http_content_type_is("APPLICATION/OTRP+JSON;charset=utf-8", OTRP_MEDIA_TYPE));
+	assert_false(http_content_type_is("application/otrp+json2", OTRP_MEDIA_TYPE));
+	assert_false(http_content_type_is(NULL, OTRP_MEDIA_TYPE));
+	assert_int_equal(http_status_for(TAM_ETOO_LARGE), 413);
+	assert_int_equal(http_status_for(TAM_EDENIED), 403);
+	assert_int_equal(http_status_for(TAM_EDB), 500);
+	assert_int_equal(http_status_for(TAM_ERID_REPLAYED), 400);
+}
+
+static void
+test_bad_config(void **state)
+{
+	struct http_cfg cfg = {
+		.address = "localhost", .port = 0, .path = "/tam", .max_body = 1, .threads = 1,
+		.conn_limit = 1, .conn_timeout = 1, .handler = handler,
+	};
+	struct http_server *s = NULL;
+	struct tam_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(http_server_start(&cfg, &s, &err), TAM_EINVAL);
+	assert_non_null(strstr(err.msg, "numeric"));
+	cfg.address = "127.0.0.1";
+	cfg.path = "tam";
+	assert_int_equal(http_server_start(&cfg, &s, &err), TAM_EINVAL);
+	assert_null(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_error_mapping),
+		cmocka_unit_test(test_transport_rules),
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_chunked_over_limit_and_methods),
+		cmocka_unit_test(test_header_helpers),
+		cmocka_unit_test(test_bad_config),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
