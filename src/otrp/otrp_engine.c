@@ -324,9 +324,10 @@ build_next(struct ctx *c, struct tam_err *err)
 		rc = tam_err_set(err, TAM_EINVAL, "no operation to build");
 		goto out;
 	}
-	if ((rc = encrypt_content(c->dev_key, content, &enc_content, err)) != TAM_OK)
-		goto out;
+	rc = encrypt_content(c->dev_key, content, &enc_content, err);
 	content = NULL;
+	if (rc != TAM_OK)
+		goto out;
 	com.rid = c->next.rid;
 	com.tid = c->req.tid;
 	com.tee = c->state.tee_name;
