@@ -22,7 +22,7 @@ BUILD ?= build
 SAN ?= 0
 V ?= 0
 
-PKGS := libmicrohttpd jansson openssl sqlite3 cjose
+PKGS := libmicrohttpd jansson openssl sqlite3 cjose inih libsystemd
 TEST_PKGS := cmocka libcurl
 
 OPT ?= -O2 -g

@@ -21,7 +21,8 @@ fi
 if [ ! -f "$db" ]; then
 	echo "demo: creating database $db"
 	ctl init --key "$state/pki/tam/tam.key" --cert "$state/pki/tam/tam-chain.pem" >/dev/null
-	ctl trust-anchor add demo-root "$state/pki/root/ca.crt"
+	# Trust the TEE CA, not the root: the root also issues the TAM and SP CAs.
+	ctl trust-anchor add demo-tee-ca "$state/pki/tee/ca.crt"
 	ctl sp add demo-sp "$state/pki/sp/sp1.crt"
 	printf 'hello from the otrp-tamd demo TA\n' > "$state/demo-ta.bin"
 	ctl ta sign --key "$state/pki/sp/sp1.key" "$state/demo-ta.bin" "$state/demo-ta.jws"

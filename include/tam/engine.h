@@ -46,6 +46,14 @@ void otrp_engine_free(struct otrp_engine *e);
  * which only this thread uses. On success *reply is filled (free with
  * otrp_reply_clear); on failure nothing was written and err says why.
  */
+/* Settings a reload may change while requests are being served. */
+void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register);
+/*
+ * Trust anchors from outside the database (the configured anchor directory),
+ * used together with the database's; takes ownership of anchors (may be NULL).
+ */
+void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors);
+
 int otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body,
     size_t len, struct otrp_reply *reply, struct tam_err *err) TAM_WUR;
 void otrp_reply_clear(struct otrp_reply *r);

@@ -35,6 +35,7 @@ struct http_cfg {
 	size_t max_body;              /* bytes; larger bodies get 413 */
 	unsigned threads;             /* worker threads */
 	unsigned conn_limit;          /* concurrent connections */
+	unsigned per_ip_limit;        /* concurrent connections per client address; 0 = no limit */
 	unsigned conn_timeout;        /* seconds of inactivity before a connection is closed */
 	http_handler_fn handler;
 	void *handler_arg;
@@ -45,7 +46,14 @@ struct http_server;
 int http_server_start(const struct http_cfg *cfg, struct http_server **out,
     struct tam_err *err) TAM_WUR;
 uint16_t http_server_port(const struct http_server *s);
-/* Stop accepting, finish in-flight requests, free everything. */
+/* Change the body limit for requests that start from now on. */
+void http_server_set_max_body(struct http_server *s, size_t max_body);
+/*
+ * Stop accepting connections and wait up to timeout_s seconds for requests
+ * in flight; returns how many were still running.
+ */
+int http_server_drain(struct http_server *s, unsigned timeout_s);
+/* Close every connection and free everything. */
 void http_server_stop(struct http_server *s);
 
 /* HTTP status for a TAM_E* code returned by a handler. */

@@ -7,6 +7,7 @@
 #ifndef TAM_MODEL_H
 #define TAM_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct tam_ta_obs {
 	char sdname[TAM_SDNAME_MAX];   /* SD that holds it; empty if unknown */
 	char taname[TAM_TANAME_MAX];   /* optional friendly name */
 	int64_t ta_version_id;         /* our ta_versions row we installed, 0 if unknown */
+	bool managed;                  /* in our TA catalogue: policy may delete it (not stored) */
 };
 
 /* The TEE's anonymous key for one SP ("TEE SP AIK"). */
@@ -71,8 +73,9 @@ struct tam_op {
 	int64_t sp_id;                 /* CreateSD/InstallTA: sps row; 0 for DeleteTA of an unknown SP */
 	char spid[TAM_SPID_MAX];
 	char sdname[TAM_SDNAME_MAX];
-	char taid[TAM_TAID_MAX];       /* InstallTA/DeleteTA */
+	char taid[TAM_TAID_MAX];       /* InstallTA/DeleteTA; with blocked, the waiting TA */
 	int64_t ta_version_id;         /* InstallTA */
+	bool blocked;                  /* NONE, but an assignment waits: its SP has no TEE SP AIK */
 };
 
 const char *tam_op_kind_name(enum tam_op_kind k);

@@ -12,11 +12,12 @@
 #include "tam/model.h"
 
 /*
- * Order: first DeleteTA for any TA the device holds that is not assigned,
- * then, per assignment (in the given order): CreateSD when the SP's SD is
- * missing, InstallTA when the TA is missing and the SD and the SP's AIK are
- * known. An assignment that cannot proceed (SD present but no AIK) is
- * skipped. Writes TAM_OP_NONE when nothing is left.
+ * Order: first DeleteTA for any TA the device holds that is not assigned and
+ * is in our catalogue (managed), then, per assignment (in the given order):
+ * CreateSD when the SP's SD is missing, InstallTA when the TA is missing and
+ * the SD and the SP's AIK are known. An assignment that cannot proceed (SD
+ * present but no AIK) is skipped. Writes TAM_OP_NONE when nothing is left;
+ * then op->blocked says whether an assignment is waiting, and which.
  */
 void policy_next_op(const struct tam_dev_state *observed,
     const struct tam_assignment *want, size_t n_want, struct tam_op *op);

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -27,6 +29,9 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	uint16_t port;
 	char path[256];
+	atomic_size_t max_body;       /* current body limit; SIGHUP may change it */
+	atomic_int active;            /* requests between first call and completion */
+	MHD_socket quiesced;          /* listen socket handed back by drain; closed after stop */
 };
 
 /* Per-request state, from the first handler call to completion. */
@@ -44,6 +49,8 @@ http_status_for(int code)
 	switch (code) {
 	case TAM_ETOO_LARGE:
 		return MHD_HTTP_CONTENT_TOO_LARGE;
+	case TAM_ECONFLICT:
+		return MHD_HTTP_CONFLICT;
 	case TAM_ECERT_UNTRUSTED:
 	case TAM_ECERT_EXPIRED:
 	case TAM_ECERT_INVALID:
@@ -145,12 +152,23 @@ static enum MHD_Result
 queue_problem_hdr(struct MHD_Connection *conn, unsigned status, int code, const char *detail,
     const char *extra_name, const char *extra_value)
 {
+	char clean[TAM_ERR_MSG_MAX];
 	json_t *j;
 	char *body;
+	size_t i;
 
+	/*
+	 * Server faults are described in the log only. Details otherwise echo peer
+	 * input: keep them printable ASCII so they are always valid JSON strings.
+	 */
+	if (status >= 500)
+		detail = "internal error; the server log has the details";
+	for (i = 0; i + 1 < sizeof(clean) && detail[i] != '\0'; i++)
+		clean[i] = detail[i] >= 0x20 && detail[i] < 0x7f ? detail[i] : '?';
+	clean[i] = '\0';
 	j = json_pack("{s:s+,s:s,s:i,s:s,s:s}", "type", "urn:otrp-tamd:error:", tam_err_name(code),
 	    "title", MHD_get_reason_phrase_for(status), "status", (int)status,
-	    "detail", detail, "otrp_error", otrp_err_name(code));
+	    "detail", clean, "otrp_error", otrp_err_name(code));
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (body == NULL)
@@ -184,7 +202,7 @@ finish(struct http_server *s, struct MHD_Connection *conn, struct request *rq)
 	int rc;
 
 	if (rq->too_large) {
-		log_warn("event=http.reject status=413 bytes_over=%zu", s->cfg.max_body);
+		log_warn("event=http.reject status=413 limit=%zu", atomic_load(&s->max_body));
 		return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
@@ -229,6 +247,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		*con_cls = rq;
+		atomic_fetch_add(&s->active, 1);
 		if (strcmp(url, s->path) != 0)
 			return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND, "no such endpoint");
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -239,7 +258,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			return queue_problem(conn, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
 			    "Accept must admit " OTRP_MEDIA_TYPE);
 		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (v != NULL && strtoull(v, NULL, 10) > s->cfg.max_body) {
+		if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
 			log_warn("event=http.reject status=413 content_length=%.32s", v);
 			return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 			    "request body exceeds the configured limit");
@@ -247,7 +266,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!rq->too_large && rq->body.len + *upload_data_size > s->cfg.max_body) {
+		if (!rq->too_large && rq->body.len + *upload_data_size > atomic_load(&s->max_body)) {
 			rq->too_large = true;
 			tam_buf_free(&rq->body);
 		}
@@ -266,11 +285,13 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct request *rq = *con_cls;
 
-	(void)cls;
+	struct http_server *s = cls;
+
 	(void)conn;
 	(void)toe;
 	if (rq == NULL)
 		return;
+	atomic_fetch_sub(&s->active, 1);
 	tam_buf_free(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -297,7 +318,9 @@ http_server_start(const struct http_cfg *cfg, struct http_server **out, struct t
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* ITC lets SIGTERM quiesce the listener (stop accepting) while requests finish. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC;
 	struct http_server *s;
 
 	*out = NULL;
@@ -324,11 +347,15 @@ http_server_start(const struct http_cfg *cfg, struct http_server **out, struct t
 		return tam_err_set(err, TAM_EINVAL, "endpoint path too long");
 	}
 	s->cfg.path = s->path;
+	atomic_init(&s->max_body, cfg->max_body);
+	atomic_init(&s->active, 0);
+	s->quiesced = MHD_INVALID_SOCKET;
 	s->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
@@ -350,10 +377,35 @@ http_server_port(const struct http_server *s)
 }
 
 void
+http_server_set_max_body(struct http_server *s, size_t max_body)
+{
+	atomic_store(&s->max_body, max_body);
+}
+
+int
+http_server_drain(struct http_server *s, unsigned timeout_s)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	unsigned waited_ms = 0;
+	int left;
+
+	/* MHD threads may still touch the socket: it is closed after MHD_stop_daemon. */
+	if (s->quiesced == MHD_INVALID_SOCKET)
+		s->quiesced = MHD_quiesce_daemon(s->mhd);
+	while ((left = atomic_load(&s->active)) > 0 && waited_ms < timeout_s * 1000u) {
+		nanosleep(&pause, NULL);
+		waited_ms += 50;
+	}
+	return left;
+}
+
+void
 http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->mhd);
+	if (s->quiesced != MHD_INVALID_SOCKET)
+		close(s->quiesced);
 	free(s);
 }

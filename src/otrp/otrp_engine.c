@@ -24,10 +24,15 @@ struct trust_ref {
 };
 
 struct otrp_engine {
-	struct otrp_engine_cfg cfg;
-	pthread_mutex_t trust_mu;     /* guards trust and trust_gen */
-	struct trust_ref *trust;      /* anchors as of trust_gen; NULL until first use */
-	int64_t trust_gen;
+	struct otrp_engine_cfg cfg;   /* request_ttl and auto_register are read from the atomics */
+	atomic_llong request_ttl;     /* seconds; SIGHUP may change it */
+	atomic_bool auto_register;
+	pthread_mutex_t trust_mu;     /* guards everything below */
+	struct trust_ref *trust;      /* anchors as of (trust_gen, extra_gen); NULL until first use */
+	int64_t trust_gen;            /* database anchor generation trust was built from */
+	int64_t extra_gen;            /* changes of the extra anchors */
+	int64_t trust_extra_gen;      /* extra_gen trust was built from */
+	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -41,6 +46,8 @@ struct ctx {
 	bool new_device;
 	struct jose_key *dev_key;     /* the device's public key */
 	struct tam_dev_state state;   /* observed state after this response */
+	bool had_dsi;                 /* the device record as read: DSI present ... */
+	uint8_t had_dsihash[32];      /* ... and its hash; compared again inside the commit */
 	uint8_t *dsi;                 /* new DSI bytes, owned; NULL if the TEE sent none */
 	size_t dsi_len;
 	char audit_action[32];        /* what this response changed, for the audit log */
@@ -66,10 +73,16 @@ otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out, str
 	*out = NULL;
 	if (cfg->signer == NULL || cfg->request_ttl <= 0)
 		return tam_err_set(err, TAM_EINVAL, "engine needs a signer and a positive request TTL");
+	/* TEEs encrypt edsi and content to the TAM key; we can only decrypt RSA for now. */
+	if (jose_key_type(pki_signer_public(cfg->signer)) != JOSE_KTY_RSA)
+		return tam_err_set(err, TAM_EUNSUPPORTED,
+		    "the TAM key must be RSA: decrypting with an EC key (ECDH-ES) is not supported yet");
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	e->cfg = *cfg;
+	atomic_init(&e->request_ttl, cfg->request_ttl);
+	atomic_init(&e->auto_register, cfg->auto_register);
 	e->trust_gen = -1;
 	if (pthread_mutex_init(&e->trust_mu, NULL) != 0) {
 		free(e);
@@ -94,8 +107,26 @@ otrp_engine_free(struct otrp_engine *e)
 	if (e == NULL)
 		return;
 	trust_put(e->trust);
+	sk_X509_pop_free(e->extra, X509_free);
 	pthread_mutex_destroy(&e->trust_mu);
 	free(e);
+}
+
+void
+otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register)
+{
+	atomic_store(&e->request_ttl, request_ttl);
+	atomic_store(&e->auto_register, auto_register);
+}
+
+void
+otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors)
+{
+	pthread_mutex_lock(&e->trust_mu);
+	sk_X509_pop_free(e->extra, X509_free);
+	e->extra = anchors;
+	e->extra_gen++;
+	pthread_mutex_unlock(&e->trust_mu);
 }
 
 void
@@ -105,28 +136,17 @@ otrp_reply_clear(struct otrp_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The trust anchors as the store has them now, rebuilt only when they changed. */
+/* Anchors of the database and the extra ones, in a new trust store. */
 static int
-trust_get(struct otrp_engine *e, struct store *st, struct trust_ref **out, struct tam_err *err)
+trust_build(struct otrp_engine *e, struct store *st, struct trust_ref **out, int64_t *extra_gen,
+    size_t *count, struct tam_err *err)
 {
 	struct store_anchor *a = NULL;
-	struct trust_ref *r = NULL;
+	struct trust_ref *r;
 	size_t n = 0;
-	int64_t gen;
 	int rc;
 
 	*out = NULL;
-	if ((rc = store_anchor_generation(st, &gen, err)) != TAM_OK)
-		return rc;
-	pthread_mutex_lock(&e->trust_mu);
-	if (e->trust != NULL && e->trust_gen == gen) {
-		atomic_fetch_add(&e->trust->refs, 1);
-		*out = e->trust;
-		pthread_mutex_unlock(&e->trust_mu);
-		return TAM_OK;
-	}
-	pthread_mutex_unlock(&e->trust_mu);
-
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -143,24 +163,59 @@ trust_get(struct otrp_engine *e, struct store *st, struct trust_ref **out, struc
 		if (rc != TAM_OK)
 			goto fail;
 	}
-	store_anchors_free(a, n);
-	a = NULL;
-
 	pthread_mutex_lock(&e->trust_mu);
-	if (e->trust == NULL || e->trust_gen < gen) {
-		trust_put(e->trust);
-		atomic_fetch_add(&r->refs, 1);
-		e->trust = r;
-		e->trust_gen = gen;
-	}
+	*extra_gen = e->extra_gen;
+	for (int i = 0; e->extra != NULL && i < sk_X509_num(e->extra) && rc == TAM_OK; i++)
+		rc = pki_trust_add(r->trust, sk_X509_value(e->extra, i), err);
 	pthread_mutex_unlock(&e->trust_mu);
+	if (rc != TAM_OK)
+		goto fail;
+	*count = pki_trust_count(r->trust);
+	store_anchors_free(a, n);
 	*out = r;
-	log_info("event=trust.load anchors=%zu generation=%lld", n, (long long)gen);
 	return TAM_OK;
 fail:
 	store_anchors_free(a, n);
 	trust_put(r);
 	return rc;
+}
+
+/* The trust anchors as they are now, rebuilt only when they changed. */
+static int
+trust_get(struct otrp_engine *e, struct store *st, struct trust_ref **out, struct tam_err *err)
+{
+	struct trust_ref *r = NULL;
+	int64_t gen, extra_gen = 0;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_anchor_generation(st, &gen, err)) != TAM_OK)
+		return rc;
+	pthread_mutex_lock(&e->trust_mu);
+	if (e->trust != NULL && e->trust_gen == gen && e->trust_extra_gen == e->extra_gen) {
+		atomic_fetch_add(&e->trust->refs, 1);
+		*out = e->trust;
+		pthread_mutex_unlock(&e->trust_mu);
+		return TAM_OK;
+	}
+	pthread_mutex_unlock(&e->trust_mu);
+
+	if ((rc = trust_build(e, st, &r, &extra_gen, &n, err)) != TAM_OK)
+		return rc;
+	pthread_mutex_lock(&e->trust_mu);
+	if (e->trust == NULL || e->trust_gen < gen || e->trust_extra_gen < extra_gen) {
+		trust_put(e->trust);
+		atomic_fetch_add(&r->refs, 1);
+		e->trust = r;
+		e->trust_gen = gen;
+		e->trust_extra_gen = extra_gen;
+	}
+	pthread_mutex_unlock(&e->trust_mu);
+	*out = r;
+	log_info("event=trust.load anchors=%zu generation=%lld extra_generation=%lld", n,
+	    (long long)gen, (long long)extra_gen);
+	return TAM_OK;
 }
 
 static void
@@ -296,7 +351,7 @@ build_next(struct ctx *c, struct tam_err *err)
 	c->next.sp_id = c->op.sp_id;
 	c->next.ta_version_id = c->op.ta_version_id;
 	c->next.created = c->now;
-	c->next.expires = c->now + e->cfg.request_ttl;
+	c->next.expires = c->now + atomic_load(&e->request_ttl);
 	memcpy(c->next.spid, c->op.spid, sizeof(c->next.spid));
 	memcpy(c->next.sdname, c->op.sdname, sizeof(c->next.sdname));
 	memcpy(c->next.taid, c->op.taid, sizeof(c->next.taid));
@@ -348,6 +403,27 @@ out:
 
 /* ---- committing ---- */
 
+/* TAs of our catalogue may be deleted by policy; others it leaves alone. */
+static int
+mark_managed(struct ctx *c, struct tam_err *err)
+{
+	for (size_t i = 0; i < c->state.n_tas; i++) {
+		struct tam_ta_obs *ta = &c->state.tas[i];
+		struct store_ta t;
+		int rc;
+
+		if (ta->ta_version_id != 0) {
+			ta->managed = true;
+			continue;
+		}
+		rc = store_ta_get(c->st, ta->taid, &t, err);
+		if (rc != TAM_OK && rc != TAM_ENOTFOUND)
+			return rc;
+		ta->managed = rc == TAM_OK;
+	}
+	return TAM_OK;
+}
+
 /* Ask policy what comes next and build it; nothing is written yet. */
 static int
 decide(struct ctx *c, struct tam_err *err)
@@ -359,10 +435,30 @@ decide(struct ctx *c, struct tam_err *err)
 	if (!c->new_device &&
 	    (rc = store_assignments_get(c->st, c->dev.id, &want, &n, err)) != TAM_OK)
 		return rc;
+	if ((rc = mark_managed(c, err)) != TAM_OK) {
+		free(want);
+		return rc;
+	}
 	policy_next_op(&c->state, want, n, &c->op);
 	free(want);
-	if (c->op.kind == TAM_OP_NONE)
+	if (c->op.kind == TAM_OP_NONE) {
+		if (c->op.blocked) {
+			log_warn("event=otrp.blocked taid=%s spid=%s reason=\"no TEE SP AIK for the SP\"",
+			    c->op.taid, c->op.spid);
+			snprintf(c->result, sizeof(c->result), "blocked:no TEE SP AIK for %s", c->op.spid);
+		}
 		return TAM_OK;
+	}
+	/* The TEE said pass but its state did not change: asking again would loop. */
+	if (c->req.op == c->op.kind && strcmp(c->req.taid, c->op.taid) == 0 &&
+	    strcmp(c->req.sdname, c->op.sdname) == 0) {
+		log_warn("event=otrp.no_progress op=%s taid=%s sdname=%s", tam_op_kind_name(c->op.kind),
+		    c->op.taid, c->op.sdname);
+		snprintf(c->result, sizeof(c->result), "no-progress:%s %s", tam_op_kind_name(c->op.kind),
+		    c->op.kind == TAM_OP_CREATE_SD ? c->op.sdname : c->op.taid);
+		memset(&c->op, 0, sizeof(c->op));
+		return TAM_OK;
+	}
 	rc = build_next(c, err);
 	if (rc != TAM_EUNSUPPORTED)
 		return rc;
@@ -376,6 +472,36 @@ decide(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 }
 
+static void
+remember_read(struct ctx *c)
+{
+	c->had_dsi = c->dev.dsi != NULL;
+	memcpy(c->had_dsihash, c->dev.dsihash, sizeof(c->had_dsihash));
+}
+
+/*
+ * Another session of the same device may have committed while we verified
+ * and decided: then our state was built from a stale read. Checked inside
+ * the commit transaction, so one of the two wins cleanly.
+ */
+static int
+unchanged_since_read(struct ctx *c, struct tam_err *err)
+{
+	struct store_device now = { 0 };
+	bool same;
+	int rc;
+
+	if ((rc = store_device_get(c->st, c->dev.id, &now, err)) != TAM_OK)
+		return rc;
+	same = (now.dsi != NULL) == c->had_dsi &&
+	    (!c->had_dsi || memcmp(now.dsihash, c->had_dsihash, 32) == 0);
+	store_device_clear(&now);
+	if (!same)
+		return tam_err_set(err, TAM_ECONFLICT,
+		    "the device's state changed in another session meanwhile; open a new session");
+	return TAM_OK;
+}
+
 static int
 commit(struct ctx *c, struct tam_err *err)
 {
@@ -386,6 +512,8 @@ commit(struct ctx *c, struct tam_err *err)
 	if ((rc = store_begin(st, err)) != TAM_OK)
 		return rc;
 	if ((rc = store_request_consume(st, c->req.rid, c->now, err)) != TAM_OK)
+		goto fail;
+	if (!c->new_device && (rc = unchanged_since_read(c, err)) != TAM_OK)
 		goto fail;
 	if (c->new_device) {
 		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
@@ -441,6 +569,7 @@ static int
 load_pending(struct ctx *c, struct tam_err *err)
 {
 	const char *want = otrp_response_name(c->resp->msg);
+	struct store_session sess;
 	int rc;
 
 	rc = store_request_get(c->st, c->resp->rid, &c->req, err);
@@ -453,6 +582,11 @@ load_pending(struct ctx *c, struct tam_err *err)
 		    c->resp->rid);
 	if (c->req.cancelled || c->req.expires <= c->now)
 		return tam_err_set(err, TAM_ERID_EXPIRED, "rid \"%s\" has expired", c->resp->rid);
+	if ((rc = store_session_get(c->st, c->req.session_id, &sess, err)) != TAM_OK)
+		return rc;
+	if (sess.ended != 0)
+		return tam_err_set(err, TAM_ERID_EXPIRED, "the session of rid \"%s\" has ended (%s)",
+		    c->resp->rid, sess.result);
 	if (strcmp(c->req.tid, c->resp->tid) != 0)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "tid does not belong to rid \"%s\"",
 		    c->resp->rid);
@@ -532,7 +666,7 @@ identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
 	tam_sha256(dsi->cert, dsi->cert_len, did);
 	rc = store_device_get_by_did(c->st, did, &c->dev, err);
 	if (rc == TAM_ENOTFOUND) {
-		if (!c->e->cfg.auto_register) {
+		if (!atomic_load(&c->e->auto_register)) {
 			rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
 			    "TEE certificate is valid but the device is not enrolled");
 			goto out;
@@ -637,15 +771,24 @@ adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
 
 	if (!c->new_device && (rc = store_device_state_get(c->st, c->dev.id, &old, err)) != TAM_OK)
 		return rc;
-	for (size_t i = 0; i < dsi->state.n_aiks; i++) {
+	for (size_t i = 0; i < dsi->state.n_aiks;) {
+		struct tam_spaik_obs *a = &dsi->state.aiks[i];
 		struct jose_key *k = NULL;
-		rc = jose_key_from_spki(dsi->state.aiks[i].spki, dsi->state.aiks[i].spki_len, &k, err);
+		rc = jose_key_from_spki(a->spki, a->spki_len, &k, err);
 		jose_key_free(k);
+		if (rc == TAM_EUNSUPPORTED) {
+			/* Only this SP waits (policy reports it blocked); the device stays manageable. */
+			log_warn("event=otrp.aik_unsupported spid=%s detail=\"%s\"", a->spid,
+			    err != NULL ? err->msg : "");
+			free(a->spki);
+			*a = dsi->state.aiks[--dsi->state.n_aiks];
+			continue;
+		}
 		if (rc != TAM_OK) {
 			tam_dev_state_free(&old);
-			return tam_err_set(err, TAM_EMALFORMED, "SP AIK of %s is not a public key",
-			    dsi->state.aiks[i].spid);
+			return tam_err_set(err, TAM_EMALFORMED, "SP AIK of %s is not a public key", a->spid);
 		}
+		i++;
 	}
 	tam_dev_state_free(&c->state);
 	c->state = dsi->state;
@@ -674,9 +817,12 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 
 	if (!c->resp->pass) {
 		/* Nothing here is signed by a key we know; record it and stop. */
+		char result[128];
+		snprintf(result, sizeof(result), "tee-fail:%s (unverified)",
+		    c->resp->reason[0] ? c->resp->reason : "unspecified");
 		log_warn("event=otrp.tee_fail msg=GetDeviceStateResponse rid=%s reason=%s",
 		    c->resp->rid, c->resp->reason[0] ? c->resp->reason : "none");
-		if ((rc = store_session_end(c->st, c->req.session_id, "tee-fail", c->now, err)) != TAM_OK)
+		if ((rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
 			return rc;
 		c->op.kind = TAM_OP_NONE;
 		return TAM_OK;
@@ -690,6 +836,7 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		goto out;
 	if ((rc = jose_jws_verify(c->resp->jws, c->dev_key, err)) != TAM_OK)
 		goto out;
+	remember_read(c);
 	if (strcmp(c->dev.state, "active") != 0) {
 		rc = tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
 		goto out;
@@ -830,6 +977,7 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		    c->resp->rid);
 	if ((rc = store_device_get(c->st, c->req.device_id, &c->dev, err)) != TAM_OK)
 		return rc;
+	remember_read(c);
 	if ((rc = device_key(&c->dev, &c->dev_key, err)) != TAM_OK)
 		return rc;
 	rc = jose_jws_verify(c->resp->jws, c->dev_key, err);
@@ -980,7 +1128,7 @@ open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
 		return rc;
 	r.op = TAM_OP_NONE;
 	r.created = now;
-	r.expires = now + e->cfg.request_ttl;
+	r.expires = now + atomic_load(&e->request_ttl);
 	snprintf(r.response, sizeof(r.response), "%s", otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
 	if ((rc = store_begin(st, err)) != TAM_OK)
 		goto fail;

@@ -55,7 +55,8 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 
 	for (size_t i = 0; i < observed->n_tas; i++) {
 		const struct tam_ta_obs *ta = &observed->tas[i];
-		if (is_assigned(want, n_want, ta->taid))
+		/* TAs we do not know (not in our catalogue) are left alone, not deleted. */
+		if (!ta->managed || is_assigned(want, n_want, ta->taid))
 			continue;
 		op->kind = TAM_OP_DELETE_TA;
 		COPY(op->taid, ta->taid);
@@ -66,24 +67,36 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 		return;
 	}
 
+	const struct tam_assignment *waiting = NULL;
 	for (size_t i = 0; i < n_want; i++) {
 		const struct tam_assignment *a = &want[i];
 		if (find_ta(observed, a->taid) != NULL)
 			continue;
+		if (find_sd(observed, a->sdname) == NULL) {
+			op->kind = TAM_OP_CREATE_SD;
+			op->sp_id = a->sp_id;
+			COPY(op->spid, a->spid);
+			COPY(op->sdname, a->sdname);
+			return;
+		}
+		if (!has_aik(observed, a->spid)) {
+			if (waiting == NULL)
+				waiting = a;
+			continue;
+		}
+		op->kind = TAM_OP_INSTALL_TA;
 		op->sp_id = a->sp_id;
 		COPY(op->spid, a->spid);
 		COPY(op->sdname, a->sdname);
-		if (find_sd(observed, a->sdname) == NULL) {
-			op->kind = TAM_OP_CREATE_SD;
-			return;
-		}
-		if (!has_aik(observed, a->spid))
-			continue;
-		op->kind = TAM_OP_INSTALL_TA;
 		COPY(op->taid, a->taid);
 		op->ta_version_id = a->ta_version_id;
 		return;
 	}
-	memset(op, 0, sizeof(*op));
-	op->kind = TAM_OP_NONE;
+	if (waiting != NULL) {
+		op->blocked = true;
+		op->sp_id = waiting->sp_id;
+		COPY(op->spid, waiting->spid);
+		COPY(op->sdname, waiting->sdname);
+		COPY(op->taid, waiting->taid);
+	}
 }

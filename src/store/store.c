@@ -2,8 +2,8 @@
 /*
  * The SQLite connection: open with the settings every caller relies on (WAL,
  * synchronous=NORMAL, foreign keys, busy timeout), bring the schema forward
- * with the compiled-in migrations, transactions, and the statement, binding
- * and column helpers the aggregate files share. Data never reaches SQL text:
+ * with the compiled-in migrations, transactions, and the statement, binding,
+ * column and query helpers the aggregate files share. Data never reaches SQL text:
  * every value goes through a bound parameter.
  */
 #include <errno.h>
@@ -335,13 +335,7 @@ store_release(sqlite3_stmt *s)
 int
 store_exec(struct store *st, const char *sql, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prepare(st, sql, &s, err)) == TAM_OK)
-		rc = store_step_done(st, s, sql, err);
-	store_release(s);
-	return rc;
+	return store_run(st, sql, STORE_NO_PARAMS, sql, err);
 }
 
 int
@@ -574,6 +568,125 @@ store_grow(void *arrp, size_t *cap, size_t need, size_t size, struct tam_err *er
 	*arr = p;
 	*cap = ncap;
 	return TAM_OK;
+}
+
+/* ---- queries ---- */
+
+/* The cached statement for sql with params bound; the caller releases *out. */
+static int
+query_start(struct store *st, const char *sql, struct store_params params, sqlite3_stmt **out,
+    struct tam_err *err)
+{
+	const struct store_param *p;
+	int rc;
+
+	if ((rc = store_prepare(st, sql, out, err)) != TAM_OK)
+		return rc;
+	for (size_t i = 0; i < params.n && rc == TAM_OK; i++) {
+		p = &params.v[i];
+		switch (p->type) {
+		case STORE_PARAM_INT64:
+			rc = store_bind_int64(st, *out, (int)i + 1, p->i, err);
+			break;
+		case STORE_PARAM_ID:
+			rc = store_bind_id(st, *out, (int)i + 1, p->i, err);
+			break;
+		case STORE_PARAM_TEXT:
+			rc = store_bind_text(st, *out, (int)i + 1, p->p, err);
+			break;
+		case STORE_PARAM_BLOB:
+			rc = store_bind_blob(st, *out, (int)i + 1, p->p, p->n, err);
+			break;
+		}
+	}
+	return rc;
+}
+
+int
+store_read_int64(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	int64_t *v = elem;
+
+	(void)st;
+	(void)err;
+	*v = sqlite3_column_int64(s, 0);
+	return TAM_OK;
+}
+
+int
+store_run(struct store *st, const char *sql, struct store_params params, const char *what,
+    struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = query_start(st, sql, params, &s, err)) == TAM_OK)
+		rc = store_step_done(st, s, what, err);
+	store_release(s);
+	return rc;
+}
+
+int
+store_insert(struct store *st, const char *sql, struct store_params params, const char *what,
+    int64_t *id, struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = store_run(st, sql, params, what, err)) == TAM_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int
+store_get(struct store *st, const char *sql, struct store_params params, const char *what,
+    store_read_fn read_row, void *out, struct tam_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = query_start(st, sql, params, &s, err)) == TAM_OK &&
+	    (rc = store_step_row(st, s, what, err)) == TAM_OK && read_row != NULL)
+		rc = read_row(st, s, out, err);
+	store_release(s);
+	return rc;
+}
+
+int
+store_list(struct store *st, const char *sql, struct store_params params, const char *what,
+    size_t size, store_read_fn read_row, store_clear_fn clear_row, void *arrp, size_t *n,
+    struct tam_err *err)
+{
+	void **out = arrp;
+	sqlite3_stmt *s = NULL;
+	size_t cnt = 0, cap = 0;
+	void *v = NULL;
+	bool row;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = query_start(st, sql, params, &s, err)) != TAM_OK)
+		goto out;
+	for (;;) {
+		if ((rc = store_step(st, s, &row, what, err)) != TAM_OK)
+			goto out;
+		if (!row)
+			break;
+		if ((rc = store_grow(&v, &cap, cnt + 1, size, err)) != TAM_OK ||
+		    (rc = read_row(st, s, (char *)v + cnt * size, err)) != TAM_OK)
+			goto out;
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+out:
+	store_release(s);
+	for (size_t i = 0; clear_row != NULL && i < cnt; i++)
+		clear_row((char *)v + i * size);
+	free(v);
+	return rc;
 }
 
 /* ---- transactions ---- */

@@ -24,7 +24,6 @@ int
 store_anchor_add(struct store *st, const struct store_anchor *a, int64_t *id,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	uint8_t fp[32];
 	char what[96];
 	int rc;
@@ -39,100 +38,70 @@ store_anchor_add(struct store *st, const struct store_anchor *a, int64_t *id,
 	/* Derived, not trusted, so the UNIQUE fingerprint always means the same cert. */
 	tam_sha256(a->cert, a->cert_len, fp);
 	snprintf(what, sizeof(what), "trust anchor \"%s\"", a->name);
-	if ((rc = store_prepare(st, SQL_ANCHOR_ADD, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_text(st, s, 1, a->name, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 2, a->cert, a->cert_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 3, fp, sizeof(fp), err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 4, a->subject, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 5, a->not_after, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 6, a->created != 0 ? a->created : tam_now(),
-	    err)) != TAM_OK)
-		goto out;
-	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
+	return store_insert(st, SQL_ANCHOR_ADD, STORE_PARAMS(
+	    STORE_TEXT(a->name),
+	    STORE_BLOB(a->cert, a->cert_len),
+	    STORE_BLOB(fp, sizeof(fp)),
+	    STORE_TEXT(a->subject),
+	    STORE_INT64(a->not_after),
+	    STORE_INT64(a->created != 0 ? a->created : tam_now())), what, id, err);
+}
+
+/* The cert is all an anchor owns; there is no public store_anchor_clear. */
+static void
+anchor_clear(void *elem)
+{
+	struct store_anchor *a = elem;
+
+	free(a->cert);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+anchor_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_anchor *a = elem;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	a->not_after = sqlite3_column_int64(s, 5);
+	a->created = sqlite3_column_int64(s, 6);
+	if ((rc = store_col_text(st, s, 1, a->name, sizeof(a->name), err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 2, &a->cert, &a->cert_len, err)) != TAM_OK ||
+	    (rc = store_col_fixed(st, s, 3, a->fingerprint, sizeof(a->fingerprint),
+	    err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 4, a->subject, sizeof(a->subject), err)) != TAM_OK)
+		anchor_clear(a);
 	return rc;
 }
 
 int
 store_anchor_list(struct store *st, struct store_anchor **out, size_t *n, struct tam_err *err)
 {
-	struct store_anchor *v = NULL, *a;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_ANCHOR_LIST, &s, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "trust anchors", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK)
-			goto out;
-		a = &v[cnt++];
-		memset(a, 0, sizeof(*a));
-		a->id = sqlite3_column_int64(s, 0);
-		a->not_after = sqlite3_column_int64(s, 5);
-		a->created = sqlite3_column_int64(s, 6);
-		if ((rc = store_col_text(st, s, 1, a->name, sizeof(a->name), err)) != TAM_OK ||
-		    (rc = store_col_blob(st, s, 2, &a->cert, &a->cert_len, err)) != TAM_OK ||
-		    (rc = store_col_fixed(st, s, 3, a->fingerprint, sizeof(a->fingerprint),
-		    err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 4, a->subject, sizeof(a->subject), err)) != TAM_OK)
-			goto out;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-out:
-	store_release(s);
-	store_anchors_free(v, cnt);
-	return rc;
+	return store_list(st, SQL_ANCHOR_LIST, STORE_NO_PARAMS, "trust anchors", sizeof(**out),
+	    anchor_read, anchor_clear, out, n, err);
 }
 
 int
 store_anchor_remove(struct store *st, const char *name, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = store_check_name(name, TAM_NAME_MAX, "trust anchor name", err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_ANCHOR_REMOVE, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, name, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "trust anchor", err)) != TAM_OK)
-		goto out;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_ANCHOR_REMOVE, STORE_PARAMS(STORE_TEXT(name)),
+	    "trust anchor", err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "trust anchor \"%s\": not found", name);
-out:
-	store_release(s);
 	return rc;
 }
 
 int
 store_anchor_generation(struct store *st, int64_t *gen, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
 	*gen = 0;
-	if ((rc = store_prepare(st, SQL_ANCHOR_GENERATION, &s, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, "trust anchor generation", err)) != TAM_OK)
-		goto out;
-	*gen = sqlite3_column_int64(s, 0);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_ANCHOR_GENERATION, STORE_NO_PARAMS, "trust anchor generation",
+	    store_read_int64, gen, err);
 }
 
 void

@@ -5,7 +5,6 @@
  * ever compares plain structs.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -39,7 +38,6 @@ int
 store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_version_id,
     const char *actor, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -49,39 +47,44 @@ store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_vers
 		return rc;
 	snprintf(what, sizeof(what), "assignment of TA %lld to device %lld", (long long)ta_id,
 	    (long long)device_id);
-	if ((rc = store_prepare(st, SQL_ASSIGN, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, ta_id, err)) != TAM_OK ||
-	    (rc = store_bind_id(st, s, 3, ta_version_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 4, tam_now(), err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 5, actor, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_ASSIGN, STORE_PARAMS(
+	    STORE_INT64(device_id),
+	    STORE_INT64(ta_id),
+	    STORE_ID(ta_version_id),
+	    STORE_INT64(tam_now()),
+	    STORE_TEXT(actor)), what, err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_EINVAL, "%s: version %lld is not a version of that TA",
 		    what, (long long)ta_version_id);
-out:
-	store_release(s);
 	return rc;
 }
 
 int
 store_unassign(struct store *st, int64_t device_id, int64_t ta_id, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if ((rc = store_prepare(st, SQL_UNASSIGN, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, ta_id, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "assignment", err)) != TAM_OK)
-		goto out;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_UNASSIGN,
+	    STORE_PARAMS(STORE_INT64(device_id), STORE_INT64(ta_id)), "assignment",
+	    err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "TA %lld is not assigned to device %lld",
 		    (long long)ta_id, (long long)device_id);
-out:
-	store_release(s);
+	return rc;
+}
+
+static int
+assignment_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct tam_assignment *a = elem;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->ta_id = sqlite3_column_int64(s, 0);
+	a->ta_version_id = sqlite3_column_int64(s, 1);
+	a->sp_id = sqlite3_column_int64(s, 4);
+	if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) == TAM_OK)
+		rc = store_col_text(st, s, 6, a->sdname, sizeof(a->sdname), err);
 	return rc;
 }
 
@@ -89,42 +92,6 @@ int
 store_assignments_get(struct store *st, int64_t device_id, struct tam_assignment **out,
     size_t *n, struct tam_err *err)
 {
-	struct tam_assignment *v = NULL, *a;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_ASSIGNMENTS, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "assignments", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK)
-			goto out;
-		a = &v[cnt];
-		memset(a, 0, sizeof(*a));
-		a->ta_id = sqlite3_column_int64(s, 0);
-		a->ta_version_id = sqlite3_column_int64(s, 1);
-		a->sp_id = sqlite3_column_int64(s, 4);
-		if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version),
-		    err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 6, a->sdname, sizeof(a->sdname), err)) != TAM_OK)
-			goto out;
-		cnt++;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-out:
-	store_release(s);
-	free(v);
-	return rc;
+	return store_list(st, SQL_ASSIGNMENTS, STORE_PARAMS(STORE_INT64(device_id)),
+	    "assignments", sizeof(**out), assignment_read, NULL, out, n, err);
 }

@@ -94,7 +94,6 @@ int
 store_device_add(struct store *st, const struct store_device *d, int64_t *id,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char hex[TAM_DID_HEX], what[96];
 	uint8_t dsihash[32];
 	int rc;
@@ -105,41 +104,29 @@ store_device_add(struct store *st, const struct store_device *d, int64_t *id,
 		tam_sha256(d->dsi, d->dsi_len, dsihash);
 	tam_hex_encode(d->did, sizeof(d->did), hex);
 	snprintf(what, sizeof(what), "device %s", hex);
-	if ((rc = store_prepare(st, SQL_DEVICE_ADD, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_blob(st, s, 1, d->did, sizeof(d->did), err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, d->name[0] != '\0' ? d->name : NULL, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 3, key_kind_name(d->key_kind), err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 4, d->cert, d->cert_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 5, d->chain, d->chain_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 6, d->spki, d->spki_len, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 7, d->thumbprint, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 8, d->profile[0] != '\0' ? d->profile : "default",
-	    err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 9, d->state[0] != '\0' ? d->state : "active",
-	    err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 10, d->tee_name, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 11, d->tee_ver, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 12, d->dsi, d->dsi_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 13, d->dsi != NULL ? dsihash : NULL, sizeof(dsihash),
-	    err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 14, d->created != 0 ? d->created : tam_now(),
-	    err)) != TAM_OK ||
-	    (rc = store_bind_id(st, s, 15, d->last_seen, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
-	return rc;
+	return store_insert(st, SQL_DEVICE_ADD, STORE_PARAMS(
+	    STORE_BLOB(d->did, sizeof(d->did)),
+	    STORE_TEXT(d->name[0] != '\0' ? d->name : NULL),
+	    STORE_TEXT(key_kind_name(d->key_kind)),
+	    STORE_BLOB(d->cert, d->cert_len),
+	    STORE_BLOB(d->chain, d->chain_len),
+	    STORE_BLOB(d->spki, d->spki_len),
+	    STORE_TEXT(d->thumbprint),
+	    STORE_TEXT(d->profile[0] != '\0' ? d->profile : "default"),
+	    STORE_TEXT(d->state[0] != '\0' ? d->state : "active"),
+	    STORE_TEXT(d->tee_name),
+	    STORE_TEXT(d->tee_ver),
+	    STORE_BLOB(d->dsi, d->dsi_len),
+	    STORE_BLOB(d->dsi != NULL ? dsihash : NULL, sizeof(dsihash)),
+	    STORE_INT64(d->created != 0 ? d->created : tam_now()),
+	    STORE_ID(d->last_seen)), what, id, err);
 }
 
+/* Columns 0..12, which every device query selects. */
 static int
-device_read(struct store *st, sqlite3_stmt *s, bool with_blobs, struct store_device *d,
-    struct tam_err *err)
+device_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
+	struct store_device *d = elem;
 	char kind[8];
 	int rc;
 
@@ -167,72 +154,64 @@ device_read(struct store *st, sqlite3_stmt *s, bool with_blobs, struct store_dev
 		rc = tam_err_set(err, TAM_EDB, "device %lld: unknown key kind", (long long)d->id);
 		goto out;
 	}
-	if (with_blobs &&
-	    (rc = store_col_blob(st, s, 13, &d->cert, &d->cert_len, err)) == TAM_OK &&
-	    (rc = store_col_blob(st, s, 14, &d->chain, &d->chain_len, err)) == TAM_OK &&
-	    (rc = store_col_blob(st, s, 15, &d->spki, &d->spki_len, err)) == TAM_OK)
-		rc = store_col_blob(st, s, 16, &d->dsi, &d->dsi_len, err);
 out:
 	if (rc != TAM_OK)
 		store_device_clear(d);
 	return rc;
 }
 
-/* Step a bound device query and read the row it finds. */
+/* device_read and the blobs in columns 13..16 (DEVICE_BLOBS). */
 static int
-device_fetch(struct store *st, sqlite3_stmt *s, const char *what, struct store_device *out,
-    struct tam_err *err)
+device_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
+	struct store_device *d = elem;
 	int rc;
 
-	if ((rc = store_step_row(st, s, what, err)) != TAM_OK)
+	if ((rc = device_read(st, s, d, err)) != TAM_OK)
 		return rc;
-	return device_read(st, s, true, out, err);
+	if ((rc = store_col_blob(st, s, 13, &d->cert, &d->cert_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 14, &d->chain, &d->chain_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 15, &d->spki, &d->spki_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 16, &d->dsi, &d->dsi_len, err)) != TAM_OK)
+		store_device_clear(d);
+	return rc;
+}
+
+/* store_device_clear in the shape store_list calls. */
+static void
+device_clear(void *elem)
+{
+	store_device_clear(elem);
 }
 
 int
 store_device_get(struct store *st, int64_t id, struct store_device *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[48];
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "device %lld", (long long)id);
-	if ((rc = store_prepare(st, SQL_DEVICE_GET, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK)
-		goto out;
-	rc = device_fetch(st, s, what, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_DEVICE_GET, STORE_PARAMS(STORE_INT64(id)), what,
+	    device_read_blobs, out, err);
 }
 
 int
 store_device_get_by_did(struct store *st, const uint8_t did[32], struct store_device *out,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char hex[TAM_DID_HEX], what[96];
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	tam_hex_encode(did, 32, hex);
 	snprintf(what, sizeof(what), "device %s", hex);
-	if ((rc = store_prepare(st, SQL_DEVICE_BY_DID, &s, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 1, did, 32, err)) != TAM_OK)
-		goto out;
-	rc = device_fetch(st, s, what, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_DEVICE_BY_DID, STORE_PARAMS(STORE_BLOB(did, 32)), what,
+	    device_read_blobs, out, err);
 }
 
 int
 store_device_get_by_thumbprint(struct store *st, const char *thumbprint,
     struct store_device *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -241,13 +220,8 @@ store_device_get_by_thumbprint(struct store *st, const char *thumbprint,
 	    err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "device with key %s", thumbprint);
-	if ((rc = store_prepare(st, SQL_DEVICE_BY_THUMBPRINT, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, thumbprint, err)) != TAM_OK)
-		goto out;
-	rc = device_fetch(st, s, what, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_DEVICE_BY_THUMBPRINT, STORE_PARAMS(STORE_TEXT(thumbprint)),
+	    what, device_read_blobs, out, err);
 }
 
 static bool
@@ -292,7 +266,7 @@ device_find_prefix(struct store *st, const char *ref, size_t len, struct store_d
 	    (rc = store_bind_blob(st, s, 1, lo, sizeof(lo), err)) != TAM_OK ||
 	    (rc = store_bind_blob(st, s, 2, hi, sizeof(hi), err)) != TAM_OK ||
 	    (rc = store_step_row(st, s, ref, err)) != TAM_OK ||
-	    (rc = device_read(st, s, true, out, err)) != TAM_OK ||
+	    (rc = device_read_blobs(st, s, out, err)) != TAM_OK ||
 	    (rc = store_step(st, s, &row, ref, err)) != TAM_OK)
 		goto out;
 	if (row)
@@ -309,7 +283,6 @@ int
 store_device_find(struct store *st, const char *ref, struct store_device *out,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	uint8_t did[32];
 	size_t len;
 	int rc;
@@ -318,21 +291,13 @@ store_device_find(struct store *st, const char *ref, struct store_device *out,
 	if ((rc = store_check_name(ref, TAM_DID_HEX, "device reference", err)) != TAM_OK)
 		return rc;
 	len = strlen(ref);
-	if (len < sizeof(out->name)) {
-		if ((rc = store_prepare(st, SQL_DEVICE_BY_NAME, &s, err)) != TAM_OK ||
-		    (rc = store_bind_text(st, s, 1, ref, err)) != TAM_OK)
-			goto out;
-		rc = device_fetch(st, s, ref, out, err);
-		store_release(s);
-		s = NULL;
-		if (rc != TAM_ENOTFOUND)
-			goto out;
-	}
+	if (len < sizeof(out->name) &&
+	    (rc = store_get(st, SQL_DEVICE_BY_NAME, STORE_PARAMS(STORE_TEXT(ref)), ref,
+	    device_read_blobs, out, err)) != TAM_ENOTFOUND)
+		return rc;
 	if (len == 2 * sizeof(did) && all_hex(ref, len)) {
-		if ((rc = tam_hex_decode(ref, len, did, sizeof(did))) != TAM_OK) {
-			rc = tam_err_set(err, TAM_EINVAL, "\"%s\" is not hexadecimal", ref);
-			goto out;
-		}
+		if (tam_hex_decode(ref, len, did, sizeof(did)) != TAM_OK)
+			return tam_err_set(err, TAM_EINVAL, "\"%s\" is not hexadecimal", ref);
 		rc = store_device_get_by_did(st, did, out, err);
 	} else if (len >= 8 && len < 2 * sizeof(did) && all_hex(ref, len)) {
 		rc = device_find_prefix(st, ref, len, out, err);
@@ -341,49 +306,20 @@ store_device_find(struct store *st, const char *ref, struct store_device *out,
 	}
 	if (rc == TAM_ENOTFOUND)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "no device named or matching \"%s\"", ref);
-out:
-	store_release(s);
 	return rc;
 }
 
 int
 store_device_list(struct store *st, struct store_device **out, size_t *n, struct tam_err *err)
 {
-	struct store_device *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_DEVICE_LIST, &s, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "devices", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
-		    (rc = device_read(st, s, false, &v[cnt], err)) != TAM_OK)
-			goto out;
-		cnt++;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-out:
-	store_release(s);
-	store_devices_free(v, cnt);
-	return rc;
+	return store_list(st, SQL_DEVICE_LIST, STORE_NO_PARAMS, "devices", sizeof(**out),
+	    device_read, device_clear, out, n, err);
 }
 
 int
 store_device_seen(struct store *st, int64_t id, const char *tee_name, const char *tee_ver,
     const uint8_t *dsi, size_t dsi_len, int64_t now, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	uint8_t dsihash[32];
 	int rc;
 
@@ -393,21 +329,14 @@ store_device_seen(struct store *st, int64_t id, const char *tee_name, const char
 		return rc;
 	if (dsi != NULL)
 		tam_sha256(dsi, dsi_len, dsihash);
-	if ((rc = store_prepare(st, SQL_DEVICE_SEEN, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_text(st, s, 1, tee_name != NULL ? tee_name : "", err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, tee_ver != NULL ? tee_ver : "", err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 3, dsi, dsi_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 4, dsi != NULL ? dsihash : NULL, sizeof(dsihash),
-	    err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 5, now, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 6, id, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "device", err)) != TAM_OK)
-		goto out;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_DEVICE_SEEN, STORE_PARAMS(
+	    STORE_TEXT(tee_name != NULL ? tee_name : ""),
+	    STORE_TEXT(tee_ver != NULL ? tee_ver : ""),
+	    STORE_BLOB(dsi, dsi_len),
+	    STORE_BLOB(dsi != NULL ? dsihash : NULL, sizeof(dsihash)),
+	    STORE_INT64(now),
+	    STORE_INT64(id)), "device", err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld: not found", (long long)id);
-out:
-	store_release(s);
 	return rc;
 }
 
@@ -436,104 +365,62 @@ store_devices_free(struct store_device *d, size_t n)
 /* ---- observed state ---- */
 
 static int
-state_read_sds(struct store *st, int64_t device_id, struct tam_dev_state *out,
-    struct tam_err *err)
+sd_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	struct tam_sd_obs *sd;
-	size_t cap = 0;
-	bool row;
+	struct tam_sd_obs *sd = elem;
 	int rc;
 
-	if ((rc = store_prepare(st, SQL_STATE_SDS, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "device SDs", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&out->sds, &cap, out->n_sds + 1, sizeof(*sd), err)) != TAM_OK)
-			goto out;
-		sd = &out->sds[out->n_sds];
-		memset(sd, 0, sizeof(*sd));
-		if ((rc = store_col_text(st, s, 0, sd->sdname, sizeof(sd->sdname),
-		    err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 1, sd->spid, sizeof(sd->spid), err)) != TAM_OK)
-			goto out;
-		out->n_sds++;
-	}
-out:
-	store_release(s);
+	memset(sd, 0, sizeof(*sd));
+	if ((rc = store_col_text(st, s, 0, sd->sdname, sizeof(sd->sdname), err)) == TAM_OK)
+		rc = store_col_text(st, s, 1, sd->spid, sizeof(sd->spid), err);
 	return rc;
 }
 
 static int
-state_read_tas(struct store *st, int64_t device_id, struct tam_dev_state *out,
-    struct tam_err *err)
+ta_obs_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	struct tam_ta_obs *ta;
-	size_t cap = 0;
-	bool row;
+	struct tam_ta_obs *ta = elem;
 	int rc;
 
-	if ((rc = store_prepare(st, SQL_STATE_TAS, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "device TAs", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&out->tas, &cap, out->n_tas + 1, sizeof(*ta), err)) != TAM_OK)
-			goto out;
-		ta = &out->tas[out->n_tas];
-		memset(ta, 0, sizeof(*ta));
-		ta->ta_version_id = sqlite3_column_int64(s, 3);
-		if ((rc = store_col_text(st, s, 0, ta->taid, sizeof(ta->taid), err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 1, ta->sdname, sizeof(ta->sdname),
-		    err)) != TAM_OK ||
-		    (rc = store_col_text(st, s, 2, ta->taname, sizeof(ta->taname),
-		    err)) != TAM_OK)
-			goto out;
-		out->n_tas++;
-	}
-out:
-	store_release(s);
+	memset(ta, 0, sizeof(*ta));
+	ta->ta_version_id = sqlite3_column_int64(s, 3);
+	if ((rc = store_col_text(st, s, 0, ta->taid, sizeof(ta->taid), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 1, ta->sdname, sizeof(ta->sdname), err)) == TAM_OK)
+		rc = store_col_text(st, s, 2, ta->taname, sizeof(ta->taname), err);
 	return rc;
 }
 
+/* The blob is the last column read, so a failure never leaves it allocated. */
 static int
-state_read_aiks(struct store *st, int64_t device_id, struct tam_dev_state *out,
-    struct tam_err *err)
+aik_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	struct tam_spaik_obs *aik;
-	size_t cap = 0;
-	bool row;
+	struct tam_spaik_obs *aik = elem;
 	int rc;
 
-	if ((rc = store_prepare(st, SQL_STATE_AIKS, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "device SP AIKs", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&out->aiks, &cap, out->n_aiks + 1, sizeof(*aik),
-		    err)) != TAM_OK)
-			goto out;
-		/* Counted before the blob copy, so tam_dev_state_free releases it on failure. */
-		aik = &out->aiks[out->n_aiks++];
-		memset(aik, 0, sizeof(*aik));
-		if ((rc = store_col_text(st, s, 0, aik->spid, sizeof(aik->spid), err)) != TAM_OK ||
-		    (rc = store_col_blob(st, s, 1, &aik->spki, &aik->spki_len, err)) != TAM_OK)
-			goto out;
-	}
-out:
-	store_release(s);
+	memset(aik, 0, sizeof(*aik));
+	if ((rc = store_col_text(st, s, 0, aik->spid, sizeof(aik->spid), err)) == TAM_OK)
+		rc = store_col_blob(st, s, 1, &aik->spki, &aik->spki_len, err);
+	return rc;
+}
+
+/* An AIK owns only its key. */
+static void
+aik_clear(void *elem)
+{
+	struct tam_spaik_obs *aik = elem;
+
+	free(aik->spki);
+}
+
+/* The device row's tee_name and tee_ver (SQL_STATE_DEVICE) into a struct tam_dev_state. */
+static int
+state_device_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct tam_dev_state *ds = elem;
+	int rc;
+
+	if ((rc = store_col_text(st, s, 0, ds->tee_name, sizeof(ds->tee_name), err)) == TAM_OK)
+		rc = store_col_text(st, s, 1, ds->tee_ver, sizeof(ds->tee_ver), err);
 	return rc;
 }
 
@@ -541,8 +428,8 @@ int
 store_device_state_get(struct store *st, int64_t device_id, struct tam_dev_state *out,
     struct tam_err *err)
 {
+	const struct store_params key = STORE_PARAMS(STORE_INT64(device_id));
 	struct store_tx tx;
-	sqlite3_stmt *s = NULL;
 	char what[48];
 	int rc;
 
@@ -551,19 +438,14 @@ store_device_state_get(struct store *st, int64_t device_id, struct tam_dev_state
 	/* One read snapshot, so the three lists come from the same DSI. */
 	if ((rc = store_tx_open(st, false, &tx, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_STATE_DEVICE, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 0, out->tee_name, sizeof(out->tee_name), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 1, out->tee_ver, sizeof(out->tee_ver), err)) != TAM_OK)
-		goto out;
-	store_release(s);
-	s = NULL;
-	if ((rc = state_read_sds(st, device_id, out, err)) == TAM_OK &&
-	    (rc = state_read_tas(st, device_id, out, err)) == TAM_OK)
-		rc = state_read_aiks(st, device_id, out, err);
-out:
-	store_release(s);
+	if ((rc = store_get(st, SQL_STATE_DEVICE, key, what, state_device_read, out,
+	    err)) == TAM_OK &&
+	    (rc = store_list(st, SQL_STATE_SDS, key, "device SDs", sizeof(*out->sds),
+	    sd_read, NULL, &out->sds, &out->n_sds, err)) == TAM_OK &&
+	    (rc = store_list(st, SQL_STATE_TAS, key, "device TAs", sizeof(*out->tas),
+	    ta_obs_read, NULL, &out->tas, &out->n_tas, err)) == TAM_OK)
+		rc = store_list(st, SQL_STATE_AIKS, key, "device SP AIKs", sizeof(*out->aiks),
+		    aik_read, aik_clear, &out->aiks, &out->n_aiks, err);
 	rc = store_tx_close(st, &tx, rc, err);
 	if (rc != TAM_OK)
 		tam_dev_state_free(out);
@@ -599,20 +481,6 @@ state_check(const struct tam_dev_state *s, struct tam_err *err)
 		    err)) != TAM_OK)
 			return rc;
 	return TAM_OK;
-}
-
-/* Run one of the per-device DELETE statements. */
-static int
-state_delete(struct store *st, const char *sql, int64_t device_id, struct tam_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prepare(st, sql, &s, err)) == TAM_OK &&
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) == TAM_OK)
-		rc = store_step_done(st, s, "device state", err);
-	store_release(s);
-	return rc;
 }
 
 static int
@@ -668,8 +536,8 @@ int
 store_device_state_set(struct store *st, int64_t device_id, const struct tam_dev_state *in,
     struct tam_err *err)
 {
+	const struct store_params key = STORE_PARAMS(STORE_INT64(device_id));
 	struct store_tx tx;
-	sqlite3_stmt *s = NULL;
 	char what[48];
 	int rc;
 
@@ -678,17 +546,10 @@ store_device_state_set(struct store *st, int64_t device_id, const struct tam_dev
 	snprintf(what, sizeof(what), "device %lld", (long long)device_id);
 	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_STATE_DEVICE, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	store_release(s);
-	s = NULL;
-	if ((rc = state_delete(st, SQL_STATE_DEL_SDS, device_id, err)) == TAM_OK &&
-	    (rc = state_delete(st, SQL_STATE_DEL_TAS, device_id, err)) == TAM_OK &&
-	    (rc = state_delete(st, SQL_STATE_DEL_AIKS, device_id, err)) == TAM_OK)
+	if ((rc = store_get(st, SQL_STATE_DEVICE, key, what, NULL, NULL, err)) == TAM_OK &&
+	    (rc = store_run(st, SQL_STATE_DEL_SDS, key, "device state", err)) == TAM_OK &&
+	    (rc = store_run(st, SQL_STATE_DEL_TAS, key, "device state", err)) == TAM_OK &&
+	    (rc = store_run(st, SQL_STATE_DEL_AIKS, key, "device state", err)) == TAM_OK)
 		rc = state_insert(st, device_id, in, err);
-out:
-	store_release(s);
 	return store_tx_close(st, &tx, rc, err);
 }

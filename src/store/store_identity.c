@@ -19,7 +19,6 @@ static const char SQL_IDENTITY_GET[] =
 int
 store_identity_set(struct store *st, const struct store_identity *id, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = store_check_name(id->tamid, sizeof(id->tamid), "tamid", err)) != TAM_OK ||
@@ -28,40 +27,34 @@ store_identity_set(struct store *st, const struct store_identity *id, struct tam
 	    (rc = store_check_blob(id->chain_pem, id->chain_len, "certificate chain",
 	    err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_IDENTITY_SET, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_text(st, s, 1, id->tamid, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, id->key_path, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 3, id->chain_pem, id->chain_len, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 4, id->created != 0 ? id->created : tam_now(),
-	    err)) != TAM_OK)
-		goto out;
-	rc = store_step_done(st, s, "TAM identity", err);
-out:
-	store_release(s);
+	return store_run(st, SQL_IDENTITY_SET, STORE_PARAMS(
+	    STORE_TEXT(id->tamid),
+	    STORE_TEXT(id->key_path),
+	    STORE_BLOB(id->chain_pem, id->chain_len),
+	    STORE_INT64(id->created != 0 ? id->created : tam_now())), "TAM identity", err);
+}
+
+static int
+identity_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_identity *id = elem;
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	id->created = sqlite3_column_int64(s, 3);
+	if ((rc = store_col_text(st, s, 0, id->tamid, sizeof(id->tamid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 1, id->key_path, sizeof(id->key_path), err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 2, &id->chain_pem, &id->chain_len, err)) != TAM_OK)
+		store_identity_clear(id);
 	return rc;
 }
 
 int
 store_identity_get(struct store *st, struct store_identity *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if ((rc = store_prepare(st, SQL_IDENTITY_GET, &s, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, "TAM identity", err)) != TAM_OK)
-		goto out;
-	if ((rc = store_col_text(st, s, 0, out->tamid, sizeof(out->tamid), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 1, out->key_path, sizeof(out->key_path), err)) != TAM_OK ||
-	    (rc = store_col_blob(st, s, 2, &out->chain_pem, &out->chain_len, err)) != TAM_OK)
-		goto out;
-	out->created = sqlite3_column_int64(s, 3);
-out:
-	store_release(s);
-	if (rc != TAM_OK)
-		store_identity_clear(out);
-	return rc;
+	return store_get(st, SQL_IDENTITY_GET, STORE_NO_PARAMS, "TAM identity", identity_read,
+	    out, err);
 }
 
 void

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to src/store: the connection struct, the statement cache and the
- * helpers every aggregate file uses to bind, step, read columns and map
- * SQLite result codes to TAM_E* codes. Nothing outside src/store includes it,
+ * helpers every aggregate file uses to bind, step, read columns, run whole
+ * queries and map SQLite result codes to TAM_E* codes. Nothing outside src/store includes it,
  * so a second backend only has to match include/tam/store.h.
  */
 #ifndef TAM_STORE_INT_H
@@ -109,6 +109,77 @@ int store_check_blob(const void *p, size_t n, const char *what,
 
 /* Make room for need elements of size bytes in *arr (capacity *cap). */
 int store_grow(void *arrp, size_t *cap, size_t need, size_t size,
+    struct tam_err *err) TAM_WUR;
+
+/*
+ * Queries: a statement, the values for its parameters and what to do with
+ * its rows, in one call that prepares, binds, steps, reads and releases.
+ * Only code that steps one statement more than once per call binds by hand:
+ * a batch insert, and a lookup that must see there is no second row.
+ */
+
+/* One parameter value; make them with STORE_INT64, STORE_ID, STORE_TEXT, STORE_BLOB. */
+struct store_param {
+	enum store_param_type {
+		STORE_PARAM_INT64,
+		STORE_PARAM_ID,       /* as store_bind_id: 0 binds SQL NULL */
+		STORE_PARAM_TEXT,
+		STORE_PARAM_BLOB,
+	} type;
+	int64_t i;                    /* INT64, ID */
+	const void *p;                /* TEXT: a string; BLOB: n bytes; NULL binds SQL NULL */
+	size_t n;
+};
+
+/* The values for ?1, ?2, ... in order; make them with STORE_PARAMS or STORE_NO_PARAMS. */
+struct store_params {
+	const struct store_param *v;
+	size_t n;
+};
+
+#define STORE_INT64(x) ((struct store_param){ .type = STORE_PARAM_INT64, .i = (x) })
+#define STORE_ID(x) ((struct store_param){ .type = STORE_PARAM_ID, .i = (x) })
+#define STORE_TEXT(x) ((struct store_param){ .type = STORE_PARAM_TEXT, .p = (x) })
+#define STORE_BLOB(x, len) \
+	((struct store_param){ .type = STORE_PARAM_BLOB, .p = (x), .n = (len) })
+/* The array lives as long as the enclosing block; sizeof does not evaluate the values twice. */
+#define STORE_PARAMS(...) ((struct store_params){ \
+	(const struct store_param[]){ __VA_ARGS__ }, \
+	sizeof((const struct store_param[]){ __VA_ARGS__ }) / sizeof(struct store_param) })
+#define STORE_NO_PARAMS ((struct store_params){ NULL, 0 })
+
+/*
+ * Read the current row of s into elem. On failure elem must own nothing, so
+ * a caller never has to free an element that was only partly read.
+ */
+typedef int (*store_read_fn)(struct store *st, sqlite3_stmt *s, void *elem,
+    struct tam_err *err);
+/* Free what a store_read_fn allocated in elem. */
+typedef void (*store_clear_fn)(void *elem);
+/* The store_read_fn for a single integer: column 0 into the int64_t at elem. */
+int store_read_int64(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err);
+
+/* Run a statement that returns no rows; what names it in errors. */
+int store_run(struct store *st, const char *sql, struct store_params params, const char *what,
+    struct tam_err *err) TAM_WUR;
+/* store_run for an INSERT; the new row's id goes to *id unless id is NULL. */
+int store_insert(struct store *st, const char *sql, struct store_params params,
+    const char *what, int64_t *id, struct tam_err *err) TAM_WUR;
+/*
+ * The one row sql returns, read into out; none is TAM_ENOTFOUND naming what.
+ * A NULL read_row only checks that the row exists. out is not cleared first:
+ * callers do that before their input checks, so every failure leaves it empty.
+ */
+int store_get(struct store *st, const char *sql, struct store_params params, const char *what,
+    store_read_fn read_row, void *out, struct tam_err *err) TAM_WUR;
+/*
+ * Every row sql returns, read into a malloc'd array of size-byte elements
+ * stored at *arrp, *n of them. On failure the rows read so far are cleared
+ * (clear_row is NULL when an element owns no memory) and freed: *arrp is
+ * NULL, *n 0.
+ */
+int store_list(struct store *st, const char *sql, struct store_params params, const char *what,
+    size_t size, store_read_fn read_row, store_clear_fn clear_row, void *arrp, size_t *n,
     struct tam_err *err) TAM_WUR;
 
 #endif

@@ -47,21 +47,12 @@ int
 store_session_new(struct store *st, const char *tid, int64_t now, int64_t *session_id,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = store_check_name(tid, TAM_RID_MAX, "tid", err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_SESSION_NEW, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, tid, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "session tid", err)) != TAM_OK)
-		goto out;
-	if (session_id != NULL)
-		*session_id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
-	return rc;
+	return store_insert(st, SQL_SESSION_NEW,
+	    STORE_PARAMS(STORE_TEXT(tid), STORE_INT64(now)), "session tid", session_id, err);
 }
 
 /* A conditional UPDATE changed nothing: TAM_ENOTFOUND, or a conflict if the session exists. */
@@ -80,23 +71,15 @@ int
 store_session_bind_device(struct store *st, int64_t session_id, int64_t device_id,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if (device_id <= 0)
 		return tam_err_set(err, TAM_EINVAL, "session %lld: no device to bind",
 		    (long long)session_id);
-	if ((rc = store_prepare(st, SQL_SESSION_BIND, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, session_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, device_id, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "session device", err)) != TAM_OK)
-		goto out;
-	store_release(s);
-	s = NULL;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_SESSION_BIND,
+	    STORE_PARAMS(STORE_INT64(session_id), STORE_INT64(device_id)), "session device",
+	    err)) == TAM_OK && store_changes(st) == 0)
 		rc = session_conflict(st, session_id, "bound to another device", err);
-out:
-	store_release(s);
 	return rc;
 }
 
@@ -104,24 +87,33 @@ int
 store_session_end(struct store *st, int64_t session_id, const char *result, int64_t now,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	int rc;
 
 	if ((rc = store_check_text(result, STORE_FIELD_SIZE(struct store_session, result),
 	    "session result", err)) != TAM_OK)
 		return rc;
-	if ((rc = store_prepare(st, SQL_SESSION_END, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, session_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 3, result, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "session end", err)) != TAM_OK)
-		goto out;
-	store_release(s);
-	s = NULL;
-	if (store_changes(st) == 0)
+	if ((rc = store_run(st, SQL_SESSION_END,
+	    STORE_PARAMS(STORE_INT64(session_id), STORE_INT64(now), STORE_TEXT(result)),
+	    "session end", err)) == TAM_OK && store_changes(st) == 0)
 		rc = session_conflict(st, session_id, "already ended", err);
-out:
-	store_release(s);
+	return rc;
+}
+
+/* A session owns no memory, so a failed read only has to leave it zeroed. */
+static int
+session_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_session *sess = elem;
+	int rc;
+
+	memset(sess, 0, sizeof(*sess));
+	sess->id = sqlite3_column_int64(s, 0);
+	sess->device_id = sqlite3_column_int64(s, 2);
+	sess->created = sqlite3_column_int64(s, 3);
+	sess->ended = sqlite3_column_int64(s, 4);
+	if ((rc = store_col_text(st, s, 1, sess->tid, sizeof(sess->tid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 5, sess->result, sizeof(sess->result), err)) != TAM_OK)
+		memset(sess, 0, sizeof(*sess));
 	return rc;
 }
 
@@ -129,27 +121,12 @@ int
 store_session_get(struct store *st, int64_t id, struct store_session *out,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[48];
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "session %lld", (long long)id);
-	if ((rc = store_prepare(st, SQL_SESSION_GET, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	out->id = sqlite3_column_int64(s, 0);
-	out->device_id = sqlite3_column_int64(s, 2);
-	out->created = sqlite3_column_int64(s, 3);
-	out->ended = sqlite3_column_int64(s, 4);
-	if ((rc = store_col_text(st, s, 1, out->tid, sizeof(out->tid), err)) == TAM_OK)
-		rc = store_col_text(st, s, 5, out->result, sizeof(out->result), err);
-out:
-	store_release(s);
-	if (rc != TAM_OK)
-		memset(out, 0, sizeof(*out));
-	return rc;
+	return store_get(st, SQL_SESSION_GET, STORE_PARAMS(STORE_INT64(id)), what, session_read,
+	    out, err);
 }
 
 /* ---- requests ---- */
@@ -159,7 +136,6 @@ store_request_add(struct store *st, const struct store_request *r, struct tam_er
 {
 	const char *op = tam_op_kind_name(r->op);
 	int64_t created = r->created != 0 ? r->created : tam_now();
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -180,24 +156,52 @@ store_request_add(struct store *st, const struct store_request *r, struct tam_er
 		return tam_err_set(err, TAM_EINVAL, "request %s: expires before it is created",
 		    r->rid);
 	snprintf(what, sizeof(what), "request rid %s", r->rid);
-	if ((rc = store_prepare(st, SQL_REQUEST_ADD, &s, err)) != TAM_OK)
+	return store_run(st, SQL_REQUEST_ADD, STORE_PARAMS(
+	    STORE_TEXT(r->rid),
+	    STORE_INT64(r->session_id),
+	    STORE_ID(r->device_id),
+	    STORE_TEXT(r->response),
+	    STORE_TEXT(op),
+	    STORE_ID(r->sp_id),
+	    STORE_TEXT(r->spid),
+	    STORE_TEXT(r->sdname),
+	    STORE_TEXT(r->taid),
+	    STORE_ID(r->ta_version_id),
+	    STORE_INT64(created),
+	    STORE_INT64(r->expires)), what, err);
+}
+
+static int
+request_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_request *r = elem;
+	char op[16];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->session_id = sqlite3_column_int64(s, 1);
+	r->device_id = sqlite3_column_int64(s, 3);
+	r->sp_id = sqlite3_column_int64(s, 6);
+	r->ta_version_id = sqlite3_column_int64(s, 10);
+	r->created = sqlite3_column_int64(s, 11);
+	r->expires = sqlite3_column_int64(s, 12);
+	r->answered = sqlite3_column_int64(s, 13);
+	r->cancelled = sqlite3_column_int64(s, 14) != 0;
+	if ((rc = store_col_text(st, s, 0, r->rid, sizeof(r->rid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 2, r->tid, sizeof(r->tid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 4, r->response, sizeof(r->response), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 5, op, sizeof(op), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 7, r->spid, sizeof(r->spid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 8, r->sdname, sizeof(r->sdname), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 9, r->taid, sizeof(r->taid), err)) != TAM_OK)
 		goto out;
-	if ((rc = store_bind_text(st, s, 1, r->rid, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, r->session_id, err)) != TAM_OK ||
-	    (rc = store_bind_id(st, s, 3, r->device_id, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 4, r->response, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 5, op, err)) != TAM_OK ||
-	    (rc = store_bind_id(st, s, 6, r->sp_id, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 7, r->spid, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 8, r->sdname, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 9, r->taid, err)) != TAM_OK ||
-	    (rc = store_bind_id(st, s, 10, r->ta_version_id, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 11, created, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 12, r->expires, err)) != TAM_OK)
-		goto out;
-	rc = store_step_done(st, s, what, err);
+	/* r->rid is the rid looked up (the WHERE matched it), as in the other messages. */
+	if (tam_op_kind_parse(op, &r->op) != 0)
+		rc = tam_err_set(err, TAM_EDB,
+		    "request rid %s: stored operation \"%s\" is not known", r->rid, op);
 out:
-	store_release(s);
+	if (rc != TAM_OK)
+		memset(r, 0, sizeof(*r));
 	return rc;
 }
 
@@ -205,76 +209,39 @@ int
 store_request_get(struct store *st, const char *rid, struct store_request *out,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	char what[96], op[16];
+	char what[96];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = store_check_name(rid, sizeof(out->rid), "rid", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "request rid %s", rid);
-	if ((rc = store_prepare(st, SQL_REQUEST_GET, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	out->session_id = sqlite3_column_int64(s, 1);
-	out->device_id = sqlite3_column_int64(s, 3);
-	out->sp_id = sqlite3_column_int64(s, 6);
-	out->ta_version_id = sqlite3_column_int64(s, 10);
-	out->created = sqlite3_column_int64(s, 11);
-	out->expires = sqlite3_column_int64(s, 12);
-	out->answered = sqlite3_column_int64(s, 13);
-	out->cancelled = sqlite3_column_int64(s, 14) != 0;
-	if ((rc = store_col_text(st, s, 0, out->rid, sizeof(out->rid), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 2, out->tid, sizeof(out->tid), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 4, out->response, sizeof(out->response), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 5, op, sizeof(op), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 7, out->spid, sizeof(out->spid), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 8, out->sdname, sizeof(out->sdname), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 9, out->taid, sizeof(out->taid), err)) != TAM_OK)
-		goto out;
-	if (tam_op_kind_parse(op, &out->op) != 0)
-		rc = tam_err_set(err, TAM_EDB, "%s: stored operation \"%s\" is not known", what,
-		    op);
-out:
-	store_release(s);
-	if (rc != TAM_OK)
-		memset(out, 0, sizeof(*out));
-	return rc;
+	return store_get(st, SQL_REQUEST_GET, STORE_PARAMS(STORE_TEXT(rid)), what, request_read,
+	    out, err);
 }
 
 int
 store_request_consume(struct store *st, const char *rid, int64_t now, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	bool row;
+	int64_t answered = 0;
 	int rc;
 
 	/* A rid we could never have issued is unknown, not a local input error. */
 	if (rid == NULL || rid[0] == '\0' || strnlen(rid, TAM_RID_MAX) >= TAM_RID_MAX)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid is empty or too long");
-	if ((rc = store_prepare(st, SQL_REQUEST_CONSUME, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 2, now, err)) != TAM_OK ||
-	    (rc = store_step_done(st, s, "request", err)) != TAM_OK)
-		goto out;
-	store_release(s);
-	s = NULL;
-	if (store_changes(st) == 1)
-		goto out;
+	if ((rc = store_run(st, SQL_REQUEST_CONSUME,
+	    STORE_PARAMS(STORE_TEXT(rid), STORE_INT64(now)), "request", err)) != TAM_OK ||
+	    store_changes(st) == 1)
+		return rc;
 	/* Lost: the UPDATE already decided; this read only names the reason. */
-	if ((rc = store_prepare(st, SQL_REQUEST_STATUS, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, rid, err)) != TAM_OK ||
-	    (rc = store_step(st, s, &row, "request", err)) != TAM_OK)
-		goto out;
-	if (!row)
+	rc = store_get(st, SQL_REQUEST_STATUS, STORE_PARAMS(STORE_TEXT(rid)), "request",
+	    store_read_int64, &answered, err);
+	if (rc == TAM_ENOTFOUND)
 		rc = tam_err_set(err, TAM_ERID_UNKNOWN, "rid %s was never issued", rid);
-	else if (sqlite3_column_int(s, 0))
+	else if (rc == TAM_OK && answered)
 		rc = tam_err_set(err, TAM_ERID_REPLAYED, "rid %s was already answered", rid);
-	else
+	else if (rc == TAM_OK)
 		rc = tam_err_set(err, TAM_ERID_EXPIRED, "rid %s expired or was superseded", rid);
-out:
-	store_release(s);
 	return rc;
 }
 
@@ -282,40 +249,20 @@ int
 store_requests_cancel_device(struct store *st, int64_t device_id, int64_t keep_session,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prepare(st, SQL_REQUESTS_CANCEL, &s, err)) == TAM_OK &&
-	    (rc = store_bind_int64(st, s, 1, device_id, err)) == TAM_OK &&
-	    (rc = store_bind_id(st, s, 2, keep_session, err)) == TAM_OK)
-		rc = store_step_done(st, s, "cancelling requests", err);
-	store_release(s);
-	return rc;
-}
-
-/* Run one purge DELETE with the cut-off bound to ?1. */
-static int
-purge_one(struct store *st, const char *sql, int64_t before, struct tam_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if ((rc = store_prepare(st, sql, &s, err)) == TAM_OK &&
-	    (rc = store_bind_int64(st, s, 1, before, err)) == TAM_OK)
-		rc = store_step_done(st, s, "purge", err);
-	store_release(s);
-	return rc;
+	return store_run(st, SQL_REQUESTS_CANCEL, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_ID(keep_session)), "cancelling requests", err);
 }
 
 int
 store_purge(struct store *st, int64_t before, struct tam_err *err)
 {
+	const struct store_params cutoff = STORE_PARAMS(STORE_INT64(before));
 	struct store_tx tx;
 	int rc;
 
 	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
 		return rc;
-	if ((rc = purge_one(st, SQL_PURGE_REQUESTS, before, err)) == TAM_OK)
-		rc = purge_one(st, SQL_PURGE_SESSIONS, before, err);
+	if ((rc = store_run(st, SQL_PURGE_REQUESTS, cutoff, "purge", err)) == TAM_OK)
+		rc = store_run(st, SQL_PURGE_SESSIONS, cutoff, "purge", err);
 	return store_tx_close(st, &tx, rc, err);
 }

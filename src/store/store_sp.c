@@ -19,7 +19,6 @@ static const char SQL_SP_LIST[] = SP_COLS " ORDER BY spid";
 int
 store_sp_add(struct store *st, const struct store_sp *sp, int64_t *id, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -28,26 +27,17 @@ store_sp_add(struct store *st, const struct store_sp *sp, int64_t *id, struct ta
 	    (rc = store_check_blob(sp->cert, sp->cert_len, "SP certificate", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "SP \"%s\"", sp->spid);
-	if ((rc = store_prepare(st, SQL_SP_ADD, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_text(st, s, 1, sp->spid, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, sp->sdname, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 3, sp->cert, sp->cert_len, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 4, sp->created != 0 ? sp->created : tam_now(),
-	    err)) != TAM_OK)
-		goto out;
-	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
-	return rc;
+	return store_insert(st, SQL_SP_ADD, STORE_PARAMS(
+	    STORE_TEXT(sp->spid),
+	    STORE_TEXT(sp->sdname),
+	    STORE_BLOB(sp->cert, sp->cert_len),
+	    STORE_INT64(sp->created != 0 ? sp->created : tam_now())), what, id, err);
 }
 
 static int
-sp_read(struct store *st, sqlite3_stmt *s, struct store_sp *sp, struct tam_err *err)
+sp_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
+	struct store_sp *sp = elem;
 	int rc;
 
 	memset(sp, 0, sizeof(*sp));
@@ -60,10 +50,16 @@ sp_read(struct store *st, sqlite3_stmt *s, struct store_sp *sp, struct tam_err *
 	return rc;
 }
 
+/* store_sp_clear in the shape store_list calls. */
+static void
+sp_clear(void *elem)
+{
+	store_sp_clear(elem);
+}
+
 int
 store_sp_get(struct store *st, const char *spid, struct store_sp *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -71,66 +67,26 @@ store_sp_get(struct store *st, const char *spid, struct store_sp *out, struct ta
 	if ((rc = store_check_name(spid, sizeof(out->spid), "spid", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "SP \"%s\"", spid);
-	if ((rc = store_prepare(st, SQL_SP_GET, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, spid, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	rc = sp_read(st, s, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_SP_GET, STORE_PARAMS(STORE_TEXT(spid)), what, sp_read, out,
+	    err);
 }
 
 int
 store_sp_get_by_id(struct store *st, int64_t id, struct store_sp *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[48];
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "SP %lld", (long long)id);
-	if ((rc = store_prepare(st, SQL_SP_GET_BY_ID, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, id, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	rc = sp_read(st, s, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_SP_GET_BY_ID, STORE_PARAMS(STORE_INT64(id)), what, sp_read,
+	    out, err);
 }
 
 int
 store_sp_list(struct store *st, struct store_sp **out, size_t *n, struct tam_err *err)
 {
-	struct store_sp *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_SP_LIST, &s, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "service providers", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
-		    (rc = sp_read(st, s, &v[cnt], err)) != TAM_OK)
-			goto out;
-		cnt++;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-out:
-	store_release(s);
-	store_sps_free(v, cnt);
-	return rc;
+	return store_list(st, SQL_SP_LIST, STORE_NO_PARAMS, "service providers", sizeof(**out),
+	    sp_read, sp_clear, out, n, err);
 }
 
 void

@@ -40,7 +40,6 @@ static const char SQL_VERSION_LIST[] =
 int
 store_ta_add(struct store *st, const struct store_ta *ta, int64_t *id, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -50,26 +49,17 @@ store_ta_add(struct store *st, const struct store_ta *ta, int64_t *id, struct ta
 	    (rc = store_check_name(ta->name, sizeof(ta->name), "TA name", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "TA \"%s\"", ta->taid);
-	if ((rc = store_prepare(st, SQL_TA_ADD, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_int64(st, s, 1, ta->sp_id, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, ta->taid, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 3, ta->name, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 4, ta->created != 0 ? ta->created : tam_now(),
-	    err)) != TAM_OK)
-		goto out;
-	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
-	return rc;
+	return store_insert(st, SQL_TA_ADD, STORE_PARAMS(
+	    STORE_INT64(ta->sp_id),
+	    STORE_TEXT(ta->taid),
+	    STORE_TEXT(ta->name),
+	    STORE_INT64(ta->created != 0 ? ta->created : tam_now())), what, id, err);
 }
 
 static int
-ta_read(struct store *st, sqlite3_stmt *s, struct store_ta *ta, struct tam_err *err)
+ta_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
+	struct store_ta *ta = elem;
 	int rc;
 
 	memset(ta, 0, sizeof(*ta));
@@ -86,7 +76,6 @@ ta_read(struct store *st, sqlite3_stmt *s, struct store_ta *ta, struct tam_err *
 int
 store_ta_get(struct store *st, const char *taid, struct store_ta *out, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	char what[96];
 	int rc;
 
@@ -94,46 +83,15 @@ store_ta_get(struct store *st, const char *taid, struct store_ta *out, struct ta
 	if ((rc = store_check_name(taid, sizeof(out->taid), "taid", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "TA \"%s\"", taid);
-	if ((rc = store_prepare(st, SQL_TA_GET, &s, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 1, taid, err)) != TAM_OK ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	rc = ta_read(st, s, out, err);
-out:
-	store_release(s);
-	return rc;
+	return store_get(st, SQL_TA_GET, STORE_PARAMS(STORE_TEXT(taid)), what, ta_read, out,
+	    err);
 }
 
 int
 store_ta_list(struct store *st, struct store_ta **out, size_t *n, struct tam_err *err)
 {
-	struct store_ta *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_TA_LIST, &s, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "TAs", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
-		    (rc = ta_read(st, s, &v[cnt], err)) != TAM_OK)
-			goto out;
-		cnt++;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-out:
-	store_release(s);
-	free(v);
-	return rc;
+	return store_list(st, SQL_TA_LIST, STORE_NO_PARAMS, "TAs", sizeof(**out), ta_read, NULL,
+	    out, n, err);
 }
 
 /* ---- versions ---- */
@@ -142,7 +100,6 @@ int
 store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
 	uint8_t digest[32];
 	int64_t key;
 	char what[64];
@@ -162,34 +119,25 @@ store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t
 	/* version_key, digest and size are derived here so they always match the row. */
 	tam_sha256(v->bundle, v->bundle_len, digest);
 	snprintf(what, sizeof(what), "TA version \"%s\"", v->version);
-	if ((rc = store_prepare(st, SQL_VERSION_ADD, &s, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_bind_int64(st, s, 1, v->ta_id, err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 2, v->version, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 3, key, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 4, v->bundle, v->bundle_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 5, digest, sizeof(digest), err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 6, (int64_t)v->bundle_len, err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 7, v->enc_key, sizeof(v->enc_key), err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 8, v->enc_iv, sizeof(v->enc_iv), err)) != TAM_OK ||
-	    (rc = store_bind_blob(st, s, 9, v->enc_ta, v->enc_ta_len, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 10, v->created != 0 ? v->created : tam_now(),
-	    err)) != TAM_OK ||
-	    (rc = store_bind_text(st, s, 11, v->created_by, err)) != TAM_OK)
-		goto out;
-	if ((rc = store_step_done(st, s, what, err)) != TAM_OK)
-		goto out;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-out:
-	store_release(s);
-	return rc;
+	return store_insert(st, SQL_VERSION_ADD, STORE_PARAMS(
+	    STORE_INT64(v->ta_id),
+	    STORE_TEXT(v->version),
+	    STORE_INT64(key),
+	    STORE_BLOB(v->bundle, v->bundle_len),
+	    STORE_BLOB(digest, sizeof(digest)),
+	    STORE_INT64((int64_t)v->bundle_len),
+	    STORE_BLOB(v->enc_key, sizeof(v->enc_key)),
+	    STORE_BLOB(v->enc_iv, sizeof(v->enc_iv)),
+	    STORE_BLOB(v->enc_ta, v->enc_ta_len),
+	    STORE_INT64(v->created != 0 ? v->created : tam_now()),
+	    STORE_TEXT(v->created_by)), what, id, err);
 }
 
+/* Columns 0..9, which every version query selects. */
 static int
-version_read(struct store *st, sqlite3_stmt *s, bool with_blobs, struct store_ta_version *v,
-    struct tam_err *err)
+version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
+	struct store_ta_version *v = elem;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
@@ -203,34 +151,30 @@ version_read(struct store *st, sqlite3_stmt *s, bool with_blobs, struct store_ta
 	    (rc = store_col_fixed(st, s, 6, v->enc_key, sizeof(v->enc_key), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 7, v->enc_iv, sizeof(v->enc_iv), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 9, v->created_by, sizeof(v->created_by), err)) != TAM_OK)
-		goto out;
-	if (with_blobs &&
-	    (rc = store_col_blob(st, s, 10, &v->bundle, &v->bundle_len, err)) == TAM_OK)
-		rc = store_col_blob(st, s, 11, &v->enc_ta, &v->enc_ta_len, err);
-out:
-	if (rc != TAM_OK)
 		store_ta_version_clear(v);
 	return rc;
 }
 
-/* Run a version query whose first parameter is bound to key and the optional second to version. */
+/* version_read and the blobs in columns 10 and 11 of SQL_VERSION_GET_BLOBS. */
 static int
-version_get(struct store *st, const char *sql, int64_t key, const char *version,
-    bool with_blobs, const char *what, struct store_ta_version *out, struct tam_err *err)
+version_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct store_ta_version *v = elem;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = store_prepare(st, sql, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, key, err)) != TAM_OK ||
-	    (version != NULL && (rc = store_bind_text(st, s, 2, version, err)) != TAM_OK) ||
-	    (rc = store_step_row(st, s, what, err)) != TAM_OK)
-		goto out;
-	rc = version_read(st, s, with_blobs, out, err);
-out:
-	store_release(s);
+	if ((rc = version_read(st, s, v, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_col_blob(st, s, 10, &v->bundle, &v->bundle_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 11, &v->enc_ta, &v->enc_ta_len, err)) != TAM_OK)
+		store_ta_version_clear(v);
 	return rc;
+}
+
+/* store_ta_version_clear in the shape store_list calls. */
+static void
+version_clear(void *elem)
+{
+	store_ta_version_clear(elem);
 }
 
 int
@@ -239,9 +183,11 @@ store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
 {
 	char what[48];
 
+	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
-	return version_get(st, with_blobs ? SQL_VERSION_GET_BLOBS : SQL_VERSION_GET, id, NULL,
-	    with_blobs, what, out, err);
+	return store_get(st, with_blobs ? SQL_VERSION_GET_BLOBS : SQL_VERSION_GET,
+	    STORE_PARAMS(STORE_INT64(id)), what, with_blobs ? version_read_blobs : version_read,
+	    out, err);
 }
 
 int
@@ -250,8 +196,10 @@ store_ta_version_latest(struct store *st, int64_t ta_id, struct store_ta_version
 {
 	char what[64];
 
+	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "a version of TA %lld", (long long)ta_id);
-	return version_get(st, SQL_VERSION_LATEST, ta_id, NULL, false, what, out, err);
+	return store_get(st, SQL_VERSION_LATEST, STORE_PARAMS(STORE_INT64(ta_id)), what,
+	    version_read, out, err);
 }
 
 int
@@ -265,42 +213,17 @@ store_ta_version_find(struct store *st, int64_t ta_id, const char *version,
 	if ((rc = store_check_name(version, sizeof(out->version), "TA version", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "version \"%s\" of TA %lld", version, (long long)ta_id);
-	return version_get(st, SQL_VERSION_FIND, ta_id, version, false, what, out, err);
+	return store_get(st, SQL_VERSION_FIND,
+	    STORE_PARAMS(STORE_INT64(ta_id), STORE_TEXT(version)), what, version_read, out,
+	    err);
 }
 
 int
 store_ta_version_list(struct store *st, int64_t ta_id, struct store_ta_version **out,
     size_t *n, struct tam_err *err)
 {
-	struct store_ta_version *v = NULL;
-	sqlite3_stmt *s = NULL;
-	size_t cnt = 0, cap = 0;
-	bool row;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if ((rc = store_prepare(st, SQL_VERSION_LIST, &s, err)) != TAM_OK ||
-	    (rc = store_bind_int64(st, s, 1, ta_id, err)) != TAM_OK)
-		goto out;
-	for (;;) {
-		if ((rc = store_step(st, s, &row, "TA versions", err)) != TAM_OK)
-			goto out;
-		if (!row)
-			break;
-		if ((rc = store_grow(&v, &cap, cnt + 1, sizeof(*v), err)) != TAM_OK ||
-		    (rc = version_read(st, s, false, &v[cnt], err)) != TAM_OK)
-			goto out;
-		cnt++;
-	}
-	*out = v;
-	*n = cnt;
-	v = NULL;
-	cnt = 0;
-out:
-	store_release(s);
-	store_ta_versions_free(v, cnt);
-	return rc;
+	return store_list(st, SQL_VERSION_LIST, STORE_PARAMS(STORE_INT64(ta_id)), "TA versions",
+	    sizeof(**out), version_read, version_clear, out, n, err);
 }
 
 void

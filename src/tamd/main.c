@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * otrp-tamd: the TAM daemon. Loads the TAM identity from the database, starts
- * the OTrP listener and waits for signals; fatal errors are only possible
- * here, before serving starts. Each server thread gets its own database
- * connection on first use; all are closed after the listener has stopped.
+ * otrp-tamd: the TAM daemon. Reads its configuration (file, then command-line
+ * overrides), loads the TAM identity, starts the OTrP listener, tells systemd
+ * it is ready, and then waits for signals: SIGHUP reloads what can change
+ * without a restart, SIGTERM/SIGINT drain and stop. Fatal errors are only
+ * possible here, before serving starts. Each server thread gets its own
+ * database connection on first use; all are closed after the listener stops.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -13,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
+#include "tam/config.h"
 #include "tam/engine.h"
 #include "tam/http.h"
 #include "tam/limits.h"
@@ -28,19 +34,15 @@
 #define TAMD_VERSION "0.1.0"
 #endif
 
-#define DEFAULT_DB "/var/lib/otrp-tamd/tamd.db"
 #define HOUSEKEEPING_SECONDS 60
-#define KEEP_FINISHED_SECONDS (7 * 24 * 3600)
+#define KEEP_FINISHED_SECONDS 3600          /* requests and sessions are bookkeeping; audit keeps history */
+#define MAX_OVERRIDES 64
+#define MAX_ANCHOR_FILES 256
 
 struct options {
-	const char *db;
-	const char *listen;
-	unsigned port;
-	const char *path;
-	size_t max_body;
-	unsigned threads;
-	int64_t request_ttl;
-	bool auto_register;
+	const char *config;                     /* -c, or NULL for the default path */
+	const char *overrides[MAX_OVERRIDES][2]; /* key, value: re-applied on every reload */
+	size_t n_overrides;
 	const char *port_file;
 	bool check_only;
 };
@@ -61,34 +63,37 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: otrp-tamd [-n] [-d db] [-l address] [-p port] [options]\n"
-	    "  -d, --db FILE            database created by `otrp-tamctl init` (default " DEFAULT_DB ")\n"
-	    "  -l, --listen ADDRESS     numeric address to bind (default 127.0.0.1)\n"
-	    "  -p, --port PORT          OTrP port, 0 picks a free one (default 8080)\n"
-	    "      --path PATH          OTrP endpoint path (default /tam)\n"
-	    "      --max-body BYTES     largest accepted POST body (default %u)\n"
-	    "      --threads N          server threads (default 2)\n"
-	    "      --request-ttl SEC    how long a request stays answerable (default %d)\n"
-	    "      --no-auto-register   refuse certificate TEEs that were not enrolled\n"
-	    "      --port-file FILE     write the bound port to FILE once listening\n"
-	    "      --log-level LEVEL    error, warn, info (default) or debug\n"
-	    "  -n, --check              load database and keys, print \"configuration OK\", exit\n"
+	    "usage: otrp-tamd [-c FILE] [--check-config] [-o SECTION.KEY=VALUE]... [options]\n"
+	    "  -c, --config FILE        configuration file (default " TAM_CONFIG_DEFAULT_PATH
+	    ", if present)\n"
+	    "  -o, --set KEY=VALUE      override one configuration key, e.g. -o limits.threads=4\n"
+	    "  -n, --check-config       validate configuration, database and keys, then exit\n"
+	    "      --port-file FILE     write the bound OTrP port to FILE once listening\n"
 	    "  -V, --version            print the version\n"
-	    "  -h, --help               this text\n",
-	    TAM_MAX_BODY_BYTES, TAM_DEFAULT_REQUEST_TTL);
+	    "  -h, --help               this text\n"
+	    "shortcuts for common keys:\n"
+	    "  -d, --db FILE            database.path\n"
+	    "  -l, --listen ADDRESS     otrp.listen\n"
+	    "  -p, --port PORT          otrp.port (0 picks a free one)\n"
+	    "      --path PATH          otrp.path\n"
+	    "      --max-body BYTES     limits.max_body\n"
+	    "      --threads N          limits.threads\n"
+	    "      --request-ttl SEC    limits.request_ttl\n"
+	    "      --no-auto-register   trust.auto_register=no\n"
+	    "      --log-level LEVEL    log.level\n"
+	    "Every key is documented in otrp-tamd.conf(5) and conf/otrp-tamd.conf.\n");
 }
 
 static int
-parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+add_override(struct options *o, const char *key, const char *value)
 {
-	char *end;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
+	if (o->n_overrides >= MAX_OVERRIDES) {
+		fprintf(stderr, "otrp-tamd: more than %d overrides\n", MAX_OVERRIDES);
 		return -1;
-	*out = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || *out > max)
-		return -1;
+	}
+	o->overrides[o->n_overrides][0] = key;
+	o->overrides[o->n_overrides][1] = value;
+	o->n_overrides++;
 	return 0;
 }
 
@@ -97,6 +102,8 @@ parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_PATH = 256, O_MAXBODY, O_THREADS, O_TTL, O_NOAUTO, O_PORTFILE, O_LOGLEVEL };
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 'o' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "port", required_argument, NULL, 'p' },
@@ -107,60 +114,159 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "no-auto-register", no_argument, NULL, O_NOAUTO },
 		{ "port-file", required_argument, NULL, O_PORTFILE },
 		{ "log-level", required_argument, NULL, O_LOGLEVEL },
+		{ "check-config", no_argument, NULL, 'n' },
 		{ "check", no_argument, NULL, 'n' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long long v;
-	int c, lvl;
+	static char dotted[MAX_OVERRIDES][64];
+	const char *key = NULL;
+	char *eq;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "d:l:p:nVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:d:l:p:nVh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->db = optarg; break;
-		case 'l': o->listen = optarg; break;
-		case 'p':
-			if (parse_uint(optarg, 65535, &v) != 0)
-				goto bad;
-			o->port = (unsigned)v;
-			break;
-		case O_PATH: o->path = optarg; break;
-		case O_MAXBODY:
-			if (parse_uint(optarg, 1ull << 30, &v) != 0 || v == 0)
-				goto bad;
-			o->max_body = (size_t)v;
-			break;
-		case O_THREADS:
-			if (parse_uint(optarg, 64, &v) != 0 || v == 0)
-				goto bad;
-			o->threads = (unsigned)v;
-			break;
-		case O_TTL:
-			if (parse_uint(optarg, 86400, &v) != 0 || v == 0)
-				goto bad;
-			o->request_ttl = (int64_t)v;
-			break;
-		case O_NOAUTO: o->auto_register = false; break;
-		case O_PORTFILE: o->port_file = optarg; break;
-		case O_LOGLEVEL:
-			if ((lvl = tam_log_level_parse(optarg)) < 0)
-				goto bad;
-			tam_log_set_level((enum tam_log_level)lvl);
-			break;
-		case 'n': o->check_only = true; break;
+		case 'c': o->config = optarg; continue;
+		case 'o':
+			eq = strchr(optarg, '=');
+			if (eq == NULL || (size_t)(eq - optarg) >= sizeof(dotted[0]) ||
+			    o->n_overrides >= MAX_OVERRIDES) {
+				fprintf(stderr, "otrp-tamd: -o takes SECTION.KEY=VALUE, not \"%s\"\n", optarg);
+				return -1;
+			}
+			memcpy(dotted[o->n_overrides], optarg, (size_t)(eq - optarg));
+			dotted[o->n_overrides][eq - optarg] = '\0';
+			if (add_override(o, dotted[o->n_overrides], eq + 1) != 0)
+				return -1;
+			continue;
+		case 'd': key = "database.path"; break;
+		case 'l': key = "otrp.listen"; break;
+		case 'p': key = "otrp.port"; break;
+		case O_PATH: key = "otrp.path"; break;
+		case O_MAXBODY: key = "limits.max_body"; break;
+		case O_THREADS: key = "limits.threads"; break;
+		case O_TTL: key = "limits.request_ttl"; break;
+		case O_LOGLEVEL: key = "log.level"; break;
+		case O_NOAUTO:
+			if (add_override(o, "trust.auto_register", "no") != 0)
+				return -1;
+			continue;
+		case O_PORTFILE: o->port_file = optarg; continue;
+		case 'n': o->check_only = true; continue;
 		case 'V': printf("otrp-tamd %s\n", TAMD_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
+		if (add_override(o, key, optarg) != 0)
+			return -1;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "otrp-tamd: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
+	/* A bad value on the command line is a usage error, found before anything starts. */
+	{
+		struct tam_config scratch;
+		struct tam_err err = { 0 };
+		tam_config_defaults(&scratch);
+		for (size_t i = 0; i < o->n_overrides; i++)
+			if (tam_config_set(&scratch, o->overrides[i][0], o->overrides[i][1], &err) != TAM_OK) {
+				fprintf(stderr, "otrp-tamd: %s\n", err.msg);
+				return -1;
+			}
+	}
 	return 0;
-bad:
-	fprintf(stderr, "otrp-tamd: bad value \"%s\" for option %s\n", optarg, argv[optind - 1]);
-	return -1;
+}
+
+/* Defaults, then the file, then the command line; validated as a whole. */
+static int
+read_config(const struct options *o, struct tam_config *c, struct tam_err *err)
+{
+	const char *path = o->config != NULL ? o->config : TAM_CONFIG_DEFAULT_PATH;
+	int rc;
+
+	tam_config_defaults(c);
+	rc = tam_config_load(path, c, err);
+	if (rc == TAM_ENOTFOUND && o->config == NULL)
+		rc = TAM_OK;   /* no file at the default path: built-in defaults */
+	if (rc != TAM_OK)
+		return rc;
+	for (size_t i = 0; i < o->n_overrides; i++) {
+		rc = tam_config_set(c, o->overrides[i][0], o->overrides[i][1], err);
+		if (rc != TAM_OK) {
+			char inner[TAM_ERR_MSG_MAX];
+			memcpy(inner, err->msg, sizeof(inner));
+			return tam_err_set(err, rc, "command line: %s", inner);
+		}
+	}
+	return tam_config_validate(c, err);
+}
+
+static bool
+anchor_file_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && l > 4 &&
+	    (strcmp(n + l - 4, ".pem") == 0 || strcmp(n + l - 4, ".crt") == 0);
+}
+
+/* Every CA certificate in the *.pem / *.crt files of dir; a non-CA or bad file fails the load. */
+static int
+load_anchor_dir(const char *dir, STACK_OF(X509) **out, struct tam_err *err)
+{
+	STACK_OF(X509) *all = NULL;
+	struct dirent *e;
+	size_t files = 0;
+	DIR *d;
+	int rc = TAM_OK;
+
+	*out = NULL;
+	if (dir[0] == '\0')
+		return TAM_OK;
+	if ((d = opendir(dir)) == NULL)
+		return tam_err_set(err, TAM_EIO, "trust.anchor_dir %s: %s", dir, strerror(errno));
+	if ((all = sk_X509_new_null()) == NULL) {
+		closedir(d);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	while (rc == TAM_OK && (e = readdir(d)) != NULL) {
+		STACK_OF(X509) *certs = NULL;
+		uint8_t *pem = NULL;
+		size_t len = 0;
+		char path[TAM_CONFIG_PATH_MAX + 256];
+
+		if (!anchor_file_name(e->d_name))
+			continue;
+		if (++files > MAX_ANCHOR_FILES) {
+			rc = tam_err_set(err, TAM_ETOO_LARGE, "trust.anchor_dir %s: more than %d files",
+			    dir, MAX_ANCHOR_FILES);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &pem, &len, err)) == TAM_OK)
+			rc = pki_certs_from_pem(pem, len, &certs, err);
+		free(pem);
+		while (rc == TAM_OK && sk_X509_num(certs) > 0) {
+			X509 *x = sk_X509_shift(certs);
+			if (!pki_cert_is_ca(x)) {
+				X509_free(x);
+				rc = tam_err_set(err, TAM_EINVAL, "%s: holds a certificate that is not a CA", path);
+			} else if (sk_X509_push(all, x) == 0) {
+				X509_free(x);
+				rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			}
+		}
+		sk_X509_pop_free(certs, X509_free);
+	}
+	closedir(d);
+	if (rc != TAM_OK) {
+		sk_X509_pop_free(all, X509_free);
+		return rc;
+	}
+	*out = all;
+	return TAM_OK;
 }
 
 static struct store *
@@ -222,18 +328,32 @@ write_port_file(const char *path, uint16_t port)
 	return 0;
 }
 
+/* The identity of the configuration file if it names one, else the database's. */
 static int
-load_signer(struct store *st, struct pki_signer **signer, struct tam_err *err)
+load_signer(const struct tam_config *c, struct store *st, struct pki_signer **signer,
+    struct tam_err *err)
 {
 	struct store_identity id = { 0 };
+	const char *tamid = c->tamid[0] != '\0' ? c->tamid : NULL;
+	uint8_t *chain = NULL;
+	size_t len = 0;
 	int rc;
 
+	if (c->tam_key[0] != '\0') {
+		if ((rc = tam_file_read(c->tam_cert, TAM_MAX_PEM_BYTES, &chain, &len, err)) != TAM_OK)
+			return rc;
+		rc = pki_signer_load(c->tam_key, chain, len, tamid, signer, err);
+		free(chain);
+		return rc;
+	}
 	rc = store_identity_get(st, &id, err);
 	if (rc == TAM_ENOTFOUND)
-		return tam_err_set(err, rc, "database has no TAM identity; run `otrp-tamctl init`");
+		return tam_err_set(err, rc, "database has no TAM identity; run `otrp-tamctl init` "
+		    "or set identity.key and identity.cert");
 	if (rc != TAM_OK)
 		return rc;
-	rc = pki_signer_load(id.key_path, id.chain_pem, id.chain_len, id.tamid, signer, err);
+	rc = pki_signer_load(id.key_path, id.chain_pem, id.chain_len,
+	    tamid != NULL ? tamid : id.tamid, signer, err);
 	store_identity_clear(&id);
 	return rc;
 }
@@ -259,15 +379,61 @@ housekeeping(struct store *st)
 		log_warn("event=housekeeping error=\"%s\"", err.msg);
 }
 
+/* Apply the settings that can change while serving. */
 static void
-serve_until_signal(struct store *st, const sigset_t *set)
+apply_live(const struct tam_config *c, struct http_server *srv)
+{
+	tam_log_set_level((enum tam_log_level)c->log_level);
+	otrp_engine_set_limits(engine, c->request_ttl, c->auto_register);
+	if (srv != NULL)
+		http_server_set_max_body(srv, c->max_body);
+}
+
+/*
+ * SIGHUP: read everything again; a bad configuration is refused whole and the
+ * running one kept. Keys that need a restart keep their running value.
+ */
+static void
+reload(const struct options *o, struct tam_config *running, struct http_server *srv)
+{
+	struct tam_config next;
+	struct tam_err err = { 0 };
+	STACK_OF(X509) *anchors = NULL;
+	char diff[2048];
+	bool restart;
+
+	sd_notify(0, "RELOADING=1");
+	if (read_config(o, &next, &err) != TAM_OK ||
+	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) != TAM_OK) {
+		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
+		    err.msg);
+		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
+		return;
+	}
+	tam_config_diff(running, &next, diff, sizeof(diff), &restart);
+	apply_live(&next, srv);
+	otrp_engine_set_extra_anchors(engine, anchors);
+	/* Keys that need a restart keep their running values until then. */
+	next.otrp_port = running->otrp_port;
+	memcpy(next.otrp_address, running->otrp_address, sizeof(next.otrp_address));
+	memcpy(next.otrp_path, running->otrp_path, sizeof(next.otrp_path));
+	memcpy(next.db_path, running->db_path, sizeof(next.db_path));
+	*running = next;
+	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
+	    restart ? " note=\"some changes need a restart\"" : "");
+	sd_notify(0, "READY=1\nSTATUS=serving");
+}
+
+static void
+serve_until_signal(const struct options *o, struct tam_config *c, struct store *st,
+    struct http_server *srv, const sigset_t *set)
 {
 	struct timespec ts = { HOUSEKEEPING_SECONDS, 0 };
 
 	for (;;) {
 		int sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGHUP) {
-			log_info("event=signal signal=HUP note=\"nothing to reload: settings come from the command line\"");
+			reload(o, c, srv);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -286,19 +452,17 @@ serve_until_signal(struct store *st, const sigset_t *set)
 int
 main(int argc, char **argv)
 {
-	struct options o = {
-		.db = DEFAULT_DB, .listen = "127.0.0.1", .port = 8080, .path = "/tam",
-		.max_body = TAM_MAX_BODY_BYTES, .threads = 2,
-		.request_ttl = TAM_DEFAULT_REQUEST_TTL, .auto_register = true,
-	};
+	struct options o = { 0 };
+	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
 	struct http_cfg hcfg = { 0 };
 	struct pki_signer *signer = NULL;
 	struct http_server *srv = NULL;
 	struct store *main_store = NULL;
+	STACK_OF(X509) *anchors = NULL;
 	struct tam_err err = { 0 };
 	sigset_t set;
-	int status = 1;
+	int status = 1, left;
 
 	if (parse_args(argc, argv, &o) != 0)
 		return 2;
@@ -308,32 +472,42 @@ main(int argc, char **argv)
 	json_object_seed(0);
 	block_signals(&set);
 
-	if (store_open(o.db, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
-	    load_signer(main_store, &signer, &err) != TAM_OK) {
+	if (read_config(&o, &cfg, &err) != TAM_OK) {
+		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
+		goto out;
+	}
+	tam_log_set_level((enum tam_log_level)cfg.log_level);
+	if (load_anchor_dir(cfg.trust_anchor_dir, &anchors, &err) != TAM_OK ||
+	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
+	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
 	if (o.check_only) {
-		printf("configuration OK (tamid %s, alg %s)\n", pki_signer_tamid(signer),
-		    pki_signer_alg(signer));
+		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors)\n",
+		    pki_signer_tamid(signer), pki_signer_alg(signer),
+		    anchors != NULL ? sk_X509_num(anchors) : 0);
 		status = 0;
 		goto out;
 	}
 	ecfg.signer = signer;
-	ecfg.request_ttl = o.request_ttl;
-	ecfg.auto_register = o.auto_register;
+	ecfg.request_ttl = cfg.request_ttl;
+	ecfg.auto_register = cfg.auto_register;
 	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
-	conns.path = o.db;
-	hcfg.address = o.listen;
-	hcfg.port = (uint16_t)o.port;
-	hcfg.path = o.path;
-	hcfg.max_body = o.max_body;
-	hcfg.threads = o.threads;
-	hcfg.conn_limit = 1024;
-	hcfg.conn_timeout = 30;
+	otrp_engine_set_extra_anchors(engine, anchors);
+	anchors = NULL;
+	conns.path = cfg.db_path;
+	hcfg.address = cfg.otrp_address;
+	hcfg.port = (uint16_t)cfg.otrp_port;
+	hcfg.path = cfg.otrp_path;
+	hcfg.max_body = cfg.max_body;
+	hcfg.threads = cfg.threads;
+	hcfg.conn_limit = cfg.connection_limit;
+	hcfg.per_ip_limit = cfg.per_ip_connection_limit;
+	hcfg.conn_timeout = cfg.connection_timeout;
 	hcfg.handler = handle_otrp;
 	if (http_server_start(&hcfg, &srv, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
@@ -342,12 +516,19 @@ main(int argc, char **argv)
 	if (o.port_file != NULL && write_port_file(o.port_file, http_server_port(srv)) != 0)
 		goto out;
 	log_info("event=startup version=%s tamid=%s alg=%s listen=%s port=%u path=%s",
-	    TAMD_VERSION, pki_signer_tamid(signer), pki_signer_alg(signer), o.listen,
-	    http_server_port(srv), o.path);
+	    TAMD_VERSION, pki_signer_tamid(signer), pki_signer_alg(signer), cfg.otrp_address,
+	    http_server_port(srv), cfg.otrp_path);
 	fprintf(stderr, "otrp-tamd listening on http://%s%s%s:%u%s\n",
-	    strchr(o.listen, ':') ? "[" : "", o.listen, strchr(o.listen, ':') ? "]" : "",
-	    http_server_port(srv), o.path);
-	serve_until_signal(main_store, &set);
+	    strchr(cfg.otrp_address, ':') ? "[" : "", cfg.otrp_address,
+	    strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(srv), cfg.otrp_path);
+	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",
+	    http_server_port(srv), (unsigned long)getpid());
+	serve_until_signal(&o, &cfg, main_store, srv, &set);
+	sd_notify(0, "STOPPING=1");
+	left = http_server_drain(srv, cfg.shutdown_timeout);
+	if (left > 0)
+		log_warn("event=shutdown note=\"%d requests still running after %us; closing them\"",
+		    left, cfg.shutdown_timeout);
 	status = 0;
 out:
 	http_server_stop(srv);
@@ -355,6 +536,7 @@ out:
 		store_close(conns.all[i]);
 	free(conns.all);
 	otrp_engine_free(engine);
+	sk_X509_pop_free(anchors, X509_free);
 	pki_signer_free(signer);
 	store_close(main_store);
 	if (status == 0 && !o.check_only)

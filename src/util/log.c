@@ -2,7 +2,8 @@
 /*
  * Event log: one line per call on stderr with an ISO-8601 UTC time and the
  * level in front, so journald and log shippers can split fields. The line is
- * built in one buffer and written with one call so threads do not interleave.
+ * built in one buffer and written with one call so threads do not interleave;
+ * control characters in it are replaced, so logged peer input stays on its line.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -64,6 +65,10 @@ tam_log(enum tam_log_level level, const char *fmt, ...)
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	/* Values may come from peers: no byte of theirs may start a forged line or steer a terminal. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	/* Best effort: a lost log line must never take the daemon down. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)

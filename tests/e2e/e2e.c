@@ -83,7 +83,7 @@ e2e_setup(struct e2e_env *env)
 		return -1;
 	if (e2e_ctl(env, "init --key %s/tam/tam.key --cert %s/tam/tam-chain.pem >/dev/null",
 	    env->pki, env->pki) != 0 ||
-	    e2e_ctl(env, "trust-anchor add root %s/root/ca.crt", env->pki) != 0 ||
+	    e2e_ctl(env, "trust-anchor add tee-ca %s/tee/ca.crt", env->pki) != 0 ||
 	    e2e_ctl(env, "sp add " E2E_SPID " %s/sp/sp1.crt", env->pki) != 0 ||
 	    e2e_ctl(env, "ta sign --key %s/sp/sp1.key %s %s/ta.jws", env->pki, env->ta_bin, env->dir) != 0 ||
 	    e2e_ctl(env, "ta add " E2E_SPID " " E2E_TAID " 1.0 %s/ta.jws >/dev/null", env->dir) != 0 ||
@@ -264,10 +264,15 @@ e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *labe
 	struct mock_tee_cfg cfg = { 0 };
 	struct tam_err err = { 0 };
 
+	/* "name" is a leaf of the TEE CA; "role/name" a leaf of another role's CA. */
+	const char *slash = strchr(tee, '/');
+	int role_len = slash != NULL ? (int)(slash - tee) : 3;
+	const char *role = slash != NULL ? tee : "tee", *leaf = slash != NULL ? slash + 1 : tee;
+
 	snprintf(state, sizeof(state), "%s/state-%s", env->dir, label);
-	snprintf(key, sizeof(key), "%s/tee/%s.key", pki, tee);
-	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", pki, tee);
-	snprintf(cacert, sizeof(cacert), "%s/tee/ca.crt", pki);
+	snprintf(key, sizeof(key), "%s/%.*s/%s.key", pki, role_len, role, leaf);
+	snprintf(cert, sizeof(cert), "%s/%.*s/%s.crt", pki, role_len, role, leaf);
+	snprintf(cacert, sizeof(cacert), "%s/%.*s/ca.crt", pki, role_len, role);
 	/* Every mock TEE trusts our TAM: the TAM certificate comes from env->pki. */
 	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", env->pki);
 	cfg.state_dir = state;
@@ -275,7 +280,7 @@ e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *labe
 	cfg.cert_path = raw ? NULL : cert;
 	cfg.cacert_path = raw ? NULL : cacert;
 	cfg.tam_anchor_path = anchor;
-	cfg.tee_name = tee;
+	cfg.tee_name = leaf;
 	if (mock_tee_open(&cfg, out, &err) != 0) {
 		fprintf(stderr, "mock_tee_open: %s\n", err.msg);
 		return -1;
@@ -297,11 +302,13 @@ e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_res
 }
 
 int
-e2e_db_digest(struct e2e_env *env, uint8_t out[32])
+e2e_db_digest(struct e2e_env *env, bool bookkeeping, uint8_t out[32])
 {
+	/* The first three tables change with every verified contact; the rest is state. */
 	static const char *const tables[] = {
-		"devices", "device_sds", "device_tas", "device_spaiks", "assignments", "sessions",
-		"requests", "audit", "sps", "tas", "ta_versions", "trust_anchors",
+		"devices", "sessions", "requests",
+		"device_sds", "device_tas", "device_spaiks", "assignments", "audit", "sps", "tas",
+		"ta_versions", "trust_anchors",
 	};
 	struct tam_buf b = { 0 };
 	sqlite3 *db = NULL;
@@ -309,7 +316,7 @@ e2e_db_digest(struct e2e_env *env, uint8_t out[32])
 
 	if (sqlite3_open_v2(env->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+	for (size_t t = bookkeeping ? 0 : 3; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		char sql[128];
 		sqlite3_stmt *s = NULL;
 		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1, 2", tables[t]);

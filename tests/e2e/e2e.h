@@ -54,8 +54,8 @@ int e2e_ctl_out(struct e2e_env *env, char *out, size_t outlen, const char *fmt, 
 
 /*
  * A mock TEE with key/cert from PKI directory pki (env->pki or env->pki2),
- * leaf name tee ("tee1"), state in env->dir/state-<label>. raw: no
- * certificate, the TEE is known by its key only.
+ * leaf name tee ("tee1", or "sp/sp1" for a leaf of another role), state in
+ * env->dir/state-<label>. raw: no certificate, the TEE is known by its key only.
  */
 int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
     struct mock_tee **out);
@@ -63,8 +63,11 @@ int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *
 /* POST body as application/otrp+json; *resp must be cleared by the caller. */
 int e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_resp *resp);
 
-/* Digest of every row of the tables that OTrP traffic can change. */
-int e2e_db_digest(struct e2e_env *env, uint8_t out[32]);
+/*
+ * Digest of every row of the tables OTrP traffic can change; without
+ * bookkeeping, only the state (not devices' last contact, sessions, requests).
+ */
+int e2e_db_digest(struct e2e_env *env, bool bookkeeping, uint8_t out[32]);
 /* A read-only store connection; close with store_close. */
 struct store *e2e_db(struct e2e_env *env);
 /* Does the database's observed state of device ref hold taid? -1 on error. */

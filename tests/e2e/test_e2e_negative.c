@@ -71,14 +71,14 @@ expect_problem(const char *body, size_t len, long status, const char *code)
 	uint8_t before[32], after[32];
 	char got[64];
 
-	assert_int_equal(e2e_db_digest(&env, before), 0);
+	assert_int_equal(e2e_db_digest(&env, true, before), 0);
 	post_ok(body, len, &r, status);
 	e2e_problem_code(&r, got, sizeof(got));
 	if (strcmp(got, code) != 0)
 		fail_msg("error code \"%s\", expected \"%s\": %.*s", got, code, (int)r.len, r.body);
 	assert_string_equal(r.content_type, "application/problem+json");
 	mock_http_resp_clear(&r);
-	assert_int_equal(e2e_db_digest(&env, after), 0);
+	assert_int_equal(e2e_db_digest(&env, true, after), 0);
 	assert_memory_equal(before, after, 32);
 }
 
@@ -233,6 +233,22 @@ test_untrusted_ca(void **state)
 
 	(void)state;
 	assert_int_equal(e2e_mock(&env, env.pki2, "tee1", "rogue", false, &mt), 0);
+	ans = gds_answer(mt, &len);
+	expect_problem(ans, len, 403, "cert_untrusted");
+	free(ans);
+	mock_tee_close(mt);
+}
+
+static void
+test_other_role_is_no_tee(void **state)
+{
+	struct mock_tee *mt = NULL;
+	char *ans;
+	size_t len;
+
+	(void)state;
+	/* the SP's certificate comes from the same root, but not from the TEE CA we trust */
+	assert_int_equal(e2e_mock(&env, env.pki, "sp/sp1", "sp-as-tee", false, &mt), 0);
 	ans = gds_answer(mt, &len);
 	expect_problem(ans, len, 403, "cert_untrusted");
 	free(ans);
@@ -544,12 +560,15 @@ static void
 test_broker_error_ends_session(void **state)
 {
 	struct mock_http_resp r;
+	struct tam_err err = { 0 };
 	json_t *tbs, *body;
-	char msg[512];
+	char msg[512], *genuine = NULL;
+	size_t len = 0;
 	long long ended;
 
 	(void)state;
 	post_ok("", 0, &r, 200);
+	assert_int_equal(mock_tee_process(tee2, (uint8_t *)r.body, r.len, &genuine, &len, &err), 0);
 	tbs = tbs_of(r.body, r.len);
 	body = json_object_get(tbs, "GetDeviceStateTBSRequest");
 	snprintf(msg, sizeof(msg), "{\"OTrPBrokerError\":{\"ver\":\"1.0\",\"rid\":\"%s\",\"tid\":\"%s\","
@@ -562,6 +581,42 @@ test_broker_error_ends_session(void **state)
 	mock_http_resp_clear(&r);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM sessions WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), ended + 1);
+	/* the session is over: the TEE's own answer to it now comes too late */
+	expect_problem(genuine, len, 400, "rid_expired");
+	free(genuine);
+}
+
+static void
+test_unverified_failure_ends_session(void **state)
+{
+	struct mock_http_resp r;
+	struct tam_err err = { 0 };
+	json_t *tbs, *body, *fail;
+	char *genuine = NULL, *forged;
+	size_t len = 0;
+
+	(void)state;
+	post_ok("", 0, &r, 200);
+	assert_int_equal(mock_tee_process(tee2, (uint8_t *)r.body, r.len, &genuine, &len, &err), 0);
+	tbs = tbs_of(r.body, r.len);
+	body = json_object_get(tbs, "GetDeviceStateTBSRequest");
+	/* a "fail" answer carries no key the TAM could check: it may only end its own session */
+	fail = json_pack("{s:{s:s,s:s,s:O,s:O,s:{s:s}}}", "GetDeviceTEEStateTBSResponse", "ver", "1.0",
+	    "status", "fail", "rid", json_object_get(body, "rid"), "tid", json_object_get(body, "tid"),
+	    "reason", "error-code", "ERR_TAM_NOT_TRUSTED");
+	forged = signed_response(mock_tee_key(tee1), "GetDeviceStateResponse", fail);
+	mock_http_resp_clear(&r);
+	post_ok(forged, strlen(forged), &r, 204);
+	mock_http_resp_clear(&r);
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_TAM_NOT_TRUSTED (unverified)'"), 1);
+	/* a replay of it, and the genuine answer, find the session over */
+	expect_problem(forged, strlen(forged), 400, "rid_expired");
+	expect_problem(genuine, len, 400, "rid_expired");
+	free(forged);
+	free(genuine);
+	json_decref(fail);
+	json_decref(tbs);
 }
 
 int
@@ -571,6 +626,7 @@ main(void)
 		cmocka_unit_test(test_http_rules),
 		cmocka_unit_test(test_malformed_and_truncated),
 		cmocka_unit_test(test_untrusted_ca),
+		cmocka_unit_test(test_other_role_is_no_tee),
 		cmocka_unit_test(test_expired_cert),
 		cmocka_unit_test(test_unenrolled_raw_key),
 		cmocka_unit_test(test_tampered_signature),
@@ -581,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_ta_is_bound_to_its_device),
 		cmocka_unit_test(test_decrypt_failures_indistinguishable),
 		cmocka_unit_test(test_broker_error_ends_session),
+		cmocka_unit_test(test_unverified_failure_ends_session),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

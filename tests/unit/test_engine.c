@@ -79,8 +79,8 @@ group_setup(void **state)
 		return -1;
 	snprintf(pki, sizeof(pki), "%s/pki", dir);
 	snprintf(db, sizeof(db), "%s/tamd.db", dir);
-	if (sh("sh %s %s >/dev/null && sh %s issue --ec %s tee teeec >/dev/null", script(), pki,
-	    script(), pki) != 0)
+	if (sh("sh %s %s >/dev/null && sh %s issue --ec %s tee teeec >/dev/null && "
+	    "sh %s issue %s tee tee2 >/dev/null", script(), pki, script(), pki, script(), pki) != 0)
 		return -1;
 	if (store_open(db, STORE_CREATE, &st, NULL) != 0)
 		return -1;
@@ -93,8 +93,7 @@ group_setup(void **state)
 	if (mgmt_identity_set(&m, path, chain, chain_len, NULL, NULL) != 0 ||
 	    pki_signer_load(path, chain, chain_len, NULL, &signer, NULL) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/root/ca.crt", pki);
-	free(cert);
+	snprintf(path, sizeof(path), "%s/tee/ca.crt", pki);
 	if (load(path, &cert, &cert_len) != 0 || mgmt_anchor_add(&m, "root", cert, cert_len, NULL) != 0)
 		goto out;
 	free(cert);
@@ -243,6 +242,180 @@ forge(struct mock_tee *mt, const struct otrp_reply *r, const char *outer, const 
 	return res;
 }
 
+/* rid and tid of the request in r. */
+static void
+rid_tid(const struct otrp_reply *r, char rid[64], char tid[64])
+{
+	json_t *doc = json_loadb(r->body, r->len, 0, NULL), *jws = NULL, *tbs, *body = NULL;
+	const char *k, *pl;
+	uint8_t *p = NULL;
+	size_t n = 0;
+
+	assert_non_null(doc);
+	json_object_foreach(doc, k, jws)
+		break;
+	pl = json_string_value(json_object_get(jws, "payload"));
+	assert_int_equal(tam_b64url_decode(pl, strlen(pl), &p, &n), 0);
+	tbs = json_loadb((char *)p, n, 0, NULL);
+	free(p);
+	json_object_foreach(tbs, k, body)
+		break;
+	snprintf(rid, 64, "%s", json_string_value(json_object_get(body, "rid")));
+	snprintf(tid, 64, "%s", json_string_value(json_object_get(body, "tid")));
+	json_decref(tbs);
+	json_decref(doc);
+}
+
+/*
+ * Answer the GetDeviceStateRequest in r as mt would, but with its DSI changed
+ * by edit (which gets the "tee" object): a TEE reporting a chosen state.
+ */
+static char *
+gds_with(struct mock_tee *mt, const struct otrp_reply *r, void (*edit)(json_t *tee))
+{
+	json_t *dsi, *jwe = NULL, *tbs, *jws = NULL, *out;
+	char rid[64], tid[64], *txt, *ans, *res;
+	size_t len;
+
+	ans = tee_answer(mt, r, &len);
+	free(ans);
+	dsi = json_loads(mock_tee_dsi(mt), 0, NULL);
+	assert_non_null(dsi);
+	edit(json_object_get(json_object_get(dsi, "dsi"), "tee"));
+	txt = json_dumps(dsi, JSON_COMPACT);
+	json_decref(dsi);
+	assert_int_equal(jose_jwe_encrypt(pki_signer_public(signer), JOSE_ALG_RSA1_5,
+	    JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL, (uint8_t *)txt, strlen(txt), &jwe, NULL), 0);
+	free(txt);
+	rid_tid(r, rid, tid);
+	tbs = json_pack("{s:{s:s,s:s,s:s,s:s,s:b,s:o}}", "GetDeviceTEEStateTBSResponse", "ver", "1.0",
+	    "status", "pass", "rid", rid, "tid", tid, "signerreq", 0, "edsi", jwe);
+	txt = json_dumps(tbs, JSON_COMPACT);
+	json_decref(tbs);
+	assert_int_equal(jose_jws_sign(mock_tee_key(mt), jose_key_sig_alg(mock_tee_key(mt)), NULL,
+	    NULL, (uint8_t *)txt, strlen(txt), &jws, NULL), 0);
+	free(txt);
+	out = json_pack("{s:[{s:o}]}", "GetDeviceStateResponse", "GetDeviceTEEStateResponse", jws);
+	res = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return res;
+}
+
+static void
+edit_foreign_ta(json_t *tee)
+{
+	json_object_set_new(tee, "sdlist", json_pack("{s:i,s:[{s:s,s:s,s:[{s:s}]}]}", "cnt", 1, "sd",
+	    "name", "sp1.sd", "spid", "sp1", "talist", "taid", "not-ours"));
+}
+
+static void
+edit_catalogue_ta(json_t *tee)
+{
+	json_object_set_new(tee, "sdlist", json_pack("{s:i,s:[{s:s,s:s,s:[{s:s}]}]}", "cnt", 1, "sd",
+	    "name", "sp1.sd", "spid", "sp1", "talist", "taid", TAID));
+}
+
+static void
+edit_sd_without_aik(json_t *tee)
+{
+	json_object_set_new(tee, "sdlist", json_pack("{s:i,s:[{s:s,s:s,s:[]}]}", "cnt", 1, "sd",
+	    "name", "sp1.sd", "spid", "sp1", "talist"));
+	json_object_del(tee, "teeaiklist");
+}
+
+/* One session of mt whose GetDeviceState answer is edited; returns the TAM's next reply. */
+static struct otrp_reply
+edited_session(struct mock_tee *mt, void (*edit)(json_t *tee))
+{
+	struct tam_err err = { 0 };
+	struct otrp_reply r, next;
+	char *ans;
+
+	r = engine_step("", 0, 0, &err);
+	ans = gds_with(mt, &r, edit);
+	otrp_reply_clear(&r);
+	next = engine_step(ans, strlen(ans), 0, &err);
+	free(ans);
+	return next;
+}
+
+static void
+test_only_catalogue_tas_are_deleted(void **state)
+{
+	struct mock_tee *mt = open_tee("tee2", "foreign");
+	struct otrp_reply r;
+
+	(void)state;
+	/* a TA we never heard of, in our SD: left alone */
+	r = edited_session(mt, edit_foreign_ta);
+	assert_true(r.done);
+	otrp_reply_clear(&r);
+	/* a TA of our catalogue that is not assigned to this device: deleted */
+	r = edited_session(mt, edit_catalogue_ta);
+	assert_false(r.done);
+	assert_non_null(strstr(r.body, "DeleteTARequest"));
+	otrp_reply_clear(&r);
+	mock_tee_close(mt);
+}
+
+static void
+test_blocked_without_aik_is_recorded(void **state)
+{
+	struct mock_tee *mt = open_tee("tee2", "noaik");
+	struct tam_err err = { 0 };
+	struct otrp_reply r;
+	uint8_t did[32];
+	char hex[65];
+
+	(void)state;
+	mock_tee_did(mt, did);
+	tam_hex_encode(did, 32, hex);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	r = edited_session(mt, edit_sd_without_aik);
+	assert_true(r.done);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'blocked:no TEE SP AIK for sp1'"), 1);
+	otrp_reply_clear(&r);
+	assert_int_equal(mgmt_unassign(&m, hex, TAID, &err), 0);
+	mock_tee_close(mt);
+}
+
+static void
+test_pass_without_effect_stops(void **state)
+{
+	struct mock_tee *mt = open_tee("tee2", "noeffect");
+	struct tam_err err = { 0 };
+	struct otrp_reply r, r2;
+	json_t *content;
+	uint8_t did[32];
+	char hex[65], *b64 = NULL, *ans;
+	size_t len;
+
+	(void)state;
+	mock_tee_did(mt, did);
+	tam_hex_encode(did, 32, hex);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_non_null(strstr(r.body, "CreateSDRequest"));
+	/* "pass", but the DSI that comes back still has no SD */
+	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
+	content = json_pack("{s:s,s:s}", "did", b64, "dsi", mock_tee_dsi(mt));
+	ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "pass", content);
+	r2 = engine_step(ans, strlen(ans), 0, &err);
+	assert_true(r2.done);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'no-progress:CreateSD sp1.sd'"), 1);
+	free(ans);
+	free(b64);
+	json_decref(content);
+	otrp_reply_clear(&r);
+	otrp_reply_clear(&r2);
+	assert_int_equal(mgmt_unassign(&m, hex, TAID, &err), 0);
+	mock_tee_close(mt);
+}
+
 static void
 test_full_flow_in_process(void **state)
 {
@@ -379,7 +552,7 @@ test_removed_anchor_takes_effect(void **state)
 	assert_int_equal(mgmt_anchor_remove(&m, "root", &err), 0);
 	engine_step(ans, len, TAM_ECERT_UNTRUSTED, &err);
 	free(ans);
-	snprintf(path, sizeof(path), "%s/root/ca.crt", pki);
+	snprintf(path, sizeof(path), "%s/tee/ca.crt", pki);
 	assert_int_equal(load(path, &cert, &cert_len), 0);
 	assert_int_equal(mgmt_anchor_add(&m, "root", cert, cert_len, &err), 0);
 	free(cert);
@@ -427,6 +600,9 @@ main(void)
 		cmocka_unit_test(test_new_session_supersedes_old),
 		cmocka_unit_test(test_removed_anchor_takes_effect),
 		cmocka_unit_test(test_ec_tee_recorded_but_blocked),
+		cmocka_unit_test(test_only_catalogue_tas_are_deleted),
+		cmocka_unit_test(test_blocked_without_aik_is_recorded),
+		cmocka_unit_test(test_pass_without_effect_stops),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

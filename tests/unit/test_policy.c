@@ -44,6 +44,7 @@ add_ta(struct fixture *f, const char *taid, const char *sdname)
 	struct tam_ta_obs *t = &f->tas[f->st.n_tas++];
 	strcpy(t->taid, taid);
 	strcpy(t->sdname, sdname);
+	t->managed = true;
 }
 
 static void
@@ -80,6 +81,7 @@ test_nothing_to_do(void **state)
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_int_equal(op.sp_id, 0);
 	assert_string_equal(op.taid, "");
+	assert_false(op.blocked);
 }
 
 static void
@@ -129,11 +131,15 @@ test_no_aik_skips(void **state)
 	want(&f, "ta-1", "bank", 7, 11);
 	policy_next_op(&f.st, f.want, f.n_want, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "ta-1");
+	assert_string_equal(op.spid, "bank");
 	/* a later assignment still proceeds */
 	want(&f, "ta-2", "shop", 8, 12);
 	policy_next_op(&f.st, f.want, f.n_want, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_string_equal(op.spid, "shop");
+	assert_false(op.blocked);
 }
 
 static void
@@ -167,6 +173,22 @@ test_delete_unassigned(void **state)
 	assert_string_equal(op.taid, "ta-old");
 	assert_string_equal(op.sdname, "bank.sd");
 	assert_string_equal(op.spid, "bank");
+}
+
+static void
+test_unmanaged_ta_left_alone(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_ta(&f, "foreign", "bank.sd");
+	f.tas[0].managed = false;
+	policy_next_op(&f.st, f.want, f.n_want, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_false(op.blocked);
 }
 
 static void
@@ -221,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_no_aik_skips),
 		cmocka_unit_test(test_installed_and_assigned),
 		cmocka_unit_test(test_delete_unassigned),
+		cmocka_unit_test(test_unmanaged_ta_left_alone),
 		cmocka_unit_test(test_delete_before_install),
 		cmocka_unit_test(test_assignment_order),
 	};

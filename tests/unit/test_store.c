@@ -802,7 +802,7 @@ test_device_state(void **state)
 {
 	struct store *st = *state;
 	struct tam_sd_obs sds[3] = { { "sd.z", "sp.z" }, { "sd.a", "" }, { "sd.a", "dup" } };
-	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0 }, { "uuid-1", "", "", 0 } };
+	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0, false }, { "uuid-1", "", "", 0, false } };
 	uint8_t k1[5] = { 1, 1, 1, 1, 1 }, k2[3] = { 2, 2, 2 };
 	struct tam_spaik_obs aiks[2] = { { "sp.z", k1, sizeof(k1) }, { "sp.a", k2, sizeof(k2) } };
 	struct tam_dev_state in, out;
