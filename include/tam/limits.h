@@ -43,5 +43,11 @@
 #define TAM_NAME_MAX 64                      /* operator-chosen labels */
 
 #define TAM_DEFAULT_REQUEST_TTL 300          /* seconds a rid stays answerable */
+#ifndef TAM_RETRY_BASE_SECONDS
+#define TAM_RETRY_BASE_SECONDS 300           /* first wait after a TEE refused an operation */
+#endif
+#ifndef TAM_RETRY_MAX_SECONDS
+#define TAM_RETRY_MAX_SECONDS 86400          /* the wait doubles per refusal up to this */
+#endif
 
 #endif

@@ -55,6 +55,9 @@ int mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *
 int mgmt_device_enroll(struct mgmt *m, const char *name, const uint8_t *data, size_t len,
     int64_t *device_id, struct tam_err *err) TAM_WUR;
 
+/* Refuse the device from now on (its sessions get 403); its records stay. */
+int mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_err *err) TAM_WUR;
+
 /* version NULL: always the latest version. */
 int mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char *version,
     struct tam_err *err) TAM_WUR;

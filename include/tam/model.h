@@ -78,6 +78,13 @@ struct tam_op {
 	bool blocked;                  /* NONE, but an assignment waits: its SP has no TEE SP AIK */
 };
 
+/* Names one operation on one device, e.g. a refused one policy should skip. */
+struct tam_op_key {
+	enum tam_op_kind kind;
+	char taid[TAM_TAID_MAX];       /* InstallTA/DeleteTA; "" otherwise */
+	char sdname[TAM_SDNAME_MAX];
+};
+
 const char *tam_op_kind_name(enum tam_op_kind k);
 /* Inverse of tam_op_kind_name; 0 or -1. */
 int tam_op_kind_parse(const char *s, enum tam_op_kind *out);

@@ -18,8 +18,10 @@
  * the SD and the SP's AIK are known. An assignment that cannot proceed (SD
  * present but no AIK) is skipped. Writes TAM_OP_NONE when nothing is left;
  * then op->blocked says whether an assignment is waiting, and which.
+ * Operations listed in skip (refused by the TEE recently) are never chosen.
  */
 void policy_next_op(const struct tam_dev_state *observed,
-    const struct tam_assignment *want, size_t n_want, struct tam_op *op);
+    const struct tam_assignment *want, size_t n_want, const struct tam_op_key *skip,
+    size_t n_skip, struct tam_op *op);
 
 #endif

@@ -165,6 +165,9 @@ int store_ta_version_add(struct store *st, const struct store_ta_version *v, int
 /* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
 int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
+/* As store_ta_version_get with enc_ta only (bundle stays NULL): what serving needs. */
+int store_ta_version_get_sealed(struct store *st, int64_t id, struct store_ta_version *out,
+    struct tam_err *err) TAM_WUR;
 /* Highest version_key of the TA, without blobs. */
 int store_ta_version_latest(struct store *st, int64_t ta_id,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
@@ -224,6 +227,9 @@ int store_device_list(struct store *st, struct store_device **out, size_t *n,
 int store_device_seen(struct store *st, int64_t id, const char *tee_name,
     const char *tee_ver, const uint8_t *dsi, size_t dsi_len, int64_t now,
     struct tam_err *err) TAM_WUR;
+/* "active" or "decommissioned"; a decommissioned device is refused by the engine. */
+int store_device_set_state(struct store *st, int64_t id, const char *state,
+    struct tam_err *err) TAM_WUR;
 void store_device_clear(struct store_device *d);
 void store_devices_free(struct store_device *d, size_t n);
 
@@ -254,6 +260,30 @@ int store_unassign(struct store *st, int64_t device_id, int64_t ta_id,
  */
 int store_assignments_get(struct store *st, int64_t device_id,
     struct tam_assignment **out, size_t *n, struct tam_err *err) TAM_WUR;
+
+/* ---- operations a TEE refused ---- */
+
+struct store_op_failure {
+	enum tam_op_kind op;
+	char taid[TAM_TAID_MAX];
+	char sdname[TAM_SDNAME_MAX];
+	char reason[128];
+	int64_t count;                /* refusals in a row */
+	int64_t retry_at;             /* not before this time */
+};
+/*
+ * Count one more refusal of (op, taid, sdname) by the device; the next try
+ * waits base_delay * 2^(count-1) seconds, at most max_delay.
+ */
+int store_op_failure_record(struct store *st, int64_t device_id, enum tam_op_kind op,
+    const char *taid, const char *sdname, const char *reason, int64_t now, int64_t base_delay,
+    int64_t max_delay, struct tam_err *err) TAM_WUR;
+/* Forget the refusals of (op, taid, sdname) after it succeeded. */
+int store_op_failure_clear(struct store *st, int64_t device_id, enum tam_op_kind op,
+    const char *taid, const char *sdname, struct tam_err *err) TAM_WUR;
+/* Refusals whose retry_at is after now; *out malloc'd. */
+int store_op_failures_active(struct store *st, int64_t device_id, int64_t now,
+    struct store_op_failure **out, size_t *n, struct tam_err *err) TAM_WUR;
 
 /* ---- OTrP sessions and outstanding requests ---- */
 

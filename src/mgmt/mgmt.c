@@ -342,6 +342,30 @@ out:
 	return rc;
 }
 
+int
+mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_err *err)
+{
+	struct store_device d = { 0 };
+	char didhex[TAM_DID_HEX], object[80];
+	int rc;
+
+	if ((rc = store_device_find(m->st, device_ref, &d, err)) != TAM_OK)
+		goto out;
+	if (strcmp(d.state, "decommissioned") == 0) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "device %s is already decommissioned", device_ref);
+		goto out;
+	}
+	tam_hex_encode(d.did, 32, didhex);
+	snprintf(object, sizeof(object), "device:%s", didhex);
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	rc = finish(m, store_device_set_state(m->st, d.id, "decommissioned", err),
+	    "device.decommission", object, "", err);
+out:
+	store_device_clear(&d);
+	return rc;
+}
+
 static int
 assignment_target(struct mgmt *m, const char *device_ref, const char *taid,
     struct store_device *d, struct store_ta *ta, char object[80], struct tam_err *err)
@@ -370,6 +394,10 @@ mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char
 
 	if ((rc = assignment_target(m, device_ref, taid, &d, &ta, object, err)) != TAM_OK)
 		goto out;
+	if (strcmp(d.state, "active") != 0) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "device %s is %s", device_ref, d.state);
+		goto out;
+	}
 	if (version != NULL) {
 		if ((rc = store_ta_version_find(m->st, ta.id, version, &v, err)) != TAM_OK)
 			goto out;

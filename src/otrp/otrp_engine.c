@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tam/engine.h"
+#include "tam/limits.h"
 #include "tam/log.h"
 #include "tam/otrp.h"
 #include "tam/policy.h"
@@ -53,6 +54,8 @@ struct ctx {
 	char audit_action[32];        /* what this response changed, for the audit log */
 	char audit_detail[256];
 	char result[128];             /* session result if the session ends here */
+	bool refused;                 /* the TEE refused the operation (signed "fail") */
+	char refusal[128];            /* its reason */
 	struct tam_op op;             /* what comes next */
 	struct store_request next;    /* the next request's row */
 	char *body;                   /* the next request's bytes */
@@ -312,7 +315,7 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
 	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, true, &v, err)) != TAM_OK)
+	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK)
 		goto out;
 	if (jose_key_type(aik_key) != JOSE_KTY_RSA) {
 		rc = tam_err_set(err, TAM_EUNSUPPORTED, "EC TEE SP AIKs are not supported yet");
@@ -424,23 +427,61 @@ mark_managed(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 }
 
+/* Operations this device refused recently, plus the one it is refusing now. */
+static int
+refused_ops(struct ctx *c, struct tam_op_key **out, size_t *n, struct tam_err *err)
+{
+	struct store_op_failure *f = NULL;
+	struct tam_op_key *keys;
+	size_t nf = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_op_failures_active(c->st, c->dev.id, c->now, &f, &nf, err)) != TAM_OK)
+		return rc;
+	keys = calloc(nf + 1, sizeof(*keys));
+	if (keys == NULL) {
+		free(f);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nf; i++) {
+		keys[i].kind = f[i].op;
+		memcpy(keys[i].taid, f[i].taid, sizeof(keys[i].taid));
+		memcpy(keys[i].sdname, f[i].sdname, sizeof(keys[i].sdname));
+	}
+	free(f);
+	if (c->refused) {
+		keys[nf].kind = c->req.op;
+		memcpy(keys[nf].taid, c->req.taid, sizeof(keys[nf].taid));
+		memcpy(keys[nf].sdname, c->req.sdname, sizeof(keys[nf].sdname));
+		nf++;
+	}
+	*out = keys;
+	*n = nf;
+	return TAM_OK;
+}
+
 /* Ask policy what comes next and build it; nothing is written yet. */
 static int
 decide(struct ctx *c, struct tam_err *err)
 {
 	struct tam_assignment *want = NULL;
-	size_t n = 0;
+	struct tam_op_key *skip = NULL;
+	size_t n = 0, n_skip = 0;
 	int rc;
 
 	if (!c->new_device &&
-	    (rc = store_assignments_get(c->st, c->dev.id, &want, &n, err)) != TAM_OK)
-		return rc;
-	if ((rc = mark_managed(c, err)) != TAM_OK) {
-		free(want);
-		return rc;
-	}
-	policy_next_op(&c->state, want, n, &c->op);
+	    ((rc = store_assignments_get(c->st, c->dev.id, &want, &n, err)) != TAM_OK ||
+	    (rc = refused_ops(c, &skip, &n_skip, err)) != TAM_OK))
+		goto out;
+	if ((rc = mark_managed(c, err)) != TAM_OK)
+		goto out;
+	policy_next_op(&c->state, want, n, skip, n_skip, &c->op);
 	free(want);
+	free(skip);
+	want = NULL;
+	skip = NULL;
 	if (c->op.kind == TAM_OP_NONE) {
 		if (c->op.blocked) {
 			log_warn("event=otrp.blocked taid=%s spid=%s reason=\"no TEE SP AIK for the SP\"",
@@ -470,6 +511,10 @@ decide(struct ctx *c, struct tam_err *err)
 	c->body = NULL;
 	memset(&c->op, 0, sizeof(c->op));
 	return TAM_OK;
+out:
+	free(want);
+	free(skip);
+	return rc;
 }
 
 static void
@@ -530,6 +575,13 @@ commit(struct ctx *c, struct tam_err *err)
 		    (rc = store_requests_cancel_device(st, c->dev.id, c->req.session_id, err)) != TAM_OK)
 			goto fail;
 	}
+	if (c->refused)
+		rc = store_op_failure_record(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname,
+		    c->refusal, c->now, TAM_RETRY_BASE_SECONDS, TAM_RETRY_MAX_SECONDS, err);
+	else if (c->req.op != TAM_OP_NONE)
+		rc = store_op_failure_clear(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname, err);
+	if (rc != TAM_OK)
+		goto fail;
 	tam_hex_encode(c->dev.did, 32, didhex);
 	snprintf(object, sizeof(object), "device:%s", didhex);
 	if (c->audit_action[0] != '\0' &&
@@ -1015,9 +1067,12 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s sdname=%s reason=%s",
 		    c->req.taid, c->req.sdname, why);
 		snprintf(c->result, sizeof(c->result), "tee-fail:%.100s", why);
-		if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK)
+		c->refused = true;
+		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+		/* Remembered, so policy moves on to the next operation now and retries this one later. */
+		if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK ||
+		    (rc = decide(c, err)) != TAM_OK)
 			goto out;
-		c->op.kind = TAM_OP_NONE;
 		rc = commit(c, err);
 		goto out;
 	}

@@ -43,12 +43,23 @@ is_assigned(const struct tam_assignment *want, size_t n, const char *taid)
 	return 0;
 }
 
+static int
+skipped(const struct tam_op_key *skip, size_t n, enum tam_op_kind kind, const char *taid,
+    const char *sdname)
+{
+	for (size_t i = 0; i < n; i++)
+		if (skip[i].kind == kind && strcmp(skip[i].taid, taid) == 0 &&
+		    strcmp(skip[i].sdname, sdname) == 0)
+			return 1;
+	return 0;
+}
+
 /* All strings in model structs are bounded arrays of the same size, so copies fit. */
 #define COPY(dst, src) memcpy((dst), (src), sizeof(dst))
 
 void
 policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment *want,
-    size_t n_want, struct tam_op *op)
+    size_t n_want, const struct tam_op_key *skip, size_t n_skip, struct tam_op *op)
 {
 	memset(op, 0, sizeof(*op));
 	op->kind = TAM_OP_NONE;
@@ -56,7 +67,8 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 	for (size_t i = 0; i < observed->n_tas; i++) {
 		const struct tam_ta_obs *ta = &observed->tas[i];
 		/* TAs we do not know (not in our catalogue) are left alone, not deleted. */
-		if (!ta->managed || is_assigned(want, n_want, ta->taid))
+		if (!ta->managed || is_assigned(want, n_want, ta->taid) ||
+		    skipped(skip, n_skip, TAM_OP_DELETE_TA, ta->taid, ta->sdname))
 			continue;
 		op->kind = TAM_OP_DELETE_TA;
 		COPY(op->taid, ta->taid);
@@ -73,6 +85,8 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 		if (find_ta(observed, a->taid) != NULL)
 			continue;
 		if (find_sd(observed, a->sdname) == NULL) {
+			if (skipped(skip, n_skip, TAM_OP_CREATE_SD, "", a->sdname))
+				continue;
 			op->kind = TAM_OP_CREATE_SD;
 			op->sp_id = a->sp_id;
 			COPY(op->spid, a->spid);
@@ -84,6 +98,8 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 				waiting = a;
 			continue;
 		}
+		if (skipped(skip, n_skip, TAM_OP_INSTALL_TA, a->taid, a->sdname))
+			continue;
 		op->kind = TAM_OP_INSTALL_TA;
 		op->sp_id = a->sp_id;
 		COPY(op->spid, a->spid);

@@ -33,6 +33,8 @@ static const char SQL_DEVICE_SEEN[] =
     "UPDATE devices SET tee_name = ?1, tee_ver = ?2, dsi = ?3, dsihash = ?4, last_seen = ?5"
     " WHERE id = ?6";
 
+static const char SQL_DEVICE_SET_STATE[] = "UPDATE devices SET state = ?2 WHERE id = ?1";
+
 static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WHERE id = ?1";
 static const char SQL_STATE_SDS[] =
     "SELECT sdname, spid FROM device_sds WHERE device_id = ?1 ORDER BY sdname";
@@ -314,6 +316,20 @@ store_device_list(struct store *st, struct store_device **out, size_t *n, struct
 {
 	return store_list(st, SQL_DEVICE_LIST, STORE_NO_PARAMS, "devices", sizeof(**out),
 	    device_read, device_clear, out, n, err);
+}
+
+int
+store_device_set_state(struct store *st, int64_t id, const char *state, struct tam_err *err)
+{
+	int rc;
+
+	if (strcmp(state, "active") != 0 && strcmp(state, "decommissioned") != 0)
+		return tam_err_set(err, TAM_EINVAL, "device state \"%.32s\" is not active or "
+		    "decommissioned", state);
+	if ((rc = store_run(st, SQL_DEVICE_SET_STATE, STORE_PARAMS(STORE_INT64(id), STORE_TEXT(state)),
+	    "device", err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld: not found", (long long)id);
+	return rc;
 }
 
 int

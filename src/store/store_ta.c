@@ -30,6 +30,9 @@ static const char SQL_VERSION_ADD[] =
 static const char SQL_VERSION_GET[] = VERSION_COLS " FROM ta_versions WHERE id = ?1";
 static const char SQL_VERSION_GET_BLOBS[] =
     VERSION_COLS ", bundle, enc_ta FROM ta_versions WHERE id = ?1";
+/* Only the ciphertext: the plaintext bundle is not needed to serve a device. */
+static const char SQL_VERSION_GET_SEALED[] =
+    VERSION_COLS ", NULL, enc_ta FROM ta_versions WHERE id = ?1";
 static const char SQL_VERSION_LATEST[] =
     VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 ORDER BY version_key DESC LIMIT 1";
 static const char SQL_VERSION_FIND[] =
@@ -188,6 +191,18 @@ store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
 	return store_get(st, with_blobs ? SQL_VERSION_GET_BLOBS : SQL_VERSION_GET,
 	    STORE_PARAMS(STORE_INT64(id)), what, with_blobs ? version_read_blobs : version_read,
 	    out, err);
+}
+
+int
+store_ta_version_get_sealed(struct store *st, int64_t id, struct store_ta_version *out,
+    struct tam_err *err)
+{
+	char what[48];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	return store_get(st, SQL_VERSION_GET_SEALED, STORE_PARAMS(STORE_INT64(id)), what,
+	    version_read_blobs, out, err);
 }
 
 int

@@ -619,6 +619,28 @@ test_unverified_failure_ends_session(void **state)
 	json_decref(tbs);
 }
 
+static void
+test_decommissioned_device_refused(void **state)
+{
+	struct mock_session_result res = { 0 };
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = NULL;
+	uint8_t did[32];
+	char hex[65], *ans;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(e2e_mock(&env, env.pki, "tee3", "tee3", false, &mt), 0);
+	assert_int_equal(mock_tee_run_session(mt, env.url, &res, &err), 0);
+	mock_tee_did(mt, did);
+	tam_hex_encode(did, 32, hex);
+	assert_int_equal(e2e_ctl(&env, "device decommission %s", hex), 0);
+	ans = gds_answer(mt, &len);
+	expect_problem(ans, len, 403, "denied");
+	free(ans);
+	mock_tee_close(mt);
+}
+
 int
 main(void)
 {
@@ -638,6 +660,7 @@ main(void)
 		cmocka_unit_test(test_decrypt_failures_indistinguishable),
 		cmocka_unit_test(test_broker_error_ends_session),
 		cmocka_unit_test(test_unverified_failure_ends_session),
+		cmocka_unit_test(test_decommissioned_device_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -103,9 +103,16 @@ expect 0 "device show" $c device show tee1
 expect_text "$taid" "device show lists the assigned TA"
 expect 0 "unassign" $c unassign tee1 $taid
 expect 2 "unassign twice: not found" $c unassign tee1 $taid
+expect 0 "device decommission" $c device decommission tee2
+expect 3 "device decommission twice: conflict" $c device decommission tee2
+expect 2 "device decommission of an unknown device: not found" $c device decommission nosuch
+expect 0 "device show of a decommissioned device" $c device show tee2
+expect_text "decommissioned" "device show says decommissioned"
+expect 3 "assign to a decommissioned device: conflict" $c assign tee2 $taid
 expect 0 "audit" $c audit
 expect_text "ta.add" "audit records ta.add"
 expect_text "unassign" "audit records unassign"
+expect_text "device.decommission" "audit records device.decommission"
 expect 1 "audit with a bad limit" $c audit --limit x
 
 expect 0 "otrp-tamd -n accepts the database" "$build/otrp-tamd" -n -d "$db"

@@ -495,6 +495,15 @@ test_tee_signed_failure_ends_session(void **state)
 	/* the verified failure consumed its rid */
 	engine_step(ans, strlen(ans), TAM_ERID_REPLAYED, &err);
 	free(ans);
+	assert_int_equal(scalar("SELECT count(*) FROM op_failures WHERE op = 'CreateSD' AND count = 1"), 1);
+	/* the next session does not ask for the refused operation again (until its retry time) */
+	otrp_reply_clear(&r);
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_true(r.done);
 	json_decref(content);
 	free(b64);
 	otrp_reply_clear(&r);
@@ -596,9 +605,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_flow_in_process),
-		cmocka_unit_test(test_tee_signed_failure_ends_session),
 		cmocka_unit_test(test_new_session_supersedes_old),
 		cmocka_unit_test(test_removed_anchor_takes_effect),
+		cmocka_unit_test(test_tee_signed_failure_ends_session),
 		cmocka_unit_test(test_ec_tee_recorded_but_blocked),
 		cmocka_unit_test(test_only_catalogue_tas_are_deleted),
 		cmocka_unit_test(test_blocked_without_aik_is_recorded),

@@ -19,6 +19,8 @@ struct fixture {
 	struct tam_dev_state st;
 	struct tam_assignment want[4];
 	size_t n_want;
+	struct tam_op_key skip[4];
+	size_t n_skip;
 };
 
 static void
@@ -77,7 +79,7 @@ test_nothing_to_do(void **state)
 	(void)state;
 	reset(&f);
 	memset(&op, 0xff, sizeof(op));
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_int_equal(op.sp_id, 0);
 	assert_string_equal(op.taid, "");
@@ -93,7 +95,7 @@ test_create_sd_first(void **state)
 	(void)state;
 	reset(&f);
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_int_equal(op.sp_id, 7);
 	assert_string_equal(op.spid, "bank");
@@ -111,7 +113,7 @@ test_install_when_sd_and_aik(void **state)
 	add_sd(&f, "bank.sd", "bank");
 	add_aik(&f, "bank");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-1");
 	assert_string_equal(op.sdname, "bank.sd");
@@ -129,14 +131,14 @@ test_no_aik_skips(void **state)
 	reset(&f);
 	add_sd(&f, "bank.sd", "bank");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_true(op.blocked);
 	assert_string_equal(op.taid, "ta-1");
 	assert_string_equal(op.spid, "bank");
 	/* a later assignment still proceeds */
 	want(&f, "ta-2", "shop", 8, 12);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_string_equal(op.spid, "shop");
 	assert_false(op.blocked);
@@ -154,7 +156,7 @@ test_installed_and_assigned(void **state)
 	add_aik(&f, "bank");
 	add_ta(&f, "ta-1", "bank.sd");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 }
 
@@ -168,7 +170,7 @@ test_delete_unassigned(void **state)
 	reset(&f);
 	add_sd(&f, "bank.sd", "bank");
 	add_ta(&f, "ta-old", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
 	assert_string_equal(op.taid, "ta-old");
 	assert_string_equal(op.sdname, "bank.sd");
@@ -186,7 +188,7 @@ test_unmanaged_ta_left_alone(void **state)
 	add_sd(&f, "bank.sd", "bank");
 	add_ta(&f, "foreign", "bank.sd");
 	f.tas[0].managed = false;
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_false(op.blocked);
 }
@@ -203,12 +205,12 @@ test_delete_before_install(void **state)
 	add_aik(&f, "bank");
 	add_ta(&f, "ta-old", "bank.sd");
 	want(&f, "ta-new", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
 	assert_string_equal(op.taid, "ta-old");
 	/* once it is gone the install comes */
 	f.st.n_tas = 0;
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-new");
 }
@@ -227,10 +229,55 @@ test_assignment_order(void **state)
 	add_aik(&f, "shop");
 	want(&f, "ta-b", "shop", 8, 21);
 	want(&f, "ta-a", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, &op);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-b");
 	assert_int_equal(op.ta_version_id, 21);
+}
+
+static void
+skip_op(struct fixture *f, enum tam_op_kind kind, const char *taid, const char *sdname)
+{
+	struct tam_op_key *k = &f->skip[f->n_skip++];
+	k->kind = kind;
+	strcpy(k->taid, taid);
+	strcpy(k->sdname, sdname);
+}
+
+static void
+test_refused_ops_are_skipped(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	add_ta(&f, "ta-old", "bank.sd");
+	want(&f, "ta-new", "bank", 7, 11);
+	want(&f, "ta-x", "shop", 8, 12);
+	/* the delete was refused: the install comes next */
+	skip_op(&f, TAM_OP_DELETE_TA, "ta-old", "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "ta-new");
+	/* that was refused too: the other SP's SD */
+	skip_op(&f, TAM_OP_INSTALL_TA, "ta-new", "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
+	assert_string_equal(op.sdname, "shop.sd");
+	skip_op(&f, TAM_OP_CREATE_SD, "", "shop.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	/* a skip entry for another TA changes nothing */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	want(&f, "ta-new", "bank", 7, 11);
+	skip_op(&f, TAM_OP_INSTALL_TA, "ta-other", "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 }
 
 int
@@ -246,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_unmanaged_ta_left_alone),
 		cmocka_unit_test(test_delete_before_install),
 		cmocka_unit_test(test_assignment_order),
+		cmocka_unit_test(test_refused_ops_are_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1244,6 +1244,85 @@ test_audit(void **state)
 	assert_int_equal(store_audit(st, "cli:root", "sp.add", NULL, NULL, NULL), TAM_EINVAL);
 }
 
+static void
+test_op_failures(void **state)
+{
+	struct store *st = *state;
+	struct store_op_failure *f = NULL;
+	struct tam_err err = { 0 };
+	int64_t dev = add_device(st, 31, "fails"), other = add_device(st, 32, "other");
+	size_t n = 0;
+
+	assert_int_equal(store_op_failure_record(st, dev, TAM_OP_DELETE_TA, "ta-1", "sd", "ERR_TA_NOT_FOUND",
+	    1000, 300, 86400, &err), TAM_OK);
+	assert_int_equal(store_op_failures_active(st, dev, 1000, &f, &n, &err), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(f[0].op, TAM_OP_DELETE_TA);
+	assert_string_equal(f[0].taid, "ta-1");
+	assert_string_equal(f[0].sdname, "sd");
+	assert_string_equal(f[0].reason, "ERR_TA_NOT_FOUND");
+	assert_int_equal(f[0].count, 1);
+	assert_int_equal(f[0].retry_at, 1300);
+	free(f);
+	/* the wait doubles with every refusal in a row, up to the maximum */
+	assert_int_equal(store_op_failure_record(st, dev, TAM_OP_DELETE_TA, "ta-1", "sd", "again",
+	    2000, 300, 86400, &err), TAM_OK);
+	assert_int_equal(store_op_failures_active(st, dev, 2000, &f, &n, &err), TAM_OK);
+	assert_int_equal(f[0].count, 2);
+	assert_int_equal(f[0].retry_at, 2600);
+	assert_string_equal(f[0].reason, "again");
+	free(f);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(store_op_failure_record(st, dev, TAM_OP_DELETE_TA, "ta-1", "sd", "x",
+		    3000, 300, 86400, &err), TAM_OK);
+	assert_int_equal(store_op_failures_active(st, dev, 3000, &f, &n, &err), TAM_OK);
+	assert_int_equal(f[0].retry_at, 3000 + 86400);
+	free(f);
+	/* not active once its time has come; other devices see nothing */
+	assert_int_equal(store_op_failures_active(st, dev, 3000 + 86400, &f, &n, &err), TAM_OK);
+	assert_int_equal(n, 0);
+	free(f);
+	assert_int_equal(store_op_failures_active(st, other, 0, &f, &n, &err), TAM_OK);
+	assert_int_equal(n, 0);
+	free(f);
+	/* success clears it */
+	assert_int_equal(store_op_failure_clear(st, dev, TAM_OP_DELETE_TA, "ta-1", "sd", &err), TAM_OK);
+	assert_int_equal(store_op_failures_active(st, dev, 0, &f, &n, &err), TAM_OK);
+	assert_int_equal(n, 0);
+	free(f);
+	assert_int_equal(store_op_failure_record(st, dev, TAM_OP_NONE, "", "", "x", 1, 300, 86400, &err),
+	    TAM_EINVAL);
+	assert_int_equal(store_op_failure_record(st, dev, TAM_OP_CREATE_SD, "", "sd", "x", 1, 0, 86400, &err),
+	    TAM_EINVAL);
+}
+
+static void
+test_device_set_state_and_sealed(void **state)
+{
+	struct store *st = *state;
+	struct store_device d = { 0 };
+	struct store_ta_version v = { 0 };
+	struct tam_err err = { 0 };
+	int64_t dev = add_device(st, 41, "gone"), sp = add_sp(st, "sealer", "sealer.sd");
+	int64_t ta = add_ta(st, sp, "sealed-ta"), ver = add_version(st, ta, "1.0");
+
+	assert_int_equal(store_device_set_state(st, dev, "decommissioned", &err), TAM_OK);
+	assert_int_equal(store_device_get(st, dev, &d, &err), TAM_OK);
+	assert_string_equal(d.state, "decommissioned");
+	store_device_clear(&d);
+	assert_int_equal(store_device_set_state(st, dev, "lost", &err), TAM_EINVAL);
+	assert_int_equal(store_device_set_state(st, 9999, "active", &err), TAM_ENOTFOUND);
+
+	assert_int_equal(store_ta_version_get_sealed(st, ver, &v, &err), TAM_OK);
+	assert_null(v.bundle);
+	assert_non_null(v.enc_ta);
+	assert_int_equal(v.enc_ta_len, 80);
+	assert_int_equal(v.enc_ta[0], 0xe5);
+	assert_int_equal(v.enc_key[1], (uint8_t)(0x40 + 7));
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_get_sealed(st, 9999, &v, &err), TAM_ENOTFOUND);
+}
+
 int
 main(void)
 {
@@ -1269,6 +1348,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_purge, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_op_failures, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_set_state_and_sealed, db_setup, db_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -158,6 +158,20 @@ out:
 	return rc;
 }
 
+static int
+dev_decommission(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "device decommission DEVICE";
+	struct tam_err err = { 0 };
+	const char *pos[1];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 || (rc = ctl_open(c, false)) != 0)
+		return rc;
+	rc = mgmt_device_decommission(&c->m, pos[0], &err);
+	return rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
+}
+
 int
 cmd_device(struct ctl *c, int argc, char **argv)
 {
@@ -166,6 +180,8 @@ cmd_device(struct ctl *c, int argc, char **argv)
 		    "enroll a TEE by certificate or raw public key; prints its id" },
 		{ "list", dev_list, "device list", "list devices" },
 		{ "show", dev_show, "device show DEVICE", "desired against observed TAs" },
+		{ "decommission", dev_decommission, "device decommission DEVICE",
+		    "refuse the device from now on; its records stay" },
 	};
 	return ctl_dispatch(c, "device", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

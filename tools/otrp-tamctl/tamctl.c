@@ -27,7 +27,7 @@ static const struct ctl_cmd commands[] = {
 	    "CA certificates TEE certificates must chain to" },
 	{ "sp", cmd_sp, "sp add|list ...", "service providers and their signing certificates" },
 	{ "ta", cmd_ta, "ta sign|add|list ...", "trusted applications and their versions" },
-	{ "device", cmd_device, "device enroll|list|show ...", "devices (TEEs)" },
+	{ "device", cmd_device, "device enroll|list|show|decommission ...", "devices (TEEs)" },
 	{ "assign", cmd_assign, "assign DEVICE TAID [VERSION]", "this TA belongs on this device" },
 	{ "unassign", cmd_unassign, "unassign DEVICE TAID", "this TA no longer belongs on this device" },
 	{ "audit", cmd_audit, "audit [--after ID] [--limit N]", "who changed what" },
