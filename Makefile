@@ -16,7 +16,10 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 BUILD ?= build
 SAN ?= 0
@@ -171,13 +174,23 @@ install: all
 	install -m 0755 $(BUILD)/otrp-tamd $(DESTDIR)$(SBINDIR)/otrp-tamd
 	install -m 0755 $(BUILD)/otrp-tamctl $(DESTDIR)$(BINDIR)/otrp-tamctl
 	install -m 0755 pki/otrp-pki.sh $(DESTDIR)$(DATADIR)/otrp-tamd/otrp-pki.sh
-	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/otrp-tamd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
+	install -m 0644 conf/otrp-tamd.conf $(DESTDIR)$(DATADIR)/otrp-tamd/otrp-tamd.conf.example
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/otrp-tamd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/otrp-tamd/otrp-tamd.conf ] || \
+		install -m 0640 conf/otrp-tamd.conf $(DESTDIR)$(SYSCONFDIR)/otrp-tamd/otrp-tamd.conf
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/otrp-tamd.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
+	install -m 0644 systemd/otrp-tamd.sysusers $(DESTDIR)$(SYSUSERSDIR)/otrp-tamd.conf
+	install -m 0644 systemd/otrp-tamd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/otrp-tamd.conf
 
+# The configuration in SYSCONFDIR is the operator's: uninstall leaves it.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/otrp-tamd $(DESTDIR)$(BINDIR)/otrp-tamctl \
-		$(DESTDIR)$(DATADIR)/otrp-tamd/otrp-pki.sh $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
+		$(DESTDIR)$(DATADIR)/otrp-tamd/otrp-pki.sh $(DESTDIR)$(DATADIR)/otrp-tamd/otrp-tamd.conf.example \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service $(DESTDIR)$(SYSUSERSDIR)/otrp-tamd.conf \
+		$(DESTDIR)$(TMPFILESDIR)/otrp-tamd.conf
 	-rmdir $(DESTDIR)$(DATADIR)/otrp-tamd
 
 clean:

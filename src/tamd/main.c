@@ -200,7 +200,12 @@ read_config(const struct options *o, struct tam_config *c, struct tam_err *err)
 			return tam_err_set(err, rc, "command line: %s", inner);
 		}
 	}
-	return tam_config_validate(c, err);
+	if ((rc = tam_config_validate(c, err)) != TAM_OK)
+		return rc;
+	if (c->otrp_tls_cert[0] != '\0')
+		return tam_err_set(err, TAM_EUNSUPPORTED,
+		    "otrp.tls_cert: this build serves plain HTTP only; terminate TLS in front of it");
+	return TAM_OK;
 }
 
 static bool

@@ -179,11 +179,19 @@ log_has_sanitizer_report(const char *path)
 int
 e2e_stop(struct e2e_env *env)
 {
+	if (env->tamd <= 0)
+		return -1;
+	kill(env->tamd, SIGTERM);
+	return e2e_wait(env);
+}
+
+int
+e2e_wait(struct e2e_env *env)
+{
 	int st = 0;
 
 	if (env->tamd <= 0)
 		return -1;
-	kill(env->tamd, SIGTERM);
 	for (int i = 0; i < 400; i++) {
 		pid_t r = waitpid(env->tamd, &st, WNOHANG);
 		if (r == env->tamd)
@@ -203,6 +211,25 @@ e2e_stop(struct e2e_env *env)
 	if (!WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+bool
+e2e_log_wait(struct e2e_env *env, const char *needle, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		uint8_t *log = NULL;
+		size_t len = 0;
+		bool found = false;
+
+		if (tam_file_read(env->log, 1u << 24, &log, &len, NULL) == 0) {
+			found = strstr((char *)log, needle) != NULL;
+			free(log);
+		}
+		if (found)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
 }
 
 static int

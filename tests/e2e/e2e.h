@@ -45,6 +45,10 @@ void e2e_teardown(struct e2e_env *env);
 int e2e_start(struct e2e_env *env, const char *const *extra);
 /* SIGTERM, wait, and return its exit status (-1 if it crashed or a sanitizer reported). */
 int e2e_stop(struct e2e_env *env);
+/* Wait (at most 10 s) for the daemon to exit; as e2e_stop without the signal. */
+int e2e_wait(struct e2e_env *env);
+/* Wait up to timeout_ms for needle to appear in the daemon's log. */
+bool e2e_log_wait(struct e2e_env *env, const char *needle, int timeout_ms);
 
 /* Run otrp-tamctl -d DB with a printf-formatted argument string; returns its exit code. */
 int e2e_ctl(struct e2e_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
