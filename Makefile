@@ -25,7 +25,7 @@ BUILD ?= build
 SAN ?= 0
 V ?= 0
 
-PKGS := libmicrohttpd jansson openssl sqlite3 cjose inih libsystemd
+PKGS := libmicrohttpd jansson openssl sqlite3 cjose inih libsystemd gnutls
 TEST_PKGS := cmocka libcurl
 
 OPT ?= -O2 -g

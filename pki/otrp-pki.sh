@@ -26,7 +26,10 @@ usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
                     tam/tam, sp/sp1, tee/tee1 (.key, .crt, -chain.pem)
   issue DIR ROLE NAME
                     one more leaf ROLE/NAME under the existing ROLE CA
-                    (ROLE is tam, sp or tee)
+                    (ROLE is tam, sp or tee), or a TLS certificate:
+                    ROLE server (under the TAM CA; serverAuth, SAN
+                    localhost/127.0.0.1/::1) or client (under the TEE CA;
+                    clientAuth, for brokers)
   --ec              EC P-256 leaves instead of RSA-2048
   --ca-alg ALG      role CA keys: ec (P-256, default) or rsa4096
   --tamid URI       subjectAltName URI of TAM leaves
@@ -123,6 +126,26 @@ keyUsage = critical,digitalSignature,keyEncipherment
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName = URI:$1
+[ leaf_server_rsa ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:localhost,IP:127.0.0.1,IP:::1
+[ leaf_server_ec ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:localhost,IP:127.0.0.1,IP:::1
+[ leaf_client ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 [ leaf_tam_ec ]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyAgreement
@@ -153,6 +176,17 @@ role_ou() {
 	tam) echo TAM ;;
 	sp) echo SP ;;
 	tee) echo TEE ;;
+	server) echo TLS Server ;;
+	client) echo TLS Client ;;
+	esac
+}
+
+# The CA a role's leaves come from: TLS servers are the TAM's, clients the devices'.
+ca_role() {
+	case $1 in
+	server) echo tam ;;
+	client) echo tee ;;
+	*) echo "$1" ;;
 	esac
 }
 
@@ -177,14 +211,17 @@ make_leaf() { # role name cadir
 	sp) ext=leaf_sign ;;
 	tam) ext=leaf_tam_$kind ;;
 	tee) ext=leaf_$kind ;;
+	server) ext=leaf_server_$kind ;;
+	client) ext=leaf_client ;;
 	esac
+	ca=$(ca_role "$1")
 	mkdir -p "$tmp/out/$1" || die 3 "cannot create $tmp/out/$1"
 	genkey "$tmp/out/$1/$2.key" "$leaf_alg"
 	ossl req -new -config "$tmp/openssl.cnf" -key "$tmp/out/$1/$2.key" \
 		-subj "/O=OTrP Test/OU=$(role_ou "$1")/CN=$2" -out "$tmp/$1-$2.csr"
-	sign "$tmp/$1-$2.csr" "$3/$1/ca.crt" "$3/$1/ca.key" "$ext" "$validity" \
+	sign "$tmp/$1-$2.csr" "$3/$ca/ca.crt" "$3/$ca/ca.key" "$ext" "$validity" \
 		"$tmp/out/$1/$2.crt"
-	cat "$tmp/out/$1/$2.crt" "$3/$1/ca.crt" >"$tmp/out/$1/$2-chain.pem" ||
+	cat "$tmp/out/$1/$2.crt" "$3/$ca/ca.crt" >"$tmp/out/$1/$2-chain.pem" ||
 		die 3 "cannot write $2-chain.pem"
 }
 
@@ -304,8 +341,8 @@ if [ "$mode" = init ]; then
 else
 	[ "$npos" -eq 3 ] || usage_error "issue expects DIR ROLE NAME"
 	case $p2 in
-	tam | sp | tee) ;;
-	*) usage_error "ROLE must be tam, sp or tee" ;;
+	tam | sp | tee | server | client) ;;
+	*) usage_error "ROLE must be tam, sp, tee, server or client" ;;
 	esac
 	valid_name "$p3" || usage_error "NAME must be 1-64 of [A-Za-z0-9._-], not starting with . or -, and not 'ca'"
 	if [ -n "$tamid" ] && [ "$p2" != tam ]; then
@@ -331,7 +368,8 @@ tee/tee1.key tee/tee1.crt tee/tee1-chain.pem"
 else
 	files="$p2/$p3.key $p2/$p3.crt $p2/$p3-chain.pem"
 	for f in ca.crt ca.key; do
-		[ -f "$p1/$p2/$f" ] || die 1 "$p1/$p2/$f missing: create the PKI first with '$prog $p1'"
+		[ -f "$p1/$(ca_role "$p2")/$f" ] ||
+			die 1 "$p1/$(ca_role "$p2")/$f missing: create the PKI first with '$prog $p1'"
 	done
 fi
 

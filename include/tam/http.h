@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tam/err.h"
+#include "tam/pki.h"
 #include "tam/util.h"
 
 struct http_answer {
@@ -39,6 +40,15 @@ struct http_cfg {
 	unsigned conn_timeout;        /* seconds of inactivity before a connection is closed */
 	http_handler_fn handler;
 	void *handler_arg;
+	/* TLS: all NULL serves plain HTTP. PEM texts are copied at start. */
+	const char *tls_cert_pem;     /* server certificate chain, leaf first */
+	const char *tls_key_pem;      /* its private key */
+	/*
+	 * Client certificates: when set, every request must come with a client
+	 * certificate that chains to these CAs (enforced here: GnuTLS only asks).
+	 */
+	const char *tls_client_ca_pem;
+	const struct pki_trust *client_trust;  /* the same CAs as a trust store; borrowed */
 };
 
 struct http_server;
@@ -46,6 +56,19 @@ struct http_server;
 int http_server_start(const struct http_cfg *cfg, struct http_server **out,
     struct tam_err *err) TAM_WUR;
 uint16_t http_server_port(const struct http_server *s);
+/*
+ * Serve on old's socket (same address and port) with cfg, e.g. new TLS
+ * certificates: new connections go to the new listener at once, old stops
+ * accepting and keeps serving its open connections until it is stopped.
+ * On failure old's settings are put back on the socket: *out is then a
+ * listener like old (or NULL if even that failed) and the error is returned.
+ * Either way, stop old with http_server_stop once http_server_active(old)
+ * is 0 or a timeout passed.
+ */
+int http_server_replace(struct http_server *old, const struct http_cfg *cfg,
+    struct http_server **out, struct tam_err *err) TAM_WUR;
+/* Requests in flight. */
+int http_server_active(const struct http_server *s);
 /* Change the body limit for requests that start from now on. */
 void http_server_set_max_body(struct http_server *s, size_t max_body);
 /*

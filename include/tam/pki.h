@@ -87,6 +87,14 @@ void pki_trust_free(struct pki_trust *t);
 int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
     STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
 
+/*
+ * Read a private key file (TAM key, TLS key): refused with TAM_EINVAL unless
+ * its mode grants nothing to group or others. *pem is malloc'd; wipe it
+ * (tam_wipe) before freeing.
+ */
+int pki_private_file_read(const char *path, uint8_t **pem, size_t *len,
+    struct tam_err *err) TAM_WUR;
+
 /* ---- signer: a private key and its certificate chain ---- */
 
 struct pki_signer;

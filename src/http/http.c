@@ -8,6 +8,8 @@
  * from the header-only first call).
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <openssl/x509.h>
 
 #include "tam/http.h"
+#include "tam/limits.h"
 #include "tam/log.h"
 #include "tam/otrp.h"
 
@@ -32,6 +37,9 @@ struct http_server {
 	atomic_size_t max_body;       /* current body limit; SIGHUP may change it */
 	atomic_int active;            /* requests between first call and completion */
 	MHD_socket quiesced;          /* listen socket handed back by drain; closed after stop */
+	char *tls_cert;               /* copies MHD reads from, owned; NULL for plain HTTP */
+	char *tls_key;                /* wiped before it is freed */
+	char *tls_ca;
 };
 
 /* Per-request state, from the first handler call to completion. */
@@ -232,6 +240,53 @@ finish(struct http_server *s, struct MHD_Connection *conn, struct request *rq)
 	return r;
 }
 
+/*
+ * GnuTLS asked for a client certificate but verified nothing (MHD has no
+ * option that makes it): the chain the client presented is checked here.
+ */
+static int
+check_client_cert(struct http_server *s, struct MHD_Connection *conn, struct tam_err *err)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *pc = NULL;
+	STACK_OF(X509) *untrusted = NULL;
+	X509 *leaf = NULL;
+	unsigned n = 0;
+	int rc;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && ci->tls_session != NULL)
+		pc = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (pc == NULL || n == 0)
+		return tam_err_set(err, TAM_EDENIED, "a client certificate is required");
+	if (n > TAM_MAX_CHAIN_CERTS)
+		return tam_err_set(err, TAM_EDENIED, "client certificate chain too long");
+	if ((rc = pki_cert_from_der(pc[0].data, pc[0].size, &leaf, err)) != TAM_OK)
+		return tam_err_set(err, TAM_EDENIED, "client certificate unreadable");
+	if ((untrusted = sk_X509_new_null()) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		X509 *x = NULL;
+		if (pki_cert_from_der(pc[i].data, pc[i].size, &x, err) != TAM_OK ||
+		    sk_X509_push(untrusted, x) == 0) {
+			X509_free(x);
+			rc = tam_err_set(err, TAM_EDENIED, "client certificate chain unreadable");
+			goto out;
+		}
+	}
+	if ((rc = pki_verify_chain(s->cfg.client_trust, leaf, untrusted, 0, err)) != TAM_OK) {
+		char inner[TAM_ERR_MSG_MAX];
+		memcpy(inner, err != NULL ? err->msg : "", sizeof(inner));
+		rc = tam_err_set(err, TAM_EDENIED, "client certificate refused: %s", inner);
+	}
+out:
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
+	return rc;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -248,6 +303,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		*con_cls = rq;
 		atomic_fetch_add(&s->active, 1);
+		if (s->cfg.client_trust != NULL) {
+			struct tam_err err = { 0 };
+			if (check_client_cert(s, conn, &err) != TAM_OK) {
+				log_warn("event=http.reject status=403 detail=\"%s\"", err.msg);
+				return queue_problem(conn, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
+			}
+		}
 		if (strcmp(url, s->path) != 0)
 			return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND, "no such endpoint");
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -311,8 +373,46 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("event=http.mhd msg=\"%s\"", msg);
 }
 
-int
-http_server_start(const struct http_cfg *cfg, struct http_server **out, struct tam_err *err)
+static void
+free_tls(struct http_server *s)
+{
+	if (s->tls_key != NULL)
+		tam_wipe(s->tls_key, strlen(s->tls_key));
+	free(s->tls_key);
+	free(s->tls_cert);
+	free(s->tls_ca);
+	s->tls_key = s->tls_cert = s->tls_ca = NULL;
+}
+
+/*
+ * Load the pair the way MHD will: MHD cannot fail cleanly on a listening
+ * socket it was handed, so a swap must only be tried with material that loads.
+ */
+static int
+tls_check(const char *cert, const char *key, const char *ca, struct tam_err *err)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned)strlen(cert) };
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned)strlen(key) };
+	gnutls_datum_t a = { (unsigned char *)ca, (unsigned)strlen(ca) };
+	int g;
+
+	if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	g = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (g >= 0 && ca[0] != '\0')
+		g = gnutls_certificate_set_x509_trust_mem(cred, &a, GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cred);
+	if (g < 0)
+		return tam_err_set(err, TAM_EINVAL, "TLS certificate, key or client CAs unusable: %s",
+		    gnutls_strerror(g));
+	return TAM_OK;
+}
+
+/* A new listener bound to cfg's address, or, with a valid listen_fd, taking over that socket. */
+static int
+server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_server **out,
+    struct tam_err *err)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -321,7 +421,10 @@ http_server_start(const struct http_cfg *cfg, struct http_server **out, struct t
 	/* ITC lets SIGTERM quiesce the listener (stop accepting) while requests finish. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
 	    MHD_USE_ITC;
+	struct MHD_OptionItem opts[6];
 	struct http_server *s;
+	size_t k = 0;
+	int rc;
 
 	*out = NULL;
 	memset(&ss, 0, sizeof(ss));
@@ -350,9 +453,45 @@ http_server_start(const struct http_cfg *cfg, struct http_server **out, struct t
 	atomic_init(&s->max_body, cfg->max_body);
 	atomic_init(&s->active, 0);
 	s->quiesced = MHD_INVALID_SOCKET;
+	if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL) ||
+	    (cfg->tls_client_ca_pem != NULL && (cfg->tls_cert_pem == NULL || cfg->client_trust == NULL))) {
+		free(s);
+		return tam_err_set(err, TAM_EINVAL, "TLS needs a certificate, its key, and for client "
+		    "certificates a trust store");
+	}
+	if (cfg->tls_cert_pem != NULL) {
+		s->tls_cert = strdup(cfg->tls_cert_pem);
+		s->tls_key = strdup(cfg->tls_key_pem);
+		s->tls_ca = strdup(cfg->tls_client_ca_pem != NULL ? cfg->tls_client_ca_pem : "");
+		if (s->tls_cert == NULL || s->tls_key == NULL || s->tls_ca == NULL) {
+			free_tls(s);
+			free(s);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+		flags |= MHD_USE_TLS;
+		if ((rc = tls_check(s->tls_cert, s->tls_key, s->tls_ca, err)) != TAM_OK) {
+			free_tls(s);
+			free(s);
+			return rc;
+		}
+	}
+	/* Options that depend on the case go in an array: MHD warns about TLS options without TLS. */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, (intptr_t)listen_fd, NULL };
+	else
+		opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	if (s->tls_cert != NULL) {
+		opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert };
+		opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key };
+		opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+		if (s->tls_ca[0] != '\0')
+			opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca };
+	}
+	opts[k] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	s->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->conn_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
@@ -361,13 +500,65 @@ http_server_start(const struct http_cfg *cfg, struct http_server **out, struct t
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
+		free_tls(s);
 		free(s);
-		return tam_err_set(err, TAM_EIO, "cannot listen on %s port %u", cfg->address, cfg->port);
+		return tam_err_set(err, TAM_EIO, "cannot listen on %s port %u%s", cfg->address,
+		    cfg->port, cfg->tls_cert_pem != NULL ? " (or the TLS certificate/key is unusable)" : "");
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : cfg->port;
 	*out = s;
 	return TAM_OK;
+}
+
+int
+http_server_start(const struct http_cfg *cfg, struct http_server **out, struct tam_err *err)
+{
+	return server_start(cfg, MHD_INVALID_SOCKET, out, err);
+}
+
+static int
+start_on_dup(const struct http_cfg *cfg, MHD_socket fd, struct http_server **out,
+    struct tam_err *err)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	*out = NULL;
+	if (copy < 0)
+		return tam_err_set(err, TAM_EIO, "cannot duplicate the listening socket: %s",
+		    strerror(errno));
+	return server_start(cfg, copy, out, err);
+}
+
+int
+http_server_replace(struct http_server *old, const struct http_cfg *cfg,
+    struct http_server **out, struct tam_err *err)
+{
+	MHD_socket fd;
+	int rc;
+
+	*out = NULL;
+	if (cfg->tls_cert_pem != NULL &&
+	    (rc = tls_check(cfg->tls_cert_pem, cfg->tls_key_pem,
+	    cfg->tls_client_ca_pem != NULL ? cfg->tls_client_ca_pem : "", err)) != TAM_OK)
+		return rc;
+	if (old->quiesced != MHD_INVALID_SOCKET)
+		return tam_err_set(err, TAM_EINVAL, "listener already handed its socket on");
+	fd = MHD_quiesce_daemon(old->mhd);
+	if (fd == MHD_INVALID_SOCKET)
+		return tam_err_set(err, TAM_EIO, "cannot take the listening socket over");
+	/* Ours stays with old (closed when it stops); each new listener gets a duplicate. */
+	old->quiesced = fd;
+	rc = start_on_dup(cfg, fd, out, err);
+	if (rc != TAM_OK)
+		(void)start_on_dup(&old->cfg, fd, out, NULL);   /* old no longer accepts: restore it */
+	return rc;
+}
+
+int
+http_server_active(const struct http_server *s)
+{
+	return atomic_load(&((struct http_server *)s)->active);
 }
 
 uint16_t
@@ -407,5 +598,6 @@ http_server_stop(struct http_server *s)
 	MHD_stop_daemon(s->mhd);
 	if (s->quiesced != MHD_INVALID_SOCKET)
 		close(s->quiesced);
+	free_tls(s);
 	free(s);
 }

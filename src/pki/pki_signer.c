@@ -33,19 +33,17 @@ struct pki_signer {
 };
 
 /*
- * Read a private key file. The mode is checked on the opened descriptor and
- * the path must still name that file after the read, so the checked file is
- * the one parsed. The PEM text is wiped as soon as it is parsed.
+ * The mode is checked on the opened descriptor and the path must still name
+ * that file after the read, so the checked file is the one returned.
  */
-static int
-signer_load_key(const char *path, struct jose_key **out, struct tam_err *err)
+int
+pki_private_file_read(const char *path, uint8_t **pem, size_t *len, struct tam_err *err)
 {
 	struct stat st, again;
-	uint8_t *pem = NULL;
-	size_t len = 0;
 	int fd, rc;
 
-	*out = NULL;
+	*pem = NULL;
+	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tam_err_set(err, errno == ENOENT ? TAM_ENOTFOUND : TAM_EIO, "%s: %s", path,
@@ -64,24 +62,41 @@ signer_load_key(const char *path, struct jose_key **out, struct tam_err *err)
 		    path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &pem, &len, err)) != TAM_OK)
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, pem, len, err)) != TAM_OK)
 		goto out;
 	if (stat(path, &again) != 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+		tam_wipe(*pem, *len);
+		free(*pem);
+		*pem = NULL;
+		*len = 0;
 		rc = tam_err_set(err, TAM_EIO, "%s: replaced while being read", path);
-		goto out;
 	}
+out:
+	close(fd);
+	return rc;
+}
+
+/* A private key file, parsed; the PEM text is wiped as soon as it is parsed. */
+static int
+signer_load_key(const char *path, struct jose_key **out, struct tam_err *err)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = pki_private_file_read(path, &pem, &len, err)) != TAM_OK)
+		return rc;
 	if ((rc = jose_key_from_pem(pem, len, out, err)) != TAM_OK)
 		goto out;
 	if (!jose_key_is_private(*out)) {
 		jose_key_free(*out);
 		*out = NULL;
 		rc = tam_err_set(err, TAM_EINVAL, "%s: holds no private key", path);
-		goto out;
 	}
 out:
 	tam_wipe(pem, len);
 	free(pem);
-	close(fd);
 	return rc;
 }
 

@@ -200,12 +200,7 @@ read_config(const struct options *o, struct tam_config *c, struct tam_err *err)
 			return tam_err_set(err, rc, "command line: %s", inner);
 		}
 	}
-	if ((rc = tam_config_validate(c, err)) != TAM_OK)
-		return rc;
-	if (c->otrp_tls_cert[0] != '\0')
-		return tam_err_set(err, TAM_EUNSUPPORTED,
-		    "otrp.tls_cert: this build serves plain HTTP only; terminate TLS in front of it");
-	return TAM_OK;
+	return tam_config_validate(c, err);
 }
 
 static bool
@@ -272,6 +267,58 @@ load_anchor_dir(const char *dir, STACK_OF(X509) **out, struct tam_err *err)
 	}
 	*out = all;
 	return TAM_OK;
+}
+
+/* The listener's TLS material, read from the files the configuration names. */
+struct tls_files {
+	uint8_t *cert;                /* PEM chain, NUL-terminated; NULL: plain HTTP */
+	uint8_t *key;                 /* PEM key, wiped before it is freed */
+	size_t key_len;
+	uint8_t *ca;                  /* PEM CAs for client certificates; NULL: none asked */
+	struct pki_trust *trust;      /* the same CAs, for checking client chains */
+};
+
+static void
+tls_files_clear(struct tls_files *t)
+{
+	if (t->key != NULL)
+		tam_wipe(t->key, t->key_len);
+	free(t->key);
+	free(t->cert);
+	free(t->ca);
+	pki_trust_free(t->trust);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+tls_files_load(const struct tam_config *c, struct tls_files *t, struct tam_err *err)
+{
+	STACK_OF(X509) *cas = NULL;
+	size_t len;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (c->otrp_tls_cert[0] == '\0')
+		return TAM_OK;
+	if ((rc = tam_file_read(c->otrp_tls_cert, TAM_MAX_PEM_BYTES, &t->cert, &len, err)) != TAM_OK ||
+	    (rc = pki_private_file_read(c->otrp_tls_key, &t->key, &t->key_len, err)) != TAM_OK)
+		goto fail;
+	if (c->otrp_tls_client_ca[0] == '\0')
+		return TAM_OK;
+	if ((rc = tam_file_read(c->otrp_tls_client_ca, TAM_MAX_PEM_BYTES, &t->ca, &len, err)) != TAM_OK ||
+	    (rc = pki_certs_from_pem(t->ca, len, &cas, err)) != TAM_OK ||
+	    (rc = pki_trust_new(&t->trust, err)) != TAM_OK)
+		goto fail;
+	for (int i = 0; i < sk_X509_num(cas) && rc == TAM_OK; i++)
+		rc = pki_trust_add(t->trust, sk_X509_value(cas, i), err);
+	sk_X509_pop_free(cas, X509_free);
+	cas = NULL;
+	if (rc == TAM_OK)
+		return TAM_OK;
+fail:
+	sk_X509_pop_free(cas, X509_free);
+	tls_files_clear(t);
+	return rc;
 }
 
 static struct store *
@@ -375,6 +422,23 @@ block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Listeners taken out of service by a TLS reload, stopped once idle. */
+#define MAX_RETIRED 8
+
+struct retired {
+	struct http_server *srv;
+	struct tls_files tls;         /* what srv still reads from */
+	int64_t deadline;             /* stop it at this time even if busy */
+};
+
+/* The OTrP listener and what it was started with. */
+struct listener {
+	struct http_server *srv;
+	struct tls_files tls;
+	struct retired old[MAX_RETIRED];
+	size_t n_old;
+};
+
 static void
 housekeeping(struct store *st)
 {
@@ -382,6 +446,98 @@ housekeeping(struct store *st)
 
 	if (store_purge(st, tam_now() - KEEP_FINISHED_SECONDS, &err) != TAM_OK)
 		log_warn("event=housekeeping error=\"%s\"", err.msg);
+}
+
+static void
+listener_cfg(const struct tam_config *c, const struct tls_files *tls, struct http_cfg *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->address = c->otrp_address;
+	h->port = (uint16_t)c->otrp_port;
+	h->path = c->otrp_path;
+	h->max_body = c->max_body;
+	h->threads = c->threads;
+	h->conn_limit = c->connection_limit;
+	h->per_ip_limit = c->per_ip_connection_limit;
+	h->conn_timeout = c->connection_timeout;
+	h->handler = handle_otrp;
+	h->tls_cert_pem = (const char *)tls->cert;
+	h->tls_key_pem = (const char *)tls->key;
+	h->tls_client_ca_pem = (const char *)tls->ca;
+	h->client_trust = tls->trust;
+}
+
+static bool
+same_bytes(const uint8_t *a, const uint8_t *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp((const char *)a, (const char *)b) == 0;
+}
+
+/* Stop retired listeners that are idle or out of time; all of them when force. */
+static void
+reap_retired(struct listener *l, bool force)
+{
+	size_t i = 0;
+
+	while (i < l->n_old) {
+		struct retired *r = &l->old[i];
+		if (!force && http_server_active(r->srv) > 0 && tam_now() < r->deadline) {
+			i++;
+			continue;
+		}
+		http_server_stop(r->srv);
+		tls_files_clear(&r->tls);
+		l->old[i] = l->old[--l->n_old];
+	}
+}
+
+/*
+ * New TLS material: a new listener takes the socket over, the old one serves
+ * its open connections until they finish. Refused (old settings stay) if the
+ * files do not work.
+ */
+static int
+reload_tls(struct listener *l, const struct tam_config *running, struct tls_files *next,
+    unsigned grace, struct tam_err *err)
+{
+	struct http_server *fresh = NULL;
+	struct http_cfg h;
+	int rc;
+
+	if (same_bytes(l->tls.cert, next->cert) && same_bytes(l->tls.key, next->key) &&
+	    same_bytes(l->tls.ca, next->ca)) {
+		tls_files_clear(next);
+		return TAM_OK;
+	}
+	if ((l->tls.cert == NULL) != (next->cert == NULL)) {
+		tls_files_clear(next);
+		return tam_err_set(err, TAM_EUSAGE, "switching between HTTP and HTTPS needs a restart");
+	}
+	reap_retired(l, l->n_old == MAX_RETIRED);
+	listener_cfg(running, next, &h);
+	rc = http_server_replace(l->srv, &h, &fresh, err);
+	if (fresh == NULL) {
+		tls_files_clear(next);
+		return rc;   /* the old listener keeps its socket: nothing changed */
+	}
+	l->old[l->n_old].srv = l->srv;
+	l->old[l->n_old].tls = l->tls;
+	l->old[l->n_old].deadline = tam_now() + grace;
+	l->n_old++;
+	l->srv = fresh;
+	if (rc == TAM_OK) {
+		l->tls = *next;
+		memset(next, 0, sizeof(*next));
+		log_info("event=tls.reload result=ok");
+		return TAM_OK;
+	}
+	/* fresh runs the old settings again, which the retired listener still reads. */
+	l->tls = l->old[l->n_old - 1].tls;
+	memset(&l->old[l->n_old - 1].tls, 0, sizeof(l->old[l->n_old - 1].tls));
+	tls_files_clear(next);
+	return rc;
 }
 
 /* Apply the settings that can change while serving. */
@@ -399,30 +555,44 @@ apply_live(const struct tam_config *c, struct http_server *srv)
  * running one kept. Keys that need a restart keep their running value.
  */
 static void
-reload(const struct options *o, struct tam_config *running, struct http_server *srv)
+reload(const struct options *o, struct tam_config *running, struct listener *l)
 {
 	struct tam_config next;
 	struct tam_err err = { 0 };
+	struct tls_files tls = { 0 };
 	STACK_OF(X509) *anchors = NULL;
 	char diff[2048];
 	bool restart;
 
 	sd_notify(0, "RELOADING=1");
 	if (read_config(o, &next, &err) != TAM_OK ||
-	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) != TAM_OK) {
+	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) != TAM_OK ||
+	    tls_files_load(&next, &tls, &err) != TAM_OK) {
+		sk_X509_pop_free(anchors, X509_free);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
 		return;
 	}
-	tam_config_diff(running, &next, diff, sizeof(diff), &restart);
-	apply_live(&next, srv);
-	otrp_engine_set_extra_anchors(engine, anchors);
 	/* Keys that need a restart keep their running values until then. */
+	tam_config_diff(running, &next, diff, sizeof(diff), &restart);
 	next.otrp_port = running->otrp_port;
 	memcpy(next.otrp_address, running->otrp_address, sizeof(next.otrp_address));
 	memcpy(next.otrp_path, running->otrp_path, sizeof(next.otrp_path));
 	memcpy(next.db_path, running->db_path, sizeof(next.db_path));
+	next.threads = running->threads;
+	next.connection_limit = running->connection_limit;
+	next.per_ip_connection_limit = running->per_ip_connection_limit;
+	next.connection_timeout = running->connection_timeout;
+	if (reload_tls(l, &next, &tls, next.shutdown_timeout, &err) != TAM_OK) {
+		sk_X509_pop_free(anchors, X509_free);
+		log_error("event=reload result=refused error=\"TLS: %s\" note=\"keeping the running "
+		    "configuration\"", err.msg);
+		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
+		return;
+	}
+	apply_live(&next, l->srv);
+	otrp_engine_set_extra_anchors(engine, anchors);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
 	    restart ? " note=\"some changes need a restart\"" : "");
@@ -431,14 +601,17 @@ reload(const struct options *o, struct tam_config *running, struct http_server *
 
 static void
 serve_until_signal(const struct options *o, struct tam_config *c, struct store *st,
-    struct http_server *srv, const sigset_t *set)
+    struct listener *l, const sigset_t *set)
 {
-	struct timespec ts = { HOUSEKEEPING_SECONDS, 0 };
+	int64_t next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 
 	for (;;) {
+		/* Wake every second while retired listeners wait to be stopped. */
+		struct timespec ts = { l->n_old > 0 ? 1 : HOUSEKEEPING_SECONDS, 0 };
 		int sig = sigtimedwait(set, NULL, &ts);
+
 		if (sig == SIGHUP) {
-			reload(o, c, srv);
+			reload(o, c, l);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -449,8 +622,11 @@ serve_until_signal(const struct options *o, struct tam_config *c, struct store *
 			log_error("event=sigtimedwait error=\"%s\"", strerror(errno));
 			return;
 		}
-		if (sig < 0 && errno == EAGAIN)
+		reap_retired(l, false);
+		if (tam_now() >= next_housekeeping) {
 			housekeeping(st);
+			next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
+		}
 	}
 }
 
@@ -460,9 +636,9 @@ main(int argc, char **argv)
 	struct options o = { 0 };
 	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
-	struct http_cfg hcfg = { 0 };
+	struct http_cfg hcfg;
 	struct pki_signer *signer = NULL;
-	struct http_server *srv = NULL;
+	struct listener l = { 0 };
 	struct store *main_store = NULL;
 	STACK_OF(X509) *anchors = NULL;
 	struct tam_err err = { 0 };
@@ -483,15 +659,16 @@ main(int argc, char **argv)
 	}
 	tam_log_set_level((enum tam_log_level)cfg.log_level);
 	if (load_anchor_dir(cfg.trust_anchor_dir, &anchors, &err) != TAM_OK ||
+	    tls_files_load(&cfg, &l.tls, &err) != TAM_OK ||
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
 	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
 	if (o.check_only) {
-		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors)\n",
+		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors%s)\n",
 		    pki_signer_tamid(signer), pki_signer_alg(signer),
-		    anchors != NULL ? sk_X509_num(anchors) : 0);
+		    anchors != NULL ? sk_X509_num(anchors) : 0, l.tls.cert != NULL ? ", TLS" : "");
 		status = 0;
 		goto out;
 	}
@@ -505,42 +682,37 @@ main(int argc, char **argv)
 	otrp_engine_set_extra_anchors(engine, anchors);
 	anchors = NULL;
 	conns.path = cfg.db_path;
-	hcfg.address = cfg.otrp_address;
-	hcfg.port = (uint16_t)cfg.otrp_port;
-	hcfg.path = cfg.otrp_path;
-	hcfg.max_body = cfg.max_body;
-	hcfg.threads = cfg.threads;
-	hcfg.conn_limit = cfg.connection_limit;
-	hcfg.per_ip_limit = cfg.per_ip_connection_limit;
-	hcfg.conn_timeout = cfg.connection_timeout;
-	hcfg.handler = handle_otrp;
-	if (http_server_start(&hcfg, &srv, &err) != TAM_OK) {
+	listener_cfg(&cfg, &l.tls, &hcfg);
+	if (http_server_start(&hcfg, &l.srv, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
-	if (o.port_file != NULL && write_port_file(o.port_file, http_server_port(srv)) != 0)
+	if (o.port_file != NULL && write_port_file(o.port_file, http_server_port(l.srv)) != 0)
 		goto out;
-	log_info("event=startup version=%s tamid=%s alg=%s listen=%s port=%u path=%s",
-	    TAMD_VERSION, pki_signer_tamid(signer), pki_signer_alg(signer), cfg.otrp_address,
-	    http_server_port(srv), cfg.otrp_path);
-	fprintf(stderr, "otrp-tamd listening on http://%s%s%s:%u%s\n",
+	log_info("event=startup version=%s tamid=%s alg=%s listen=%s port=%u path=%s tls=%s "
+	    "client_certs=%s", TAMD_VERSION, pki_signer_tamid(signer), pki_signer_alg(signer),
+	    cfg.otrp_address, http_server_port(l.srv), cfg.otrp_path, l.tls.cert ? "yes" : "no",
+	    l.tls.trust ? "required" : "no");
+	fprintf(stderr, "otrp-tamd listening on %s://%s%s%s:%u%s\n", l.tls.cert != NULL ? "https" : "http",
 	    strchr(cfg.otrp_address, ':') ? "[" : "", cfg.otrp_address,
-	    strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(srv), cfg.otrp_path);
+	    strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(l.srv), cfg.otrp_path);
 	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",
-	    http_server_port(srv), (unsigned long)getpid());
-	serve_until_signal(&o, &cfg, main_store, srv, &set);
+	    http_server_port(l.srv), (unsigned long)getpid());
+	serve_until_signal(&o, &cfg, main_store, &l, &set);
 	sd_notify(0, "STOPPING=1");
-	left = http_server_drain(srv, cfg.shutdown_timeout);
+	left = http_server_drain(l.srv, cfg.shutdown_timeout);
 	if (left > 0)
 		log_warn("event=shutdown note=\"%d requests still running after %us; closing them\"",
 		    left, cfg.shutdown_timeout);
 	status = 0;
 out:
-	http_server_stop(srv);
+	reap_retired(&l, true);
+	http_server_stop(l.srv);
 	for (size_t i = 0; i < conns.n; i++)
 		store_close(conns.all[i]);
 	free(conns.all);
 	otrp_engine_free(engine);
+	tls_files_clear(&l.tls);
 	sk_X509_pop_free(anchors, X509_free);
 	pki_signer_free(signer);
 	store_close(main_store);

@@ -6,6 +6,7 @@
  * request in flight finish.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -271,6 +272,62 @@ test_sigterm_lets_request_finish(void **state)
 	assert_int_equal(e2e_wait(&env), 0);
 }
 
+static int
+slow_connection(int port)
+{
+	struct sockaddr_in sa = { 0 };
+	const char *partial = "POST /tam HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, partial, strlen(partial)) != (ssize_t)strlen(partial)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+test_slow_clients_cannot_hold_the_daemon(void **state)
+{
+	const char *const args[] = { "-c", conf, NULL };
+	struct mock_session_result res = { 0 };
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = NULL;
+	struct timeval tv = { 10, 0 };
+	enum { SLOW = 200 };
+	int fds[SLOW], port, n = 0;
+	ssize_t got;
+	char c;
+
+	(void)state;
+	write_conf("[limits]\nconnection_limit = 400\nper_ip_connection_limit = 0\n"
+	    "connection_timeout = 3\nthreads = 2\n");
+	assert_int_equal(e2e_start(&env, args), 0);
+	port = atoi(strrchr(env.url, ':') + 1);
+	for (int i = 0; i < SLOW; i++)
+		if ((fds[n] = slow_connection(port)) >= 0)
+			n++;
+	assert_int_equal(n, SLOW);
+	/* with two hundred clients dribbling headers, a device still completes its session */
+	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "busy", false, &mt), 0);
+	assert_int_equal(mock_tee_run_session(mt, env.url, &res, &err), 0);
+	assert_int_equal(res.final_status, 204);
+	mock_tee_close(mt);
+	/* and the idle ones are cut off after the connection timeout, not left hanging */
+	assert_int_equal(setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	got = read(fds[0], &c, 1);
+	assert_true(got == 0 || (got < 0 && errno == ECONNRESET));
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	assert_int_equal(e2e_stop(&env), 0);
+}
+
 int
 main(void)
 {
@@ -280,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_anchor_dir_reload),
 		cmocka_unit_test(test_notify_ready_and_stopping),
 		cmocka_unit_test(test_sigterm_lets_request_finish),
+		cmocka_unit_test(test_slow_clients_cannot_hold_the_daemon),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
