@@ -35,6 +35,7 @@ enum tam_errcode {
 	TAM_ETOO_LARGE = -24,       /* input exceeds a configured limit */
 	TAM_EDENIED = -25,          /* device decommissioned or operation not allowed */
 	TAM_EUSAGE = -26,           /* command-line usage error */
+	TAM_EVERSION = -27,         /* peer message: protocol version we do not speak */
 };
 
 #define TAM_ERR_MSG_MAX 256

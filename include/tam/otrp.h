@@ -72,8 +72,8 @@ struct otrp_dsi {
 	bool has_aiklist;             /* "teeaiklist" member was present */
 	uint8_t *cert;                /* DER TEE certificate, owned; NULL if absent */
 	size_t cert_len;
-	uint8_t *cacerts[TAM_MAX_CHAIN_CERTS];   /* DER, owned */
-	size_t cacert_lens[TAM_MAX_CHAIN_CERTS];
+	uint8_t *cacerts[TAM_MAX_CHAIN_CERTS - 1];   /* DER, owned; the leaf is the last place */
+	size_t cacert_lens[TAM_MAX_CHAIN_CERTS - 1];
 	size_t n_cacerts;
 	bool has_tfwdata;             /* firmware attestation present (not evaluated) */
 };

@@ -74,7 +74,7 @@ otrp_err_name(int code)
 {
 	switch (code) {
 	case TAM_EALG: return "ERR_UNSUPPORTED_CRYPTO_ALG";
-	case TAM_EUNSUPPORTED: return "ERR_UNSUPPORTED_MSG_VERSION";
+	case TAM_EVERSION: return "ERR_UNSUPPORTED_MSG_VERSION";
 	case TAM_ENOMEM:
 	case TAM_EIO:
 	case TAM_ECRYPTO:
@@ -85,13 +85,25 @@ otrp_err_name(int code)
 
 /* ---- small typed accessors ---- */
 
+/* Values we keep, log and show to operators: no control characters among them. */
+static bool
+printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 static int
 copy_str(const json_t *v, const char *what, char *dst, size_t dstsize, struct tam_err *err)
 {
 	if (!json_is_string(v))
 		return tam_err_set(err, TAM_EMALFORMED, "%s must be a string", what);
-	if (json_string_length(v) >= dstsize || strlen(json_string_value(v)) != json_string_length(v))
-		return tam_err_set(err, TAM_EMALFORMED, "%s is too long or holds NUL", what);
+	if (json_string_length(v) >= dstsize)
+		return tam_err_set(err, TAM_EMALFORMED, "%s is too long", what);
+	if (!printable(json_string_value(v), json_string_length(v)))
+		return tam_err_set(err, TAM_EMALFORMED, "%s holds control characters", what);
 	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 	return TAM_OK;
 }
@@ -196,7 +208,8 @@ read_reason(const json_t *v, char *dst, size_t dstsize)
 	if (v == NULL)
 		return;
 	code = json_is_object(v) ? json_object_get(v, "error-code") : v;
-	if (json_is_string(code) && json_string_length(code) < dstsize)
+	if (json_is_string(code) && json_string_length(code) < dstsize &&
+	    printable(json_string_value(code), json_string_length(code)))
 		memcpy(dst, json_string_value(code), json_string_length(code) + 1);
 }
 
@@ -220,9 +233,9 @@ decode_broker_error(struct otrp_response *r, const char *name, const json_t *v,
 		    opt_str(v, "tid", r->tid, sizeof(r->tid), err) != TAM_OK)
 			return err ? err->code : TAM_EMALFORMED;
 	}
-	if (!json_is_string(code) || json_string_length(code) >= sizeof(r->broker_error))
+	if (code == NULL || copy_str(code, "broker error code", r->broker_error,
+	    sizeof(r->broker_error), err) != TAM_OK)
 		return tam_err_set(err, TAM_EMALFORMED, "broker error without a usable error code");
-	memcpy(r->broker_error, json_string_value(code), json_string_length(code) + 1);
 	return TAM_OK;
 }
 
@@ -250,7 +263,7 @@ decode_tbs(struct otrp_response *r, const struct msg_names *n, struct tam_err *e
 	if ((rc = req_str(r->body, "ver", ver, sizeof(ver), err)) != TAM_OK)
 		return rc;
 	if (strcmp(ver, OTRP_VERSION) != 0)
-		return tam_err_set(err, TAM_EUNSUPPORTED, "unsupported OTrP version \"%s\"", ver);
+		return tam_err_set(err, TAM_EVERSION, "unsupported OTrP version \"%s\"", ver);
 	if ((rc = req_str(r->body, "rid", r->rid, sizeof(r->rid), err)) != TAM_OK ||
 	    (rc = req_str(r->body, "tid", r->tid, sizeof(r->tid), err)) != TAM_OK ||
 	    (rc = req_str(r->body, "status", status, sizeof(status), err)) != TAM_OK)
@@ -419,9 +432,11 @@ dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, struct tam_err *err)
 		if (!json_is_object(sd))
 			return tam_err_set(err, TAM_EMALFORMED, "sdlist.sd entries must be objects");
 		memset(o, 0, sizeof(*o));
-		if ((rc = opt_str(sd, "name", o->sdname, sizeof(o->sdname), err)) != TAM_OK ||
+		if ((rc = req_str(sd, "name", o->sdname, sizeof(o->sdname), err)) != TAM_OK ||
 		    (rc = opt_str(sd, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK)
 			return rc;
+		if (o->sdname[0] == '\0')
+			return tam_err_set(err, TAM_EMALFORMED, "SD with an empty name");
 		for (size_t j = 0; j < d->state.n_sds; j++)
 			if (strcmp(d->state.sds[j].sdname, o->sdname) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "SD \"%s\" listed twice", o->sdname);
@@ -456,6 +471,8 @@ dsi_aiklist(struct otrp_dsi *d, const json_t *list, struct tam_err *err)
 		memset(o, 0, sizeof(*o));
 		if ((rc = req_str(a, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK)
 			return rc;
+		if (o->spid[0] == '\0')
+			return tam_err_set(err, TAM_EMALFORMED, "SP AIK with an empty spid");
 		for (size_t j = 0; j < d->state.n_aiks; j++)
 			if (strcmp(d->state.aiks[j].spid, o->spid) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "SP AIK of %s listed twice", o->spid);
@@ -507,9 +524,10 @@ otrp_dsi_parse(const uint8_t *doc, size_t len, struct otrp_dsi *out, struct tam_
 			rc = tam_err_set(err, TAM_EMALFORMED, "tee.cacert must be an array");
 			goto fail;
 		}
-		if (json_array_size(v) > TAM_MAX_CHAIN_CERTS) {
+		/* The leaf counts too: chain validation takes at most TAM_MAX_CHAIN_CERTS in all. */
+		if (json_array_size(v) > TAM_MAX_CHAIN_CERTS - 1) {
 			rc = tam_err_set(err, TAM_ETOO_LARGE, "tee.cacert holds more than %d certificates",
-			    TAM_MAX_CHAIN_CERTS);
+			    TAM_MAX_CHAIN_CERTS - 1);
 			goto fail;
 		}
 		for (i = 0; i < json_array_size(v); i++) {

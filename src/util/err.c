@@ -51,6 +51,7 @@ tam_err_name(int code)
 	case TAM_ETOO_LARGE: return "too_large";
 	case TAM_EDENIED: return "denied";
 	case TAM_EUSAGE: return "usage";
+	case TAM_EVERSION: return "version";
 	default: return "unknown";
 	}
 }

@@ -96,6 +96,14 @@ test_decode_op_fail_with_reason(void **state)
 	assert_string_equal(r->reason, "ERR_TA_INVALID");
 	otrp_response_free(r);
 	free(m);
+	/* a reason that would break a log line is dropped, not kept */
+	m = signed_msg("InstallTAResponse",
+	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\","
+	    "\"reason\":{\"error-code\":\"ERR_X\\nlevel=error\"}}}", 0);
+	assert_int_equal(decode(m, &r, NULL), 0);
+	assert_string_equal(r->reason, "");
+	otrp_response_free(r);
+	free(m);
 }
 
 static void
@@ -121,7 +129,7 @@ test_decode_structure_errors(void **state)
 	    0, TAM_EMALFORMED, "does not match");
 	expect_reject("InstallTAResponse",
 	    "{\"InstallTATBSResponse\":{\"ver\":\"2.0\",\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}}}",
-	    0, TAM_EUNSUPPORTED, "version");
+	    0, TAM_EVERSION, "version");
 	expect_reject("InstallTAResponse",
 	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"pass\",\"tid\":\"t\",\"content\":{}}}",
 	    0, TAM_EMALFORMED, "rid");
@@ -204,6 +212,10 @@ test_broker_errors(void **state)
 	assert_string_equal(r->broker_error, "ERR_AGENT_TEE_FAIL");
 	otrp_response_free(r);
 	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":\"r\"}}", &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":\"r\",\"errcode\":\"E\\nlevel=error\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":\"r\\u0007\",\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
 }
 
 static int
@@ -259,6 +271,13 @@ test_dsi_rejects(void **state)
 		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\",\"talist\":[{}]}]}}}}",
 		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\"}]}}}",
 		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\",\"spaik\":\"AQ\"},{\"spid\":\"a\",\"spaik\":\"AQ\"}]}}}",
+		/* what the store could not keep, or a log or terminal would misread */
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"spid\":\"a\"}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"\"}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"\",\"spaik\":\"AQ\"}]}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\\nlevel=error\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"\\u001b[31mred\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cacert\":[\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\"]}}}",
 	};
 	struct otrp_dsi d;
 	struct tam_err err;
