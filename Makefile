@@ -17,6 +17,7 @@ BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
+MANDIR ?= $(DATADIR)/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -184,13 +185,17 @@ install: all
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service
 	install -m 0644 systemd/otrp-tamd.sysusers $(DESTDIR)$(SYSUSERSDIR)/otrp-tamd.conf
 	install -m 0644 systemd/otrp-tamd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/otrp-tamd.conf
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/otrp-tamd.conf.5 $(DESTDIR)$(MANDIR)/man5/otrp-tamd.conf.5
+	install -m 0644 docs/man/otrp-tamd.8 docs/man/otrp-tamctl.8 $(DESTDIR)$(MANDIR)/man8/
 
 # The configuration in SYSCONFDIR is the operator's: uninstall leaves it.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/otrp-tamd $(DESTDIR)$(BINDIR)/otrp-tamctl \
 		$(DESTDIR)$(DATADIR)/otrp-tamd/otrp-pki.sh $(DESTDIR)$(DATADIR)/otrp-tamd/otrp-tamd.conf.example \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/otrp-tamd.service $(DESTDIR)$(SYSUSERSDIR)/otrp-tamd.conf \
-		$(DESTDIR)$(TMPFILESDIR)/otrp-tamd.conf
+		$(DESTDIR)$(TMPFILESDIR)/otrp-tamd.conf $(DESTDIR)$(MANDIR)/man5/otrp-tamd.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/otrp-tamd.8 $(DESTDIR)$(MANDIR)/man8/otrp-tamctl.8
 	-rmdir $(DESTDIR)$(DATADIR)/otrp-tamd
 
 clean:
