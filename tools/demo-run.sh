@@ -9,6 +9,7 @@ set -eu
 build=$1
 state=$2
 port=${PORT:-8080}
+api_port=${API_PORT:-8081}
 taid=8d82573a-926d-4754-9353-32dc29997f74
 db="$state/tamd.db"
 ctl() { "$build/otrp-tamctl" -d "$db" "$@"; }
@@ -46,7 +47,9 @@ Try, in another terminal:
   $build/otrp-tamctl -d $db unassign demo-tee $taid && $mock
   # the raw protocol: an empty POST opens a session
   curl -s -X POST -H 'Content-Type: application/otrp+json' --data-binary '' $url
+  # health and Prometheus metrics on the operations listener
+  curl -s http://127.0.0.1:$api_port/healthz; curl -s http://127.0.0.1:$api_port/metrics
 
 Stop with Ctrl-C.
 EOT
-exec "$build/otrp-tamd" -d "$db" -l 127.0.0.1 -p "$port"
+exec "$build/otrp-tamd" -d "$db" -l 127.0.0.1 -p "$port" -o "api.port=$api_port"

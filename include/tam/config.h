@@ -28,6 +28,13 @@ struct tam_config {
 	char otrp_tls_cert[TAM_CONFIG_PATH_MAX];  /* PEM chain; empty: plain HTTP */
 	char otrp_tls_key[TAM_CONFIG_PATH_MAX];   /* PEM key for tls_cert */
 	char otrp_tls_client_ca[TAM_CONFIG_PATH_MAX]; /* PEM CAs; set: client certificates required */
+	/* [api]: health, metrics (and the REST API) */
+	bool api_enabled;
+	char api_address[64];
+	unsigned api_port;
+	char api_tls_cert[TAM_CONFIG_PATH_MAX];
+	char api_tls_key[TAM_CONFIG_PATH_MAX];
+	char api_tls_client_ca[TAM_CONFIG_PATH_MAX];
 	/* [database] */
 	char db_path[TAM_CONFIG_PATH_MAX];
 	/* [identity]: overrides what `otrp-tamctl init` stored */

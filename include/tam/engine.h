@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "tam/err.h"
+#include "tam/model.h"
 #include "tam/pki.h"
 #include "tam/store.h"
 #include "tam/util.h"
@@ -35,6 +36,11 @@ struct otrp_reply {
 	bool done;                    /* nothing more to send: HTTP 204 */
 	char *body;                   /* malloc'd message when !done */
 	size_t len;
+	/* What happened, for monitoring: */
+	bool opened;                  /* a new session began */
+	char result[128];             /* when done: how the session ended ("ok", "tee-fail:...") */
+	enum tam_op_kind answered_op; /* the operation this message answered, or NONE */
+	bool answered_pass;           /* ... and whether the TEE did it */
 };
 
 int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,

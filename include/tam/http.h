@@ -16,30 +16,55 @@
 #include "tam/pki.h"
 #include "tam/util.h"
 
+/* What a handler may ask about the request it serves. */
+struct http_request;
+const char *http_request_header(const struct http_request *r, const char *name);
+/* A query-string argument, or NULL. */
+const char *http_request_query(const struct http_request *r, const char *name);
+const char *http_request_method(const struct http_request *r);
+const char *http_request_path(const struct http_request *r);
+
 struct http_answer {
+	unsigned status;              /* 0: 200 with a body, 204 without */
 	bool no_content;              /* answer 204 */
-	char *body;                   /* malloc'd message for a 200; freed by http */
+	const char *content_type;     /* static string; NULL: the route's media type */
+	char *body;                   /* malloc'd; freed by http */
 	size_t len;
 };
 
 /*
- * Called on a server thread with the complete body (len 0 for an empty POST).
- * Return 0 with *ans filled, or a TAM_E* code with err set.
+ * Called on a server thread with the complete body (len 0 when empty).
+ * Return 0 with *ans filled, or a TAM_E* code with err set (sent as a
+ * problem document with http_status_for's status).
  */
-typedef int (*http_handler_fn)(void *arg, const uint8_t *body, size_t len,
-    struct http_answer *ans, struct tam_err *err);
+typedef int (*http_handler_fn)(void *arg, const struct http_request *req, const uint8_t *body,
+    size_t len, struct http_answer *ans, struct tam_err *err);
+
+struct http_route {
+	const char *method;           /* "GET", "POST", ... */
+	const char *path;             /* the exact path */
+	/*
+	 * Non-NULL: a non-empty body must have this Content-Type (else 415) and
+	 * Accept must admit it (else 406); it is also the answer's type.
+	 */
+	const char *media_type;
+	http_handler_fn handler;
+	void *arg;
+};
+
+#define HTTP_MAX_ROUTES 32
 
 struct http_cfg {
+	const char *name;             /* for logs: "otrp", "api" */
 	const char *address;          /* numeric IPv4 or IPv6 address to bind */
 	uint16_t port;                /* 0: the kernel picks one (see http_server_port) */
-	const char *path;             /* the OTrP endpoint, e.g. "/tam" */
+	const struct http_route *routes;  /* copied at start */
+	size_t n_routes;
 	size_t max_body;              /* bytes; larger bodies get 413 */
 	unsigned threads;             /* worker threads */
 	unsigned conn_limit;          /* concurrent connections */
 	unsigned per_ip_limit;        /* concurrent connections per client address; 0 = no limit */
 	unsigned conn_timeout;        /* seconds of inactivity before a connection is closed */
-	http_handler_fn handler;
-	void *handler_arg;
 	/* TLS: all NULL serves plain HTTP. PEM texts are copied at start. */
 	const char *tls_cert_pem;     /* server certificate chain, leaf first */
 	const char *tls_key_pem;      /* its private key */

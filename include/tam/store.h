@@ -285,6 +285,19 @@ int store_op_failure_clear(struct store *st, int64_t device_id, enum tam_op_kind
 int store_op_failures_active(struct store *st, int64_t device_id, int64_t now,
     struct store_op_failure **out, size_t *n, struct tam_err *err) TAM_WUR;
 
+/* ---- monitoring ---- */
+
+struct store_stats {
+	int64_t devices_active;
+	int64_t devices_decommissioned;
+	int64_t tas;
+	int64_t ta_versions;
+	int64_t sessions_open;        /* sessions with a request answerable at now */
+};
+/* Counts for health checks and metrics; also proves the database answers. */
+int store_stats_get(struct store *st, int64_t now, struct store_stats *out,
+    struct tam_err *err) TAM_WUR;
+
 /* ---- OTrP sessions and outstanding requests ---- */
 
 int store_session_new(struct store *st, const char *tid, int64_t now,

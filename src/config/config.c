@@ -34,6 +34,18 @@ static const struct tam_config_key keys[] = {
 	    "PEM private key of tls_cert (mode 0600)" },
 	{ "otrp", "tls_client_ca", TAM_CFG_PATH, F(otrp_tls_client_ca), 0, 0, "", true,
 	    "PEM CA certificates; when set, brokers must present a client certificate that chains to one" },
+	{ "api", "enabled", TAM_CFG_BOOL, F(api_enabled), 0, 0, "yes", false,
+	    "serve the operations listener (/healthz, /metrics)" },
+	{ "api", "listen", TAM_CFG_ADDRESS, F(api_address), 0, 0, "127.0.0.1", false,
+	    "numeric address the operations listener binds; keep it private" },
+	{ "api", "port", TAM_CFG_UINT, F(api_port), 0, 65535, "8081", false,
+	    "operations port; 0 lets the kernel pick one" },
+	{ "api", "tls_cert", TAM_CFG_PATH, F(api_tls_cert), 0, 0, "", true,
+	    "PEM server certificate chain for the operations listener; empty serves plain HTTP" },
+	{ "api", "tls_key", TAM_CFG_PATH, F(api_tls_key), 0, 0, "", true,
+	    "PEM private key of api.tls_cert (mode 0600)" },
+	{ "api", "tls_client_ca", TAM_CFG_PATH, F(api_tls_client_ca), 0, 0, "", true,
+	    "PEM CA certificates; when set, clients of the operations listener need a certificate" },
 	{ "database", "path", TAM_CFG_PATH, F(db_path), 0, 0, "/var/lib/otrp-tamd/tamd.db", false,
 	    "SQLite database created by otrp-tamctl init" },
 	{ "identity", "key", TAM_CFG_PATH, F(tam_key), 0, 0, "", false,
@@ -308,6 +320,10 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_cert and otrp.tls_key go together");
 	if (c->otrp_tls_client_ca[0] != '\0' && c->otrp_tls_cert[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_client_ca needs otrp.tls_cert");
+	if ((c->api_tls_cert[0] == '\0') != (c->api_tls_key[0] == '\0'))
+		return tam_err_set(err, TAM_EUSAGE, "api.tls_cert and api.tls_key go together");
+	if (c->api_tls_client_ca[0] != '\0' && c->api_tls_cert[0] == '\0')
+		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_ca needs api.tls_cert");
 	if ((c->tam_key[0] == '\0') != (c->tam_cert[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
 	if (c->db_path[0] == '\0')

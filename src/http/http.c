@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,10 @@
 #include "tam/otrp.h"
 
 struct http_server {
-	struct http_cfg cfg;
+	struct http_cfg cfg;          /* cfg.routes points at routes */
 	struct MHD_Daemon *mhd;
 	uint16_t port;
-	char path[256];
+	struct http_route routes[HTTP_MAX_ROUTES];
 	atomic_size_t max_body;       /* current body limit; SIGHUP may change it */
 	atomic_int active;            /* requests between first call and completion */
 	MHD_socket quiesced;          /* listen socket handed back by drain; closed after stop */
@@ -47,7 +48,39 @@ struct request {
 	struct tam_buf body;          /* POST body so far */
 	bool too_large;               /* body passed max_body; the rest is discarded */
 	struct timespec start;
+	const struct http_route *route;  /* the route serving it */
 };
+
+/* What handlers see of a request: kept on the stack of the call that serves it. */
+struct http_request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+};
+
+const char *
+http_request_header(const struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_request_query(const struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_request_method(const struct http_request *r)
+{
+	return r->method;
+}
+
+const char *
+http_request_path(const struct http_request *r)
+{
+	return r->path;
+}
 
 static const char MEDIA_PROBLEM[] = "application/problem+json";
 
@@ -190,6 +223,22 @@ queue_problem(struct MHD_Connection *conn, unsigned status, int code, const char
 	return queue_problem_hdr(conn, status, code, detail, NULL, NULL);
 }
 
+static enum MHD_Result
+queue_problem_fmt(struct MHD_Connection *conn, unsigned status, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result
+queue_problem_fmt(struct MHD_Connection *conn, unsigned status, int code, const char *fmt, ...)
+{
+	char detail[TAM_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return queue_problem(conn, status, code, detail);
+}
+
 static long
 elapsed_ms(const struct timespec *start)
 {
@@ -200,8 +249,11 @@ elapsed_ms(const struct timespec *start)
 }
 
 static enum MHD_Result
-finish(struct http_server *s, struct MHD_Connection *conn, struct request *rq)
+finish(struct http_server *s, struct MHD_Connection *conn, const char *url, const char *method,
+    struct request *rq)
 {
+	const struct http_route *rt = rq->route;
+	struct http_request req = { conn, method, url };
 	struct http_answer ans = { 0 };
 	struct tam_err err = { 0 };
 	const char *ctype;
@@ -210,34 +262,64 @@ finish(struct http_server *s, struct MHD_Connection *conn, struct request *rq)
 	int rc;
 
 	if (rq->too_large) {
-		log_warn("event=http.reject status=413 limit=%zu", atomic_load(&s->max_body));
+		log_warn("event=http.reject listener=%s status=413 limit=%zu", s->cfg.name,
+		    atomic_load(&s->max_body));
 		return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
 	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (rq->body.len > 0 && !http_content_type_is(ctype, OTRP_MEDIA_TYPE)) {
-		log_warn("event=http.reject status=415 content_type=\"%.64s\"", ctype ? ctype : "");
-		return queue_problem(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
-		    "Content-Type must be " OTRP_MEDIA_TYPE);
+	if (rt->media_type != NULL && rq->body.len > 0 && !http_content_type_is(ctype, rt->media_type)) {
+		log_warn("event=http.reject listener=%s status=415 content_type=\"%.64s\"", s->cfg.name,
+		    ctype ? ctype : "");
+		return queue_problem_fmt(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
+		    "Content-Type must be %s", rt->media_type);
 	}
-	rc = s->cfg.handler(s->cfg.handler_arg, rq->body.data, rq->body.len, &ans, &err);
+	rc = rt->handler(rt->arg, &req, rq->body.data, rq->body.len, &ans, &err);
 	if (rc != TAM_OK) {
 		status = http_status_for(rc);
-		log_warn("event=http.reject status=%u error=%s detail=\"%s\" ms=%ld", status,
-		    tam_err_name(rc), err.msg, elapsed_ms(&rq->start));
+		log_warn("event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" ms=%ld",
+		    s->cfg.name, url, status, tam_err_name(rc), err.msg, elapsed_ms(&rq->start));
+		free(ans.body);
 		return queue_problem(conn, status, rc, err.msg[0] ? err.msg : tam_err_name(rc));
 	}
 	if (ans.no_content || ans.body == NULL) {
 		free(ans.body);
-		r = queue(conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);
-		status = MHD_HTTP_NO_CONTENT;
+		ans.body = NULL;
+		ans.len = 0;
+		status = ans.status != 0 ? ans.status : MHD_HTTP_NO_CONTENT;
+		r = queue(conn, status, NULL, NULL, 0, NULL, NULL);
 	} else {
-		r = queue(conn, MHD_HTTP_OK, OTRP_MEDIA_TYPE, ans.body, ans.len, NULL, NULL);
-		status = MHD_HTTP_OK;
+		status = ans.status != 0 ? ans.status : MHD_HTTP_OK;
+		r = queue(conn, status, ans.content_type != NULL ? ans.content_type :
+		    rt->media_type != NULL ? rt->media_type : "application/json", ans.body, ans.len,
+		    NULL, NULL);
 	}
-	log_debug("event=http.answer status=%u bytes_in=%zu bytes_out=%zu ms=%ld", status,
-	    rq->body.len, ans.no_content ? 0 : ans.len, elapsed_ms(&rq->start));
+	log_debug("event=http.answer listener=%s path=%s status=%u bytes_in=%zu bytes_out=%zu ms=%ld",
+	    s->cfg.name, url, status, rq->body.len, ans.len, elapsed_ms(&rq->start));
 	return r;
+}
+
+/* The route for method on url; else *allow lists the methods url has ("" if none). */
+static int
+route_for(const struct http_server *s, const char *url, const char *method,
+    const struct http_route **out, char *allow, size_t allow_len)
+{
+	size_t used = 0;
+
+	allow[0] = '\0';
+	for (size_t i = 0; i < s->cfg.n_routes; i++) {
+		const struct http_route *rt = &s->cfg.routes[i];
+		if (strcmp(rt->path, url) != 0)
+			continue;
+		if (strcmp(rt->method, method) == 0) {
+			*out = rt;
+			return 0;
+		}
+		int n = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", rt->method);
+		if (n > 0 && (size_t)n < allow_len - used)
+			used += (size_t)n;
+	}
+	return -1;
 }
 
 /*
@@ -293,6 +375,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 {
 	struct http_server *s = cls;
 	struct request *rq = *con_cls;
+	char allow[64];
 	const char *v;
 
 	(void)version;
@@ -310,15 +393,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 				return queue_problem(conn, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
 			}
 		}
-		if (strcmp(url, s->path) != 0)
-			return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND, "no such endpoint");
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		if (route_for(s, url, method, &rq->route, allow, sizeof(allow)) != 0) {
+			if (allow[0] == '\0')
+				return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND,
+				    "no such endpoint");
 			return queue_problem_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAM_EMALFORMED,
-			    "only POST is allowed", MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+			    "method not allowed here", MHD_HTTP_HEADER_ALLOW, allow);
+		}
 		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-		if (!http_accepts(v, OTRP_MEDIA_TYPE))
-			return queue_problem(conn, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
-			    "Accept must admit " OTRP_MEDIA_TYPE);
+		if (rq->route->media_type != NULL && !http_accepts(v, rq->route->media_type))
+			return queue_problem_fmt(conn, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
+			    "Accept must admit %s", rq->route->media_type);
 		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
 			log_warn("event=http.reject status=413 content_length=%.32s", v);
@@ -338,7 +423,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return finish(s, conn, rq);
+	return finish(s, conn, url, method, rq);
 }
 
 static void
@@ -439,17 +524,19 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 		return tam_err_set(err, TAM_EINVAL, "listen address \"%s\" is not a numeric IP address",
 		    cfg->address);
 	}
-	if (cfg->path == NULL || cfg->path[0] != '/' || cfg->handler == NULL || cfg->threads == 0)
+	if (cfg->n_routes == 0 || cfg->n_routes > HTTP_MAX_ROUTES || cfg->threads == 0 ||
+	    cfg->name == NULL)
 		return tam_err_set(err, TAM_EINVAL, "bad HTTP configuration");
+	for (size_t i = 0; i < cfg->n_routes; i++)
+		if (cfg->routes[i].path == NULL || cfg->routes[i].path[0] != '/' ||
+		    cfg->routes[i].method == NULL || cfg->routes[i].handler == NULL)
+			return tam_err_set(err, TAM_EINVAL, "bad HTTP route");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	s->cfg = *cfg;
-	if (tam_strlcpy_checked(s->path, cfg->path, sizeof(s->path)) != TAM_OK) {
-		free(s);
-		return tam_err_set(err, TAM_EINVAL, "endpoint path too long");
-	}
-	s->cfg.path = s->path;
+	memcpy(s->routes, cfg->routes, cfg->n_routes * sizeof(*cfg->routes));
+	s->cfg.routes = s->routes;
 	atomic_init(&s->max_body, cfg->max_body);
 	atomic_init(&s->active, 0);
 	s->quiesced = MHD_INVALID_SOCKET;

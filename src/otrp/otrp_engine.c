@@ -605,8 +605,11 @@ fail:
 static int
 reply_from(struct ctx *c, struct otrp_reply *reply)
 {
+	reply->answered_op = c->req.op;
+	reply->answered_pass = c->req.op != TAM_OP_NONE && !c->refused;
 	if (c->op.kind == TAM_OP_NONE) {
 		reply->done = true;
+		snprintf(reply->result, sizeof(reply->result), "%s", c->result[0] ? c->result : "ok");
 	} else {
 		reply->body = c->body;
 		reply->len = c->body_len;
@@ -876,6 +879,7 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		    c->resp->rid, c->resp->reason[0] ? c->resp->reason : "none");
 		if ((rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
 			return rc;
+		snprintf(c->result, sizeof(c->result), "%s", result);
 		c->op.kind = TAM_OP_NONE;
 		return TAM_OK;
 	}
@@ -1149,14 +1153,14 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 	log_warn("event=otrp.broker_error code=%s rid=%s", c->resp->broker_error,
 	    c->resp->rid[0] ? c->resp->rid : "-");
 	c->op.kind = TAM_OP_NONE;
+	snprintf(c->result, sizeof(c->result), "broker:%s", c->resp->broker_error);
+	/* Unsigned: it may only close the session it names, nothing else (so not into c->req). */
+	struct store_request req;
 	if (c->resp->rid[0] == '\0' ||
-	    store_request_get(c->st, c->resp->rid, &c->req, NULL) != TAM_OK ||
-	    c->req.answered != 0 || strcmp(c->req.tid, c->resp->tid) != 0)
+	    store_request_get(c->st, c->resp->rid, &req, NULL) != TAM_OK ||
+	    req.answered != 0 || strcmp(req.tid, c->resp->tid) != 0)
 		return TAM_OK;
-	/* Unsigned: it may only close the session it names, nothing else. */
-	char result[128];
-	snprintf(result, sizeof(result), "broker:%s", c->resp->broker_error);
-	rc = store_session_end(c->st, c->req.session_id, result, c->now, err);
+	rc = store_session_end(c->st, req.session_id, c->result, c->now, err);
 	/* A session that already ended stays as it ended. */
 	return rc == TAM_ECONFLICT ? TAM_OK : rc;
 }
@@ -1194,6 +1198,7 @@ open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
 		goto fail;
 	}
 	log_info("event=otrp.session_open rid=%s", r.rid);
+	reply->opened = true;
 	reply->done = false;
 	reply->body = body;
 	reply->len = len;

@@ -17,16 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
 
+#include "tam/api.h"
 #include "tam/config.h"
 #include "tam/engine.h"
 #include "tam/http.h"
 #include "tam/limits.h"
 #include "tam/log.h"
+#include "tam/metrics.h"
+#include "tam/otrp.h"
 #include "tam/pki.h"
 #include "tam/store.h"
 
@@ -290,22 +294,24 @@ tls_files_clear(struct tls_files *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The three files of one listener; empty cert_path: plain HTTP. */
 static int
-tls_files_load(const struct tam_config *c, struct tls_files *t, struct tam_err *err)
+tls_files_load(const char *cert_path, const char *key_path, const char *ca_path,
+    struct tls_files *t, struct tam_err *err)
 {
 	STACK_OF(X509) *cas = NULL;
 	size_t len;
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if (c->otrp_tls_cert[0] == '\0')
+	if (cert_path[0] == '\0')
 		return TAM_OK;
-	if ((rc = tam_file_read(c->otrp_tls_cert, TAM_MAX_PEM_BYTES, &t->cert, &len, err)) != TAM_OK ||
-	    (rc = pki_private_file_read(c->otrp_tls_key, &t->key, &t->key_len, err)) != TAM_OK)
+	if ((rc = tam_file_read(cert_path, TAM_MAX_PEM_BYTES, &t->cert, &len, err)) != TAM_OK ||
+	    (rc = pki_private_file_read(key_path, &t->key, &t->key_len, err)) != TAM_OK)
 		goto fail;
-	if (c->otrp_tls_client_ca[0] == '\0')
+	if (ca_path[0] == '\0')
 		return TAM_OK;
-	if ((rc = tam_file_read(c->otrp_tls_client_ca, TAM_MAX_PEM_BYTES, &t->ca, &len, err)) != TAM_OK ||
+	if ((rc = tam_file_read(ca_path, TAM_MAX_PEM_BYTES, &t->ca, &len, err)) != TAM_OK ||
 	    (rc = pki_certs_from_pem(t->ca, len, &cas, err)) != TAM_OK ||
 	    (rc = pki_trust_new(&t->trust, err)) != TAM_OK)
 		goto fail;
@@ -347,37 +353,40 @@ store_for_thread(struct tam_err *err)
 }
 
 static int
-handle_otrp(void *arg, const uint8_t *body, size_t len, struct http_answer *ans,
-    struct tam_err *err)
+handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
+    struct http_answer *ans, struct tam_err *err)
 {
 	struct otrp_reply reply = { 0 };
+	struct timespec t0, t1;
 	struct store *st;
 	int rc;
 
 	(void)arg;
+	(void)req;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((st = store_for_thread(err)) == NULL)
-		return err->code ? err->code : TAM_EDB;
-	rc = otrp_engine_handle(engine, st, body, len, &reply, err);
-	if (rc != TAM_OK)
+		rc = err->code ? err->code : TAM_EDB;
+	else
+		rc = otrp_engine_handle(engine, st, body, len, &reply, err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_request(rc != TAM_OK ? http_status_for(rc) : reply.done ? 204 : 200,
+	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc != TAM_OK) {
+		metrics_message_rejected(rc);
+		if (rc == TAM_EDB)
+			metrics_db_error();
 		return rc;
+	}
+	if (reply.opened)
+		metrics_session_started();
+	if (reply.answered_op != TAM_OP_NONE)
+		metrics_operation(reply.answered_op, reply.answered_pass);
+	if (reply.done)
+		metrics_session_completed(reply.result);
 	ans->no_content = reply.done;
 	ans->body = reply.body;
 	ans->len = reply.len;
 	return TAM_OK;
-}
-
-static int
-write_port_file(const char *path, uint16_t port)
-{
-	char buf[16];
-	struct tam_err err = { 0 };
-	int n = snprintf(buf, sizeof(buf), "%u\n", port);
-
-	if (tam_file_write_atomic(path, buf, (size_t)n, 0644, &err) != TAM_OK) {
-		log_error("event=startup error=\"%s\"", err.msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* The identity of the configuration file if it names one, else the database's. */
@@ -431,13 +440,25 @@ struct retired {
 	int64_t deadline;             /* stop it at this time even if busy */
 };
 
-/* The OTrP listener and what it was started with. */
+/* A listener, what it was started with, and the ones it replaced. */
 struct listener {
-	struct http_server *srv;
+	const char *name;             /* "otrp" or "api" */
+	struct http_server *srv;      /* NULL when not serving */
 	struct tls_files tls;
 	struct retired old[MAX_RETIRED];
 	size_t n_old;
 };
+
+static struct api_ctx api_ctx = { store_for_thread, TAMD_VERSION };
+
+static int
+listener_tls_load(const struct listener *l, const struct tam_config *c, struct tls_files *t,
+    struct tam_err *err)
+{
+	if (strcmp(l->name, "otrp") == 0)
+		return tls_files_load(c->otrp_tls_cert, c->otrp_tls_key, c->otrp_tls_client_ca, t, err);
+	return tls_files_load(c->api_tls_cert, c->api_tls_key, c->api_tls_client_ca, t, err);
+}
 
 static void
 housekeeping(struct store *st)
@@ -448,19 +469,30 @@ housekeeping(struct store *st)
 		log_warn("event=housekeeping error=\"%s\"", err.msg);
 }
 
+/* The http settings of listener l under configuration c; routes live in *routes. */
 static void
-listener_cfg(const struct tam_config *c, const struct tls_files *tls, struct http_cfg *h)
+listener_cfg(const struct listener *l, const struct tam_config *c, const struct tls_files *tls,
+    struct http_route routes[HTTP_MAX_ROUTES], struct http_cfg *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->address = c->otrp_address;
-	h->port = (uint16_t)c->otrp_port;
-	h->path = c->otrp_path;
+	h->name = l->name;
+	if (strcmp(l->name, "otrp") == 0) {
+		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL };
+		h->n_routes = 1;
+		h->address = c->otrp_address;
+		h->port = (uint16_t)c->otrp_port;
+		h->threads = c->threads;
+	} else {
+		h->n_routes = api_routes(&api_ctx, routes, HTTP_MAX_ROUTES);
+		h->address = c->api_address;
+		h->port = (uint16_t)c->api_port;
+		h->threads = 1;
+	}
+	h->routes = routes;
 	h->max_body = c->max_body;
-	h->threads = c->threads;
 	h->conn_limit = c->connection_limit;
 	h->per_ip_limit = c->per_ip_connection_limit;
 	h->conn_timeout = c->connection_timeout;
-	h->handler = handle_otrp;
 	h->tls_cert_pem = (const char *)tls->cert;
 	h->tls_key_pem = (const char *)tls->key;
 	h->tls_client_ca_pem = (const char *)tls->ca;
@@ -502,10 +534,15 @@ static int
 reload_tls(struct listener *l, const struct tam_config *running, struct tls_files *next,
     unsigned grace, struct tam_err *err)
 {
+	struct http_route routes[HTTP_MAX_ROUTES];
 	struct http_server *fresh = NULL;
 	struct http_cfg h;
 	int rc;
 
+	if (l->srv == NULL) {
+		tls_files_clear(next);
+		return TAM_OK;
+	}
 	if (same_bytes(l->tls.cert, next->cert) && same_bytes(l->tls.key, next->key) &&
 	    same_bytes(l->tls.ca, next->ca)) {
 		tls_files_clear(next);
@@ -516,7 +553,7 @@ reload_tls(struct listener *l, const struct tam_config *running, struct tls_file
 		return tam_err_set(err, TAM_EUSAGE, "switching between HTTP and HTTPS needs a restart");
 	}
 	reap_retired(l, l->n_old == MAX_RETIRED);
-	listener_cfg(running, next, &h);
+	listener_cfg(l, running, next, routes, &h);
 	rc = http_server_replace(l->srv, &h, &fresh, err);
 	if (fresh == NULL) {
 		tls_files_clear(next);
@@ -530,7 +567,7 @@ reload_tls(struct listener *l, const struct tam_config *running, struct tls_file
 	if (rc == TAM_OK) {
 		l->tls = *next;
 		memset(next, 0, sizeof(*next));
-		log_info("event=tls.reload result=ok");
+		log_info("event=tls.reload listener=%s result=ok", l->name);
 		return TAM_OK;
 	}
 	/* fresh runs the old settings again, which the retired listener still reads. */
@@ -550,48 +587,67 @@ apply_live(const struct tam_config *c, struct http_server *srv)
 		http_server_set_max_body(srv, c->max_body);
 }
 
+/* Keys that need a restart keep their running values until then. */
+static void
+keep_restart_keys(const struct tam_config *running, struct tam_config *next)
+{
+	next->otrp_port = running->otrp_port;
+	memcpy(next->otrp_address, running->otrp_address, sizeof(next->otrp_address));
+	memcpy(next->otrp_path, running->otrp_path, sizeof(next->otrp_path));
+	memcpy(next->db_path, running->db_path, sizeof(next->db_path));
+	next->api_enabled = running->api_enabled;
+	next->api_port = running->api_port;
+	memcpy(next->api_address, running->api_address, sizeof(next->api_address));
+	next->threads = running->threads;
+	next->connection_limit = running->connection_limit;
+	next->per_ip_connection_limit = running->per_ip_connection_limit;
+	next->connection_timeout = running->connection_timeout;
+}
+
 /*
  * SIGHUP: read everything again; a bad configuration is refused whole and the
  * running one kept. Keys that need a restart keep their running value.
  */
 static void
-reload(const struct options *o, struct tam_config *running, struct listener *l)
+reload(const struct options *o, struct tam_config *running, struct listener *ls, size_t nls)
 {
 	struct tam_config next;
 	struct tam_err err = { 0 };
-	struct tls_files tls = { 0 };
+	struct tls_files tls[2] = { { 0 } };
 	STACK_OF(X509) *anchors = NULL;
 	char diff[2048];
-	bool restart;
+	bool restart, loaded = false;
 
 	sd_notify(0, "RELOADING=1");
-	if (read_config(o, &next, &err) != TAM_OK ||
-	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) != TAM_OK ||
-	    tls_files_load(&next, &tls, &err) != TAM_OK) {
+	if (read_config(o, &next, &err) == TAM_OK &&
+	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) == TAM_OK) {
+		loaded = true;
+		for (size_t i = 0; i < nls && loaded; i++)
+			loaded = listener_tls_load(&ls[i], &next, &tls[i], &err) == TAM_OK;
+	}
+	if (!loaded) {
+		for (size_t i = 0; i < nls; i++)
+			tls_files_clear(&tls[i]);
 		sk_X509_pop_free(anchors, X509_free);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
 		return;
 	}
-	/* Keys that need a restart keep their running values until then. */
 	tam_config_diff(running, &next, diff, sizeof(diff), &restart);
-	next.otrp_port = running->otrp_port;
-	memcpy(next.otrp_address, running->otrp_address, sizeof(next.otrp_address));
-	memcpy(next.otrp_path, running->otrp_path, sizeof(next.otrp_path));
-	memcpy(next.db_path, running->db_path, sizeof(next.db_path));
-	next.threads = running->threads;
-	next.connection_limit = running->connection_limit;
-	next.per_ip_connection_limit = running->per_ip_connection_limit;
-	next.connection_timeout = running->connection_timeout;
-	if (reload_tls(l, &next, &tls, next.shutdown_timeout, &err) != TAM_OK) {
-		sk_X509_pop_free(anchors, X509_free);
-		log_error("event=reload result=refused error=\"TLS: %s\" note=\"keeping the running "
-		    "configuration\"", err.msg);
-		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
-		return;
-	}
-	apply_live(&next, l->srv);
+	keep_restart_keys(running, &next);
+	/* One listener's TLS may already be swapped when the next refuses its files: that one stays. */
+	for (size_t i = 0; i < nls; i++)
+		if (reload_tls(&ls[i], &next, &tls[i], next.shutdown_timeout, &err) != TAM_OK) {
+			for (size_t j = i + 1; j < nls; j++)
+				tls_files_clear(&tls[j]);
+			sk_X509_pop_free(anchors, X509_free);
+			log_error("event=reload result=refused error=\"%s TLS: %s\" note=\"keeping the "
+			    "running configuration\"", ls[i].name, err.msg);
+			sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
+			return;
+		}
+	apply_live(&next, ls[0].srv);
 	otrp_engine_set_extra_anchors(engine, anchors);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
@@ -601,17 +657,17 @@ reload(const struct options *o, struct tam_config *running, struct listener *l)
 
 static void
 serve_until_signal(const struct options *o, struct tam_config *c, struct store *st,
-    struct listener *l, const sigset_t *set)
+    struct listener *ls, size_t nls, const sigset_t *set)
 {
 	int64_t next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 
 	for (;;) {
 		/* Wake every second while retired listeners wait to be stopped. */
-		struct timespec ts = { l->n_old > 0 ? 1 : HOUSEKEEPING_SECONDS, 0 };
+		struct timespec ts = { ls[0].n_old + ls[1].n_old > 0 ? 1 : HOUSEKEEPING_SECONDS, 0 };
 		int sig = sigtimedwait(set, NULL, &ts);
 
 		if (sig == SIGHUP) {
-			reload(o, c, l);
+			reload(o, c, ls, nls);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -622,12 +678,38 @@ serve_until_signal(const struct options *o, struct tam_config *c, struct store *
 			log_error("event=sigtimedwait error=\"%s\"", strerror(errno));
 			return;
 		}
-		reap_retired(l, false);
+		for (size_t i = 0; i < nls; i++)
+			reap_retired(&ls[i], false);
 		if (tam_now() >= next_housekeeping) {
 			housekeeping(st);
 			next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 		}
 	}
+}
+
+static int
+write_ports(const char *path, const struct listener *ls)
+{
+	char buf[32];
+	struct tam_err err = { 0 };
+	int n = snprintf(buf, sizeof(buf), "%u\n%u\n", http_server_port(ls[0].srv),
+	    ls[1].srv != NULL ? http_server_port(ls[1].srv) : 0);
+
+	if (tam_file_write_atomic(path, buf, (size_t)n, 0644, &err) != TAM_OK) {
+		log_error("event=startup error=\"%s\"", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listener_start(struct listener *l, const struct tam_config *c, struct tam_err *err)
+{
+	struct http_route routes[HTTP_MAX_ROUTES];
+	struct http_cfg h;
+
+	listener_cfg(l, c, &l->tls, routes, &h);
+	return http_server_start(&h, &l->srv, err);
 }
 
 int
@@ -636,9 +718,8 @@ main(int argc, char **argv)
 	struct options o = { 0 };
 	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
-	struct http_cfg hcfg;
 	struct pki_signer *signer = NULL;
-	struct listener l = { 0 };
+	struct listener ls[2] = { { .name = "otrp" }, { .name = "api" } };
 	struct store *main_store = NULL;
 	STACK_OF(X509) *anchors = NULL;
 	struct tam_err err = { 0 };
@@ -659,7 +740,8 @@ main(int argc, char **argv)
 	}
 	tam_log_set_level((enum tam_log_level)cfg.log_level);
 	if (load_anchor_dir(cfg.trust_anchor_dir, &anchors, &err) != TAM_OK ||
-	    tls_files_load(&cfg, &l.tls, &err) != TAM_OK ||
+	    listener_tls_load(&ls[0], &cfg, &ls[0].tls, &err) != TAM_OK ||
+	    listener_tls_load(&ls[1], &cfg, &ls[1].tls, &err) != TAM_OK ||
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
 	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
@@ -668,7 +750,7 @@ main(int argc, char **argv)
 	if (o.check_only) {
 		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors%s)\n",
 		    pki_signer_tamid(signer), pki_signer_alg(signer),
-		    anchors != NULL ? sk_X509_num(anchors) : 0, l.tls.cert != NULL ? ", TLS" : "");
+		    anchors != NULL ? sk_X509_num(anchors) : 0, ls[0].tls.cert != NULL ? ", TLS" : "");
 		status = 0;
 		goto out;
 	}
@@ -682,37 +764,46 @@ main(int argc, char **argv)
 	otrp_engine_set_extra_anchors(engine, anchors);
 	anchors = NULL;
 	conns.path = cfg.db_path;
-	listener_cfg(&cfg, &l.tls, &hcfg);
-	if (http_server_start(&hcfg, &l.srv, &err) != TAM_OK) {
+	if (listener_start(&ls[0], &cfg, &err) != TAM_OK ||
+	    (cfg.api_enabled && listener_start(&ls[1], &cfg, &err) != TAM_OK)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
-	if (o.port_file != NULL && write_port_file(o.port_file, http_server_port(l.srv)) != 0)
+	if (o.port_file != NULL && write_ports(o.port_file, ls) != 0)
 		goto out;
 	log_info("event=startup version=%s tamid=%s alg=%s listen=%s port=%u path=%s tls=%s "
-	    "client_certs=%s", TAMD_VERSION, pki_signer_tamid(signer), pki_signer_alg(signer),
-	    cfg.otrp_address, http_server_port(l.srv), cfg.otrp_path, l.tls.cert ? "yes" : "no",
-	    l.tls.trust ? "required" : "no");
-	fprintf(stderr, "otrp-tamd listening on %s://%s%s%s:%u%s\n", l.tls.cert != NULL ? "https" : "http",
-	    strchr(cfg.otrp_address, ':') ? "[" : "", cfg.otrp_address,
-	    strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(l.srv), cfg.otrp_path);
+	    "client_certs=%s api_port=%u", TAMD_VERSION, pki_signer_tamid(signer),
+	    pki_signer_alg(signer), cfg.otrp_address, http_server_port(ls[0].srv), cfg.otrp_path,
+	    ls[0].tls.cert ? "yes" : "no", ls[0].tls.trust ? "required" : "no",
+	    ls[1].srv != NULL ? http_server_port(ls[1].srv) : 0);
+	fprintf(stderr, "otrp-tamd listening on %s://%s%s%s:%u%s\n",
+	    ls[0].tls.cert != NULL ? "https" : "http", strchr(cfg.otrp_address, ':') ? "[" : "",
+	    cfg.otrp_address, strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(ls[0].srv),
+	    cfg.otrp_path);
+	if (ls[1].srv != NULL)
+		fprintf(stderr, "otrp-tamd operations (health, metrics) on %s://%s%s%s:%u/\n",
+		    ls[1].tls.cert != NULL ? "https" : "http", strchr(cfg.api_address, ':') ? "[" : "",
+		    cfg.api_address, strchr(cfg.api_address, ':') ? "]" : "", http_server_port(ls[1].srv));
 	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",
-	    http_server_port(l.srv), (unsigned long)getpid());
-	serve_until_signal(&o, &cfg, main_store, &l, &set);
+	    http_server_port(ls[0].srv), (unsigned long)getpid());
+	serve_until_signal(&o, &cfg, main_store, ls, 2, &set);
 	sd_notify(0, "STOPPING=1");
-	left = http_server_drain(l.srv, cfg.shutdown_timeout);
+	left = http_server_drain(ls[0].srv, cfg.shutdown_timeout);
 	if (left > 0)
 		log_warn("event=shutdown note=\"%d requests still running after %us; closing them\"",
 		    left, cfg.shutdown_timeout);
 	status = 0;
 out:
-	reap_retired(&l, true);
-	http_server_stop(l.srv);
+	for (size_t i = 0; i < 2; i++) {
+		reap_retired(&ls[i], true);
+		http_server_stop(ls[i].srv);
+	}
 	for (size_t i = 0; i < conns.n; i++)
 		store_close(conns.all[i]);
 	free(conns.all);
 	otrp_engine_free(engine);
-	tls_files_clear(&l.tls);
+	for (size_t i = 0; i < 2; i++)
+		tls_files_clear(&ls[i].tls);
 	sk_X509_pop_free(anchors, X509_free);
 	pki_signer_free(signer);
 	store_close(main_store);

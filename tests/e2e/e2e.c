@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -123,6 +124,9 @@ e2e_start(struct e2e_env *env, const char *const *extra)
 	argv[argc++] = portfile;
 	argv[argc++] = "--log-level";
 	argv[argc++] = "debug";
+	/* tests run side by side: every listener on a port the kernel picks */
+	argv[argc++] = "-o";
+	argv[argc++] = "api.port=0";
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && argc < 30; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;
@@ -144,8 +148,11 @@ e2e_start(struct e2e_env *env, const char *const *extra)
 		FILE *f = fopen(portfile, "r");
 		if (f != NULL) {
 			if (fgets(buf, sizeof(buf), f) != NULL && atoi(buf) > 0) {
-				fclose(f);
 				snprintf(env->url, sizeof(env->url), "http://127.0.0.1:%d/tam", atoi(buf));
+				if (fgets(buf, sizeof(buf), f) != NULL && atoi(buf) > 0)
+					snprintf(env->api_url, sizeof(env->api_url), "http://127.0.0.1:%d",
+					    atoi(buf));
+				fclose(f);
 				return 0;
 			}
 			fclose(f);
@@ -326,6 +333,39 @@ e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_res
 	if (rc != 0)
 		fprintf(stderr, "POST failed: %s\n", err.msg);
 	return rc;
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	return tam_buf_append(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+int
+e2e_get(const char *url, long *status, char **body)
+{
+	struct tam_buf b = { 0 };
+	CURL *c;
+	CURLcode rc;
+
+	*body = NULL;
+	if (strncmp(url, "http://127.0.0.1:", 17) != 0 || (c = curl_easy_init()) == NULL)
+		return -1;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || tam_buf_append(&b, "", 0) != 0) {
+		tam_buf_free(&b);
+		return -1;
+	}
+	*body = (char *)b.data;
+	return 0;
 }
 
 int

@@ -29,6 +29,7 @@ struct e2e_env {
 	char build[256];              /* directory with otrp-tamd, otrp-tamctl */
 	pid_t tamd;                   /* running daemon, 0 if none */
 	char url[128];                /* http://127.0.0.1:PORT/tam */
+	char api_url[128];            /* http://127.0.0.1:PORT of the operations listener */
 	char log[300];                /* daemon's stderr */
 };
 
@@ -63,6 +64,9 @@ int e2e_ctl_out(struct e2e_env *env, char *out, size_t outlen, const char *fmt, 
  */
 int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
     struct mock_tee **out);
+
+/* GET a loopback URL; *body malloc'd (NUL-terminated). */
+int e2e_get(const char *url, long *status, char **body);
 
 /* POST body as application/otrp+json; *resp must be cleared by the caller. */
 int e2e_post(struct e2e_env *env, const char *body, size_t len, struct mock_http_resp *resp);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "e2e.h"
 
@@ -198,6 +199,74 @@ test_raw_key_cannot_reregister_by_cert(void **state)
 	mock_tee_close(mt);
 }
 
+/* The value of one sample line "name{labels} value" of a Prometheus page; -1 if absent. */
+static double
+sample(const char *page, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = page; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+static void
+test_health_and_metrics(void **state)
+{
+	char url[200], *body = NULL;
+	long status = 0;
+	json_t *j;
+	double count = 0, cum = -1;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s/healthz", env.api_url);
+	assert_int_equal(e2e_get(url, &status, &body), 0);
+	assert_int_equal(status, 200);
+	j = json_loads(body, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+	json_decref(j);
+	free(body);
+
+	snprintf(url, sizeof(url), "%s/metrics", env.api_url);
+	assert_int_equal(e2e_get(url, &status, &body), 0);
+	assert_int_equal(status, 200);
+	/* every line is a comment or "series value": the text format parses */
+	for (char *line = strtok(body, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *sp = strrchr(line, ' '), *end;
+		if (line[0] == '#')
+			continue;
+		assert_non_null(sp);
+		strtod(sp + 1, &end);
+		assert_true(*end == '\0');
+	}
+	free(body);
+	assert_int_equal(e2e_get(url, &status, &body), 0);
+	/* the seed flows above: sessions, installs, deletes, one refused registration */
+	assert_true(sample(body, "otrp_sessions_started_total") >= 10);
+	assert_true(sample(body, "otrp_sessions_completed_total{result=\"ok\"}") >= 9);
+	assert_true(sample(body, "otrp_operations_total{op=\"InstallTA\",result=\"pass\"}") >= 2);
+	assert_true(sample(body, "otrp_operations_total{op=\"DeleteTA\",result=\"pass\"}") >= 2);
+	assert_true(sample(body, "otrp_operations_total{op=\"CreateSD\",result=\"pass\"}") >= 2);
+	assert_true(sample(body, "otrp_messages_rejected_total{reason=\"denied\"}") >= 1);
+	assert_true(sample(body, "tam_devices{state=\"active\"}") >= 3);
+	assert_true(sample(body, "tam_tas") == 1);
+	/* the histogram is cumulative and its count is the sum of the answers */
+	for (const char *le = strstr(body, "otrp_request_duration_seconds_bucket"); le != NULL;
+	    le = strstr(le + 1, "otrp_request_duration_seconds_bucket")) {
+		double v = strtod(strchr(le, ' ') + 1, NULL);
+		assert_true(v >= cum);
+		cum = v;
+	}
+	count = sample(body, "otrp_request_duration_seconds_count");
+	assert_true(count > 0);
+	assert_true(cum == count);
+	assert_true(sample(body, "otrp_http_responses_total{status=\"200\"}") +
+	    sample(body, "otrp_http_responses_total{status=\"204\"}") +
+	    sample(body, "otrp_http_responses_total{status=\"403\"}") <= count);
+	free(body);
+}
+
 int
 main(void)
 {
@@ -206,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_seed_flow_raw_key_tee),
 		cmocka_unit_test(test_first_contact_registers),
 		cmocka_unit_test(test_raw_key_cannot_reregister_by_cert),
+		cmocka_unit_test(test_health_and_metrics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -35,12 +35,12 @@ sh "$top/pki/otrp-pki.sh" "$pki" >/dev/null &&
 	>/dev/null 2>&1 || { fail "database setup"; exit 1; }
 
 start() { # extra config lines
-	printf '[database]\npath = %s\n[otrp]\nport = 0\n%s\n' "$t/db" "$1" > "$t/tamd.conf"
+	printf '[api]\nport = 0\n[database]\npath = %s\n[otrp]\nport = 0\n%s\n' "$t/db" "$1" > "$t/tamd.conf"
 	rm -f "$t/port"
 	"$build/otrp-tamd" -c "$t/tamd.conf" --port-file "$t/port" >"$t/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 100); do
-		[ -s "$t/port" ] && port=$(cat "$t/port") && return 0
+		[ -s "$t/port" ] && port=$(head -n 1 "$t/port") && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -106,8 +106,8 @@ before=$(fingerprint)
 check "the first certificate is served" test -n "$before"
 cp "$pki/server/ec-chain.pem" "$t/srv.pem" && cp "$pki/server/ec.key" "$t/srv.key"
 kill -HUP "$pid"
-for _ in $(seq 1 50); do grep -q 'event=tls.reload result=ok' "$t/log" && break; sleep 0.1; done
-check "the reload is logged" grep -q 'event=tls.reload result=ok' "$t/log"
+for _ in $(seq 1 50); do grep -q 'event=tls.reload listener=otrp result=ok' "$t/log" && break; sleep 0.1; done
+check "the reload is logged" grep -q 'event=tls.reload listener=otrp result=ok' "$t/log"
 after=$(fingerprint)
 check "new connections get the new certificate" test -n "$after" -a "$after" != "$before"
 check "HTTPS answers after the swap" test "$(post)" = 200

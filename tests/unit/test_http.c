@@ -31,9 +31,11 @@ static size_t last_len;
 
 /* Echo-ish handler: the body picks the outcome. */
 static int
-handler(void *arg, const uint8_t *body, size_t len, struct http_answer *ans, struct tam_err *err)
+handler(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
+    struct http_answer *ans, struct tam_err *err)
 {
 	(void)arg;
+	(void)req;
 	last_len = len;
 	if (len == 0) {
 		ans->body = strdup("{\"opened\":true}");
@@ -58,12 +60,37 @@ handler(void *arg, const uint8_t *body, size_t len, struct http_answer *ans, str
 	return 0;
 }
 
+/* A GET route: echoes a query argument and a header, with its own status and type. */
+static int
+info(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
+    struct http_answer *ans, struct tam_err *err)
+{
+	const char *q = http_request_query(req, "q"), *h = http_request_header(req, "X-Test");
+	char buf[256];
+	int n;
+
+	(void)arg;
+	(void)body;
+	(void)err;
+	n = snprintf(buf, sizeof(buf), "%s %s q=%s h=%s len=%zu", http_request_method(req),
+	    http_request_path(req), q ? q : "-", h ? h : "-", len);
+	ans->body = strdup(buf);
+	ans->len = (size_t)n;
+	ans->status = 203;
+	ans->content_type = "text/plain";
+	return ans->body ? 0 : TAM_ENOMEM;
+}
+
 static int
 setup(void **state)
 {
+	static const struct http_route routes[] = {
+		{ "POST", "/tam", OTRP_MEDIA_TYPE, handler, NULL },
+		{ "GET", "/info", NULL, info, NULL },
+	};
 	struct http_cfg cfg = {
-		.address = "127.0.0.1", .port = 0, .path = "/tam", .max_body = LIMIT,
-		.threads = 2, .conn_limit = 64, .conn_timeout = 5, .handler = handler,
+		.name = "test", .address = "127.0.0.1", .port = 0, .routes = routes, .n_routes = 2,
+		.max_body = LIMIT, .threads = 2, .conn_limit = 64, .conn_timeout = 5,
 	};
 
 	(void)state;
@@ -251,6 +278,25 @@ test_chunked_over_limit_and_methods(void **state)
 }
 
 static void
+test_get_route_and_request_accessors(void **state)
+{
+	char resp[2048], req[256], u[160];
+	struct mock_http_resp r;
+
+	(void)state;
+	snprintf(req, sizeof(req), "GET /info?q=42 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test: yes\r\n"
+	    "Connection: close\r\n\r\n");
+	assert_int_equal(raw_request(req, strlen(req), resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 203", 12), 0);
+	assert_non_null(strstr(resp, "Content-Type: text/plain"));
+	assert_non_null(strstr(resp, "GET /info q=42 h=yes len=0"));
+	/* POST on a GET route: 405 naming the method it has */
+	snprintf(u, sizeof(u), "%.*s/info", (int)(strrchr(url, '/') - url), url);
+	post(u, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE, "", 0, 405, &r);
+	mock_http_resp_clear(&r);
+}
+
+static void
 test_header_helpers(void **state)
 {
 	(void)state;
@@ -274,9 +320,10 @@ test_header_helpers(void **state)
 static void
 test_bad_config(void **state)
 {
+	struct http_route route = { "POST", "/tam", NULL, handler, NULL };
 	struct http_cfg cfg = {
-		.address = "localhost", .port = 0, .path = "/tam", .max_body = 1, .threads = 1,
-		.conn_limit = 1, .conn_timeout = 1, .handler = handler,
+		.name = "bad", .address = "localhost", .port = 0, .routes = &route, .n_routes = 1,
+		.max_body = 1, .threads = 1, .conn_limit = 1, .conn_timeout = 1,
 	};
 	struct http_server *s = NULL;
 	struct tam_err err = { 0 };
@@ -285,7 +332,10 @@ test_bad_config(void **state)
 	assert_int_equal(http_server_start(&cfg, &s, &err), TAM_EINVAL);
 	assert_non_null(strstr(err.msg, "numeric"));
 	cfg.address = "127.0.0.1";
-	cfg.path = "tam";
+	route.path = "tam";
+	assert_int_equal(http_server_start(&cfg, &s, &err), TAM_EINVAL);
+	route.path = "/tam";
+	cfg.n_routes = 0;
 	assert_int_equal(http_server_start(&cfg, &s, &err), TAM_EINVAL);
 	assert_null(s);
 }
@@ -299,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_transport_rules),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_chunked_over_limit_and_methods),
+		cmocka_unit_test(test_get_route_and_request_accessors),
 		cmocka_unit_test(test_header_helpers),
 		cmocka_unit_test(test_bad_config),
 	};
