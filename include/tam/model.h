@@ -48,6 +48,10 @@ struct tam_dev_state {
 };
 
 void tam_dev_state_free(struct tam_dev_state *s);
+/* Lookups by key; NULL if absent (like strchr, the result may be written through). */
+const struct tam_sd_obs *tam_dev_state_sd(const struct tam_dev_state *s, const char *sdname);
+struct tam_ta_obs *tam_dev_state_ta(const struct tam_dev_state *s, const char *taid);
+struct tam_spaik_obs *tam_dev_state_aik(const struct tam_dev_state *s, const char *spid);
 
 /* What operators assigned: this TA version should be on the device. */
 struct tam_assignment {

@@ -68,6 +68,12 @@ int64_t tam_now(void);
 /* Copy a string into a fixed buffer; fails (no truncation) if it does not fit. */
 int tam_strlcpy_checked(char *dst, const char *src, size_t dstsize) TAM_WUR;
 
+/*
+ * OpenSSL PEM password callback that refuses: encrypted key or certificate
+ * files are an error, never a prompt on a terminal.
+ */
+int tam_pem_no_password(char *buf, int size, int rwflag, void *u);
+
 /* Bounded, printable identifier: [A-Za-z0-9._:-], 1..max-1 bytes. */
 bool tam_valid_name(const char *s, size_t max);
 

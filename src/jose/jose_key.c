@@ -208,17 +208,6 @@ out:
 	return rc;
 }
 
-/* Encrypted key files are refused, never prompted for on a terminal. */
-static int
-pem_no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 int
 jose_key_from_pem(const uint8_t *pem, size_t len, struct jose_key **out,
     struct tam_err *err)
@@ -237,13 +226,13 @@ jose_key_from_pem(const uint8_t *pem, size_t len, struct jose_key **out,
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
-	pk = PEM_read_bio_PrivateKey_ex(bio, NULL, pem_no_password, NULL, NULL, NULL);
+	pk = PEM_read_bio_PrivateKey_ex(bio, NULL, tam_pem_no_password, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (pk == NULL) {
 		bio = BIO_new_mem_buf(pem, (int)len);
 		if (bio == NULL)
 			return tam_err_set(err, TAM_ENOMEM, "out of memory");
-		pk = PEM_read_bio_PUBKEY_ex(bio, NULL, pem_no_password, NULL, NULL, NULL);
+		pk = PEM_read_bio_PUBKEY_ex(bio, NULL, tam_pem_no_password, NULL, NULL, NULL);
 		BIO_free(bio);
 	}
 	ERR_clear_error();

@@ -291,15 +291,6 @@ encrypt_content(const struct jose_key *key, json_t *content, json_t **out, struc
 	return rc;
 }
 
-static const struct tam_spaik_obs *
-state_aik(const struct tam_dev_state *s, const char *spid)
-{
-	for (size_t i = 0; i < s->n_aiks; i++)
-		if (strcmp(s->aiks[i].spid, spid) == 0)
-			return &s->aiks[i];
-	return NULL;
-}
-
 static int
 build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 {
@@ -310,7 +301,7 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	int rc;
 
 	*out = NULL;
-	aik = state_aik(&c->state, c->op.spid);
+	aik = tam_dev_state_aik(&c->state, c->op.spid);
 	if (aik == NULL)
 		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
 	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
@@ -799,7 +790,7 @@ merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
 		return TAM_OK;
 	for (size_t j = 0; j < old->n_aiks; j++) {
 		struct tam_spaik_obs *a;
-		if (state_aik(&c->state, old->aiks[j].spid) != NULL)
+		if (tam_dev_state_aik(&c->state, old->aiks[j].spid) != NULL)
 			continue;
 		a = realloc(c->state.aiks, (c->state.n_aiks + 1) * sizeof(*a));
 		if (a == NULL)
@@ -928,9 +919,8 @@ state_add_sd(struct tam_dev_state *s, const char *sdname, const char *spid)
 {
 	struct tam_sd_obs *n;
 
-	for (size_t i = 0; i < s->n_sds; i++)
-		if (strcmp(s->sds[i].sdname, sdname) == 0)
-			return TAM_OK;
+	if (tam_dev_state_sd(s, sdname) != NULL)
+		return TAM_OK;
 	n = realloc(s->sds, (s->n_sds + 1) * sizeof(*n));
 	if (n == NULL)
 		return TAM_ENOMEM;
@@ -945,15 +935,12 @@ state_add_sd(struct tam_dev_state *s, const char *sdname, const char *spid)
 static int
 state_set_aik(struct tam_dev_state *s, const char *spid, const uint8_t *spki, size_t len)
 {
-	struct tam_spaik_obs *a = NULL;
+	struct tam_spaik_obs *a = tam_dev_state_aik(s, spid);
 	uint8_t *copy = malloc(len);
 
 	if (copy == NULL)
 		return TAM_ENOMEM;
 	memcpy(copy, spki, len);
-	for (size_t i = 0; i < s->n_aiks; i++)
-		if (strcmp(s->aiks[i].spid, spid) == 0)
-			a = &s->aiks[i];
 	if (a == NULL) {
 		a = realloc(s->aiks, (s->n_aiks + 1) * sizeof(*a));
 		if (a == NULL) {
@@ -971,15 +958,6 @@ state_set_aik(struct tam_dev_state *s, const char *spid, const uint8_t *spki, si
 	return TAM_OK;
 }
 
-static struct tam_ta_obs *
-state_ta(struct tam_dev_state *s, const char *taid)
-{
-	for (size_t i = 0; i < s->n_tas; i++)
-		if (strcmp(s->tas[i].taid, taid) == 0)
-			return &s->tas[i];
-	return NULL;
-}
-
 /* No DSI came back: apply the operation's effect to what we knew. */
 static int
 apply_op_to_state(struct ctx *c, struct tam_err *err)
@@ -993,7 +971,7 @@ apply_op_to_state(struct ctx *c, struct tam_err *err)
 			return tam_err_set(err, TAM_ENOMEM, "out of memory");
 		break;
 	case TAM_OP_INSTALL_TA:
-		if (state_ta(s, c->req.taid) == NULL) {
+		if (tam_dev_state_ta(s, c->req.taid) == NULL) {
 			ta = realloc(s->tas, (s->n_tas + 1) * sizeof(*ta));
 			if (ta == NULL)
 				return tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -1005,7 +983,7 @@ apply_op_to_state(struct ctx *c, struct tam_err *err)
 		}
 		break;
 	case TAM_OP_DELETE_TA:
-		ta = state_ta(s, c->req.taid);
+		ta = tam_dev_state_ta(s, c->req.taid);
 		if (ta != NULL) {
 			*ta = s->tas[s->n_tas - 1];
 			s->n_tas--;
@@ -1109,7 +1087,7 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 			goto out;
 		}
 	}
-	if (c->req.op == TAM_OP_INSTALL_TA && (ta = state_ta(&c->state, c->req.taid)) != NULL)
+	if (c->req.op == TAM_OP_INSTALL_TA && (ta = tam_dev_state_ta(&c->state, c->req.taid)) != NULL)
 		ta->ta_version_id = c->req.ta_version_id;
 	switch (c->req.op) {
 	case TAM_OP_CREATE_SD:

@@ -46,17 +46,6 @@ pki_cert_from_der(const uint8_t *der, size_t len, X509 **out, struct tam_err *er
 	return TAM_OK;
 }
 
-/* Certificates are never encrypted: refuse instead of prompting on a tty. */
-static int
-no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 int
 pki_certs_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, struct tam_err *err)
 {
@@ -80,7 +69,7 @@ pki_certs_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, struct 
 		rc = tam_err_set(err, TAM_ENOMEM, "PEM: out of memory");
 		goto out;
 	}
-	while ((x = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL) {
+	while ((x = PEM_read_bio_X509(bio, NULL, tam_pem_no_password, NULL)) != NULL) {
 		if (sk_X509_push(sk, x) <= 0) {
 			X509_free(x);
 			rc = tam_err_set(err, TAM_ENOMEM, "PEM: out of memory");

@@ -7,33 +7,6 @@
 
 #include "tam/policy.h"
 
-static const struct tam_sd_obs *
-find_sd(const struct tam_dev_state *s, const char *sdname)
-{
-	for (size_t i = 0; i < s->n_sds; i++)
-		if (strcmp(s->sds[i].sdname, sdname) == 0)
-			return &s->sds[i];
-	return NULL;
-}
-
-static const struct tam_ta_obs *
-find_ta(const struct tam_dev_state *s, const char *taid)
-{
-	for (size_t i = 0; i < s->n_tas; i++)
-		if (strcmp(s->tas[i].taid, taid) == 0)
-			return &s->tas[i];
-	return NULL;
-}
-
-static int
-has_aik(const struct tam_dev_state *s, const char *spid)
-{
-	for (size_t i = 0; i < s->n_aiks; i++)
-		if (strcmp(s->aiks[i].spid, spid) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 is_assigned(const struct tam_assignment *want, size_t n, const char *taid)
 {
@@ -73,7 +46,7 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 		op->kind = TAM_OP_DELETE_TA;
 		COPY(op->taid, ta->taid);
 		COPY(op->sdname, ta->sdname);
-		const struct tam_sd_obs *sd = find_sd(observed, ta->sdname);
+		const struct tam_sd_obs *sd = tam_dev_state_sd(observed, ta->sdname);
 		if (sd != NULL)
 			COPY(op->spid, sd->spid);
 		return;
@@ -82,9 +55,9 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 	const struct tam_assignment *waiting = NULL;
 	for (size_t i = 0; i < n_want; i++) {
 		const struct tam_assignment *a = &want[i];
-		if (find_ta(observed, a->taid) != NULL)
+		if (tam_dev_state_ta(observed, a->taid) != NULL)
 			continue;
-		if (find_sd(observed, a->sdname) == NULL) {
+		if (tam_dev_state_sd(observed, a->sdname) == NULL) {
 			if (skipped(skip, n_skip, TAM_OP_CREATE_SD, "", a->sdname))
 				continue;
 			op->kind = TAM_OP_CREATE_SD;
@@ -93,7 +66,7 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 			COPY(op->sdname, a->sdname);
 			return;
 		}
-		if (!has_aik(observed, a->spid)) {
+		if (tam_dev_state_aik(observed, a->spid) == NULL) {
 			if (waiting == NULL)
 				waiting = a;
 			continue;

@@ -3,6 +3,7 @@
  * Helpers for the plain data types in model.h.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tam/model.h"
 
@@ -20,6 +21,33 @@ tam_dev_state_free(struct tam_dev_state *s)
 	s->sds = NULL;
 	s->tas = NULL;
 	s->n_aiks = s->n_sds = s->n_tas = 0;
+}
+
+const struct tam_sd_obs *
+tam_dev_state_sd(const struct tam_dev_state *s, const char *sdname)
+{
+	for (size_t i = 0; i < s->n_sds; i++)
+		if (strcmp(s->sds[i].sdname, sdname) == 0)
+			return &s->sds[i];
+	return NULL;
+}
+
+struct tam_ta_obs *
+tam_dev_state_ta(const struct tam_dev_state *s, const char *taid)
+{
+	for (size_t i = 0; i < s->n_tas; i++)
+		if (strcmp(s->tas[i].taid, taid) == 0)
+			return &s->tas[i];
+	return NULL;
+}
+
+struct tam_spaik_obs *
+tam_dev_state_aik(const struct tam_dev_state *s, const char *spid)
+{
+	for (size_t i = 0; i < s->n_aiks; i++)
+		if (strcmp(s->aiks[i].spid, spid) == 0)
+			return &s->aiks[i];
+	return NULL;
 }
 
 const char *

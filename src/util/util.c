@@ -356,6 +356,16 @@ tam_strlcpy_checked(char *dst, const char *src, size_t dstsize)
 	return TAM_OK;
 }
 
+int
+tam_pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 bool
 tam_valid_name(const char *s, size_t max)
 {
