@@ -45,7 +45,7 @@ override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-o
 override LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(SAN),fuzz)
-override CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+override CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 
@@ -163,7 +163,8 @@ fuzz:
 
 fuzz-run: fuzz
 	$(Q)for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); mkdir -p build-fuzz/corpus/$$n; \
-		build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		d=; [ -f tests/fuzz/$$n.dict ] && d=-dict=tests/fuzz/$$n.dict; \
+		build-fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $$d \
 			build-fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 valgrind: tests
