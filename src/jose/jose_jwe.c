@@ -162,6 +162,34 @@ ct_eq_mask(size_t a, size_t b)
 	return (uint8_t)(((x | (0 - x)) >> (sizeof(size_t) * CHAR_BIT - 1)) - 1);
 }
 
+/* 0xff when x is 0, else 0, without a branch. */
+static uint8_t
+ct_zero_mask(uint8_t x)
+{
+	return (uint8_t)((((unsigned)x | (0u - x)) >> (sizeof(unsigned) * CHAR_BIT - 1)) - 1);
+}
+
+/*
+ * 0xff when em (n bytes, the raw RSA result) is a PKCS#1 v1.5 encryption
+ * block 00 02 PS 00 M with non-zero PS and M exactly mlen bytes long; else
+ * 0. Callers ensure n >= mlen + 11, so PS then has the 8 bytes it needs.
+ * Every byte is read and no branch depends on them.
+ */
+static uint8_t
+pkcs1_type2_mask(const uint8_t *em, size_t n, size_t mlen)
+{
+	uint8_t good = ct_zero_mask(em[0]) & ct_zero_mask((uint8_t)(em[1] ^ 2)), found = 0;
+	size_t zero_at = 0;
+
+	for (size_t i = 2; i < n; i++) {
+		uint8_t first = ct_zero_mask(em[i]) & (uint8_t)~found;
+		zero_at |= i & (size_t)(0 - (size_t)(first & 1));
+		found |= first;
+	}
+	/* The first zero after 00 02 must be the byte right before the message. */
+	return good & found & ct_eq_mask(zero_at, n - mlen - 1);
+}
+
 /*
  * Fill cek (ceklen bytes) with the unwrapped CEK, or with random bytes when
  * the unwrap fails or yields another length. Which one it was is never
@@ -180,15 +208,21 @@ unwrap_cek(const struct jose_key *k, enum jwe_kw kw, const uint8_t *ek,
 	if (tam_random(cek, ceklen) != TAM_OK)
 		return -1;
 	modlen = (size_t)EVP_PKEY_get_size(k->pkey);
-	if (modlen < ceklen)
+	/* Keys are >= 2048 bits: room for 00 02, 8 bytes of PS, 00 and any CEK. */
+	if (modlen < ceklen + 11)
 		return -1;
 	/* Zeroed, so that the selection below never reads undefined bytes. */
 	buf = calloc(1, modlen);
 	if (buf == NULL)
 		return -1;
+	/*
+	 * RSA1_5 is unpadded here, in constant time, from the raw RSA result:
+	 * OpenSSL 3.0's own PKCS#1 v1.5 unpadding reports bad padding on a
+	 * different path (the error queue), a timing signal (the Marvin attack).
+	 */
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
 	if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, kw == KW_RSA1_5 ? RSA_PKCS1_PADDING
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, kw == KW_RSA1_5 ? RSA_NO_PADDING
 	    : RSA_PKCS1_OAEP_PADDING) != 1 ||
 	    (kw == KW_RSA_OAEP &&
 	    (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha1()) != 1 ||
@@ -196,9 +230,17 @@ unwrap_cek(const struct jose_key *k, enum jwe_kw kw, const uint8_t *ek,
 		goto out;
 	outlen = modlen;
 	ok = EVP_PKEY_decrypt(ctx, buf, &outlen, ek, eklen);
-	good = ct_eq_mask((size_t)ok, 1) & ct_eq_mask(outlen, ceklen);
-	for (i = 0; i < ceklen; i++)
-		cek[i] = (uint8_t)((buf[i] & good) | (cek[i] & (uint8_t)~good));
+	if (kw == KW_RSA1_5) {
+		good = ct_eq_mask((size_t)ok, 1) & ct_eq_mask(outlen, modlen) &
+		    pkcs1_type2_mask(buf, modlen, ceklen);
+		/* With the length fixed, a valid message is the last ceklen bytes. */
+		for (i = 0; i < ceklen; i++)
+			cek[i] = (uint8_t)((buf[modlen - ceklen + i] & good) | (cek[i] & (uint8_t)~good));
+	} else {
+		good = ct_eq_mask((size_t)ok, 1) & ct_eq_mask(outlen, ceklen);
+		for (i = 0; i < ceklen; i++)
+			cek[i] = (uint8_t)((buf[i] & good) | (cek[i] & (uint8_t)~good));
+	}
 	rc = 0;
 out:
 	ERR_clear_error();

@@ -1390,6 +1390,45 @@ check_jwe_tamper(const struct fixture *f, const char *alg, const char *enc,
 	/* the real CEK, validly padded, but one byte short or one byte long */
 	cek = rsa_unwrap(f->rsa, pad, o, &ceklen);
 	assert_int_equal(ceklen, cek_len);
+	if (pad == RSA_PKCS1_PADDING) {
+		/*
+		 * The unwrap checks the 00 02 PS 00 CEK layout itself, in
+		 * constant time: a block built by hand decrypts, the same block
+		 * without a separator or with one a byte early does not.
+		 */
+		size_t ps = sizeof(block) - 3 - ceklen, i;
+
+		block[0] = 0x00;
+		block[1] = 0x02;
+		for (i = 0; i < ps; i++)
+			block[2 + i] = (uint8_t)(1 + i % 255);
+		block[2 + ps] = 0x00;
+		memcpy(block + 3 + ps, cek, ceklen);
+		t = json_deep_copy(o);
+		ek = rsa_wrap(f->rsa, RSA_NO_PADDING, block, sizeof(block), &eklen);
+		set_b64(ek_holder(t), "encrypted_key", ek, eklen);
+		assert_int_equal(decrypt_rc(f->rsa, t), 0);
+		free(ek);
+		block[2 + ps] = 0x5a;
+		ek = rsa_wrap(f->rsa, RSA_NO_PADDING, block, sizeof(block), &eklen);
+		set_b64(ek_holder(t), "encrypted_key", ek, eklen);
+		expect_decrypt_failure(f->rsa, t);
+		free(ek);
+		block[2 + ps] = 0x5a;
+		block[1 + ps] = 0x00;
+		ek = rsa_wrap(f->rsa, RSA_NO_PADDING, block, sizeof(block), &eklen);
+		set_b64(ek_holder(t), "encrypted_key", ek, eklen);
+		expect_decrypt_failure(f->rsa, t);
+		free(ek);
+		/* fewer than eight padding bytes: the separator at index 9 */
+		memset(block + 2, 0x11, sizeof(block) - 2);
+		block[9] = 0x00;
+		ek = rsa_wrap(f->rsa, RSA_NO_PADDING, block, sizeof(block), &eklen);
+		set_b64(ek_holder(t), "encrypted_key", ek, eklen);
+		expect_decrypt_failure(f->rsa, t);
+		free(ek);
+		json_decref(t);
+	}
 	ek = rsa_wrap(f->rsa, pad, cek, ceklen - 1, &eklen);
 	t = json_deep_copy(o);
 	set_b64(ek_holder(t), "encrypted_key", ek, eklen);
