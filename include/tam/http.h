@@ -23,6 +23,24 @@ const char *http_request_header(const struct http_request *r, const char *name);
 const char *http_request_query(const struct http_request *r, const char *name);
 const char *http_request_method(const struct http_request *r);
 const char *http_request_path(const struct http_request *r);
+/* The path segment a route's {name} matched (percent-decoded), or NULL. */
+const char *http_request_param(const struct http_request *r, const char *name);
+/*
+ * This request's id: the client's X-Request-Id when it is a short token,
+ * else a random one. Every answer carries it back in X-Request-Id.
+ */
+const char *http_request_id(const struct http_request *r);
+
+#define HTTP_MAX_ANSWER_HEADERS 4
+
+/* A body produced while it is sent (a download), instead of http_answer.body. */
+struct http_body_reader {
+	uint64_t size;                /* exact byte count */
+	/* Copy up to max bytes from pos into buf: bytes copied (> 0), or -1 on error. */
+	long (*read)(void *cls, uint64_t pos, uint8_t *buf, size_t max);
+	void (*free)(void *cls);      /* called once when the answer is done or dropped */
+	void *cls;
+};
 
 struct http_answer {
 	unsigned status;              /* 0: 200 with a body, 204 without */
@@ -30,7 +48,19 @@ struct http_answer {
 	const char *content_type;     /* static string; NULL: the route's media type */
 	char *body;                   /* malloc'd; freed by http */
 	size_t len;
+	struct http_body_reader reader;   /* used when reader.read is set; owned by http then */
+	/* Extra response headers: names static, values malloc'd and freed by http. */
+	struct {
+		const char *name;
+		char *value;
+	} headers[HTTP_MAX_ANSWER_HEADERS];
 };
+
+/* Add a header to an answer (value formatted and copied); TAM_ENOMEM or TAM_EINVAL (full). */
+int http_answer_header(struct http_answer *ans, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Release what an answer holds (body, header values, reader). */
+void http_answer_clear(struct http_answer *ans);
 
 /*
  * Called on a server thread with the complete body (len 0 when empty).
@@ -40,19 +70,47 @@ struct http_answer {
 typedef int (*http_handler_fn)(void *arg, const struct http_request *req, const uint8_t *body,
     size_t len, struct http_answer *ans, struct tam_err *err);
 
+/*
+ * A route whose body is handed over as it arrives, never held whole: for
+ * uploads. The server's body limit does not apply; the route enforces its own.
+ */
+struct http_upload_ops {
+	/*
+	 * After the headers, before any body byte. Return 0 to take the body
+	 * (*state is then passed to the calls below), or a TAM_E* code to refuse
+	 * it. A refusal is answered with *ans if the call filled in a status,
+	 * else with a problem document; either way the body is never read.
+	 */
+	int (*begin)(void *arg, const struct http_request *req, void **state,
+	    struct http_answer *ans, struct tam_err *err);
+	/* The next piece of the body. Nonzero: deliver no more (the rest is discarded). */
+	int (*data)(void *state, const uint8_t *buf, size_t len);
+	/* The body is complete: answer as a handler does. */
+	int (*end)(void *state, const struct http_request *req, struct http_answer *ans,
+	    struct tam_err *err);
+	/* Always called last, also when the client went away mid-body. */
+	void (*free)(void *state);
+};
+
 struct http_route {
 	const char *method;           /* "GET", "POST", ... */
-	const char *path;             /* the exact path */
+	/*
+	 * The path: literal segments, and {name} segments that match any one
+	 * non-empty segment (read with http_request_param). First match wins.
+	 */
+	const char *path;
 	/*
 	 * Non-NULL: a non-empty body must have this Content-Type (else 415) and
 	 * Accept must admit it (else 406); it is also the answer's type.
 	 */
 	const char *media_type;
-	http_handler_fn handler;
+	http_handler_fn handler;      /* NULL when upload is set */
 	void *arg;
+	const struct http_upload_ops *upload;  /* non-NULL: a streamed-body route */
 };
 
-#define HTTP_MAX_ROUTES 32
+#define HTTP_MAX_ROUTES 64
+#define HTTP_MAX_PARAMS 4             /* {name} segments in one route */
 
 struct http_cfg {
 	const char *name;             /* for logs: "otrp", "api" */

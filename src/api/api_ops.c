@@ -89,8 +89,8 @@ size_t
 api_routes(struct api_ctx *ctx, struct http_route *out, size_t max)
 {
 	const struct http_route routes[] = {
-		{ "GET", "/healthz", NULL, healthz, ctx },
-		{ "GET", "/metrics", NULL, metrics, ctx },
+		{ "GET", "/healthz", NULL, healthz, ctx, NULL },
+		{ "GET", "/metrics", NULL, metrics, ctx, NULL },
 	};
 	size_t n = sizeof(routes) / sizeof(routes[0]);
 

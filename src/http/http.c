@@ -30,6 +30,8 @@
 #include "tam/log.h"
 #include "tam/otrp.h"
 
+#define HTTP_REQUEST_ID_MAX 40
+
 struct http_server {
 	struct http_cfg cfg;          /* cfg.routes points at routes */
 	struct MHD_Daemon *mhd;
@@ -49,6 +51,17 @@ struct request {
 	bool too_large;               /* body passed max_body; the rest is discarded */
 	struct timespec start;
 	const struct http_route *route;  /* the route serving it */
+	char id[HTTP_REQUEST_ID_MAX];
+	/* {name} segments of the route and what they matched (pointers into path). */
+	size_t n_params;
+	const char *pname[HTTP_MAX_PARAMS];
+	size_t pname_len[HTTP_MAX_PARAMS];
+	const char *pvalue[HTTP_MAX_PARAMS];
+	char *path;                   /* copy of the URL path, split in place */
+	void *upload;                 /* upload route state, from begin */
+	bool upload_begun;            /* begin accepted the body: free must run */
+	bool upload_stopped;          /* data asked for no more */
+	uint64_t upload_bytes;
 };
 
 /* What handlers see of a request: kept on the stack of the call that serves it. */
@@ -56,6 +69,7 @@ struct http_request {
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;
+	const struct request *rq;
 };
 
 const char *
@@ -80,6 +94,58 @@ const char *
 http_request_path(const struct http_request *r)
 {
 	return r->path;
+}
+
+const char *
+http_request_param(const struct http_request *r, const char *name)
+{
+	for (size_t i = 0; i < r->rq->n_params; i++)
+		if (strlen(name) == r->rq->pname_len[i] &&
+		    memcmp(name, r->rq->pname[i], r->rq->pname_len[i]) == 0)
+			return r->rq->pvalue[i];
+	return NULL;
+}
+
+const char *
+http_request_id(const struct http_request *r)
+{
+	return r->rq->id;
+}
+
+int
+http_answer_header(struct http_answer *ans, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	for (size_t i = 0; i < HTTP_MAX_ANSWER_HEADERS; i++) {
+		if (ans->headers[i].name != NULL)
+			continue;
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+		if (n < 0 || (v = malloc((size_t)n + 1)) == NULL)
+			return TAM_ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf(v, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		ans->headers[i].name = name;
+		ans->headers[i].value = v;
+		return TAM_OK;
+	}
+	return TAM_EINVAL;
+}
+
+void
+http_answer_clear(struct http_answer *ans)
+{
+	free(ans->body);
+	for (size_t i = 0; i < HTTP_MAX_ANSWER_HEADERS; i++)
+		free(ans->headers[i].value);
+	if (ans->reader.free != NULL)
+		ans->reader.free(ans->reader.cls);
+	memset(ans, 0, sizeof(*ans));
 }
 
 static const char MEDIA_PROBLEM[] = "application/problem+json";
@@ -155,47 +221,93 @@ http_accepts(const char *accept, const char *media_type)
 	}
 }
 
-static enum MHD_Result
-queue(struct MHD_Connection *conn, unsigned status, const char *ctype, char *body, size_t len,
-    const char *extra_name, const char *extra_value)
+/* Adapts an http_body_reader to MHD's content reader. */
+static ssize_t
+reader_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_body_reader *r = cls;
+	long n;
+
+	if (pos >= r->size)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (max > r->size - pos)
+		max = (size_t)(r->size - pos);
+	n = r->read(r->cls, pos, (uint8_t *)buf, max);
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+reader_free(void *cls)
+{
+	struct http_body_reader *r = cls;
+
+	if (r->free != NULL)
+		r->free(r->cls);
+	free(r);
+}
+
+static struct MHD_Response *
+response_new(struct http_answer *ans)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result r;
+	struct http_body_reader *r;
 
-	if (body != NULL)
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	else
-		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		free(body);
-		return MHD_NO;
+	if (ans->reader.read != NULL) {
+		if ((r = malloc(sizeof(*r))) == NULL)
+			return NULL;
+		*r = ans->reader;
+		memset(&ans->reader, 0, sizeof(ans->reader));
+		resp = MHD_create_response_from_callback(r->size, 64 * 1024, reader_read, r, reader_free);
+		if (resp == NULL)
+			reader_free(r);
+		return resp;
 	}
+	if (ans->body == NULL)
+		return MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(ans->len, ans->body, MHD_RESPMEM_MUST_FREE);
+	if (resp != NULL)
+		ans->body = NULL;
+	return resp;
+}
+
+/* Send ans (whose contents it takes) with status and, if ctype is set, that Content-Type. */
+static enum MHD_Result
+send_answer(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    const char *ctype, struct http_answer *ans)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r = MHD_NO;
+
+	if ((resp = response_new(ans)) == NULL)
+		goto out;
+	if (MHD_add_response_header(resp, "X-Request-Id", rq->id) != MHD_YES)
+		goto out;
 	if (ctype != NULL &&
 	    (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
 	    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES ||
 	    MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'") != MHD_YES ||
-	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES)) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	if (extra_name != NULL &&
-	    MHD_add_response_header(resp, extra_name, extra_value) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
+	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES))
+		goto out;
+	for (size_t i = 0; i < HTTP_MAX_ANSWER_HEADERS; i++)
+		if (ans->headers[i].name != NULL &&
+		    MHD_add_response_header(resp, ans->headers[i].name, ans->headers[i].value) != MHD_YES)
+			goto out;
 	r = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+out:
+	if (resp != NULL)
+		MHD_destroy_response(resp);
+	http_answer_clear(ans);
 	return r;
 }
 
 /* An RFC 9457 problem document; code is a TAM_E* value; one optional extra header. */
 static enum MHD_Result
-queue_problem_hdr(struct MHD_Connection *conn, unsigned status, int code, const char *detail,
-    const char *extra_name, const char *extra_value)
+queue_problem_hdr(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    int code, const char *detail, const char *extra_name, const char *extra_value)
 {
+	struct http_answer ans = { 0 };
 	char clean[TAM_ERR_MSG_MAX];
 	json_t *j;
-	char *body;
 	size_t i;
 
 	/*
@@ -207,28 +319,36 @@ queue_problem_hdr(struct MHD_Connection *conn, unsigned status, int code, const 
 	for (i = 0; i + 1 < sizeof(clean) && detail[i] != '\0'; i++)
 		clean[i] = detail[i] >= 0x20 && detail[i] < 0x7f ? detail[i] : '?';
 	clean[i] = '\0';
-	j = json_pack("{s:s+,s:s,s:i,s:s,s:s}", "type", "urn:otrp-tamd:error:", tam_err_name(code),
-	    "title", MHD_get_reason_phrase_for(status), "status", (int)status,
-	    "detail", clean, "otrp_error", otrp_err_name(code));
-	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	j = json_pack("{s:s+,s:s,s:i,s:s,s:s+,s:s,s:s}", "type", "urn:otrp-tamd:error:",
+	    tam_err_name(code), "title", MHD_get_reason_phrase_for(status), "status", (int)status,
+	    "detail", clean, "code", "tam.", tam_err_name(code), "request_id", rq->id,
+	    "otrp_error", otrp_err_name(code));
+	ans.body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (body == NULL)
+	if (ans.body == NULL)
 		return MHD_NO;
-	return queue(conn, status, MEDIA_PROBLEM, body, strlen(body), extra_name, extra_value);
+	ans.len = strlen(ans.body);
+	if (extra_name != NULL && http_answer_header(&ans, extra_name, "%s", extra_value) != TAM_OK) {
+		http_answer_clear(&ans);
+		return MHD_NO;
+	}
+	return send_answer(conn, rq, status, MEDIA_PROBLEM, &ans);
 }
 
 static enum MHD_Result
-queue_problem(struct MHD_Connection *conn, unsigned status, int code, const char *detail)
+queue_problem(struct MHD_Connection *conn, const struct request *rq, unsigned status, int code,
+    const char *detail)
 {
-	return queue_problem_hdr(conn, status, code, detail, NULL, NULL);
+	return queue_problem_hdr(conn, rq, status, code, detail, NULL, NULL);
 }
 
 static enum MHD_Result
-queue_problem_fmt(struct MHD_Connection *conn, unsigned status, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+queue_problem_fmt(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static enum MHD_Result
-queue_problem_fmt(struct MHD_Connection *conn, unsigned status, int code, const char *fmt, ...)
+queue_problem_fmt(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    int code, const char *fmt, ...)
 {
 	char detail[TAM_ERR_MSG_MAX];
 	va_list ap;
@@ -236,7 +356,7 @@ queue_problem_fmt(struct MHD_Connection *conn, unsigned status, int code, const 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	return queue_problem(conn, status, code, detail);
+	return queue_problem(conn, rq, status, code, detail);
 }
 
 static long
@@ -248,78 +368,167 @@ elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* Send what a handler (or an upload's begin/end) returned. */
+static enum MHD_Result
+answer(struct http_server *s, struct MHD_Connection *conn, const char *url, struct request *rq,
+    int rc, struct http_answer *ans, const struct tam_err *err, size_t bytes_in)
+{
+	const struct http_route *rt = rq->route;
+	const char *ctype = NULL;
+	unsigned status;
+	size_t out;
+
+	if (rc != TAM_OK) {
+		status = http_status_for(rc);
+		log_warn("event=http.reject listener=%s request_id=%s path=%s status=%u error=%s "
+		    "detail=\"%s\" ms=%ld", s->cfg.name, rq->id, url, status, tam_err_name(rc),
+		    err->msg, elapsed_ms(&rq->start));
+		http_answer_clear(ans);
+		return queue_problem(conn, rq, status, rc, err->msg[0] ? err->msg : tam_err_name(rc));
+	}
+	if (ans->no_content || (ans->body == NULL && ans->reader.read == NULL)) {
+		free(ans->body);
+		ans->body = NULL;
+		ans->len = 0;
+		status = ans->status != 0 ? ans->status : MHD_HTTP_NO_CONTENT;
+	} else {
+		status = ans->status != 0 ? ans->status : MHD_HTTP_OK;
+		ctype = ans->content_type != NULL ? ans->content_type :
+		    rt->media_type != NULL ? rt->media_type : "application/json";
+	}
+	out = ans->reader.read != NULL ? (size_t)ans->reader.size : ans->len;
+	log_debug("event=http.answer listener=%s request_id=%s path=%s status=%u bytes_in=%zu "
+	    "bytes_out=%zu ms=%ld", s->cfg.name, rq->id, url, status, bytes_in, out,
+	    elapsed_ms(&rq->start));
+	return send_answer(conn, rq, status, ctype, ans);
+}
+
 static enum MHD_Result
 finish(struct http_server *s, struct MHD_Connection *conn, const char *url, const char *method,
     struct request *rq)
 {
 	const struct http_route *rt = rq->route;
-	struct http_request req = { conn, method, url };
+	struct http_request req = { conn, method, url, rq };
 	struct http_answer ans = { 0 };
 	struct tam_err err = { 0 };
 	const char *ctype;
-	enum MHD_Result r;
-	unsigned status;
 	int rc;
 
+	if (rt->upload != NULL) {
+		rc = rt->upload->end(rq->upload, &req, &ans, &err);
+		return answer(s, conn, url, rq, rc, &ans, &err, (size_t)rq->upload_bytes);
+	}
 	if (rq->too_large) {
-		log_warn("event=http.reject listener=%s status=413 limit=%zu", s->cfg.name,
-		    atomic_load(&s->max_body));
-		return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
+		log_warn("event=http.reject listener=%s request_id=%s status=413 limit=%zu", s->cfg.name,
+		    rq->id, atomic_load(&s->max_body));
+		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
 	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (rt->media_type != NULL && rq->body.len > 0 && !http_content_type_is(ctype, rt->media_type)) {
-		log_warn("event=http.reject listener=%s status=415 content_type=\"%.64s\"", s->cfg.name,
-		    ctype ? ctype : "");
-		return queue_problem_fmt(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
+		log_warn("event=http.reject listener=%s request_id=%s status=415 content_type=\"%.64s\"",
+		    s->cfg.name, rq->id, ctype ? ctype : "");
+		return queue_problem_fmt(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
 		    "Content-Type must be %s", rt->media_type);
 	}
 	rc = rt->handler(rt->arg, &req, rq->body.data, rq->body.len, &ans, &err);
-	if (rc != TAM_OK) {
-		status = http_status_for(rc);
-		log_warn("event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" ms=%ld",
-		    s->cfg.name, url, status, tam_err_name(rc), err.msg, elapsed_ms(&rq->start));
-		free(ans.body);
-		return queue_problem(conn, status, rc, err.msg[0] ? err.msg : tam_err_name(rc));
+	return answer(s, conn, url, rq, rc, &ans, &err, rq->body.len);
+}
+
+/* Split "/a/b/c" into at most max segments in place; -1 if there are more. */
+static int
+split_path(char *p, char **seg, size_t max, size_t *n)
+{
+	*n = 0;
+	if (*p != '/')
+		return -1;
+	while (*p == '/') {
+		*p++ = '\0';
+		if (*n == max)
+			return -1;
+		seg[(*n)++] = p;
+		while (*p != '\0' && *p != '/')
+			p++;
 	}
-	if (ans.no_content || ans.body == NULL) {
-		free(ans.body);
-		ans.body = NULL;
-		ans.len = 0;
-		status = ans.status != 0 ? ans.status : MHD_HTTP_NO_CONTENT;
-		r = queue(conn, status, NULL, NULL, 0, NULL, NULL);
-	} else {
-		status = ans.status != 0 ? ans.status : MHD_HTTP_OK;
-		r = queue(conn, status, ans.content_type != NULL ? ans.content_type :
-		    rt->media_type != NULL ? rt->media_type : "application/json", ans.body, ans.len,
-		    NULL, NULL);
+	return 0;
+}
+
+#define HTTP_MAX_SEGMENTS 12
+
+/* Does the route's path pattern match the URL's segments? Fills rq's params if so. */
+static bool
+route_matches(const char *pattern, char *const *seg, size_t n, struct request *rq)
+{
+	const char *p = pattern + 1, *end;
+	size_t i = 0, np = 0;
+
+	for (;; i++) {
+		end = strchr(p, '/');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (i == n)
+			return false;
+		if (len >= 2 && p[0] == '{' && p[len - 1] == '}') {
+			if (seg[i][0] == '\0' || np == HTTP_MAX_PARAMS)
+				return false;
+			rq->pname[np] = p + 1;
+			rq->pname_len[np] = len - 2;
+			rq->pvalue[np++] = seg[i];
+		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+			return false;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
 	}
-	log_debug("event=http.answer listener=%s path=%s status=%u bytes_in=%zu bytes_out=%zu ms=%ld",
-	    s->cfg.name, url, status, rq->body.len, ans.len, elapsed_ms(&rq->start));
-	return r;
+	if (i + 1 != n)
+		return false;
+	rq->n_params = np;
+	return true;
 }
 
 /* The route for method on url; else *allow lists the methods url has ("" if none). */
 static int
-route_for(const struct http_server *s, const char *url, const char *method,
-    const struct http_route **out, char *allow, size_t allow_len)
+route_for(const struct http_server *s, const char *url, const char *method, struct request *rq,
+    char *allow, size_t allow_len)
 {
-	size_t used = 0;
+	char *seg[HTTP_MAX_SEGMENTS];
+	size_t used = 0, n;
 
 	allow[0] = '\0';
+	if ((rq->path = strdup(url)) == NULL || split_path(rq->path, seg, HTTP_MAX_SEGMENTS, &n) != 0)
+		return -1;
 	for (size_t i = 0; i < s->cfg.n_routes; i++) {
 		const struct http_route *rt = &s->cfg.routes[i];
-		if (strcmp(rt->path, url) != 0)
+		if (!route_matches(rt->path, seg, n, rq))
 			continue;
 		if (strcmp(rt->method, method) == 0) {
-			*out = rt;
+			rq->route = rt;
 			return 0;
 		}
-		int n = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", rt->method);
-		if (n > 0 && (size_t)n < allow_len - used)
-			used += (size_t)n;
+		int k = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", rt->method);
+		if (k > 0 && (size_t)k < allow_len - used)
+			used += (size_t)k;
 	}
+	rq->n_params = 0;
 	return -1;
+}
+
+/* A client's X-Request-Id is kept when it is a short token of safe characters. */
+static void
+request_id(struct MHD_Connection *conn, char out[HTTP_REQUEST_ID_MAX])
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	uint8_t rnd[8];
+
+	if (v != NULL && v[0] != '\0' && strlen(v) < HTTP_REQUEST_ID_MAX &&
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+	    strlen(v)) {
+		memcpy(out, v, strlen(v) + 1);
+		return;
+	}
+	if (tam_random(rnd, sizeof(rnd)) != TAM_OK)
+		memset(rnd, 0, sizeof(rnd));
+	tam_hex_encode(rnd, sizeof(rnd), out);
 }
 
 /*
@@ -369,14 +578,61 @@ out:
 	return rc;
 }
 
+/* First call, headers only: check the client, the route and the request's framing. */
+static enum MHD_Result
+on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
+    const char *method, struct request *rq)
+{
+	struct http_request req = { conn, method, url, rq };
+	struct http_answer ans = { 0 };
+	struct tam_err err = { 0 };
+	const struct http_route *rt;
+	char allow[64];
+	const char *v;
+	int rc;
+
+	request_id(conn, rq->id);
+	if (s->cfg.client_trust != NULL && check_client_cert(s, conn, &err) != TAM_OK) {
+		log_warn("event=http.reject request_id=%s status=403 detail=\"%s\"", rq->id, err.msg);
+		return queue_problem(conn, rq, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
+	}
+	if (route_for(s, url, method, rq, allow, sizeof(allow)) != 0) {
+		if (allow[0] == '\0')
+			return queue_problem(conn, rq, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND,
+			    "no such endpoint");
+		return queue_problem_hdr(conn, rq, MHD_HTTP_METHOD_NOT_ALLOWED, TAM_EMALFORMED,
+		    "method not allowed here", MHD_HTTP_HEADER_ALLOW, allow);
+	}
+	rt = rq->route;
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	if (rt->media_type != NULL && !http_accepts(v, rt->media_type))
+		return queue_problem_fmt(conn, rq, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
+		    "Accept must admit %s", rt->media_type);
+	if (rt->upload != NULL) {
+		rc = rt->upload->begin(rt->arg, &req, &rq->upload, &ans, &err);
+		if (rc == TAM_OK) {
+			rq->upload_begun = true;
+			return MHD_YES;
+		}
+		if (ans.status != 0)
+			return answer(s, conn, url, rq, TAM_OK, &ans, &err, 0);
+		return answer(s, conn, url, rq, rc, &ans, &err, 0);
+	}
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
+		log_warn("event=http.reject request_id=%s status=413 content_length=%.32s", rq->id, v);
+		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
+		    "request body exceeds the configured limit");
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct request *rq = *con_cls;
-	char allow[64];
-	const char *v;
 
 	(void)version;
 	if (rq == NULL) {
@@ -386,33 +642,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		*con_cls = rq;
 		atomic_fetch_add(&s->active, 1);
-		if (s->cfg.client_trust != NULL) {
-			struct tam_err err = { 0 };
-			if (check_client_cert(s, conn, &err) != TAM_OK) {
-				log_warn("event=http.reject status=403 detail=\"%s\"", err.msg);
-				return queue_problem(conn, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
-			}
-		}
-		if (route_for(s, url, method, &rq->route, allow, sizeof(allow)) != 0) {
-			if (allow[0] == '\0')
-				return queue_problem(conn, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND,
-				    "no such endpoint");
-			return queue_problem_hdr(conn, MHD_HTTP_METHOD_NOT_ALLOWED, TAM_EMALFORMED,
-			    "method not allowed here", MHD_HTTP_HEADER_ALLOW, allow);
-		}
-		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-		if (rq->route->media_type != NULL && !http_accepts(v, rq->route->media_type))
-			return queue_problem_fmt(conn, MHD_HTTP_NOT_ACCEPTABLE, TAM_EMALFORMED,
-			    "Accept must admit %s", rq->route->media_type);
-		v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
-			log_warn("event=http.reject status=413 content_length=%.32s", v);
-			return queue_problem(conn, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
-			    "request body exceeds the configured limit");
-		}
-		return MHD_YES;
+		return on_headers(s, conn, url, method, rq);
 	}
 	if (*upload_data_size > 0) {
+		if (rq->route->upload != NULL) {
+			if (!rq->upload_stopped && rq->route->upload->data(rq->upload,
+			    (const uint8_t *)upload_data, *upload_data_size) != 0)
+				rq->upload_stopped = true;
+			rq->upload_bytes += *upload_data_size;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
 		if (!rq->too_large && rq->body.len + *upload_data_size > atomic_load(&s->max_body)) {
 			rq->too_large = true;
 			tam_buf_free(&rq->body);
@@ -431,15 +671,19 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *con_cls;
-
 	struct http_server *s = cls;
 
 	(void)conn;
-	(void)toe;
 	if (rq == NULL)
 		return;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->upload_begun)
+		log_warn("event=http.abort listener=%s request_id=%s bytes_in=%llu", s->cfg.name,
+		    rq->id, (unsigned long long)rq->upload_bytes);
+	if (rq->upload_begun)
+		rq->route->upload->free(rq->upload);
 	atomic_fetch_sub(&s->active, 1);
 	tam_buf_free(&rq->body);
+	free(rq->path);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -494,6 +738,17 @@ tls_check(const char *cert, const char *key, const char *ca, struct tam_err *err
 	return TAM_OK;
 }
 
+static bool
+route_has_handler(const struct http_route *rt)
+{
+	const struct http_upload_ops *u = rt->upload;
+
+	if (u != NULL)
+		return rt->handler == NULL && u->begin != NULL && u->data != NULL && u->end != NULL &&
+		    u->free != NULL;
+	return rt->handler != NULL;
+}
+
 /* A new listener bound to cfg's address, or, with a valid listen_fd, taking over that socket. */
 static int
 server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_server **out,
@@ -529,7 +784,7 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 		return tam_err_set(err, TAM_EINVAL, "bad HTTP configuration");
 	for (size_t i = 0; i < cfg->n_routes; i++)
 		if (cfg->routes[i].path == NULL || cfg->routes[i].path[0] != '/' ||
-		    cfg->routes[i].method == NULL || cfg->routes[i].handler == NULL)
+		    cfg->routes[i].method == NULL || !route_has_handler(&cfg->routes[i]))
 			return tam_err_set(err, TAM_EINVAL, "bad HTTP route");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)

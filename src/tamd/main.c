@@ -477,7 +477,7 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 	memset(h, 0, sizeof(*h));
 	h->name = l->name;
 	if (strcmp(l->name, "otrp") == 0) {
-		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL };
+		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL, NULL };
 		h->n_routes = 1;
 		h->address = c->otrp_address;
 		h->port = (uint16_t)c->otrp_port;
