@@ -27,6 +27,7 @@ SAN ?= 0
 V ?= 0
 
 PKGS := libmicrohttpd jansson openssl sqlite3 cjose inih libsystemd gnutls
+CTL_PKGS := libcurl
 TEST_PKGS := cmocka libcurl
 
 OPT ?= -O2 -g
@@ -108,7 +109,7 @@ $(BUILD)/otrp-tamd: $(BUILD)/src/tamd/main.o $(BUILD)/libtam.a
 
 $(BUILD)/otrp-tamctl: $(CTL_OBJS) $(BUILD)/libtam.a
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) $(LDLIBS)
 
 $(BUILD)/mock-tee: $(BUILD)/tests/mock-tee/main.o $(MOCK_LIB_OBJS) $(BUILD)/libtam.a
 	$(call msg,LD,$@)

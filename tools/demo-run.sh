@@ -27,7 +27,7 @@ if [ ! -f "$db" ]; then
 	ctl sp add demo-sp "$state/pki/sp/sp1.crt"
 	printf 'hello from the otrp-tamd demo TA\n' > "$state/demo-ta.bin"
 	ctl ta sign --key "$state/pki/sp/sp1.key" "$state/demo-ta.bin" "$state/demo-ta.jws"
-	ctl ta add demo-sp "$taid" 1.0 "$state/demo-ta.jws" --name hello-ta >/dev/null
+	ctl ta upload demo-sp "$taid" 1.0 "$state/demo-ta.jws" --name hello-ta >/dev/null
 	ctl device enroll --cert "$state/pki/tee/tee1.crt" --name demo-tee >/dev/null
 	ctl assign demo-tee "$taid"
 fi

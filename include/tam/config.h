@@ -46,6 +46,7 @@ struct tam_config {
 	bool auto_register;                       /* register new certificate TEEs */
 	/* [limits] */
 	size_t max_body;                          /* bytes of one OTrP POST body */
+	size_t max_upload;                        /* bytes of one TA bundle upload */
 	int64_t request_ttl;                      /* seconds a request stays answerable */
 	unsigned threads;                         /* server threads */
 	unsigned connection_limit;                /* concurrent connections, all clients */

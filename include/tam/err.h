@@ -43,11 +43,19 @@ enum tam_errcode {
 struct tam_err {
 	int code;                   /* last TAM_E* code set */
 	char msg[TAM_ERR_MSG_MAX];  /* human-readable detail, never secret */
+	/*
+	 * Optional stable name of the precise failure, for machine-readable
+	 * error bodies ("ta.version_not_newer"); a static string, NULL if none.
+	 */
+	const char *kind;
 };
 
-/* Record code and message in *e (if non-NULL) and return code. */
+/* Record code and message in *e (if non-NULL), clear kind, and return code. */
 int tam_err_set(struct tam_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* tam_err_set with a kind. */
+int tam_err_setk(struct tam_err *e, int code, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Stable lower-case name of a code, for logs and JSON error bodies. */
 const char *tam_err_name(int code);

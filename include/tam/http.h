@@ -162,6 +162,33 @@ int http_server_drain(struct http_server *s, unsigned timeout_s);
 /* Close every connection and free everything. */
 void http_server_stop(struct http_server *s);
 
+/*
+ * A request made in-process instead of over the network (the CLI's direct
+ * transport): routed and answered exactly as the listener would.
+ */
+struct http_local {
+	const char *method;
+	const char *path;                 /* without a query string */
+	const char *const *query;         /* name, value, ..., NULL */
+	const char *const *headers;       /* name, value, ..., NULL */
+	const char *actor;                /* handlers read it with http_request_local_actor */
+	const uint8_t *body;              /* for a handler route */
+	size_t len;
+	/* For an upload route: the body in pieces; *got 0 at the end; nonzero return: give up. */
+	int (*read)(void *cls, uint8_t *buf, size_t max, size_t *got);
+	void *read_cls;
+};
+/*
+ * Route and answer lr: 0 with *status and *ans as the network would send them
+ * (a problem document for errors), or TAM_E* when nothing could be answered.
+ * The caller clears ans.
+ */
+int http_dispatch_local(const struct http_route *routes, size_t n_routes,
+    const struct http_local *lr, unsigned *status, struct http_answer *ans,
+    struct tam_err *err) TAM_WUR;
+/* The actor of an in-process request, NULL for one that came over the network. */
+const char *http_request_local_actor(const struct http_request *r);
+
 /* HTTP status for a TAM_E* code returned by a handler. */
 unsigned http_status_for(int code);
 /* true if an Accept header value admits media_type (NULL header admits all). */

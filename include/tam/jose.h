@@ -133,6 +133,31 @@ int jose_jws_verify(const struct jose_jws *jws, const struct jose_key *k,
     struct tam_err *err) TAM_WUR;
 void jose_jws_free(struct jose_jws *jws);
 
+/*
+ * The same for the compact serialization (RFC 7515 §7.1): exactly three
+ * base64url parts joined by dots, nothing around them.
+ */
+int jose_jws_parse_compact(const char *s, size_t len, struct jose_jws **out,
+    struct tam_err *err) TAM_WUR;
+
+/*
+ * Verify a compact JWS of any size fed in pieces, holding only the header
+ * and the signature: the payload is hashed as it passes. The header is
+ * checked (as jose_jws_parse does, and its alg against k) as soon as it is
+ * complete; a byte that cannot belong to a compact JWS fails at once. Once
+ * update or final fails, the stream only fails.
+ */
+struct jose_jws_stream;
+int jose_jws_stream_new(const struct jose_key *k, struct jose_jws_stream **out,
+    struct tam_err *err) TAM_WUR;
+int jose_jws_stream_update(struct jose_jws_stream *s, const uint8_t *p, size_t n,
+    struct tam_err *err) TAM_WUR;
+/* TAM_OK when the input was one whole compact JWS whose signature verifies with k. */
+int jose_jws_stream_final(struct jose_jws_stream *s, struct tam_err *err) TAM_WUR;
+/* Bytes of decoded payload (known once the payload part is complete). */
+uint64_t jose_jws_stream_payload_len(const struct jose_jws_stream *s);
+void jose_jws_stream_free(struct jose_jws_stream *s);
+
 /* ---- JWE, JSON serialization ---- */
 
 enum jose_jwe_form {

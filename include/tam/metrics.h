@@ -24,6 +24,8 @@ void metrics_operation(enum tam_op_kind op, bool pass);
 /* One OTrP HTTP exchange and how long the daemon took to answer it. */
 void metrics_request(unsigned status, double seconds);
 void metrics_db_error(void);
+/* A TA upload over the management API finished: stored (ok) or refused. */
+void metrics_upload(bool ok, uint64_t bytes);
 
 /* Values read from the database at scrape time. */
 struct metrics_gauges {

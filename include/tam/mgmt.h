@@ -8,6 +8,7 @@
 #ifndef TAM_MGMT_H
 #define TAM_MGMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,21 +40,60 @@ int mgmt_anchor_remove(struct mgmt *m, const char *name, struct tam_err *err) TA
 int mgmt_sp_add(struct mgmt *m, const char *spid, const char *sdname, const uint8_t *cert,
     size_t len, struct tam_err *err) TAM_WUR;
 
+/* Remove an SP that has no TA left; its API tokens go with it. */
+int mgmt_sp_remove(struct mgmt *m, const char *spid, struct tam_err *err) TAM_WUR;
+
 /*
- * A new version of a TA of SP spid. The bundle must verify with the SP's
- * certificate and the version must be newer than every earlier one. The
- * TA record is created with the first version (name defaults to taid).
+ * A new version of a TA of SP spid, received in pieces and never held whole
+ * in memory: begin, write as the bytes come, finish (or just free to give
+ * up; nothing is stored before finish succeeds).
+ *
+ * The bundle is a JWS whose payload is the TA. In the compact serialization
+ * it is verified against the SP's certificate as it streams; in the JSON
+ * serialization (at most MGMT_MAX_JSON_BUNDLE bytes) at finish. The version
+ * must be newer than every earlier one, withdrawn ones included; the same
+ * version with the same bytes again is not an error (result.existed). The
+ * TA record is created with its first version (name defaults to taid).
+ * Bundle and its encryption are spooled to unlinked files in spool_dir
+ * (NULL: the system's temporary directory).
  */
+#define MGMT_MAX_JSON_BUNDLE (16u << 20)
+struct mgmt_upload;
+struct mgmt_upload_result {
+	int64_t version_id;
+	bool existed;                 /* this version was already there, with these bytes */
+	uint8_t digest[32];           /* SHA-256 of the bundle */
+	uint64_t size;                /* bundle bytes */
+};
+int mgmt_upload_begin(struct mgmt *m, const char *spid, const char *taid, const char *version,
+    const char *name, const char *spool_dir, uint64_t max_bytes, struct mgmt_upload **out,
+    struct tam_err *err) TAM_WUR;
+/* TAM_ETOO_LARGE past max_bytes; a malformed or refused JWS fails as soon as it shows. */
+int mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n,
+    struct tam_err *err) TAM_WUR;
+/* want_digest (32 bytes) or NULL: the bundle's SHA-256 must equal it. */
+int mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_digest,
+    struct mgmt_upload_result *res, struct tam_err *err) TAM_WUR;
+void mgmt_upload_free(struct mgmt_upload *u);
+
+/* The whole upload in one call, for a bundle already in memory. */
 int mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *version,
     const char *name, const uint8_t *bundle, size_t len, int64_t *version_id,
     struct tam_err *err) TAM_WUR;
 
+/* Withdraw a version: never installed again; refused while an assignment pins it. */
+int mgmt_ta_withdraw(struct mgmt *m, const char *taid, const char *version,
+    struct tam_err *err) TAM_WUR;
+
 /*
  * Enroll a device by TEE certificate (PEM or DER) or by raw public key
- * (PEM SubjectPublicKeyInfo or JWK). name may be NULL.
+ * (PEM SubjectPublicKeyInfo or JWK). name may be NULL; profile NULL is
+ * "default" (the interop profile its sessions use).
  */
-int mgmt_device_enroll(struct mgmt *m, const char *name, const uint8_t *data, size_t len,
-    int64_t *device_id, struct tam_err *err) TAM_WUR;
+int mgmt_device_enroll(struct mgmt *m, const char *name, const char *profile,
+    const uint8_t *data, size_t len, int64_t *device_id, struct tam_err *err) TAM_WUR;
+/* Is this a profile name devices may be enrolled with? */
+bool mgmt_profile_known(const char *profile);
 
 /* Refuse the device from now on (its sessions get 403); its records stay. */
 int mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_err *err) TAM_WUR;
@@ -62,6 +102,31 @@ int mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_
 int mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char *version,
     struct tam_err *err) TAM_WUR;
 int mgmt_unassign(struct mgmt *m, const char *device_ref, const char *taid,
+    struct tam_err *err) TAM_WUR;
+/*
+ * Assign a TA (version NULL: latest) to every device in ids (device rows),
+ * all or nothing, in one transaction with one audit record per device.
+ */
+int mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version,
+    const int64_t *ids, size_t n, struct tam_err *err) TAM_WUR;
+
+/* ---- management API tokens ---- */
+
+/* "tam_" + 12 hex digits of id + "_" + 43 base64url characters of secret. */
+#define MGMT_TOKEN_LEN (4 + STORE_TOKID_LEN + 1 + 43)
+/*
+ * A new token: admin, or bound to SP spid. expires 0: never. The token text
+ * (NUL-terminated) is only ever returned here; the store keeps its hash.
+ */
+int mgmt_token_create(struct mgmt *m, bool admin, const char *spid, const char *description,
+    int64_t expires, char token[MGMT_TOKEN_LEN + 1], struct store_token *out,
+    struct tam_err *err) TAM_WUR;
+int mgmt_token_revoke(struct mgmt *m, const char *tokid, struct tam_err *err) TAM_WUR;
+/*
+ * Who presents this token? TAM_EDENIED for anything that is not a valid,
+ * unrevoked, unexpired token (one message for all, so nothing is probed).
+ */
+int mgmt_token_check(struct store *st, const char *token, int64_t now, struct store_token *out,
     struct tam_err *err) TAM_WUR;
 
 #endif

@@ -140,11 +140,20 @@ int otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t
 int otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32],
     const uint8_t iv[16], uint8_t **pt, size_t *len, struct tam_err *err) TAM_WUR;
 /*
- * An SP-signed bundle is a flattened JWS whose payload is the TA binary.
+ * otrp_bundle_seal from file to file in pieces: len bytes of in_fd (from
+ * offset 0) encrypted to out_fd (written from offset 0), *out_len bytes.
+ */
+int otrp_bundle_seal_fd(int in_fd, uint64_t len, int out_fd, uint8_t key[32], uint8_t iv[16],
+    uint64_t *out_len, struct tam_err *err) TAM_WUR;
+/*
+ * An SP-signed bundle is a JWS whose payload is the TA binary, in the JSON
+ * (flattened) or the compact serialization; the first byte tells which.
  * Verify it with the SP's key; *ta (malloc'd) is the binary.
  */
 int otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key *sp_key,
     uint8_t **ta, size_t *ta_len, struct tam_err *err) TAM_WUR;
+/* Is this bundle (at least its first bytes) in the JSON serialization? */
+bool otrp_bundle_is_json(const uint8_t *bundle, size_t len);
 
 /* OTrP error name for a TAM_E* code ("ERR_REQUEST_INVALID", ...). */
 const char *otrp_err_name(int code);

@@ -52,6 +52,7 @@ int pki_cert_public_key(X509 *cert, struct jose_key **out,
 int pki_cert_tamid(X509 *cert, char *out, size_t outlen, struct tam_err *err) TAM_WUR;
 /* One-line RFC 2253 subject into out (truncated to fit). */
 void pki_cert_subject(X509 *cert, char *out, size_t outlen);
+void pki_cert_issuer(X509 *cert, char *out, size_t outlen);
 /* notAfter in seconds since the epoch; 0 if unreadable. */
 int64_t pki_cert_not_after(X509 *cert);
 bool pki_cert_is_ca(X509 *cert);

@@ -51,6 +51,16 @@ int store_commit(struct store *st, struct tam_err *err) TAM_WUR;
 /* Roll back if a transaction is open; safe to call when none is. */
 void store_rollback(struct store *st);
 
+/*
+ * Keyset paging: the rows after the previous page's last key, in the list's
+ * stable order, at most limit of them. A zero page ("" and 0) starts at the top.
+ */
+struct store_page {
+	const char *after_text;       /* lists ordered by a name: NULL or "" from the start */
+	int64_t after_int;            /* lists ordered by a number: 0 from the start */
+	size_t limit;
+};
+
 /* ---- audit ---- */
 
 int store_audit(struct store *st, const char *actor, const char *action,
@@ -64,9 +74,17 @@ struct store_audit_row {
 	char object[256];
 	char detail[512];
 };
-/* Rows with id > after_id, oldest first, at most limit. *rows malloc'd. */
-int store_audit_list(struct store *st, int64_t after_id, size_t limit,
-    struct store_audit_row **rows, size_t *n, struct tam_err *err) TAM_WUR;
+/* Which audit rows to list: NULL / 0 members do not filter. */
+struct store_audit_filter {
+	const char *actor;            /* exactly this actor */
+	const char *object;           /* exactly this object */
+	int64_t since;                /* at >= since */
+	int64_t until;                /* at < until */
+};
+/* Matching rows with id > pg->after_int, oldest first. *rows malloc'd. */
+int store_audit_list(struct store *st, const struct store_audit_filter *f,
+    const struct store_page *pg, struct store_audit_row **rows, size_t *n,
+    struct tam_err *err) TAM_WUR;
 
 /* ---- TAM identity (single row) ---- */
 
@@ -103,6 +121,11 @@ int store_anchor_list(struct store *st, struct store_anchor **out, size_t *n,
 int store_anchor_remove(struct store *st, const char *name, struct tam_err *err) TAM_WUR;
 /* Increases whenever an anchor is added or removed. */
 int store_anchor_generation(struct store *st, int64_t *gen, struct tam_err *err) TAM_WUR;
+/* By name, after pg->after_text. */
+int store_anchor_page(struct store *st, const struct store_page *pg, struct store_anchor **out,
+    size_t *n, struct tam_err *err) TAM_WUR;
+int store_anchor_get(struct store *st, const char *name, struct store_anchor *out,
+    struct tam_err *err) TAM_WUR;
 void store_anchors_free(struct store_anchor *a, size_t n);
 
 /* ---- service providers ---- */
@@ -123,6 +146,14 @@ int store_sp_get_by_id(struct store *st, int64_t id, struct store_sp *out,
     struct tam_err *err) TAM_WUR;
 int store_sp_list(struct store *st, struct store_sp **out, size_t *n,
     struct tam_err *err) TAM_WUR;
+/* By spid after pg->after_text; only_sp_id non-zero lists that SP alone. */
+int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page *pg,
+    struct store_sp **out, size_t *n, struct tam_err *err) TAM_WUR;
+/*
+ * Delete an SP that has no TA (else TAM_ECONFLICT); its tokens go with it and
+ * past OTrP requests keep its spid text only.
+ */
+int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
 void store_sp_clear(struct store_sp *sp);
 void store_sps_free(struct store_sp *sps, size_t n);
 
@@ -143,6 +174,9 @@ int store_ta_get(struct store *st, const char *taid, struct store_ta *out,
 /* All TAs ordered by taid; *out malloc'd. */
 int store_ta_list(struct store *st, struct store_ta **out, size_t *n,
     struct tam_err *err) TAM_WUR;
+/* By taid after pg->after_text; sp_id non-zero: that SP's TAs only. */
+int store_ta_page(struct store *st, int64_t sp_id, const struct store_page *pg,
+    struct store_ta **out, size_t *n, struct tam_err *err) TAM_WUR;
 
 struct store_ta_version {
 	int64_t id;
@@ -159,6 +193,8 @@ struct store_ta_version {
 	size_t enc_ta_len;
 	int64_t created;
 	char created_by[128];
+	int64_t withdrawn;            /* time it was withdrawn, 0 if installable */
+	char withdrawn_by[128];
 };
 int store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err) TAM_WUR;
@@ -168,14 +204,46 @@ int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
 /* As store_ta_version_get with enc_ta only (bundle stays NULL): what serving needs. */
 int store_ta_version_get_sealed(struct store *st, int64_t id, struct store_ta_version *out,
     struct tam_err *err) TAM_WUR;
-/* Highest version_key of the TA, without blobs. */
-int store_ta_version_latest(struct store *st, int64_t ta_id,
+/*
+ * The bundle and encrypted TA come from files instead of memory (bundle and
+ * enc_ta in v are ignored): each is copied into the row in pieces, so no
+ * size of TA is ever held in memory. The digest is computed from the bundle
+ * file as it is copied and written back to v->digest.
+ */
+int store_ta_version_add_files(struct store *st, struct store_ta_version *v, int bundle_fd,
+    uint64_t bundle_len, int enc_fd, uint64_t enc_len, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+/*
+ * Highest version_key of the TA, without blobs; installable: skip withdrawn
+ * versions (what "latest" means for devices), else every version counts
+ * (what a new version must be newer than).
+ */
+int store_ta_version_latest(struct store *st, int64_t ta_id, bool installable,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
 int store_ta_version_find(struct store *st, int64_t ta_id, const char *version,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
 /* Versions of a TA in upload order (oldest first), without blobs; *out malloc'd. */
 int store_ta_version_list(struct store *st, int64_t ta_id,
     struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
+/* By version_key after pg->after_int, without blobs. */
+int store_ta_version_page(struct store *st, int64_t ta_id, const struct store_page *pg,
+    struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
+/*
+ * Withdraw a version: TAM_ECONFLICT if it already is, or if an assignment
+ * pins it (unpin first); by is recorded as withdrawn_by.
+ */
+int store_ta_version_withdraw(struct store *st, int64_t id, const char *by,
+    struct tam_err *err) TAM_WUR;
+
+/* A blob read in pieces, on its own read-only connection (any one thread may use it). */
+struct store_blob;
+/* The SP-signed bundle of a version; *size is its length. */
+int store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err) TAM_WUR;
+/* Copy n bytes at off into buf (off + n must not pass the end). */
+int store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n,
+    struct tam_err *err) TAM_WUR;
+void store_blob_close(struct store_blob *b);
 void store_ta_version_clear(struct store_ta_version *v);
 void store_ta_versions_free(struct store_ta_version *v, size_t n);
 
@@ -223,6 +291,15 @@ int store_device_find(struct store *st, const char *ref, struct store_device *ou
 /* Ordered by id; *out malloc'd (records without blobs: cert/chain/spki/dsi NULL). */
 int store_device_list(struct store *st, struct store_device **out, size_t *n,
     struct tam_err *err) TAM_WUR;
+/*
+ * By id after pg->after_int, without blobs. sp_id non-zero: only devices the
+ * SP has a stake in (one of its TAs assigned there, or its SD observed there).
+ */
+int store_device_page(struct store *st, int64_t sp_id, const struct store_page *pg,
+    struct store_device **out, size_t *n, struct tam_err *err) TAM_WUR;
+/* Does SP sp_id have a stake in the device (as store_device_page means it)? */
+int store_device_visible(struct store *st, int64_t device_id, int64_t sp_id, bool *out,
+    struct tam_err *err) TAM_WUR;
 /* Record a verified contact: TEE name/version, DSI bytes and hash, last_seen. */
 int store_device_seen(struct store *st, int64_t id, const char *tee_name,
     const char *tee_ver, const uint8_t *dsi, size_t dsi_len, int64_t now,
@@ -253,6 +330,23 @@ int store_assign(struct store *st, int64_t device_id, int64_t ta_id,
     int64_t ta_version_id, const char *actor, struct tam_err *err) TAM_WUR;
 int store_unassign(struct store *st, int64_t device_id, int64_t ta_id,
     struct tam_err *err) TAM_WUR;
+/* One assignment as operators see it. */
+struct store_assignment_row {
+	char taid[TAM_TAID_MAX];
+	char spid[TAM_SPID_MAX];
+	char pinned[TAM_VERSION_MAX];     /* "" when it follows the latest version */
+	char resolved[TAM_VERSION_MAX];   /* what a device gets now; "" if the TA has none */
+	int64_t created;
+	char created_by[128];
+};
+/* The device's assignments by taid after pg->after_text; sp_id non-zero: that SP's TAs only. */
+int store_assignment_page(struct store *st, int64_t device_id, int64_t sp_id,
+    const struct store_page *pg, struct store_assignment_row **out, size_t *n,
+    struct tam_err *err) TAM_WUR;
+/* Active devices with a stake of SP sp_id (store_device_page's sense), ids ascending. */
+int store_device_ids_for_sp(struct store *st, int64_t sp_id, int64_t **ids, size_t *n,
+    struct tam_err *err) TAM_WUR;
+
 /*
  * The device's assignments with the version resolved (pinned, else latest)
  * and the SP's spid and sdname filled; TAs without any version are left out.
@@ -284,6 +378,37 @@ int store_op_failure_clear(struct store *st, int64_t device_id, enum tam_op_kind
 /* Refusals whose retry_at is after now; *out malloc'd. */
 int store_op_failures_active(struct store *st, int64_t device_id, int64_t now,
     struct store_op_failure **out, size_t *n, struct tam_err *err) TAM_WUR;
+
+/* ---- management API tokens ---- */
+
+#define STORE_TOKID_LEN 12            /* hex characters of a token's public id */
+
+struct store_token {
+	int64_t id;
+	char tokid[STORE_TOKID_LEN + 1];
+	uint8_t hash[32];                 /* SHA-256 of the secret part */
+	bool admin;                       /* else an SP token */
+	int64_t sp_id;                    /* SP tokens */
+	char spid[TAM_SPID_MAX];          /* filled on read */
+	char description[128];
+	int64_t created;
+	char created_by[128];
+	int64_t expires;                  /* 0: never */
+	int64_t revoked;                  /* 0: valid */
+	int64_t last_used;                /* 0: never */
+};
+int store_token_add(struct store *st, const struct store_token *t, int64_t *id,
+    struct tam_err *err) TAM_WUR;
+int store_token_get(struct store *st, const char *tokid, struct store_token *out,
+    struct tam_err *err) TAM_WUR;
+/* By id after pg->after_int. */
+int store_token_page(struct store *st, const struct store_page *pg, struct store_token **out,
+    size_t *n, struct tam_err *err) TAM_WUR;
+/* TAM_ENOTFOUND, or TAM_ECONFLICT when it is already revoked. */
+int store_token_revoke(struct store *st, const char *tokid, int64_t now,
+    struct tam_err *err) TAM_WUR;
+/* Record a use at now (skipped when the last one is under a minute old). */
+int store_token_touch(struct store *st, int64_t id, int64_t now, struct tam_err *err) TAM_WUR;
 
 /* ---- monitoring ---- */
 

@@ -62,6 +62,12 @@ int tam_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
 int tam_file_write_atomic(const char *path, const void *data, size_t len,
     unsigned mode, struct tam_err *err) TAM_WUR;
 
+/*
+ * A scratch file in dir (NULL: the system's temporary directory), already
+ * unlinked: it disappears when *fd is closed, also after a crash.
+ */
+int tam_tmpfile(const char *dir, int *fd, struct tam_err *err) TAM_WUR;
+
 /* Seconds since the epoch. */
 int64_t tam_now(void);
 

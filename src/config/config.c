@@ -60,6 +60,8 @@ static const struct tam_config_key keys[] = {
 	    "register a TEE whose certificate chains to an anchor on first contact" },
 	{ "limits", "max_body", TAM_CFG_SIZE, F(max_body), 1024, 1u << 30, "1M", true,
 	    "largest OTrP POST body; larger ones get 413" },
+	{ "limits", "max_upload", TAM_CFG_SIZE, F(max_upload), 1024, 512u << 20, "128M", true,
+	    "largest TA bundle uploaded over the management API; larger ones get 413" },
 	{ "limits", "request_ttl", TAM_CFG_UINT, F(request_ttl), 1, 86400, "300", true,
 	    "seconds an OTrP request stays answerable" },
 	{ "limits", "threads", TAM_CFG_UINT, F(threads), 1, 64, "2", false,

@@ -66,22 +66,43 @@ struct request {
 
 /* What handlers see of a request: kept on the stack of the call that serves it. */
 struct http_request {
-	struct MHD_Connection *conn;
+	struct MHD_Connection *conn;      /* NULL for an in-process request */
 	const char *method;
 	const char *path;
 	const struct request *rq;
+	const struct http_local *local;   /* an in-process request, else NULL */
 };
+
+/* value for name in a NULL-terminated name, value list (names case-insensitive). */
+static const char *
+pair_lookup(const char *const *kv, const char *name, bool nocase)
+{
+	for (size_t i = 0; kv != NULL && kv[i] != NULL && kv[i + 1] != NULL; i += 2)
+		if (nocase ? strcasecmp(kv[i], name) == 0 : strcmp(kv[i], name) == 0)
+			return kv[i + 1];
+	return NULL;
+}
 
 const char *
 http_request_header(const struct http_request *r, const char *name)
 {
+	if (r->local != NULL)
+		return pair_lookup(r->local->headers, name, true);
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 const char *
 http_request_query(const struct http_request *r, const char *name)
 {
+	if (r->local != NULL)
+		return pair_lookup(r->local->query, name, false);
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_request_local_actor(const struct http_request *r)
+{
+	return r->local != NULL ? r->local->actor : NULL;
 }
 
 const char *
@@ -300,12 +321,11 @@ out:
 	return r;
 }
 
-/* An RFC 9457 problem document; code is a TAM_E* value; one optional extra header. */
-static enum MHD_Result
-queue_problem_hdr(struct MHD_Connection *conn, const struct request *rq, unsigned status,
-    int code, const char *detail, const char *extra_name, const char *extra_value)
+/* An RFC 9457 problem document for a TAM_E* code, into ans (body and content type). */
+static int
+problem_answer(unsigned status, int code, const char *detail, const char *request_id,
+    struct http_answer *ans)
 {
-	struct http_answer ans = { 0 };
 	char clean[TAM_ERR_MSG_MAX];
 	json_t *j;
 	size_t i;
@@ -321,13 +341,27 @@ queue_problem_hdr(struct MHD_Connection *conn, const struct request *rq, unsigne
 	clean[i] = '\0';
 	j = json_pack("{s:s+,s:s,s:i,s:s,s:s+,s:s,s:s}", "type", "urn:otrp-tamd:error:",
 	    tam_err_name(code), "title", MHD_get_reason_phrase_for(status), "status", (int)status,
-	    "detail", clean, "code", "tam.", tam_err_name(code), "request_id", rq->id,
+	    "detail", clean, "code", "tam.", tam_err_name(code), "request_id", request_id,
 	    "otrp_error", otrp_err_name(code));
-	ans.body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	ans->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (ans.body == NULL)
+	if (ans->body == NULL)
+		return TAM_ENOMEM;
+	ans->len = strlen(ans->body);
+	ans->status = status;
+	ans->content_type = MEDIA_PROBLEM;
+	return TAM_OK;
+}
+
+/* Send a problem document; code is a TAM_E* value; one optional extra header. */
+static enum MHD_Result
+queue_problem_hdr(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    int code, const char *detail, const char *extra_name, const char *extra_value)
+{
+	struct http_answer ans = { 0 };
+
+	if (problem_answer(status, code, detail, rq->id, &ans) != TAM_OK)
 		return MHD_NO;
-	ans.len = strlen(ans.body);
 	if (extra_name != NULL && http_answer_header(&ans, extra_name, "%s", extra_value) != TAM_OK) {
 		http_answer_clear(&ans);
 		return MHD_NO;
@@ -408,7 +442,7 @@ finish(struct http_server *s, struct MHD_Connection *conn, const char *url, cons
     struct request *rq)
 {
 	const struct http_route *rt = rq->route;
-	struct http_request req = { conn, method, url, rq };
+	struct http_request req = { conn, method, url, rq, NULL };
 	struct http_answer ans = { 0 };
 	struct tam_err err = { 0 };
 	const char *ctype;
@@ -488,8 +522,8 @@ route_matches(const char *pattern, char *const *seg, size_t n, struct request *r
 
 /* The route for method on url; else *allow lists the methods url has ("" if none). */
 static int
-route_for(const struct http_server *s, const char *url, const char *method, struct request *rq,
-    char *allow, size_t allow_len)
+route_for(const struct http_route *routes, size_t n_routes, const char *url, const char *method,
+    struct request *rq, char *allow, size_t allow_len)
 {
 	char *seg[HTTP_MAX_SEGMENTS];
 	size_t used = 0, n;
@@ -497,8 +531,8 @@ route_for(const struct http_server *s, const char *url, const char *method, stru
 	allow[0] = '\0';
 	if ((rq->path = strdup(url)) == NULL || split_path(rq->path, seg, HTTP_MAX_SEGMENTS, &n) != 0)
 		return -1;
-	for (size_t i = 0; i < s->cfg.n_routes; i++) {
-		const struct http_route *rt = &s->cfg.routes[i];
+	for (size_t i = 0; i < n_routes; i++) {
+		const struct http_route *rt = &routes[i];
 		if (!route_matches(rt->path, seg, n, rq))
 			continue;
 		if (strcmp(rt->method, method) == 0) {
@@ -583,7 +617,7 @@ static enum MHD_Result
 on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
     const char *method, struct request *rq)
 {
-	struct http_request req = { conn, method, url, rq };
+	struct http_request req = { conn, method, url, rq, NULL };
 	struct http_answer ans = { 0 };
 	struct tam_err err = { 0 };
 	const struct http_route *rt;
@@ -596,7 +630,7 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 		log_warn("event=http.reject request_id=%s status=403 detail=\"%s\"", rq->id, err.msg);
 		return queue_problem(conn, rq, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
 	}
-	if (route_for(s, url, method, rq, allow, sizeof(allow)) != 0) {
+	if (route_for(s->cfg.routes, s->cfg.n_routes, url, method, rq, allow, sizeof(allow)) != 0) {
 		if (allow[0] == '\0')
 			return queue_problem(conn, rq, MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND,
 			    "no such endpoint");
@@ -942,4 +976,85 @@ http_server_stop(struct http_server *s)
 		close(s->quiesced);
 	free_tls(s);
 	free(s);
+}
+
+/* The body of an in-process upload, piece by piece, into the route's data hook. */
+static int
+local_upload(const struct http_route *rt, const struct http_local *lr, struct request *rq)
+{
+	uint8_t *buf = malloc(64 * 1024);
+	size_t got;
+	int rc = TAM_OK;
+
+	if (buf == NULL)
+		return TAM_ENOMEM;
+	for (;;) {
+		got = 0;
+		if (lr->read == NULL || lr->read(lr->read_cls, buf, 64 * 1024, &got) != 0) {
+			rc = lr->read == NULL ? TAM_OK : TAM_EIO;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (!rq->upload_stopped && rt->upload->data(rq->upload, buf, got) != 0)
+			rq->upload_stopped = true;
+		rq->upload_bytes += got;
+	}
+	free(buf);
+	return rc;
+}
+
+int
+http_dispatch_local(const struct http_route *routes, size_t n_routes,
+    const struct http_local *lr, unsigned *status, struct http_answer *ans, struct tam_err *err)
+{
+	struct request rq = { 0 };
+	struct http_request req = { NULL, lr->method, lr->path, &rq, lr };
+	const struct http_route *rt;
+	char allow[64];
+	int rc;
+
+	memset(ans, 0, sizeof(*ans));
+	*status = 0;
+	snprintf(rq.id, sizeof(rq.id), "local");
+	if (route_for(routes, n_routes, lr->path, lr->method, &rq, allow, sizeof(allow)) != 0) {
+		free(rq.path);
+		if (allow[0] == '\0')
+			rc = problem_answer(MHD_HTTP_NOT_FOUND, TAM_ENOTFOUND, "no such endpoint", rq.id,
+			    ans);
+		else
+			rc = problem_answer(MHD_HTTP_METHOD_NOT_ALLOWED, TAM_EMALFORMED,
+			    "method not allowed here", rq.id, ans);
+		*status = ans->status;
+		return rc == TAM_OK ? TAM_OK : tam_err_set(err, rc, "out of memory");
+	}
+	rt = rq.route;
+	if (rt->upload != NULL) {
+		rc = rt->upload->begin(rt->arg, &req, &rq.upload, ans, err);
+		if (rc == TAM_OK) {
+			if ((rc = local_upload(rt, lr, &rq)) == TAM_OK)
+				rc = rt->upload->end(rq.upload, &req, ans, err);
+			else
+				tam_err_set(err, rc, "reading the upload failed");
+			rt->upload->free(rq.upload);
+		} else if (ans->status != 0) {
+			rc = TAM_OK;
+		}
+	} else {
+		rc = rt->handler(rt->arg, &req, lr->body, lr->len, ans, err);
+	}
+	free(rq.path);
+	if (rc != TAM_OK) {
+		http_answer_clear(ans);
+		if (problem_answer(http_status_for(rc), rc, err != NULL && err->msg[0] ? err->msg :
+		    tam_err_name(rc), rq.id, ans) != TAM_OK)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	if (ans->status == 0)
+		ans->status = ans->no_content || (ans->body == NULL && ans->reader.read == NULL) ?
+		    MHD_HTTP_NO_CONTENT : MHD_HTTP_OK;
+	if (ans->content_type == NULL && (ans->body != NULL || ans->reader.read != NULL))
+		ans->content_type = rt->media_type != NULL ? rt->media_type : "application/json";
+	*status = ans->status;
+	return TAM_OK;
 }

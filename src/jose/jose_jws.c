@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+
 #include "jose_int.h"
 
 #define WHAT "JWS"
@@ -339,4 +342,264 @@ jose_jws_free(struct jose_jws *jws)
 	json_decref(jws->unprotected);
 	free(jws->payload);
 	free(jws);
+}
+
+int
+jose_jws_parse_compact(const char *s, size_t len, struct jose_jws **out, struct tam_err *err)
+{
+	const char *d1, *d2;
+	json_t *o;
+	int rc;
+
+	if (out == NULL)
+		return tam_err_set(err, TAM_EINVAL, "jose_jws_parse_compact: no output");
+	*out = NULL;
+	d1 = s != NULL ? memchr(s, '.', len) : NULL;
+	d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - s)) : NULL;
+	if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - s)) != NULL)
+		return tam_err_set(err, TAM_EMALFORMED, WHAT ": not three dot-separated parts");
+	/* The members' checks are jose_jws_parse's: one set of rules for both forms. */
+	o = json_object();
+	if (o == NULL ||
+	    json_object_set_new(o, "protected", json_stringn(s, (size_t)(d1 - s))) != 0 ||
+	    json_object_set_new(o, "payload", json_stringn(d1 + 1, (size_t)(d2 - d1 - 1))) != 0 ||
+	    json_object_set_new(o, "signature",
+	    json_stringn(d2 + 1, len - (size_t)(d2 + 1 - s))) != 0) {
+		json_decref(o);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	rc = jose_jws_parse(o, out, err);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- streamed verification of the compact form ---- */
+
+/* base64url characters of a protected header we accept in a stream. */
+#define STREAM_MAX_HEADER_CHARS (64u << 10)
+#define STREAM_MAX_SIG_CHARS ((JOSE_RSA_MAX_BYTES * 4 + 2) / 3)
+
+enum stream_part { PART_HEADER, PART_PAYLOAD, PART_SIGNATURE, PART_FAILED };
+
+struct jose_jws_stream {
+	const struct jose_key *key;   /* borrowed */
+	enum stream_part part;
+	struct tam_buf header;        /* base64url text of the protected header */
+	struct tam_buf sig;           /* base64url text of the signature */
+	uint64_t payload_chars;
+	EVP_MD_CTX *md;               /* DigestVerify over header "." payload */
+	struct tam_err failure;       /* repeated once the stream failed */
+};
+
+static bool
+b64url_char(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '_';
+}
+
+/* Remember the failure so that every later call reports it again. */
+static int
+stream_fail(struct jose_jws_stream *s, struct tam_err *err, int code, const char *msg)
+{
+	if (s->part != PART_FAILED) {
+		s->part = PART_FAILED;
+		tam_err_set(&s->failure, code, WHAT ": %s", msg);
+	}
+	if (err != NULL)
+		*err = s->failure;
+	return s->failure.code;
+}
+
+int
+jose_jws_stream_new(const struct jose_key *k, struct jose_jws_stream **out, struct tam_err *err)
+{
+	struct jose_jws_stream *s;
+
+	*out = NULL;
+	if (k == NULL)
+		return tam_err_set(err, TAM_EINVAL, "jose_jws_stream_new: no key");
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	s->key = k;
+	*out = s;
+	return TAM_OK;
+}
+
+/* The header text is complete: check it as jose_jws_parse would, then start hashing. */
+static int
+stream_header_done(struct jose_jws_stream *s, struct tam_err *err)
+{
+	struct jose_jws tmp = { 0 };
+	struct tam_err e = { 0 };
+	int rc;
+
+	rc = jose_header_decode((const char *)s->header.data, s->header.len, WHAT, &tmp.hdr, &e);
+	if (rc == TAM_OK)
+		rc = parse_headers(&tmp, NULL, &e);
+	if (rc == TAM_OK && !sig_alg_fits(tmp.alg, s->key))
+		rc = tam_err_set(&e, TAM_EALG, WHAT ": alg %s does not fit the key", tmp.alg);
+	json_decref(tmp.hdr);
+	if (rc != TAM_OK) {
+		/* e.msg already names the JWS. */
+		s->part = PART_FAILED;
+		s->failure = e;
+		if (err != NULL)
+			*err = e;
+		return rc;
+	}
+	if ((s->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(s->md, NULL, EVP_sha256(), NULL, s->key->pkey) != 1 ||
+	    EVP_DigestVerifyUpdate(s->md, s->header.data, s->header.len) != 1 ||
+	    EVP_DigestVerifyUpdate(s->md, ".", 1) != 1)
+		return stream_fail(s, err, TAM_ECRYPTO, "cannot start verifying");
+	s->part = PART_PAYLOAD;
+	return TAM_OK;
+}
+
+int
+jose_jws_stream_update(struct jose_jws_stream *s, const uint8_t *p, size_t n,
+    struct tam_err *err)
+{
+	size_t i = 0, start;
+	int rc;
+
+	while (i < n) {
+		switch (s->part) {
+		case PART_HEADER:
+			start = i;
+			while (i < n && p[i] != '.' && b64url_char(p[i]))
+				i++;
+			if (s->header.len + (i - start) > STREAM_MAX_HEADER_CHARS)
+				return stream_fail(s, err, TAM_EMALFORMED, "protected header too long");
+			if (tam_buf_append(&s->header, p + start, i - start) != TAM_OK)
+				return stream_fail(s, err, TAM_ENOMEM, "out of memory");
+			if (i == n)
+				break;
+			if (p[i] != '.')
+				return stream_fail(s, err, TAM_EMALFORMED,
+				    "not a compact serialization (a byte outside base64url)");
+			i++;
+			if ((rc = stream_header_done(s, err)) != TAM_OK)
+				return rc;
+			break;
+		case PART_PAYLOAD:
+			start = i;
+			while (i < n && b64url_char(p[i]))
+				i++;
+			if (i > start && EVP_DigestVerifyUpdate(s->md, p + start, i - start) != 1)
+				return stream_fail(s, err, TAM_ECRYPTO, "hashing failed");
+			s->payload_chars += i - start;
+			if (i == n)
+				break;
+			if (p[i] != '.')
+				return stream_fail(s, err, TAM_EMALFORMED,
+				    "payload is not base64url");
+			if (s->payload_chars % 4 == 1)
+				return stream_fail(s, err, TAM_EMALFORMED,
+				    "payload is not base64url (bad length)");
+			i++;
+			s->part = PART_SIGNATURE;
+			break;
+		case PART_SIGNATURE:
+			start = i;
+			while (i < n && b64url_char(p[i]))
+				i++;
+			if (i < n)
+				return stream_fail(s, err, TAM_EMALFORMED,
+				    "signature is not base64url, or more than three parts");
+			if (s->sig.len + (i - start) > STREAM_MAX_SIG_CHARS)
+				return stream_fail(s, err, TAM_EMALFORMED, "signature too long");
+			if (tam_buf_append(&s->sig, p + start, i - start) != TAM_OK)
+				return stream_fail(s, err, TAM_ENOMEM, "out of memory");
+			break;
+		case PART_FAILED:
+			if (err != NULL)
+				*err = s->failure;
+			return s->failure.code;
+		}
+	}
+	return TAM_OK;
+}
+
+/* JWS ES256 signatures are R || S; OpenSSL verifies DER ECDSA-Sig-Value. */
+static int
+es256_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *der_len)
+{
+	ECDSA_SIG *sig = NULL;
+	BIGNUM *r = NULL, *sv = NULL;
+	int n;
+
+	*der = NULL;
+	if (len != JOSE_ES256_SIG_BYTES)
+		return -1;
+	r = BN_bin2bn(raw, JOSE_P256_BYTES, NULL);
+	sv = BN_bin2bn(raw + JOSE_P256_BYTES, JOSE_P256_BYTES, NULL);
+	if (r == NULL || sv == NULL || (sig = ECDSA_SIG_new()) == NULL ||
+	    ECDSA_SIG_set0(sig, r, sv) != 1) {
+		BN_free(r);
+		BN_free(sv);
+		ECDSA_SIG_free(sig);
+		return -1;
+	}
+	n = i2d_ECDSA_SIG(sig, der);
+	ECDSA_SIG_free(sig);
+	if (n <= 0)
+		return -1;
+	*der_len = (size_t)n;
+	return 0;
+}
+
+int
+jose_jws_stream_final(struct jose_jws_stream *s, struct tam_err *err)
+{
+	uint8_t *sig = NULL, *der = NULL;
+	size_t sig_len = 0, der_len = 0, want;
+	int rc, v;
+
+	if (s->part == PART_FAILED) {
+		if (err != NULL)
+			*err = s->failure;
+		return s->failure.code;
+	}
+	if (s->part != PART_SIGNATURE)
+		return stream_fail(s, err, TAM_EMALFORMED, "incomplete (fewer than three parts)");
+	if (s->sig.len == 0 || tam_b64url_decode((const char *)s->sig.data, s->sig.len, &sig,
+	    &sig_len) != TAM_OK)
+		return stream_fail(s, err, TAM_EMALFORMED, "signature is empty or not base64url");
+	want = s->key->kty == JOSE_KTY_RSA ? (size_t)EVP_PKEY_get_size(s->key->pkey)
+					   : JOSE_ES256_SIG_BYTES;
+	if (sig_len != want) {
+		rc = stream_fail(s, err, TAM_ESIGNATURE, "signature has the wrong size for the key");
+		goto out;
+	}
+	if (s->key->kty == JOSE_KTY_EC_P256 && es256_to_der(sig, sig_len, &der, &der_len) != 0) {
+		rc = stream_fail(s, err, TAM_ECRYPTO, "cannot encode the ECDSA signature");
+		goto out;
+	}
+	v = der != NULL ? EVP_DigestVerifyFinal(s->md, der, der_len)
+			: EVP_DigestVerifyFinal(s->md, sig, sig_len);
+	ERR_clear_error();
+	rc = v == 1 ? TAM_OK : stream_fail(s, err, TAM_ESIGNATURE, "signature does not verify");
+out:
+	free(sig);
+	OPENSSL_free(der);
+	return rc;
+}
+
+uint64_t
+jose_jws_stream_payload_len(const struct jose_jws_stream *s)
+{
+	return s->payload_chars / 4 * 3 + (s->payload_chars % 4 == 0 ? 0 : s->payload_chars % 4 - 1);
+}
+
+void
+jose_jws_stream_free(struct jose_jws_stream *s)
+{
+	if (s == NULL)
+		return;
+	tam_buf_free(&s->header);
+	tam_buf_free(&s->sig);
+	EVP_MD_CTX_free(s->md);
+	free(s);
 }

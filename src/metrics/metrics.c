@@ -45,6 +45,8 @@ static struct {
 	atomic_ullong bucket[N_BUCKETS + 1];         /* cumulative at render time */
 	atomic_ullong latency_us;                    /* sum, microseconds */
 	atomic_ullong db_errors;
+	atomic_ullong uploads[2];                    /* [ok] */
+	atomic_ullong upload_bytes;
 } m;
 
 void
@@ -103,6 +105,13 @@ void
 metrics_db_error(void)
 {
 	atomic_fetch_add(&m.db_errors, 1);
+}
+
+void
+metrics_upload(bool ok, uint64_t bytes)
+{
+	atomic_fetch_add(&m.uploads[ok], 1);
+	atomic_fetch_add(&m.upload_bytes, (unsigned long long)bytes);
 }
 
 static int
@@ -177,6 +186,13 @@ metrics_render(struct tam_buf *out, const struct metrics_gauges *g, const char *
 	P("# HELP tam_database_errors_total Database failures met while serving.\n");
 	P("# TYPE tam_database_errors_total counter\n");
 	P("tam_database_errors_total %llu\n", (unsigned long long)atomic_load(&m.db_errors));
+	P("# HELP tam_ta_uploads_total TA uploads over the management API, by result.\n");
+	P("# TYPE tam_ta_uploads_total counter\n");
+	P("tam_ta_uploads_total{result=\"stored\"} %llu\n", (unsigned long long)atomic_load(&m.uploads[1]));
+	P("tam_ta_uploads_total{result=\"refused\"} %llu\n", (unsigned long long)atomic_load(&m.uploads[0]));
+	P("# HELP tam_ta_upload_bytes_total Bytes of TA bundles stored from uploads.\n");
+	P("# TYPE tam_ta_upload_bytes_total counter\n");
+	P("tam_ta_upload_bytes_total %llu\n", (unsigned long long)atomic_load(&m.upload_bytes));
 	P("# HELP otrp_sessions_active Sessions with a request still answerable.\n");
 	P("# TYPE otrp_sessions_active gauge\notrp_sessions_active %lld\n", (long long)g->sessions_open);
 	P("# HELP tam_devices Devices, by state.\n# TYPE tam_devices gauge\n");

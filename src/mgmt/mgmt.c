@@ -4,13 +4,20 @@
  * certificates, signatures, versions), then writes the change and its audit
  * record in a single transaction, so a failure leaves nothing behind.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "tam/jose.h"
+#include "tam/limits.h"
+#include "tam/log.h"
 #include "tam/mgmt.h"
 #include "tam/model.h"
 #include "tam/otrp.h"
@@ -30,6 +37,20 @@ prefix_err(struct tam_err *err, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, inner);
+}
+
+/* A certificate given by an operator: unreadable input is an invalid value, not a bad request. */
+static int
+load_cert(const uint8_t *data, size_t len, X509 **x, struct tam_err *err)
+{
+	int rc = pki_cert_load(data, len, x, err);
+
+	if (rc == TAM_EMALFORMED || rc == TAM_ETOO_LARGE) {
+		if (err != NULL)
+			err->kind = "request.bad_certificate";
+		return TAM_EINVAL;
+	}
+	return rc;
 }
 
 static int
@@ -100,7 +121,7 @@ mgmt_anchor_add(struct mgmt *m, const char *name, const uint8_t *cert, size_t le
 	if (!tam_valid_name(name, sizeof(a.name)))
 		return tam_err_set(err, TAM_EUSAGE, "trust anchor name must be 1-%zu of [A-Za-z0-9._:-]",
 		    sizeof(a.name) - 1);
-	if ((rc = pki_cert_load(cert, len, &x, err)) != TAM_OK)
+	if ((rc = load_cert(cert, len, &x, err)) != TAM_OK)
 		return rc;
 	if (!pki_cert_is_ca(x)) {
 		rc = tam_err_set(err, TAM_EINVAL, "a trust anchor must be a CA certificate");
@@ -155,7 +176,7 @@ mgmt_sp_add(struct mgmt *m, const char *spid, const char *sdname, const uint8_t 
 		return tam_err_set(err, TAM_EUSAGE, "SP id too long to derive an SD name; give one");
 	}
 	memcpy(sp.spid, spid, strlen(spid) + 1);
-	if ((rc = pki_cert_load(cert, len, &x, err)) != TAM_OK)
+	if ((rc = load_cert(cert, len, &x, err)) != TAM_OK)
 		return rc;
 	if ((rc = pki_cert_public_key(x, &key, err)) != TAM_OK)
 		goto out;
@@ -186,89 +207,323 @@ sp_key(const struct store_sp *sp, struct jose_key **key, struct tam_err *err)
 }
 
 int
+mgmt_sp_remove(struct mgmt *m, const char *spid, struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = begin(m, err)) != TAM_OK)
+		return rc;
+	return finish(m, store_sp_remove(m->st, spid, err), "sp.remove", spid, "", err);
+}
+
+struct mgmt_upload {
+	char spid[TAM_SPID_MAX];
+	char taid[TAM_TAID_MAX];
+	char version[TAM_VERSION_MAX];
+	char name[TAM_TANAME_MAX];
+	int64_t version_key;
+	int64_t sp_id;
+	struct jose_key *key;         /* the SP's signing key */
+	struct jose_jws_stream *jws;  /* compact bundles: verified as they stream */
+	bool json;                    /* JSON serialization: verified at finish */
+	bool started;                 /* the first non-space byte was seen */
+	EVP_MD_CTX *md;               /* SHA-256 of every byte */
+	int fd;                       /* the bundle, spooled */
+	uint64_t len;
+	uint64_t max;
+	char spool_dir[4096];
+};
+
+void
+mgmt_upload_free(struct mgmt_upload *u)
+{
+	if (u == NULL)
+		return;
+	jose_key_free(u->key);
+	jose_jws_stream_free(u->jws);
+	EVP_MD_CTX_free(u->md);
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u);
+}
+
+int
+mgmt_upload_begin(struct mgmt *m, const char *spid, const char *taid, const char *version,
+    const char *name, const char *spool_dir, uint64_t max_bytes, struct mgmt_upload **out,
+    struct tam_err *err)
+{
+	struct store_sp sp = { 0 };
+	struct store_ta ta = { 0 };
+	struct mgmt_upload *u;
+	int rc;
+
+	*out = NULL;
+	if (!tam_valid_name(taid, sizeof(u->taid)))
+		return tam_err_setk(err, TAM_EUSAGE, "ta.bad_taid",
+		    "TA id must be 1-%zu of [A-Za-z0-9._:-]", sizeof(u->taid) - 1);
+	if (name != NULL && (strlen(name) == 0 || strlen(name) >= sizeof(u->name)))
+		return tam_err_setk(err, TAM_EUSAGE, "ta.bad_name", "TA name must be 1-%zu bytes",
+		    sizeof(u->name) - 1);
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	u->fd = -1;
+	u->max = max_bytes;
+	if (version == NULL || tam_version_key(version, &u->version_key) != 0 ||
+	    strlen(version) >= sizeof(u->version)) {
+		rc = tam_err_setk(err, TAM_EUSAGE, "ta.bad_version",
+		    "version \"%.40s\" is not MAJOR[.MINOR[.PATCH]] (each 0-65535)",
+		    version != NULL ? version : "");
+		goto fail;
+	}
+	memcpy(u->version, version, strlen(version) + 1);
+	memcpy(u->taid, taid, strlen(taid) + 1);
+	snprintf(u->name, sizeof(u->name), "%s", name != NULL ? name : taid);
+	if (spool_dir != NULL && tam_strlcpy_checked(u->spool_dir, spool_dir,
+	    sizeof(u->spool_dir)) != TAM_OK) {
+		rc = tam_err_set(err, TAM_EINVAL, "spool directory path too long");
+		goto fail;
+	}
+	if ((rc = store_sp_get(m->st, spid, &sp, err)) != TAM_OK)
+		goto fail;
+	memcpy(u->spid, sp.spid, sizeof(u->spid));
+	u->sp_id = sp.id;
+	/* Early answers to what finish would refuse anyway: no bytes are wasted on them. */
+	rc = store_ta_get(m->st, taid, &ta, err);
+	if (rc == TAM_OK && ta.sp_id != sp.id) {
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.other_sp", "TA %s belongs to another SP",
+		    taid);
+		goto fail;
+	}
+	if (rc != TAM_OK && rc != TAM_ENOTFOUND)
+		goto fail;
+	if ((rc = sp_key(&sp, &u->key, err)) != TAM_OK ||
+	    (rc = tam_tmpfile(spool_dir, &u->fd, err)) != TAM_OK)
+		goto fail;
+	if ((u->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
+		rc = tam_err_set(err, TAM_ECRYPTO, "SHA-256 unavailable");
+		goto fail;
+	}
+	store_sp_clear(&sp);
+	*out = u;
+	return TAM_OK;
+fail:
+	store_sp_clear(&sp);
+	mgmt_upload_free(u);
+	return rc;
+}
+
+static int
+pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int
+mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_err *err)
+{
+	int rc;
+
+	if (n > u->max || u->len > u->max - n)
+		return tam_err_setk(err, TAM_ETOO_LARGE, "upload.too_large",
+		    "TA bundle is larger than the limit of %llu bytes",
+		    (unsigned long long)u->max);
+	if (!u->started) {
+		size_t i = 0;
+		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+			i++;
+		if (i < n) {
+			u->started = true;
+			u->json = p[i] == '{';
+			if (!u->json && (rc = jose_jws_stream_new(u->key, &u->jws, err)) != TAM_OK)
+				return rc;
+		}
+	}
+	if (u->jws != NULL && (rc = jose_jws_stream_update(u->jws, p, n, err)) != TAM_OK) {
+		if (rc == TAM_EMALFORMED || rc == TAM_EALG)
+			err->kind = "ta.bad_bundle";
+		return rc;
+	}
+	if (u->json && u->len + n > MGMT_MAX_JSON_BUNDLE)
+		return tam_err_setk(err, TAM_ETOO_LARGE, "upload.json_too_large",
+		    "a TA bundle in the JWS JSON serialization is limited to %u bytes; "
+		    "send the compact serialization", MGMT_MAX_JSON_BUNDLE);
+	if (EVP_DigestUpdate(u->md, p, n) != 1)
+		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
+	if (pwrite_all(u->fd, p, n, u->len) != 0)
+		return tam_err_set(err, TAM_EIO, "spooling the TA bundle: %s", strerror(errno));
+	u->len += n;
+	return TAM_OK;
+}
+
+/* The JSON serialization, verified whole (it is bounded by MGMT_MAX_JSON_BUNDLE). */
+static int
+upload_verify_json(struct mgmt_upload *u, struct tam_err *err)
+{
+	uint8_t *buf = NULL, *ta = NULL;
+	size_t ta_len = 0;
+	ssize_t got;
+	int rc;
+
+	if ((buf = malloc(u->len)) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	got = pread(u->fd, buf, u->len, 0);
+	if (got != (ssize_t)u->len) {
+		free(buf);
+		return tam_err_set(err, TAM_EIO, "reading the spooled TA bundle back failed");
+	}
+	rc = otrp_bundle_verify(buf, u->len, u->key, &ta, &ta_len, err);
+	free(buf);
+	free(ta);
+	return rc;
+}
+
+/* Is the TA's first version or an update to it allowed, given what is stored? */
+static int
+upload_check_version(struct mgmt *m, struct mgmt_upload *u, int64_t ta_id,
+    const uint8_t digest[32], struct mgmt_upload_result *res, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	int rc;
+
+	rc = store_ta_version_find(m->st, ta_id, u->version, &v, err);
+	if (rc == TAM_OK) {
+		if (CRYPTO_memcmp(v.digest, digest, 32) == 0) {
+			res->existed = true;
+			res->version_id = v.id;
+		} else {
+			rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_exists",
+			    "version %s of TA %s exists with other bytes", u->version, u->taid);
+		}
+		store_ta_version_clear(&v);
+		return rc;
+	}
+	if (rc != TAM_ENOTFOUND)
+		return rc;
+	rc = store_ta_version_latest(m->st, ta_id, false, &v, err);
+	if (rc == TAM_OK && v.version_key >= u->version_key)
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_not_newer",
+		    "version %s is not newer than %s", u->version, v.version);
+	else if (rc == TAM_ENOTFOUND)
+		rc = TAM_OK;
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+int
+mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_digest,
+    struct mgmt_upload_result *res, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta = { 0 };
+	uint64_t enc_len = 0;
+	unsigned dlen = 0;
+	int enc_fd = -1, rc;
+	char detail[200], hex[65];
+
+	memset(res, 0, sizeof(*res));
+	if (u->len == 0)
+		return tam_err_setk(err, TAM_EMALFORMED, "ta.bad_bundle", "the TA bundle is empty");
+	if (EVP_DigestFinal_ex(u->md, res->digest, &dlen) != 1)
+		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
+	res->size = u->len;
+	if (want_digest != NULL && CRYPTO_memcmp(want_digest, res->digest, 32) != 0)
+		return tam_err_setk(err, TAM_EINVAL, "upload.digest_mismatch",
+		    "the body's SHA-256 does not match the digest the request announced");
+	if (u->json)
+		rc = upload_verify_json(u, err);
+	else if ((rc = jose_jws_stream_final(u->jws, err)) == TAM_OK &&
+	    jose_jws_stream_payload_len(u->jws) == 0)
+		rc = tam_err_set(err, TAM_EMALFORMED, "TA bundle has an empty payload");
+	if (rc != TAM_OK) {
+		prefix_err(err, "TA bundle does not verify with the certificate of SP %s", u->spid);
+		err->kind = rc == TAM_ESIGNATURE ? "ta.signature_invalid" : "ta.bad_bundle";
+		return rc;
+	}
+	/* Encrypted once, outside the transaction: the lock is held only for the copy. */
+	if ((rc = tam_tmpfile(u->spool_dir[0] ? u->spool_dir : NULL, &enc_fd, err)) != TAM_OK ||
+	    (rc = otrp_bundle_seal_fd(u->fd, u->len, enc_fd, v.enc_key, v.enc_iv, &enc_len,
+	    err)) != TAM_OK)
+		goto out;
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	rc = store_ta_get(m->st, u->taid, &ta, err);
+	if (rc == TAM_ENOTFOUND) {
+		memset(&ta, 0, sizeof(ta));
+		ta.sp_id = u->sp_id;
+		memcpy(ta.taid, u->taid, sizeof(ta.taid));
+		memcpy(ta.name, u->name, sizeof(ta.name));
+		rc = store_ta_add(m->st, &ta, &ta.id, err);
+	} else if (rc == TAM_OK && ta.sp_id != u->sp_id) {
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.other_sp", "TA %s belongs to another SP",
+		    u->taid);
+	} else if (rc == TAM_OK) {
+		rc = upload_check_version(m, u, ta.id, res->digest, res, err);
+	}
+	if (rc != TAM_OK || res->existed) {
+		store_rollback(m->st);
+		goto out;
+	}
+	memcpy(v.version, u->version, sizeof(v.version));
+	v.ta_id = ta.id;
+	snprintf(v.created_by, sizeof(v.created_by), "%s", m->actor);
+	rc = store_ta_version_add_files(m->st, &v, u->fd, u->len, enc_fd, enc_len,
+	    &res->version_id, err);
+	tam_hex_encode(res->digest, 32, hex);
+	snprintf(detail, sizeof(detail), "version=%s size=%llu sha256=%s", u->version,
+	    (unsigned long long)u->len, hex);
+	rc = finish(m, rc, "ta.upload", u->taid, detail, err);
+out:
+	if (enc_fd >= 0)
+		close(enc_fd);
+	tam_wipe(&v, sizeof(v));
+	return rc;
+}
+
+int
 mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *version,
     const char *name, const uint8_t *bundle, size_t len, int64_t *version_id,
     struct tam_err *err)
 {
-	struct store_ta_version v = { 0 }, latest = { 0 };
-	struct store_sp sp = { 0 };
-	struct store_ta ta = { 0 };
-	struct jose_key *key = NULL;
-	uint8_t *binary = NULL;
-	size_t binary_len = 0;
-	bool new_ta = false;
-	char detail[160];
+	struct mgmt_upload_result res;
+	struct mgmt_upload *u = NULL;
 	int rc;
 
 	*version_id = 0;
-	if (!tam_valid_name(taid, sizeof(ta.taid)))
-		return tam_err_set(err, TAM_EUSAGE, "TA id must be 1-%zu of [A-Za-z0-9._:-]",
-		    sizeof(ta.taid) - 1);
-	if (name != NULL && (strlen(name) == 0 || strlen(name) >= sizeof(ta.name)))
-		return tam_err_set(err, TAM_EUSAGE, "TA name must be 1-%zu bytes", sizeof(ta.name) - 1);
-	if (tam_version_key(version, &v.version_key) != 0 || strlen(version) >= sizeof(v.version))
-		return tam_err_set(err, TAM_EUSAGE,
-		    "version \"%.40s\" is not MAJOR[.MINOR[.PATCH]] (each 0-65535)", version);
-	if (len > TAM_MAX_TA_BYTES)
-		return tam_err_set(err, TAM_ETOO_LARGE, "TA bundle is larger than %u bytes",
-		    TAM_MAX_TA_BYTES);
-	if ((rc = store_sp_get(m->st, spid, &sp, err)) != TAM_OK)
+	if ((rc = mgmt_upload_begin(m, spid, taid, version, name, NULL, TAM_MAX_TA_BYTES, &u,
+	    err)) == TAM_OK &&
+	    (rc = mgmt_upload_write(u, bundle, len, err)) == TAM_OK &&
+	    (rc = mgmt_upload_finish(m, u, NULL, &res, err)) == TAM_OK)
+		*version_id = res.version_id;
+	mgmt_upload_free(u);
+	return rc;
+}
+
+int
+mgmt_ta_withdraw(struct mgmt *m, const char *taid, const char *version, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta = { 0 };
+	char detail[64];
+	int rc;
+
+	if ((rc = store_ta_get(m->st, taid, &ta, err)) != TAM_OK ||
+	    (rc = store_ta_version_find(m->st, ta.id, version, &v, err)) != TAM_OK)
 		return rc;
-	if ((rc = sp_key(&sp, &key, err)) != TAM_OK)
-		goto out;
-	rc = otrp_bundle_verify(bundle, len, key, &binary, &binary_len, err);
-	if (rc != TAM_OK) {
-		prefix_err(err, "TA bundle does not verify with the certificate of SP %s", spid);
-		goto out;
-	}
-	rc = store_ta_get(m->st, taid, &ta, err);
-	if (rc == TAM_ENOTFOUND) {
-		new_ta = true;
-		memset(&ta, 0, sizeof(ta));
-		ta.sp_id = sp.id;
-		memcpy(ta.taid, taid, strlen(taid) + 1);
-		snprintf(ta.name, sizeof(ta.name), "%s", name != NULL ? name : taid);
-		ta.created = tam_now();
-	} else if (rc != TAM_OK) {
-		goto out;
-	} else if (ta.sp_id != sp.id) {
-		rc = tam_err_set(err, TAM_ECONFLICT, "TA %s belongs to another SP", taid);
-		goto out;
-	} else {
-		rc = store_ta_version_latest(m->st, ta.id, &latest, err);
-		if (rc == TAM_OK && latest.version_key >= v.version_key) {
-			rc = tam_err_set(err, TAM_ECONFLICT, "version %s is not newer than %s", version,
-			    latest.version);
-			goto out;
-		}
-		if (rc != TAM_OK && rc != TAM_ENOTFOUND)
-			goto out;
-	}
-	memcpy(v.version, version, strlen(version) + 1);
-	v.bundle = (uint8_t *)bundle;
-	v.bundle_len = len;
-	v.size = (int64_t)len;
-	tam_sha256(bundle, len, v.digest);
-	if ((rc = otrp_bundle_seal(bundle, len, v.enc_key, v.enc_iv, &v.enc_ta, &v.enc_ta_len, err)) != TAM_OK)
-		goto out;
-	v.created = tam_now();
-	snprintf(v.created_by, sizeof(v.created_by), "%s", m->actor);
-	if ((rc = begin(m, err)) != TAM_OK)
-		goto out;
-	if (new_ta)
-		rc = store_ta_add(m->st, &ta, &ta.id, err);
-	v.ta_id = ta.id;
-	if (rc == TAM_OK)
-		rc = store_ta_version_add(m->st, &v, version_id, err);
-	snprintf(detail, sizeof(detail), "version=%s size=%zu", version, len);
-	rc = finish(m, rc, "ta.add", taid, detail, err);
-out:
-	v.bundle = NULL;
+	snprintf(detail, sizeof(detail), "version=%s", v.version);
+	if ((rc = begin(m, err)) == TAM_OK)
+		rc = finish(m, store_ta_version_withdraw(m->st, v.id, m->actor, err), "ta.withdraw",
+		    taid, detail, err);
 	store_ta_version_clear(&v);
-	store_ta_version_clear(&latest);
-	store_sp_clear(&sp);
-	jose_key_free(key);
-	free(binary);
 	return rc;
 }
 
@@ -304,9 +559,15 @@ enroll_material(const uint8_t *data, size_t len, struct store_device *d, struct 
 	return TAM_OK;
 }
 
+bool
+mgmt_profile_known(const char *profile)
+{
+	return profile != NULL && strcmp(profile, "default") == 0;
+}
+
 int
-mgmt_device_enroll(struct mgmt *m, const char *name, const uint8_t *data, size_t len,
-    int64_t *device_id, struct tam_err *err)
+mgmt_device_enroll(struct mgmt *m, const char *name, const char *profile, const uint8_t *data,
+    size_t len, int64_t *device_id, struct tam_err *err)
 {
 	struct store_device d = { 0 };
 	struct jose_key *key = NULL;
@@ -320,6 +581,11 @@ mgmt_device_enroll(struct mgmt *m, const char *name, const uint8_t *data, size_t
 			    sizeof(d.name) - 1);
 		memcpy(d.name, name, strlen(name) + 1);
 	}
+	if (profile == NULL)
+		profile = "default";
+	if (!mgmt_profile_known(profile))
+		return tam_err_setk(err, TAM_EUSAGE, "device.bad_profile",
+		    "unknown profile \"%.32s\" (known: default)", profile);
 	if ((rc = enroll_material(data, len, &d, &key, err)) != TAM_OK)
 		goto out;
 	if ((rc = jose_key_to_spki(key, &d.spki, &d.spki_len, err)) != TAM_OK ||
@@ -327,7 +593,7 @@ mgmt_device_enroll(struct mgmt *m, const char *name, const uint8_t *data, size_t
 		goto out;
 	if (d.key_kind == STORE_KEY_RAW)
 		tam_sha256(d.spki, d.spki_len, d.did);
-	snprintf(d.profile, sizeof(d.profile), "default");
+	snprintf(d.profile, sizeof(d.profile), "%s", profile);
 	snprintf(d.state, sizeof(d.state), "active");
 	d.created = tam_now();
 	tam_hex_encode(d.did, 32, didhex);
@@ -401,9 +667,15 @@ mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char
 	if (version != NULL) {
 		if ((rc = store_ta_version_find(m->st, ta.id, version, &v, err)) != TAM_OK)
 			goto out;
-	} else if ((rc = store_ta_version_latest(m->st, ta.id, &v, err)) != TAM_OK) {
+	} else if ((rc = store_ta_version_latest(m->st, ta.id, true, &v, err)) != TAM_OK) {
 		if (rc == TAM_ENOTFOUND)
-			tam_err_set(err, rc, "TA %s has no version yet", taid);
+			tam_err_setk(err, rc, "ta.no_version", "TA %s has no installable version",
+			    taid);
+		goto out;
+	}
+	if (v.withdrawn != 0) {
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_withdrawn",
+		    "version %s of TA %s is withdrawn", v.version, taid);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "taid=%s version=%s", taid, version ? version : "latest");
@@ -434,4 +706,159 @@ mgmt_unassign(struct mgmt *m, const char *device_ref, const char *taid, struct t
 out:
 	store_device_clear(&d);
 	return rc;
+}
+
+int
+mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version, const int64_t *ids,
+    size_t n, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_device d = { 0 };
+	struct store_ta ta = { 0 };
+	char object[80], detail[160], didhex[TAM_DID_HEX];
+	int rc;
+
+	if ((rc = store_ta_get(m->st, taid, &ta, err)) != TAM_OK)
+		return rc;
+	if (version != NULL)
+		rc = store_ta_version_find(m->st, ta.id, version, &v, err);
+	else if ((rc = store_ta_version_latest(m->st, ta.id, true, &v, err)) == TAM_ENOTFOUND)
+		tam_err_setk(err, rc, "ta.no_version", "TA %s has no installable version", taid);
+	if (rc == TAM_OK && v.withdrawn != 0)
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_withdrawn",
+		    "version %s of TA %s is withdrawn", v.version, taid);
+	if (rc != TAM_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "taid=%s version=%s bulk=%zu", taid,
+	    version ? version : "latest", n);
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	for (size_t i = 0; i < n && rc == TAM_OK; i++) {
+		store_device_clear(&d);
+		if ((rc = store_device_get(m->st, ids[i], &d, err)) != TAM_OK)
+			break;
+		if (strcmp(d.state, "active") != 0) {
+			tam_hex_encode(d.did, 32, didhex);
+			rc = tam_err_setk(err, TAM_ECONFLICT, "device.not_active", "device %s is %s",
+			    didhex, d.state);
+			break;
+		}
+		tam_hex_encode(d.did, 32, didhex);
+		snprintf(object, sizeof(object), "device:%s", didhex);
+		if ((rc = store_assign(m->st, d.id, ta.id, version ? v.id : 0, m->actor,
+		    err)) == TAM_OK)
+			rc = store_audit(m->st, m->actor, "assign", object, detail, err);
+	}
+	if (rc != TAM_OK) {
+		store_rollback(m->st);
+		goto out;
+	}
+	rc = store_commit(m->st, err);
+out:
+	store_device_clear(&d);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+/* ---- management API tokens ---- */
+
+int
+mgmt_token_create(struct mgmt *m, bool admin, const char *spid, const char *description,
+    int64_t expires, char token[MGMT_TOKEN_LEN + 1], struct store_token *out,
+    struct tam_err *err)
+{
+	struct store_token t = { 0 };
+	struct store_sp sp = { 0 };
+	uint8_t idb[STORE_TOKID_LEN / 2], secret[32];
+	char *s64 = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	token[0] = '\0';
+	if (description == NULL)
+		description = "";
+	if (strlen(description) >= sizeof(t.description))
+		return tam_err_setk(err, TAM_EUSAGE, "token.bad_description",
+		    "description must be under %zu bytes", sizeof(t.description));
+	for (const char *p = description; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return tam_err_setk(err, TAM_EUSAGE, "token.bad_description",
+			    "description must not contain control characters");
+	if (expires != 0 && expires <= tam_now())
+		return tam_err_setk(err, TAM_EUSAGE, "token.bad_expiry",
+		    "expiry time is in the past");
+	if (!admin) {
+		if ((rc = store_sp_get(m->st, spid, &sp, err)) != TAM_OK)
+			return rc;
+		t.sp_id = sp.id;
+		memcpy(t.spid, sp.spid, sizeof(t.spid));
+		store_sp_clear(&sp);
+	}
+	t.admin = admin;
+	if (tam_random(idb, sizeof(idb)) != TAM_OK || tam_random(secret, sizeof(secret)) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	tam_hex_encode(idb, sizeof(idb), t.tokid);
+	if (tam_b64url_encode(secret, sizeof(secret), &s64) != TAM_OK || strlen(s64) != 43) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	tam_sha256(s64, 43, t.hash);
+	memcpy(t.description, description, strlen(description) + 1);
+	snprintf(t.created_by, sizeof(t.created_by), "%s", m->actor);
+	t.created = tam_now();
+	t.expires = expires;
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	rc = finish(m, store_token_add(m->st, &t, &t.id, err), "token.create", t.tokid,
+	    admin ? "role=admin" : t.spid, err);
+	if (rc == TAM_OK) {
+		snprintf(token, MGMT_TOKEN_LEN + 1, "tam_%s_%s", t.tokid, s64);
+		*out = t;
+	}
+out:
+	if (s64 != NULL)
+		tam_wipe(s64, strlen(s64));
+	free(s64);
+	tam_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+int
+mgmt_token_revoke(struct mgmt *m, const char *tokid, struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = begin(m, err)) != TAM_OK)
+		return rc;
+	return finish(m, store_token_revoke(m->st, tokid, tam_now(), err), "token.revoke", tokid,
+	    "", err);
+}
+
+int
+mgmt_token_check(struct store *st, const char *token, int64_t now, struct store_token *out,
+    struct tam_err *err)
+{
+	char tokid[STORE_TOKID_LEN + 1];
+	uint8_t h[32];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (token == NULL || strlen(token) != MGMT_TOKEN_LEN || strncmp(token, "tam_", 4) != 0 ||
+	    token[4 + STORE_TOKID_LEN] != '_')
+		return tam_err_setk(err, TAM_EDENIED, "auth.invalid_token", "invalid token");
+	memcpy(tokid, token + 4, STORE_TOKID_LEN);
+	tokid[STORE_TOKID_LEN] = '\0';
+	rc = store_token_get(st, tokid, out, NULL);
+	if (rc != TAM_OK && rc != TAM_ENOTFOUND && rc != TAM_EINVAL)
+		return tam_err_set(err, rc, "cannot look the token up");
+	/* Hash either way, so a valid id is not told apart by the time it takes. */
+	tam_sha256(token + 5 + STORE_TOKID_LEN, 43, h);
+	if (rc != TAM_OK || !tam_secure_eq(h, out->hash, sizeof(h)) || out->revoked != 0 ||
+	    (out->expires != 0 && out->expires <= now)) {
+		memset(out, 0, sizeof(*out));
+		return tam_err_setk(err, TAM_EDENIED, "auth.invalid_token", "invalid token");
+	}
+	if ((rc = store_token_touch(st, out->id, now, NULL)) != TAM_OK)
+		log_warn("event=token.touch tokid=%s result=%s", out->tokid, tam_err_name(rc));
+	return TAM_OK;
 }

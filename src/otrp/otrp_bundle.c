@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * TA bundles. An SP signs its TA as a flattened JWS whose payload is the TA
- * binary; the TAM checks that signature at upload, then encrypts the bundle
+ * TA bundles. An SP signs its TA as a JWS (JSON or compact) whose payload is
+ * the TA binary; the TAM checks that signature at upload, then encrypts the bundle
  * once per version with AES-256-CBC ("AESCBC" in OTrP's encrypted_ta). Only
  * the 32-byte key is wrapped per device, so a large TA costs each device a
  * key wrap, not a re-encryption.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -69,6 +71,91 @@ otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32], const 
 	return aes256cbc(0, ct, ct_len, key, iv, pt, len, err);
 }
 
+/* Bytes per step of a file-to-file encryption. */
+#define SEAL_CHUNK (64u * 1024)
+
+static int
+write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int
+otrp_bundle_seal_fd(int in_fd, uint64_t len, int out_fd, uint8_t key[32], uint8_t iv[16],
+    uint64_t *out_len, struct tam_err *err)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	uint8_t *in = NULL, *out = NULL;
+	uint64_t off = 0, wrote = 0;
+	int n = 0, rc;
+
+	*out_len = 0;
+	if (tam_random(key, 32) != TAM_OK || tam_random(iv, 16) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	in = malloc(SEAL_CHUNK);
+	out = malloc(SEAL_CHUNK + 32);
+	ctx = EVP_CIPHER_CTX_new();
+	if (in == NULL || out == NULL || ctx == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv) != 1) {
+		rc = tam_err_set(err, TAM_ECRYPTO, "AES-256-CBC unavailable");
+		goto out;
+	}
+	while (off < len) {
+		size_t want = len - off < SEAL_CHUNK ? (size_t)(len - off) : SEAL_CHUNK;
+		ssize_t got = pread(in_fd, in, want, (off_t)off);
+		if (got <= 0) {
+			rc = tam_err_set(err, TAM_EIO, "reading the TA bundle: %s",
+			    got < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		if (EVP_EncryptUpdate(ctx, out, &n, in, (int)got) != 1) {
+			rc = tam_err_set(err, TAM_ECRYPTO, "AES-256-CBC encryption failed");
+			goto out;
+		}
+		if (write_all(out_fd, out, (size_t)n, wrote) != 0) {
+			rc = tam_err_set(err, TAM_EIO, "writing the encrypted TA: %s", strerror(errno));
+			goto out;
+		}
+		wrote += (uint64_t)n;
+		off += (uint64_t)got;
+	}
+	if (EVP_EncryptFinal_ex(ctx, out, &n) != 1 || write_all(out_fd, out, (size_t)n, wrote) != 0) {
+		rc = tam_err_set(err, TAM_EIO, "finishing the encrypted TA failed");
+		goto out;
+	}
+	*out_len = wrote + (uint64_t)n;
+	rc = TAM_OK;
+out:
+	free(in);
+	free(out);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+bool
+otrp_bundle_is_json(const uint8_t *bundle, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (bundle[i] == ' ' || bundle[i] == '\t' || bundle[i] == '\r' ||
+	    bundle[i] == '\n'))
+		i++;
+	return i < len && bundle[i] == '{';
+}
+
 int
 otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key *sp_key,
     uint8_t **ta, size_t *ta_len, struct tam_err *err)
@@ -82,12 +169,18 @@ otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key *sp_
 
 	*ta = NULL;
 	*ta_len = 0;
-	doc = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc == NULL)
-		return tam_err_set(err, TAM_EMALFORMED,
-		    "TA bundle is not a JSON JWS (line %d: %s)", jerr.line, jerr.text);
-	if ((rc = jose_jws_parse(doc, &jws, err)) != TAM_OK)
-		goto out;
+	if (!otrp_bundle_is_json(bundle, len)) {
+		doc = NULL;
+		if ((rc = jose_jws_parse_compact((const char *)bundle, len, &jws, err)) != TAM_OK)
+			goto out;
+	} else {
+		doc = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (doc == NULL)
+			return tam_err_set(err, TAM_EMALFORMED,
+			    "TA bundle is not a JSON JWS (line %d: %s)", jerr.line, jerr.text);
+		if ((rc = jose_jws_parse(doc, &jws, err)) != TAM_OK)
+			goto out;
+	}
 	if ((rc = jose_jws_verify(jws, sp_key, err)) != TAM_OK)
 		goto out;
 	p = jose_jws_payload_unverified(jws, &n);

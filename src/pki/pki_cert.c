@@ -249,8 +249,8 @@ pki_cert_tamid(X509 *cert, char *out, size_t outlen, struct tam_err *err)
 	return rc;
 }
 
-void
-pki_cert_subject(X509 *cert, char *out, size_t outlen)
+static void
+name_text(const X509_NAME *name, char *out, size_t outlen)
 {
 	BIO *b;
 	int n;
@@ -262,13 +262,25 @@ pki_cert_subject(X509 *cert, char *out, size_t outlen)
 	if (b == NULL)
 		return;
 	/* RFC 2253 flags escape control and non-ASCII bytes, so the text is log-safe. */
-	if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
 		n = BIO_read(b, out, outlen - 1 > INT_MAX ? INT_MAX : (int)(outlen - 1));
 		if (n > 0)
 			out[n] = '\0';
 	}
 	BIO_free(b);
 	ERR_clear_error();
+}
+
+void
+pki_cert_subject(X509 *cert, char *out, size_t outlen)
+{
+	name_text(X509_get_subject_name(cert), out, outlen);
+}
+
+void
+pki_cert_issuer(X509 *cert, char *out, size_t outlen)
+{
+	name_text(X509_get_issuer_name(cert), out, outlen);
 }
 
 int64_t

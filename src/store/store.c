@@ -545,6 +545,20 @@ store_check_blob(const void *p, size_t n, const char *what, struct tam_err *err)
 	return TAM_OK;
 }
 
+int64_t
+store_limit(const struct store_page *pg)
+{
+	if (pg == NULL || pg->limit == 0 || pg->limit > (size_t)INT64_MAX)
+		return -1;
+	return (int64_t)pg->limit;
+}
+
+const char *
+store_after_text(const struct store_page *pg)
+{
+	return pg != NULL && pg->after_text != NULL ? pg->after_text : "";
+}
+
 int
 store_grow(void *arrp, size_t *cap, size_t need, size_t size, struct tam_err *err)
 {

@@ -16,6 +16,12 @@ static const char SQL_ANCHOR_ADD[] =
 static const char SQL_ANCHOR_LIST[] =
     "SELECT id, name, cert, fingerprint, subject, not_after, created FROM trust_anchors"
     " ORDER BY name";
+static const char SQL_ANCHOR_PAGE[] =
+    "SELECT id, name, cert, fingerprint, subject, not_after, created FROM trust_anchors"
+    " WHERE name > ?1 ORDER BY name LIMIT ?2";
+static const char SQL_ANCHOR_GET[] =
+    "SELECT id, name, cert, fingerprint, subject, not_after, created FROM trust_anchors"
+    " WHERE name = ?1";
 static const char SQL_ANCHOR_REMOVE[] = "DELETE FROM trust_anchors WHERE name = ?1";
 static const char SQL_ANCHOR_GENERATION[] =
     "SELECT value FROM meta WHERE key = 'trust_anchor_generation'";
@@ -81,6 +87,30 @@ store_anchor_list(struct store *st, struct store_anchor **out, size_t *n, struct
 {
 	return store_list(st, SQL_ANCHOR_LIST, STORE_NO_PARAMS, "trust anchors", sizeof(**out),
 	    anchor_read, anchor_clear, out, n, err);
+}
+
+int
+store_anchor_page(struct store *st, const struct store_page *pg, struct store_anchor **out,
+    size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_ANCHOR_PAGE, STORE_PARAMS(STORE_TEXT(store_after_text(pg)),
+	    STORE_INT64(store_limit(pg))), "trust anchors", sizeof(**out), anchor_read,
+	    anchor_clear, out, n, err);
+}
+
+int
+store_anchor_get(struct store *st, const char *name, struct store_anchor *out,
+    struct tam_err *err)
+{
+	char what[96];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(name, sizeof(out->name), "trust anchor name", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "trust anchor \"%s\"", name);
+	return store_get(st, SQL_ANCHOR_GET, STORE_PARAMS(STORE_TEXT(name)), what, anchor_read,
+	    out, err);
 }
 
 int

@@ -17,7 +17,8 @@
 static const char SQL_ASSIGN[] =
     "INSERT INTO assignments (device_id, ta_id, ta_version_id, created, created_by)"
     " SELECT ?1, ?2, ?3, ?4, ?5"
-    " WHERE ?3 IS NULL OR EXISTS (SELECT 1 FROM ta_versions WHERE id = ?3 AND ta_id = ?2)"
+    " WHERE ?3 IS NULL OR EXISTS (SELECT 1 FROM ta_versions"
+    "  WHERE id = ?3 AND ta_id = ?2 AND withdrawn IS NULL)"
     " ON CONFLICT (device_id, ta_id) DO UPDATE SET ta_version_id = excluded.ta_version_id,"
     " created = excluded.created, created_by = excluded.created_by";
 static const char SQL_UNASSIGN[] =
@@ -29,10 +30,29 @@ static const char SQL_ASSIGNMENTS[] =
     " JOIN tas t ON t.id = a.ta_id"
     " JOIN sps s ON s.id = t.sp_id"
     " JOIN ta_versions v ON v.id = COALESCE(a.ta_version_id,"
-    "  (SELECT l.id FROM ta_versions l WHERE l.ta_id = a.ta_id"
+    "  (SELECT l.id FROM ta_versions l WHERE l.ta_id = a.ta_id AND l.withdrawn IS NULL"
     "   ORDER BY l.version_key DESC LIMIT 1))"
     " WHERE a.device_id = ?1"
     " ORDER BY t.taid";
+/* As above, for people: the pin and the resolution side by side, TAs without versions too. */
+static const char SQL_ASSIGNMENT_PAGE[] =
+    "SELECT t.taid, s.spid, p.version, COALESCE(p.version,"
+    "  (SELECT l.version FROM ta_versions l WHERE l.ta_id = a.ta_id AND l.withdrawn IS NULL"
+    "   ORDER BY l.version_key DESC LIMIT 1)), a.created, a.created_by"
+    " FROM assignments a"
+    " JOIN tas t ON t.id = a.ta_id"
+    " JOIN sps s ON s.id = t.sp_id"
+    " LEFT JOIN ta_versions p ON p.id = a.ta_version_id"
+    " WHERE a.device_id = ?1 AND t.taid > ?2 AND (?3 IS NULL OR t.sp_id = ?3)"
+    " ORDER BY t.taid LIMIT ?4";
+/* The stake store_device_page means: an assignment of the SP's TA, or its SD observed. */
+static const char SQL_DEVICE_IDS_FOR_SP[] =
+    "SELECT d.id FROM devices d WHERE d.state = 'active' AND ("
+    " EXISTS (SELECT 1 FROM assignments a JOIN tas t ON t.id = a.ta_id"
+    "  WHERE a.device_id = d.id AND t.sp_id = ?1)"
+    " OR EXISTS (SELECT 1 FROM device_sds o JOIN sps p ON p.spid = o.spid"
+    "  WHERE o.device_id = d.id AND p.id = ?1))"
+    " ORDER BY d.id";
 
 int
 store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_version_id,
@@ -53,8 +73,9 @@ store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_vers
 	    STORE_ID(ta_version_id),
 	    STORE_INT64(tam_now()),
 	    STORE_TEXT(actor)), what, err)) == TAM_OK && store_changes(st) == 0)
-		rc = tam_err_set(err, TAM_EINVAL, "%s: version %lld is not a version of that TA",
-		    what, (long long)ta_version_id);
+		rc = tam_err_set(err, TAM_EINVAL,
+		    "%s: version %lld is not an installable version of that TA", what,
+		    (long long)ta_version_id);
 	return rc;
 }
 
@@ -94,4 +115,38 @@ store_assignments_get(struct store *st, int64_t device_id, struct tam_assignment
 {
 	return store_list(st, SQL_ASSIGNMENTS, STORE_PARAMS(STORE_INT64(device_id)),
 	    "assignments", sizeof(**out), assignment_read, NULL, out, n, err);
+}
+
+static int
+assignment_row_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_assignment_row *a = elem;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->created = sqlite3_column_int64(s, 4);
+	if ((rc = store_col_text(st, s, 0, a->taid, sizeof(a->taid), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 1, a->spid, sizeof(a->spid), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 2, a->pinned, sizeof(a->pinned), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 3, a->resolved, sizeof(a->resolved), err)) == TAM_OK)
+		rc = store_col_text(st, s, 5, a->created_by, sizeof(a->created_by), err);
+	return rc;
+}
+
+int
+store_assignment_page(struct store *st, int64_t device_id, int64_t sp_id,
+    const struct store_page *pg, struct store_assignment_row **out, size_t *n,
+    struct tam_err *err)
+{
+	return store_list(st, SQL_ASSIGNMENT_PAGE, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_TEXT(store_after_text(pg)), STORE_ID(sp_id), STORE_INT64(store_limit(pg))),
+	    "assignments", sizeof(**out), assignment_row_read, NULL, out, n, err);
+}
+
+int
+store_device_ids_for_sp(struct store *st, int64_t sp_id, int64_t **ids, size_t *n,
+    struct tam_err *err)
+{
+	return store_list(st, SQL_DEVICE_IDS_FOR_SP, STORE_PARAMS(STORE_INT64(sp_id)), "devices",
+	    sizeof(**ids), store_read_int64, NULL, ids, n, err);
 }

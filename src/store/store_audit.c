@@ -9,9 +9,12 @@
 
 static const char SQL_AUDIT_ADD[] =
     "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
+/* A NULL parameter filters nothing, so one statement serves every combination. */
 static const char SQL_AUDIT_LIST[] =
     "SELECT id, at, actor, action, object, detail FROM audit"
-    " WHERE id > ?1 ORDER BY id LIMIT ?2";
+    " WHERE id > ?1 AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR object = ?3)"
+    " AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5)"
+    " ORDER BY id LIMIT ?6";
 
 int
 store_audit(struct store *st, const char *actor, const char *action, const char *object,
@@ -53,10 +56,20 @@ audit_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 }
 
 int
-store_audit_list(struct store *st, int64_t after_id, size_t limit,
-    struct store_audit_row **rows, size_t *n, struct tam_err *err)
+store_audit_list(struct store *st, const struct store_audit_filter *f,
+    const struct store_page *pg, struct store_audit_row **rows, size_t *n,
+    struct tam_err *err)
 {
-	return store_list(st, SQL_AUDIT_LIST, STORE_PARAMS(STORE_INT64(after_id),
-	    STORE_INT64(limit > INT64_MAX ? INT64_MAX : (int64_t)limit)), "audit",
+	static const struct store_audit_filter none = { 0 };
+
+	if (f == NULL)
+		f = &none;
+	return store_list(st, SQL_AUDIT_LIST, STORE_PARAMS(
+	    STORE_INT64(pg->after_int),
+	    STORE_TEXT(f->actor),
+	    STORE_TEXT(f->object),
+	    STORE_ID(f->since),
+	    STORE_ID(f->until),
+	    STORE_INT64(store_limit(pg))), "audit",
 	    sizeof(**rows), audit_read, NULL, rows, n, err);
 }

@@ -29,6 +29,17 @@ static const char SQL_DEVICE_BY_NAME[] = DEVICE_COLS DEVICE_BLOBS " WHERE name =
 static const char SQL_DEVICE_BY_RANGE[] =
     DEVICE_COLS DEVICE_BLOBS " WHERE did BETWEEN ?1 AND ?2 ORDER BY did LIMIT 2";
 static const char SQL_DEVICE_LIST[] = DEVICE_COLS " FROM devices ORDER BY id";
+/* An SP's stake in a device: one of its TAs assigned there, or its SD observed there. */
+#define DEVICE_SP_STAKE \
+    " (EXISTS (SELECT 1 FROM assignments a JOIN tas t ON t.id = a.ta_id" \
+    "   WHERE a.device_id = devices.id AND t.sp_id = ?2)" \
+    "  OR EXISTS (SELECT 1 FROM device_sds o JOIN sps p ON p.spid = o.spid" \
+    "   WHERE o.device_id = devices.id AND p.id = ?2))"
+static const char SQL_DEVICE_PAGE[] =
+    DEVICE_COLS " FROM devices WHERE id > ?1 AND (?2 IS NULL OR" DEVICE_SP_STAKE ")"
+    " ORDER BY id LIMIT ?3";
+static const char SQL_DEVICE_VISIBLE[] =
+    "SELECT 1 FROM devices WHERE id = ?1 AND" DEVICE_SP_STAKE;
 static const char SQL_DEVICE_SEEN[] =
     "UPDATE devices SET tee_name = ?1, tee_ver = ?2, dsi = ?3, dsihash = ?4, last_seen = ?5"
     " WHERE id = ?6";
@@ -316,6 +327,29 @@ store_device_list(struct store *st, struct store_device **out, size_t *n, struct
 {
 	return store_list(st, SQL_DEVICE_LIST, STORE_NO_PARAMS, "devices", sizeof(**out),
 	    device_read, device_clear, out, n, err);
+}
+
+int
+store_device_page(struct store *st, int64_t sp_id, const struct store_page *pg,
+    struct store_device **out, size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_DEVICE_PAGE, STORE_PARAMS(STORE_INT64(pg->after_int),
+	    STORE_ID(sp_id), STORE_INT64(store_limit(pg))), "devices", sizeof(**out), device_read,
+	    device_clear, out, n, err);
+}
+
+int
+store_device_visible(struct store *st, int64_t device_id, int64_t sp_id, bool *out,
+    struct tam_err *err)
+{
+	int rc;
+
+	*out = false;
+	rc = store_get(st, SQL_DEVICE_VISIBLE, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_INT64(sp_id)), "device", NULL, NULL, err);
+	if (rc == TAM_OK)
+		*out = true;
+	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
 }
 
 int

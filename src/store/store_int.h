@@ -107,6 +107,11 @@ int store_check_blob(const void *p, size_t n, const char *what,
 /* Bytes of a fixed-size member, for checking inputs against the arrays they land in. */
 #define STORE_FIELD_SIZE(type, field) sizeof(((type *)0)->field)
 
+/* A page's limit as a SQL LIMIT value (0 means none). */
+int64_t store_limit(const struct store_page *pg);
+/* A page's text key: "" when it starts at the top. */
+const char *store_after_text(const struct store_page *pg);
+
 /* Make room for need elements of size bytes in *arr (capacity *cap). */
 int store_grow(void *arrp, size_t *cap, size_t need, size_t size,
     struct tam_err *err) TAM_WUR;

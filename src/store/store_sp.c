@@ -15,6 +15,14 @@ static const char SQL_SP_ADD[] =
 static const char SQL_SP_GET[] = SP_COLS " WHERE spid = ?1";
 static const char SQL_SP_GET_BY_ID[] = SP_COLS " WHERE id = ?1";
 static const char SQL_SP_LIST[] = SP_COLS " ORDER BY spid";
+static const char SQL_SP_PAGE[] =
+    SP_COLS " WHERE spid > ?1 AND (?2 IS NULL OR id = ?2) ORDER BY spid LIMIT ?3";
+static const char SQL_SP_HAS_TAS[] =
+    "SELECT 1 FROM tas WHERE sp_id = (SELECT id FROM sps WHERE spid = ?1) LIMIT 1";
+/* Requests outlive the SP as history: they keep the spid text, not the row. */
+static const char SQL_SP_DETACH_REQUESTS[] =
+    "UPDATE requests SET sp_id = NULL WHERE sp_id = (SELECT id FROM sps WHERE spid = ?1)";
+static const char SQL_SP_REMOVE[] = "DELETE FROM sps WHERE spid = ?1";
 
 int
 store_sp_add(struct store *st, const struct store_sp *sp, int64_t *id, struct tam_err *err)
@@ -87,6 +95,39 @@ store_sp_list(struct store *st, struct store_sp **out, size_t *n, struct tam_err
 {
 	return store_list(st, SQL_SP_LIST, STORE_NO_PARAMS, "service providers", sizeof(**out),
 	    sp_read, sp_clear, out, n, err);
+}
+
+int
+store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page *pg,
+    struct store_sp **out, size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_SP_PAGE, STORE_PARAMS(STORE_TEXT(store_after_text(pg)),
+	    STORE_ID(only_sp_id), STORE_INT64(store_limit(pg))), "service providers",
+	    sizeof(**out), sp_read, sp_clear, out, n, err);
+}
+
+int
+store_sp_remove(struct store *st, const char *spid, struct tam_err *err)
+{
+	struct store_tx tx;
+	char what[96];
+	int rc;
+
+	if ((rc = store_check_name(spid, TAM_SPID_MAX, "spid", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "SP \"%s\"", spid);
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	rc = store_get(st, SQL_SP_HAS_TAS, STORE_PARAMS(STORE_TEXT(spid)), what, NULL, NULL, err);
+	if (rc == TAM_OK)
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s still has TAs", what);
+	else if (rc == TAM_ENOTFOUND)
+		rc = store_run(st, SQL_SP_DETACH_REQUESTS, STORE_PARAMS(STORE_TEXT(spid)), what, err);
+	if (rc == TAM_OK &&
+	    (rc = store_run(st, SQL_SP_REMOVE, STORE_PARAMS(STORE_TEXT(spid)), what, err)) == TAM_OK &&
+	    store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "%s: not found", what);
+	return store_tx_close(st, &tx, rc, err);
 }
 
 void

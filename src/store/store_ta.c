@@ -5,9 +5,14 @@
  * big blobs are only read when a caller asks for them, so listing versions
  * and resolving "the latest" never pull megabytes through the page cache.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "store_int.h"
 
@@ -23,10 +28,10 @@ static const char SQL_VERSION_ADD[] =
     "INSERT INTO ta_versions (ta_id, version, version_key, bundle, digest, size,"
     " enc_key, enc_iv, enc_ta, created, created_by)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-/* Columns 0..9 in every version query; 10 and 11 only when blobs are wanted. */
+/* Columns 0..11 in every version query; 12 and 13 only when blobs are wanted. */
 #define VERSION_COLS \
     "SELECT id, ta_id, version, version_key, digest, size, enc_key, enc_iv," \
-    " created, created_by"
+    " created, created_by, withdrawn, withdrawn_by"
 static const char SQL_VERSION_GET[] = VERSION_COLS " FROM ta_versions WHERE id = ?1";
 static const char SQL_VERSION_GET_BLOBS[] =
     VERSION_COLS ", bundle, enc_ta FROM ta_versions WHERE id = ?1";
@@ -35,10 +40,33 @@ static const char SQL_VERSION_GET_SEALED[] =
     VERSION_COLS ", NULL, enc_ta FROM ta_versions WHERE id = ?1";
 static const char SQL_VERSION_LATEST[] =
     VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 ORDER BY version_key DESC LIMIT 1";
+static const char SQL_VERSION_LATEST_INSTALLABLE[] =
+    VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 AND withdrawn IS NULL"
+    " ORDER BY version_key DESC LIMIT 1";
 static const char SQL_VERSION_FIND[] =
     VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 AND version = ?2";
 static const char SQL_VERSION_LIST[] =
     VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 ORDER BY id";
+static const char SQL_VERSION_PAGE[] =
+    VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 AND version_key > ?2"
+    " ORDER BY version_key LIMIT ?3";
+static const char SQL_TA_PAGE[] =
+    TA_COLS " WHERE t.taid > ?1 AND (?2 IS NULL OR t.sp_id = ?2) ORDER BY t.taid LIMIT ?3";
+
+/* Blobs are sized first and written in pieces (SQLite incremental blob I/O). */
+static const char SQL_VERSION_ADD_SIZED[] =
+    "INSERT INTO ta_versions (ta_id, version, version_key, bundle, digest, size,"
+    " enc_key, enc_iv, enc_ta, created, created_by)"
+    " VALUES (?1, ?2, ?3, zeroblob(?4), zeroblob(32), ?4, ?5, ?6, zeroblob(?7), ?8, ?9)";
+static const char SQL_VERSION_SET_DIGEST[] = "UPDATE ta_versions SET digest = ?2 WHERE id = ?1";
+static const char SQL_VERSION_PINNED[] =
+    "SELECT 1 FROM assignments WHERE ta_version_id = ?1 LIMIT 1";
+static const char SQL_VERSION_WITHDRAW[] =
+    "UPDATE ta_versions SET withdrawn = ?2, withdrawn_by = ?3 WHERE id = ?1 AND withdrawn IS NULL";
+static const char SQL_VERSION_EXISTS[] = "SELECT 1 FROM ta_versions WHERE id = ?1";
+
+/* Bytes copied per step between files and blobs. */
+#define BLOB_CHUNK (64u * 1024)
 
 int
 store_ta_add(struct store *st, const struct store_ta *ta, int64_t *id, struct tam_err *err)
@@ -149,16 +177,19 @@ version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 	v->version_key = sqlite3_column_int64(s, 3);
 	v->size = sqlite3_column_int64(s, 5);
 	v->created = sqlite3_column_int64(s, 8);
+	v->withdrawn = sqlite3_column_int64(s, 10);
 	if ((rc = store_col_text(st, s, 2, v->version, sizeof(v->version), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 4, v->digest, sizeof(v->digest), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 6, v->enc_key, sizeof(v->enc_key), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 7, v->enc_iv, sizeof(v->enc_iv), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 9, v->created_by, sizeof(v->created_by), err)) != TAM_OK)
+	    (rc = store_col_text(st, s, 9, v->created_by, sizeof(v->created_by), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 11, v->withdrawn_by, sizeof(v->withdrawn_by),
+	    err)) != TAM_OK)
 		store_ta_version_clear(v);
 	return rc;
 }
 
-/* version_read and the blobs in columns 10 and 11 of SQL_VERSION_GET_BLOBS. */
+/* version_read and the blobs in columns 12 and 13 of SQL_VERSION_GET_BLOBS. */
 static int
 version_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
@@ -167,8 +198,8 @@ version_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err
 
 	if ((rc = version_read(st, s, v, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_col_blob(st, s, 10, &v->bundle, &v->bundle_len, err)) != TAM_OK ||
-	    (rc = store_col_blob(st, s, 11, &v->enc_ta, &v->enc_ta_len, err)) != TAM_OK)
+	if ((rc = store_col_blob(st, s, 12, &v->bundle, &v->bundle_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 13, &v->enc_ta, &v->enc_ta_len, err)) != TAM_OK)
 		store_ta_version_clear(v);
 	return rc;
 }
@@ -206,15 +237,16 @@ store_ta_version_get_sealed(struct store *st, int64_t id, struct store_ta_versio
 }
 
 int
-store_ta_version_latest(struct store *st, int64_t ta_id, struct store_ta_version *out,
-    struct tam_err *err)
+store_ta_version_latest(struct store *st, int64_t ta_id, bool installable,
+    struct store_ta_version *out, struct tam_err *err)
 {
 	char what[64];
 
 	memset(out, 0, sizeof(*out));
-	snprintf(what, sizeof(what), "a version of TA %lld", (long long)ta_id);
-	return store_get(st, SQL_VERSION_LATEST, STORE_PARAMS(STORE_INT64(ta_id)), what,
-	    version_read, out, err);
+	snprintf(what, sizeof(what), "%s version of TA %lld", installable ? "an installable" : "a",
+	    (long long)ta_id);
+	return store_get(st, installable ? SQL_VERSION_LATEST_INSTALLABLE : SQL_VERSION_LATEST,
+	    STORE_PARAMS(STORE_INT64(ta_id)), what, version_read, out, err);
 }
 
 int
@@ -239,6 +271,210 @@ store_ta_version_list(struct store *st, int64_t ta_id, struct store_ta_version *
 {
 	return store_list(st, SQL_VERSION_LIST, STORE_PARAMS(STORE_INT64(ta_id)), "TA versions",
 	    sizeof(**out), version_read, version_clear, out, n, err);
+}
+
+int
+store_ta_page(struct store *st, int64_t sp_id, const struct store_page *pg, struct store_ta **out,
+    size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_TA_PAGE, STORE_PARAMS(STORE_TEXT(store_after_text(pg)),
+	    STORE_ID(sp_id), STORE_INT64(store_limit(pg))), "TAs", sizeof(**out), ta_read, NULL,
+	    out, n, err);
+}
+
+int
+store_ta_version_page(struct store *st, int64_t ta_id, const struct store_page *pg,
+    struct store_ta_version **out, size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_VERSION_PAGE, STORE_PARAMS(STORE_INT64(ta_id),
+	    STORE_INT64(pg->after_int), STORE_INT64(store_limit(pg))), "TA versions",
+	    sizeof(**out), version_read, version_clear, out, n, err);
+}
+
+int
+store_ta_version_withdraw(struct store *st, int64_t id, const char *by, struct tam_err *err)
+{
+	struct store_tx tx;
+	char what[48];
+	int rc;
+
+	if ((rc = store_check_name(by, STORE_FIELD_SIZE(struct store_ta_version, withdrawn_by),
+	    "withdrawing actor", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_get(st, SQL_VERSION_EXISTS, STORE_PARAMS(STORE_INT64(id)), what, NULL, NULL,
+	    err)) != TAM_OK)
+		goto out;
+	rc = store_get(st, SQL_VERSION_PINNED, STORE_PARAMS(STORE_INT64(id)), what, NULL, NULL, err);
+	if (rc == TAM_OK) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s is pinned by an assignment", what);
+		goto out;
+	}
+	if (rc != TAM_ENOTFOUND)
+		goto out;
+	if ((rc = store_run(st, SQL_VERSION_WITHDRAW, STORE_PARAMS(STORE_INT64(id),
+	    STORE_INT64(tam_now()), STORE_TEXT(by)), what, err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s is already withdrawn", what);
+out:
+	return store_tx_close(st, &tx, rc, err);
+}
+
+/* Copy len bytes of fd into column col of row id, hashing them into md if set. */
+static int
+blob_fill(struct store *st, int64_t id, const char *col, int fd, uint64_t len, EVP_MD_CTX *md,
+    struct tam_err *err)
+{
+	sqlite3_blob *b = NULL;
+	uint8_t *buf = NULL;
+	uint64_t off = 0;
+	int rc = TAM_OK, src;
+
+	if ((src = sqlite3_blob_open(st->db, "main", "ta_versions", col, id, 1, &b)) != SQLITE_OK)
+		return store_sqlerr(st, src, "TA version blob", err);
+	if ((buf = malloc(BLOB_CHUNK)) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (off < len) {
+		size_t want = len - off < BLOB_CHUNK ? (size_t)(len - off) : BLOB_CHUNK;
+		ssize_t got = pread(fd, buf, want, (off_t)off);
+		if (got <= 0) {
+			rc = tam_err_set(err, TAM_EIO, "reading the TA spool file: %s",
+			    got < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		if (md != NULL && EVP_DigestUpdate(md, buf, (size_t)got) != 1) {
+			rc = tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
+			goto out;
+		}
+		if ((src = sqlite3_blob_write(b, buf, (int)got, (int)off)) != SQLITE_OK) {
+			rc = store_sqlerr(st, src, "TA version blob", err);
+			goto out;
+		}
+		off += (uint64_t)got;
+	}
+out:
+	free(buf);
+	sqlite3_blob_close(b);
+	return rc;
+}
+
+int
+store_ta_version_add_files(struct store *st, struct store_ta_version *v, int bundle_fd,
+    uint64_t bundle_len, int enc_fd, uint64_t enc_len, int64_t *id, struct tam_err *err)
+{
+	EVP_MD_CTX *md = NULL;
+	struct store_tx tx;
+	int64_t key, rowid = 0;
+	unsigned dlen = 0;
+	char what[64];
+	int rc;
+
+	if (v->ta_id <= 0)
+		return tam_err_set(err, TAM_EINVAL, "TA version without a TA");
+	if ((rc = store_check_name(v->version, sizeof(v->version), "TA version", err)) != TAM_OK ||
+	    (rc = store_check_name(v->created_by, sizeof(v->created_by), "TA version creator",
+	    err)) != TAM_OK)
+		return rc;
+	if (tam_version_key(v->version, &key) != 0)
+		return tam_err_set(err, TAM_EINVAL,
+		    "TA version \"%s\" is not MAJOR[.MINOR[.PATCH]] (each 0..65535)", v->version);
+	/* sqlite3_blob_* address bytes with int. */
+	if (bundle_len == 0 || enc_len == 0 || bundle_len > INT_MAX || enc_len > INT_MAX)
+		return tam_err_set(err, TAM_EINVAL, "TA bundle of %llu bytes cannot be stored",
+		    (unsigned long long)bundle_len);
+	snprintf(what, sizeof(what), "TA version \"%s\"", v->version);
+	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 unavailable");
+	}
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		goto out;
+	rc = store_insert(st, SQL_VERSION_ADD_SIZED, STORE_PARAMS(
+	    STORE_INT64(v->ta_id),
+	    STORE_TEXT(v->version),
+	    STORE_INT64(key),
+	    STORE_INT64((int64_t)bundle_len),
+	    STORE_BLOB(v->enc_key, sizeof(v->enc_key)),
+	    STORE_BLOB(v->enc_iv, sizeof(v->enc_iv)),
+	    STORE_INT64((int64_t)enc_len),
+	    STORE_INT64(v->created != 0 ? v->created : tam_now()),
+	    STORE_TEXT(v->created_by)), what, &rowid, err);
+	if (rc == TAM_OK)
+		rc = blob_fill(st, rowid, "bundle", bundle_fd, bundle_len, md, err);
+	if (rc == TAM_OK)
+		rc = blob_fill(st, rowid, "enc_ta", enc_fd, enc_len, NULL, err);
+	if (rc == TAM_OK && EVP_DigestFinal_ex(md, v->digest, &dlen) != 1)
+		rc = tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
+	if (rc == TAM_OK)
+		rc = store_run(st, SQL_VERSION_SET_DIGEST, STORE_PARAMS(STORE_INT64(rowid),
+		    STORE_BLOB(v->digest, sizeof(v->digest))), what, err);
+	rc = store_tx_close(st, &tx, rc, err);
+	if (rc == TAM_OK) {
+		v->id = rowid;
+		v->size = (int64_t)bundle_len;
+		if (id != NULL)
+			*id = rowid;
+	}
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+struct store_blob {
+	struct store *st;             /* a read-only connection of its own */
+	sqlite3_blob *blob;
+};
+
+int
+store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err)
+{
+	struct store_blob *b;
+	int rc, src;
+
+	*out = NULL;
+	*size = 0;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((rc = store_open(db_path, STORE_READONLY, &b->st, err)) != TAM_OK) {
+		free(b);
+		return rc;
+	}
+	src = sqlite3_blob_open(b->st->db, "main", "ta_versions", "bundle", version_id, 0, &b->blob);
+	if (src != SQLITE_OK) {
+		rc = src == SQLITE_ERROR ? tam_err_set(err, TAM_ENOTFOUND, "TA version %lld: not found",
+		    (long long)version_id) : store_sqlerr(b->st, src, "TA bundle", err);
+		store_blob_close(b);
+		return rc;
+	}
+	*size = (uint64_t)sqlite3_blob_bytes(b->blob);
+	*out = b;
+	return TAM_OK;
+}
+
+int
+store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
+{
+	int src;
+
+	if (off > INT_MAX || n > INT_MAX || off + n > (uint64_t)sqlite3_blob_bytes(b->blob))
+		return tam_err_set(err, TAM_EINVAL, "read past the end of a blob");
+	if ((src = sqlite3_blob_read(b->blob, buf, (int)n, (int)off)) != SQLITE_OK)
+		return store_sqlerr(b->st, src, "TA bundle", err);
+	return TAM_OK;
+}
+
+void
+store_blob_close(struct store_blob *b)
+{
+	if (b == NULL)
+		return;
+	sqlite3_blob_close(b->blob);
+	store_close(b->st);
+	free(b);
 }
 
 void

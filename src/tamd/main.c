@@ -33,10 +33,8 @@
 #include "tam/otrp.h"
 #include "tam/pki.h"
 #include "tam/store.h"
+#include "tam/version.h"
 
-#ifndef TAMD_VERSION
-#define TAMD_VERSION "0.1.0"
-#endif
 
 #define HOUSEKEEPING_SECONDS 60
 #define KEEP_FINISHED_SECONDS 3600          /* requests and sessions are bookkeeping; audit keeps history */
@@ -449,7 +447,9 @@ struct listener {
 	size_t n_old;
 };
 
-static struct api_ctx api_ctx = { store_for_thread, TAMD_VERSION };
+static struct api_ctx api_ctx = { .store = store_for_thread, .version = TAMD_VERSION };
+/* Uploads spool next to the database: a state directory the service may write. */
+static char spool_dir[TAM_CONFIG_PATH_MAX];
 
 static int
 listener_tls_load(const struct listener *l, const struct tam_config *c, struct tls_files *t,
@@ -486,7 +486,7 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 		h->n_routes = api_routes(&api_ctx, routes, HTTP_MAX_ROUTES);
 		h->address = c->api_address;
 		h->port = (uint16_t)c->api_port;
-		h->threads = 1;
+		h->threads = c->threads;
 	}
 	h->routes = routes;
 	h->max_body = c->max_body;
@@ -583,6 +583,7 @@ apply_live(const struct tam_config *c, struct http_server *srv)
 {
 	tam_log_set_level((enum tam_log_level)c->log_level);
 	otrp_engine_set_limits(engine, c->request_ttl, c->auto_register);
+	atomic_store(&api_ctx.max_upload, c->max_upload);
 	if (srv != NULL)
 		http_server_set_max_body(srv, c->max_body);
 }
@@ -764,6 +765,16 @@ main(int argc, char **argv)
 	otrp_engine_set_extra_anchors(engine, anchors);
 	anchors = NULL;
 	conns.path = cfg.db_path;
+	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
+	if (strrchr(spool_dir, '/') != NULL)
+		*strrchr(spool_dir, '/') = '\0';
+	else
+		snprintf(spool_dir, sizeof(spool_dir), ".");
+	if (spool_dir[0] == '\0')
+		snprintf(spool_dir, sizeof(spool_dir), "/");
+	api_ctx.db_path = cfg.db_path;
+	api_ctx.spool_dir = spool_dir;
+	atomic_store(&api_ctx.max_upload, cfg.max_upload);
 	if (listener_start(&ls[0], &cfg, &err) != TAM_OK ||
 	    (cfg.api_enabled && listener_start(&ls[1], &cfg, &err) != TAM_OK)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
@@ -781,7 +792,7 @@ main(int argc, char **argv)
 	    cfg.otrp_address, strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(ls[0].srv),
 	    cfg.otrp_path);
 	if (ls[1].srv != NULL)
-		fprintf(stderr, "otrp-tamd operations (health, metrics) on %s://%s%s%s:%u/\n",
+		fprintf(stderr, "otrp-tamd management API (/api/v1, health, metrics) on %s://%s%s%s:%u/\n",
 		    ls[1].tls.cert != NULL ? "https" : "http", strchr(cfg.api_address, ':') ? "[" : "",
 		    cfg.api_address, strchr(cfg.api_address, ':') ? "]" : "", http_server_port(ls[1].srv));
 	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",

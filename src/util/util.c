@@ -339,6 +339,30 @@ fail:
 	return tam_err_set(err, TAM_EIO, "%s: %s", path, strerror(n));
 }
 
+int
+tam_tmpfile(const char *dir, int *fd, struct tam_err *err)
+{
+	char path[4096];
+	int n, f;
+
+	*fd = -1;
+	if (dir == NULL || dir[0] == '\0')
+		dir = getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR") : "/tmp";
+	n = snprintf(path, sizeof(path), "%s/.otrp-spool-XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return tam_err_set(err, TAM_EINVAL, "spool directory path too long");
+	if ((f = mkstemp(path)) < 0)
+		return tam_err_set(err, TAM_EIO, "cannot create a spool file in %s: %s", dir,
+		    strerror(errno));
+	if (unlink(path) != 0) {
+		int e = errno;
+		close(f);
+		return tam_err_set(err, TAM_EIO, "cannot unlink spool file %s: %s", path, strerror(e));
+	}
+	*fd = f;
+	return TAM_OK;
+}
+
 int64_t
 tam_now(void)
 {

@@ -87,7 +87,7 @@ e2e_setup(struct e2e_env *env)
 	    e2e_ctl(env, "trust-anchor add tee-ca %s/tee/ca.crt", env->pki) != 0 ||
 	    e2e_ctl(env, "sp add " E2E_SPID " %s/sp/sp1.crt", env->pki) != 0 ||
 	    e2e_ctl(env, "ta sign --key %s/sp/sp1.key %s %s/ta.jws", env->pki, env->ta_bin, env->dir) != 0 ||
-	    e2e_ctl(env, "ta add " E2E_SPID " " E2E_TAID " 1.0 %s/ta.jws >/dev/null", env->dir) != 0 ||
+	    e2e_ctl(env, "ta upload " E2E_SPID " " E2E_TAID " 1.0 %s/ta.jws >/dev/null", env->dir) != 0 ||
 	    e2e_ctl(env, "device enroll --cert %s/tee/tee1.crt --name tee1 >/dev/null", env->pki) != 0)
 		return -1;
 	return 0;

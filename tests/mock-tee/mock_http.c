@@ -117,6 +117,8 @@ mock_http_post(const char *url, const char *content_type, const char *accept,
 	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MOCK_HTTP_TIMEOUT) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)MOCK_HTTP_TIMEOUT) != CURLE_OK ||
+	    /* A server that refuses a large body answers before it: wait for that, even under load. */
+	    curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDS,

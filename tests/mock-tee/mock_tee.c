@@ -530,7 +530,7 @@ bundle_signed_by(const struct jose_jws *bundle, const char *s)
 	return ok;
 }
 
-/* Decrypt encrypted_ta to the SP-signed bundle (plaintext JWS JSON). */
+/* Decrypt encrypted_ta to the SP-signed bundle (a plaintext JWS). */
 static int
 open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
     struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len)
@@ -630,9 +630,16 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	if ((rc = open_encrypted_ta(mt, m, spid, o, &bundle, &bundle_len)) != TAM_OK ||
 	    o->code != NULL)
 		goto out;
-	doc = json_loadb((const char *)bundle, bundle_len, JSON_REJECT_DUPLICATES, NULL);
-	if (doc == NULL || jose_jws_parse(doc, &jws, NULL) != TAM_OK) {
-		rc = refuse(o, "ERR_TA_INVALID", "the TA bundle is not a flattened JWS");
+	/* The SP's JWS in either serialization, as the TAM received it. */
+	if (otrp_bundle_is_json(bundle, bundle_len)) {
+		doc = json_loadb((const char *)bundle, bundle_len, JSON_REJECT_DUPLICATES, NULL);
+		if (doc == NULL || jose_jws_parse(doc, &jws, NULL) != TAM_OK)
+			jws = NULL;
+	} else if (jose_jws_parse_compact((const char *)bundle, bundle_len, &jws, NULL) != TAM_OK) {
+		jws = NULL;
+	}
+	if (jws == NULL) {
+		rc = refuse(o, "ERR_TA_INVALID", "the TA bundle is not a JWS");
 		goto out;
 	}
 	json_array_foreach(json_object_get(sd, "spcerts"), i, c)

@@ -107,10 +107,21 @@ this_store(struct tam_err *err)
 	return db;
 }
 
+/* GET path in-process, as the listener would answer it. */
+static unsigned
+get(const struct http_route *routes, size_t n, const char *path, struct http_answer *ans)
+{
+	struct http_local lr = { .method = "GET", .path = path };
+	unsigned status = 0;
+
+	assert_int_equal(http_dispatch_local(routes, n, &lr, &status, ans, NULL), 0);
+	return status;
+}
+
 static void
 test_handlers(void **state)
 {
-	struct api_ctx ctx = { this_store, "1.2.3" };
+	struct api_ctx ctx = { .store = this_store, .version = "1.2.3" };
 	struct http_route routes[HTTP_MAX_ROUTES];
 	struct http_answer ans;
 	char dir[] = "/tmp/otrp-metrics-XXXXXX", path[64];
@@ -121,27 +132,28 @@ test_handlers(void **state)
 	snprintf(path, sizeof(path), "%s/db", dir);
 	assert_int_equal(store_open(path, STORE_CREATE, &db, NULL), 0);
 	n = api_routes(&ctx, routes, HTTP_MAX_ROUTES);
-	assert_int_equal(n, 2);
-	assert_string_equal(routes[0].path, "/healthz");
-	memset(&ans, 0, sizeof(ans));
-	assert_int_equal(routes[0].handler(routes[0].arg, NULL, NULL, 0, &ans, NULL), 0);
-	assert_int_equal(ans.status, 200);
+	assert_true(n > 2);
+	assert_int_equal(get(routes, n, "/healthz", &ans), 200);
 	assert_non_null(strstr(ans.body, "\"status\":\"ok\""));
 	assert_non_null(strstr(ans.body, "1.2.3"));
-	free(ans.body);
-	memset(&ans, 0, sizeof(ans));
-	assert_string_equal(routes[1].path, "/metrics");
-	assert_int_equal(routes[1].handler(routes[1].arg, NULL, NULL, 0, &ans, NULL), 0);
+	http_answer_clear(&ans);
+	assert_int_equal(get(routes, n, "/metrics", &ans), 200);
 	assert_string_equal(ans.content_type, "text/plain; version=0.0.4");
 	assert_true(sample(ans.body, "tam_devices{state=\"active\"}") == 0);
-	free(ans.body);
+	assert_true(sample(ans.body, "tam_ta_uploads_total{result=\"stored\"}") == 0);
+	http_answer_clear(&ans);
+	metrics_upload(true, 1000);
+	metrics_upload(false, 0);
+	assert_int_equal(get(routes, n, "/metrics", &ans), 200);
+	assert_true(sample(ans.body, "tam_ta_uploads_total{result=\"stored\"}") == 1);
+	assert_true(sample(ans.body, "tam_ta_uploads_total{result=\"refused\"}") == 1);
+	assert_true(sample(ans.body, "tam_ta_upload_bytes_total") == 1000);
+	http_answer_clear(&ans);
 	/* without a database: unhealthy, not a crash */
 	store_close(db);
 	db = NULL;
-	memset(&ans, 0, sizeof(ans));
-	assert_int_equal(routes[0].handler(routes[0].arg, NULL, NULL, 0, &ans, NULL), 0);
-	assert_int_equal(ans.status, 503);
-	free(ans.body);
+	assert_int_equal(get(routes, n, "/healthz", &ans), 503);
+	http_answer_clear(&ans);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	assert_int_equal(system(path), 0);
 }

@@ -603,13 +603,14 @@ test_tas_versions(void **state)
 	assert_int_equal(try_add_version(st, 4242, "1.0", NULL), TAM_EINVAL);
 	add_version(st, ta2, "1.9");
 
-	assert_int_equal(store_ta_version_latest(st, ta1, &v, NULL), TAM_OK);
+	assert_int_equal(store_ta_version_latest(st, ta1, false, &v, NULL), TAM_OK);
 	assert_int_equal(v.id, v110);
 	assert_string_equal(v.version, "1.10");
 	assert_null(v.bundle);
 	assert_null(v.enc_ta);
 	store_ta_version_clear(&v);
-	assert_int_equal(store_ta_version_latest(st, ta3, &v, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_ta_version_latest(st, ta3, false, &v, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_ta_version_latest(st, ta3, true, &v, NULL), TAM_ENOTFOUND);
 
 	assert_int_equal(store_ta_version_find(st, ta1, "1.9", &v, NULL), TAM_OK);
 	assert_int_equal(v.id, v19);
@@ -1219,7 +1220,8 @@ test_audit(void **state)
 		assert_int_equal(store_audit(st, "cli:root", "sp.add", object,
 		    i == 0 ? NULL : "detail", NULL), TAM_OK);
 	}
-	assert_int_equal(store_audit_list(st, 0, 2, &rows, &n, NULL), TAM_OK);
+	struct store_page pg = { .limit = 2 };
+	assert_int_equal(store_audit_list(st, NULL, &pg, &rows, &n, NULL), TAM_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(rows[0].object, "obj-0");
 	assert_string_equal(rows[0].detail, "");
@@ -1229,14 +1231,45 @@ test_audit(void **state)
 	assert_string_equal(rows[1].action, "sp.add");
 	assert_true(rows[1].id > rows[0].id);
 	assert_true(rows[0].at > 0);
-	int64_t last = rows[1].id;
+	pg.after_int = rows[1].id;
+	pg.limit = 10;
 	free(rows);
-	assert_int_equal(store_audit_list(st, last, 10, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(store_audit_list(st, NULL, &pg, &rows, &n, NULL), TAM_OK);
 	assert_int_equal(n, 3);
 	assert_string_equal(rows[0].object, "obj-2");
-	last = rows[2].id;
+	pg.after_int = rows[2].id;
 	free(rows);
-	assert_int_equal(store_audit_list(st, last, 10, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(store_audit_list(st, NULL, &pg, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+
+	/* filters: actor, object, time window; each alone and together */
+	assert_int_equal(store_audit(st, "token:0123456789ab", "ta.upload", "obj-1", "x", NULL),
+	    TAM_OK);
+	struct store_audit_filter f = { .actor = "token:0123456789ab" };
+	struct store_page all = { 0 };
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].action, "ta.upload");
+	free(rows);
+	f = (struct store_audit_filter){ .object = "obj-1" };
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	free(rows);
+	f.actor = "cli:root";
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	free(rows);
+	f = (struct store_audit_filter){ .since = tam_now() + 100 };
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+	f = (struct store_audit_filter){ .since = tam_now() - 100, .until = tam_now() + 100 };
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 6);
+	free(rows);
+	f = (struct store_audit_filter){ .until = 1 };
+	assert_int_equal(store_audit_list(st, &f, &all, &rows, &n, NULL), TAM_OK);
 	assert_int_equal(n, 0);
 	free(rows);
 
@@ -1323,6 +1356,354 @@ test_device_set_state_and_sealed(void **state)
 	assert_int_equal(store_ta_version_get_sealed(st, 9999, &v, &err), TAM_ENOTFOUND);
 }
 
+/* ---- what the management API reads and writes ---- */
+
+static void
+test_pages_and_sp_remove(void **state)
+{
+	struct store *st = *state;
+	struct store_sp *sps = NULL;
+	struct store_ta *tas = NULL;
+	struct store_token t = { 0 }, got;
+	struct store_page pg = { .limit = 2 };
+	int64_t a, b, c, ta1;
+	size_t n = 0;
+
+	c = add_sp(st, "sp.c", "sd.c");
+	a = add_sp(st, "sp.a", "sd.a");
+	b = add_sp(st, "sp.b", "sd.b");
+	/* keyset pages: two, then the rest, in spid order whatever the insert order */
+	assert_int_equal(store_sp_page(st, 0, &pg, &sps, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(sps[0].spid, "sp.a");
+	assert_string_equal(sps[1].spid, "sp.b");
+	store_sps_free(sps, n);
+	pg.after_text = "sp.b";
+	assert_int_equal(store_sp_page(st, 0, &pg, &sps, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(sps[0].id, c);
+	store_sps_free(sps, n);
+	/* one SP alone */
+	pg = (struct store_page){ 0 };
+	assert_int_equal(store_sp_page(st, b, &pg, &sps, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(sps[0].spid, "sp.b");
+	store_sps_free(sps, n);
+
+	ta1 = add_ta(st, a, "uuid-a1");
+	add_ta(st, a, "uuid-a0");
+	add_ta(st, b, "uuid-b0");
+	assert_int_equal(store_ta_page(st, a, &pg, &tas, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(tas[0].taid, "uuid-a0");
+	assert_int_equal(tas[1].id, ta1);
+	free(tas);
+	pg.after_text = "uuid-a0";
+	assert_int_equal(store_ta_page(st, 0, &pg, &tas, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(tas[1].taid, "uuid-b0");
+	free(tas);
+
+	/* an SP with TAs stays; one without goes, its tokens with it, requests keep history */
+	assert_int_equal(store_sp_remove(st, "sp.a", NULL), TAM_ECONFLICT);
+	strcpy(t.tokid, "00112233aabb");
+	fill(t.hash, sizeof(t.hash), 1);
+	t.sp_id = c;
+	strcpy(t.created_by, "cli:test");
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_OK);
+	int64_t sess = add_session(st, "tid-sp", 100);
+	struct store_request r = { 0 };
+	strcpy(r.rid, "rid-sp");
+	r.session_id = sess;
+	strcpy(r.response, "CreateSDResponse");
+	r.op = TAM_OP_CREATE_SD;
+	r.sp_id = c;
+	strcpy(r.spid, "sp.c");
+	r.created = 100;
+	r.expires = 200;
+	assert_int_equal(store_request_add(st, &r, NULL), TAM_OK);
+	assert_int_equal(store_sp_remove(st, "sp.c", NULL), TAM_OK);
+	assert_int_equal(store_sp_remove(st, "sp.c", NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_token_get(st, "00112233aabb", &got, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_request_get(st, "rid-sp", &r, NULL), TAM_OK);
+	assert_int_equal(r.sp_id, 0);
+	assert_string_equal(r.spid, "sp.c");
+	assert_int_equal(store_sp_remove(st, "", NULL), TAM_EINVAL);
+}
+
+static void
+test_withdraw(void **state)
+{
+	struct store *st = *state;
+	struct store_ta_version v = { 0 }, *vs = NULL;
+	struct tam_assignment *as = NULL;
+	struct store_page pg = { .limit = 2 };
+	int64_t sp, ta, dev, v1, v2, v3;
+	size_t n = 0;
+
+	sp = add_sp(st, "sp.w", "sd.w");
+	ta = add_ta(st, sp, "uuid-w");
+	dev = add_device(st, 9, "w-dev");
+	v2 = add_version(st, ta, "2.0");
+	v1 = add_version(st, ta, "1.0");
+	v3 = add_version(st, ta, "10.0");
+	/* pages in version order, not upload order */
+	assert_int_equal(store_ta_version_page(st, ta, &pg, &vs, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(vs[0].id, v1);
+	assert_int_equal(vs[1].id, v2);
+	pg.after_int = vs[1].version_key;
+	store_ta_versions_free(vs, n);
+	assert_int_equal(store_ta_version_page(st, ta, &pg, &vs, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(vs[0].id, v3);
+	store_ta_versions_free(vs, n);
+
+	/* a pinned version cannot be withdrawn; latest moves off a withdrawn one */
+	assert_int_equal(store_assign(st, dev, ta, v2, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_ta_version_withdraw(st, v2, "cli:op", NULL), TAM_ECONFLICT);
+	assert_int_equal(store_assign(st, dev, ta, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_ta_version_withdraw(st, v3, "token:abc", NULL), TAM_OK);
+	assert_int_equal(store_ta_version_withdraw(st, v3, "token:abc", NULL), TAM_ECONFLICT);
+	assert_int_equal(store_ta_version_withdraw(st, 4242, "token:abc", NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_ta_version_get(st, v3, false, &v, NULL), TAM_OK);
+	assert_true(v.withdrawn > 0);
+	assert_string_equal(v.withdrawn_by, "token:abc");
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_latest(st, ta, true, &v, NULL), TAM_OK);
+	assert_int_equal(v.id, v2);
+	store_ta_version_clear(&v);
+	assert_int_equal(store_ta_version_latest(st, ta, false, &v, NULL), TAM_OK);
+	assert_int_equal(v.id, v3);
+	store_ta_version_clear(&v);
+	assert_int_equal(store_assignments_get(st, dev, &as, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(as[0].ta_version_id, v2);
+	free(as);
+	/* and a withdrawn version cannot be pinned */
+	assert_int_equal(store_assign(st, dev, ta, v3, "cli:op", NULL), TAM_EINVAL);
+}
+
+static int
+spool(const char *text, size_t len)
+{
+	int fd = -1;
+
+	assert_int_equal(tam_tmpfile(g_dir, &fd, NULL), TAM_OK);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	return fd;
+}
+
+static void
+test_version_files_and_blob(void **state)
+{
+	struct store *st = *state;
+	struct store_ta_version v = { 0 }, back = { 0 };
+	struct store_blob *b = NULL;
+	char path[PATH_MAX], big[200000], piece_name[32];
+	uint8_t want[32], piece[16];
+	uint64_t size = 0;
+	int64_t sp, ta, id = 0;
+	int bfd, efd;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('A' + i % 23);
+	sp = add_sp(st, "sp.f", "sd.f");
+	ta = add_ta(st, sp, "uuid-f");
+	bfd = spool(big, sizeof(big));
+	efd = spool("ciphertext", 10);
+	v.ta_id = ta;
+	strcpy(v.version, "1.2.3");
+	strcpy(v.created_by, "token:001122334455");
+	fill(v.enc_key, sizeof(v.enc_key), 3);
+	fill(v.enc_iv, sizeof(v.enc_iv), 4);
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, sizeof(big), efd, 10, &id, NULL),
+	    TAM_OK);
+	tam_sha256(big, sizeof(big), want);
+	assert_memory_equal(v.digest, want, 32);
+	assert_int_equal(v.size, sizeof(big));
+	assert_int_equal(store_ta_version_get(st, id, true, &back, NULL), TAM_OK);
+	assert_int_equal(back.bundle_len, sizeof(big));
+	assert_memory_equal(back.bundle, big, sizeof(big));
+	assert_memory_equal(back.digest, want, 32);
+	assert_int_equal(back.enc_ta_len, 10);
+	assert_memory_equal(back.enc_ta, "ciphertext", 10);
+	store_ta_version_clear(&back);
+	/* the same version again, and a file shorter than announced: nothing stored */
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, sizeof(big), efd, 10, NULL, NULL),
+	    TAM_ECONFLICT);
+	strcpy(v.version, "1.2.4");
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, sizeof(big) + 5, efd, 10, NULL,
+	    NULL), TAM_EIO);
+	assert_int_equal(store_ta_version_find(st, ta, "1.2.4", &back, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, 0, efd, 10, NULL, NULL), TAM_EINVAL);
+	close(bfd);
+	close(efd);
+
+	/* read it back in pieces on a connection of its own */
+	snprintf(piece_name, sizeof(piece_name), "t%u.db", g_seq);
+	db_path(path, sizeof(path), piece_name);
+	assert_int_equal(store_ta_bundle_open(path, id, &b, &size, NULL), TAM_OK);
+	assert_int_equal(size, sizeof(big));
+	assert_int_equal(store_blob_read(b, 150000, piece, sizeof(piece), NULL), TAM_OK);
+	assert_memory_equal(piece, big + 150000, sizeof(piece));
+	assert_int_equal(store_blob_read(b, sizeof(big) - 8, piece, sizeof(piece), NULL), TAM_EINVAL);
+	store_blob_close(b);
+	assert_int_equal(store_ta_bundle_open(path, 987654, &b, &size, NULL), TAM_ENOTFOUND);
+	assert_null(b);
+}
+
+static void
+test_device_scope(void **state)
+{
+	struct store *st = *state;
+	struct store_device *ds = NULL;
+	struct store_assignment_row *rows = NULL;
+	struct store_page pg = { 0 };
+	struct tam_dev_state obs = { 0 };
+	struct tam_sd_obs sd = { "sd.y", "sp.y" };
+	int64_t spx, spy, tax, tay, d1, d2, d3, *ids = NULL;
+	bool vis = false;
+	size_t n = 0;
+
+	spx = add_sp(st, "sp.x", "sd.x");
+	spy = add_sp(st, "sp.y", "sd.y");
+	tax = add_ta(st, spx, "uuid-x");
+	tay = add_ta(st, spy, "uuid-y");
+	add_version(st, tax, "1.0");
+	d1 = add_device(st, 21, "d1");
+	d2 = add_device(st, 22, "d2");
+	d3 = add_device(st, 23, "d3");
+	/* x has a TA assigned on d1 and d3; y has its SD observed on d2 */
+	assert_int_equal(store_assign(st, d1, tax, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, d3, tax, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, d3, tay, 0, "cli:op", NULL), TAM_OK);
+	obs.sds = &sd;
+	obs.n_sds = 1;
+	assert_int_equal(store_device_state_set(st, d2, &obs, NULL), TAM_OK);
+
+	assert_int_equal(store_device_page(st, spx, &pg, &ds, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ds[0].id, d1);
+	assert_int_equal(ds[1].id, d3);
+	store_devices_free(ds, n);
+	assert_int_equal(store_device_page(st, spy, &pg, &ds, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ds[0].id, d2);
+	store_devices_free(ds, n);
+	pg.limit = 2;
+	assert_int_equal(store_device_page(st, 0, &pg, &ds, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	pg.after_int = ds[1].id;
+	store_devices_free(ds, n);
+	assert_int_equal(store_device_page(st, 0, &pg, &ds, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ds[0].id, d3);
+	store_devices_free(ds, n);
+
+	assert_int_equal(store_device_visible(st, d1, spx, &vis, NULL), TAM_OK);
+	assert_true(vis);
+	assert_int_equal(store_device_visible(st, d2, spx, &vis, NULL), TAM_OK);
+	assert_false(vis);
+	assert_int_equal(store_device_visible(st, d2, spy, &vis, NULL), TAM_OK);
+	assert_true(vis);
+
+	assert_int_equal(store_device_ids_for_sp(st, spx, &ids, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], d1);
+	assert_int_equal(ids[1], d3);
+	free(ids);
+	assert_int_equal(store_device_set_state(st, d3, "decommissioned", NULL), TAM_OK);
+	assert_int_equal(store_device_ids_for_sp(st, spx, &ids, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	free(ids);
+
+	/* d3's assignments: both, or one SP's only; the TA without a version resolves to "" */
+	pg = (struct store_page){ 0 };
+	assert_int_equal(store_assignment_page(st, d3, 0, &pg, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].taid, "uuid-x");
+	assert_string_equal(rows[0].pinned, "");
+	assert_string_equal(rows[0].resolved, "1.0");
+	assert_string_equal(rows[0].created_by, "cli:op");
+	assert_string_equal(rows[1].resolved, "");
+	free(rows);
+	assert_int_equal(store_assignment_page(st, d3, spy, &pg, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].spid, "sp.y");
+	free(rows);
+}
+
+static void
+test_tokens(void **state)
+{
+	struct store *st = *state;
+	struct store_token t = { 0 }, got, *list = NULL;
+	struct store_page pg = { 0 };
+	int64_t sp;
+	size_t n = 0;
+
+	sp = add_sp(st, "sp.k", "sd.k");
+	strcpy(t.tokid, "a1b2c3d4e5f6");
+	fill(t.hash, sizeof(t.hash), 9);
+	t.admin = true;
+	strcpy(t.description, "ops");
+	strcpy(t.created_by, "cli:root");
+	t.expires = 4000000000;
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_OK);
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_ECONFLICT);
+	/* admin with an SP, SP token without one, a bad id */
+	strcpy(t.tokid, "a1b2c3d4e5f7");
+	t.sp_id = sp;
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_EINVAL);
+	t.admin = false;
+	t.sp_id = 0;
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_EINVAL);
+	t.sp_id = sp;
+	strcpy(t.tokid, "A1B2C3D4E5F7");
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_EINVAL);
+	strcpy(t.tokid, "a1b2c3d4e5f7");
+	t.expires = 0;
+	assert_int_equal(store_token_add(st, &t, NULL, NULL), TAM_OK);
+
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f6", &got, NULL), TAM_OK);
+	assert_true(got.admin);
+	assert_int_equal(got.expires, 4000000000);
+	assert_string_equal(got.description, "ops");
+	assert_memory_equal(got.hash, t.hash, 32);
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f7", &got, NULL), TAM_OK);
+	assert_false(got.admin);
+	assert_string_equal(got.spid, "sp.k");
+	assert_int_equal(store_token_get(st, "ffffffffffff", &got, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_token_get(st, "short", &got, NULL), TAM_EINVAL);
+
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f7", &got, NULL), TAM_OK);
+	assert_int_equal(store_token_touch(st, got.id, 1000, NULL), TAM_OK);
+	assert_int_equal(store_token_touch(st, got.id, 1030, NULL), TAM_OK);
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f7", &got, NULL), TAM_OK);
+	assert_int_equal(got.last_used, 1000);
+	assert_int_equal(store_token_touch(st, got.id, 1061, NULL), TAM_OK);
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f7", &got, NULL), TAM_OK);
+	assert_int_equal(got.last_used, 1061);
+
+	assert_int_equal(store_token_revoke(st, "a1b2c3d4e5f6", 77, NULL), TAM_OK);
+	assert_int_equal(store_token_revoke(st, "a1b2c3d4e5f6", 78, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_token_revoke(st, "ffffffffffff", 78, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_token_get(st, "a1b2c3d4e5f6", &got, NULL), TAM_OK);
+	assert_int_equal(got.revoked, 77);
+
+	pg.limit = 1;
+	assert_int_equal(store_token_page(st, &pg, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].tokid, "a1b2c3d4e5f6");
+	pg.after_int = list[0].id;
+	free(list);
+	assert_int_equal(store_token_page(st, &pg, &list, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].tokid, "a1b2c3d4e5f7");
+	free(list);
+}
+
 int
 main(void)
 {
@@ -1350,6 +1731,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_op_failures, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_set_state_and_sealed, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_pages_and_sp_remove, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_withdraw, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_version_files_and_blob, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_scope, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, db_setup, db_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

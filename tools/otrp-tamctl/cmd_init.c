@@ -24,6 +24,8 @@ cmd_init(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (key == NULL || cert == NULL)
 		return ctl_usage_error(use, "--key and --cert are required");
+	if (c->url != NULL)
+		return ctl_usage_error(use, "init works on the database (-d), not over the API");
 	if ((rc = ctl_read_file(cert, TAM_MAX_PEM_BYTES, &chain, &len)) != 0)
 		return rc;
 	if ((rc = ctl_open(c, true)) == 0) {

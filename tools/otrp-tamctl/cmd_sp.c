@@ -4,7 +4,8 @@
 #include <stdlib.h>
 
 #include "tamctl.h"
-#include "tam/limits.h"
+
+#define PATH API_PREFIX "/sps"
 
 static int
 sp_add(struct ctl *c, int argc, char **argv)
@@ -12,20 +13,24 @@ sp_add(struct ctl *c, int argc, char **argv)
 	static const char use[] = "sp add SPID CERT [--sdname NAME]";
 	const char *sdname = NULL, *pos[2];
 	const struct ctl_opt opts[] = { { "--sdname", &sdname, NULL }, { NULL, NULL, NULL } };
-	struct tam_err err = { 0 };
-	uint8_t *data = NULL;
-	size_t len = 0;
+	char *pem = NULL;
+	json_t *body;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, opts, pos, 2, 2, use)) != 0)
+	if ((rc = ctl_parse(argc, argv, opts, pos, 2, 2, use)) != 0 ||
+	    (rc = ctl_read_pem(pos[1], &pem)) != 0)
 		return rc;
-	if ((rc = ctl_read_file(pos[1], TAM_MAX_PEM_BYTES, &data, &len)) != 0)
-		return rc;
-	if ((rc = ctl_open(c, false)) == 0) {
-		rc = mgmt_sp_add(&c->m, pos[0], sdname, data, len, &err);
-		rc = rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
+	body = json_pack("{s:s,s:s}", "spid", pos[0], "certificate", pem);
+	free(pem);
+	if (body != NULL && sdname != NULL &&
+	    json_object_set_new(body, "sdname", json_string(sdname)) != 0) {
+		json_decref(body);
+		body = NULL;
 	}
-	free(data);
+	if (body == NULL)
+		return ctl_usage_error(use, "arguments are not text");
+	rc = ctl_run(c, "POST", PATH, NULL, body, NULL);
+	json_decref(body);
 	return rc;
 }
 
@@ -33,32 +38,75 @@ static int
 sp_list(struct ctl *c, int argc, char **argv)
 {
 	static const char use[] = "sp list";
-	struct store_sp *sps = NULL;
-	struct tam_err err = { 0 };
 	const char *pos[1];
-	char when[32];
-	size_t n = 0;
+	json_t *items, *s;
+	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 || (rc = ctl_open(c, false)) != 0)
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
+	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
 		return rc;
-	if ((rc = store_sp_list(c->st, &sps, &n, &err)) != TAM_OK)
-		return ctl_fail(rc, &err);
-	printf("%-24s %-28s %s\n", "SPID", "SD NAME", "CREATED");
-	for (size_t i = 0; i < n; i++) {
-		ctl_time(sps[i].created, when);
-		printf("%-24s %-28s %s\n", sps[i].spid, sps[i].sdname, when);
+	if (c->json) {
+		ctl_print_json(items);
+	} else {
+		printf("%-24s %-28s %-20s %s\n", "SPID", "SD NAME", "CREATED", "CERTIFICATE");
+		json_array_foreach(items, i, s)
+			printf("%-24s %-28s %-20s %s\n", ctl_str(s, "spid"), ctl_str(s, "sdname"),
+			    ctl_str(s, "created"), ctl_str(json_object_get(s, "certificate"), "subject"));
 	}
-	store_sps_free(sps, n);
+	json_decref(items);
 	return CTL_EXIT_OK;
+}
+
+static int
+sp_show(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "sp show SPID";
+	const json_t *cert;
+	const char *pos[1];
+	struct ctl_resp r;
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
+	if ((rc = ctl_run(c, "GET", path, NULL, NULL, &r)) != 0 || c->json)
+		return rc;
+	cert = json_object_get(r.json, "certificate");
+	printf("spid       %s\nsd name    %s\ncreated    %s\nsubject    %s\nissuer     %s\n"
+	    "not after  %s\nsha256     %s\n%s", ctl_str(r.json, "spid"), ctl_str(r.json, "sdname"),
+	    ctl_str(r.json, "created"), ctl_str(cert, "subject"), ctl_str(cert, "issuer"),
+	    ctl_str(cert, "not_after"), ctl_str(cert, "sha256"), ctl_str(r.json, "certificate_pem"));
+	ctl_resp_clear(&r);
+	return CTL_EXIT_OK;
+}
+
+static int
+sp_remove(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "sp remove SPID";
+	const char *pos[1];
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
+	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
 }
 
 int
 cmd_sp(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_cmd cmds[] = {
-		{ "add", sp_add, "sp add SPID CERT [--sdname NAME]", "register an SP and its TA-signing certificate" },
+		{ "add", sp_add, "sp add SPID CERT [--sdname NAME]",
+		    "register an SP and its TA-signing certificate" },
 		{ "list", sp_list, "sp list", "list SPs" },
+		{ "show", sp_show, "sp show SPID", "one SP, with its certificate" },
+		{ "remove", sp_remove, "sp remove SPID", "remove an SP that has no TA (and its tokens)" },
 	};
 	return ctl_dispatch(c, "sp", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

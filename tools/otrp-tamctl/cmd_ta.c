@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * otrp-tamctl ta: TA versions. `ta sign` is the SP's side (it runs where the
- * SP key is and needs no database); `ta add` is the operator's.
+ * SP key is and needs neither database nor server); the rest talk to the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +12,18 @@
 #include "tamctl.h"
 #include "tam/jose.h"
 #include "tam/limits.h"
+#include "tam/otrp.h"
 
 static int
 ta_sign(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "ta sign --key SPKEY INPUT OUTPUT";
+	static const char use[] = "ta sign --key SPKEY [--flattened] INPUT OUTPUT";
 	const char *keyfile = NULL, *pos[2];
-	const struct ctl_opt opts[] = { { "--key", &keyfile, NULL }, { NULL, NULL, NULL } };
+	bool flattened = false;
+	const struct ctl_opt opts[] = {
+		{ "--key", &keyfile, NULL }, { "--flattened", NULL, &flattened },
+		{ NULL, NULL, NULL },
+	};
 	struct tam_err err = { 0 };
 	struct jose_key *key = NULL;
 	uint8_t *pem = NULL, *ta = NULL;
@@ -40,8 +45,19 @@ ta_sign(struct ctl *c, int argc, char **argv)
 		rc = tam_err_set(&err, TAM_EINVAL, "%s is not a private key", keyfile);
 	if (rc == TAM_OK)
 		rc = jose_jws_sign(key, jose_key_sig_alg(key), NULL, NULL, ta, ta_len, &jws, &err);
-	if (rc == TAM_OK && (out = json_dumps(jws, JSON_COMPACT)) == NULL)
+	/* Compact by default: the form an upload of any size streams through verification. */
+	if (rc == TAM_OK && flattened && (out = json_dumps(jws, JSON_COMPACT)) == NULL)
 		rc = tam_err_set(&err, TAM_ENOMEM, "out of memory");
+	if (rc == TAM_OK && !flattened) {
+		const char *p = json_string_value(json_object_get(jws, "protected"));
+		const char *l = json_string_value(json_object_get(jws, "payload"));
+		const char *s = json_string_value(json_object_get(jws, "signature"));
+		size_t n = strlen(p) + strlen(l) + strlen(s) + 3;
+		if ((out = malloc(n)) == NULL)
+			rc = tam_err_set(&err, TAM_ENOMEM, "out of memory");
+		else
+			snprintf(out, n, "%s.%s.%s", p, l, s);
+	}
 	if (rc == TAM_OK)
 		rc = tam_file_write_atomic(pos[1], out, strlen(out), 0644, &err);
 	rc = rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
@@ -57,64 +73,164 @@ out:
 }
 
 static int
-ta_add(struct ctl *c, int argc, char **argv)
+ta_upload(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "ta add SPID TAID VERSION BUNDLE [--name NAME]";
+	static const char use[] = "ta upload SPID TAID VERSION BUNDLE [--name NAME]";
 	const char *name = NULL, *pos[4];
 	const struct ctl_opt opts[] = { { "--name", &name, NULL }, { NULL, NULL, NULL } };
-	struct tam_err err = { 0 };
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int64_t vid = 0;
+	const char *query[] = { "version", NULL, "name", NULL, NULL };
+	uint8_t head[64];
+	struct ctl_resp r;
+	char path[400];
+	size_t n = 0;
+	FILE *f;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, opts, pos, 4, 4, use)) != 0)
+	if ((rc = ctl_parse(argc, argv, opts, pos, 4, 4, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0 ||
+	    (rc = ctl_check_segment(pos[1], "TAID", use)) != 0)
 		return rc;
-	if ((rc = ctl_read_file(pos[3], TAM_MAX_TA_BYTES, &data, &len)) != 0)
-		return rc;
-	if ((rc = ctl_open(c, false)) == 0) {
-		rc = mgmt_ta_add(&c->m, pos[0], pos[1], pos[2], name, data, len, &vid, &err);
-		if (rc == TAM_OK)
-			printf("added %s version %s (%zu bytes)\n", pos[1], pos[2], len);
-		rc = rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
+	query[1] = pos[2];
+	query[3] = name;
+	if (name == NULL)
+		query[2] = NULL;
+	/* The serialization names the media type: a JSON bundle starts with "{". */
+	if ((f = fopen(pos[3], "rb")) != NULL) {
+		n = fread(head, 1, sizeof(head), f);
+		fclose(f);
 	}
-	free(data);
+	snprintf(path, sizeof(path), API_PREFIX "/sps/%s/tas/%s/versions", pos[0], pos[1]);
+	if ((rc = ctl_upload(c, path, query, pos[3], otrp_bundle_is_json(head, n) ?
+	    "application/jose+json" : "application/jose", &r)) != 0)
+		return rc;
+	if ((rc = ctl_check(&r)) == CTL_EXIT_OK) {
+		if (c->json)
+			ctl_print_json(r.json);
+		else
+			printf("%s %s version %s (%lld bytes, sha256 %s)\n", r.status == 201 ?
+			    "uploaded" : "already have", ctl_str(r.json, "taid"),
+			    ctl_str(r.json, "version"),
+			    (long long)json_integer_value(json_object_get(r.json, "size")),
+			    ctl_str(r.json, "sha256"));
+	}
+	ctl_resp_clear(&r);
 	return rc;
 }
 
 static int
 ta_list(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "ta list";
-	struct store_ta *tas = NULL;
-	struct tam_err err = { 0 };
-	const char *pos[1];
-	size_t n = 0;
+	static const char use[] = "ta list [--sp SPID]";
+	const char *sp = NULL, *pos[1];
+	const struct ctl_opt opts[] = { { "--sp", &sp, NULL }, { NULL, NULL, NULL } };
+	json_t *items, *t;
+	char path[400];
+	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 || (rc = ctl_open(c, false)) != 0)
+	if ((rc = ctl_parse(argc, argv, opts, pos, 0, 0, use)) != 0 ||
+	    (sp != NULL && (rc = ctl_check_segment(sp, "SPID", use)) != 0))
 		return rc;
-	if ((rc = store_ta_list(c->st, &tas, &n, &err)) != TAM_OK)
-		return ctl_fail(rc, &err);
-	printf("%-38s %-20s %-10s %s\n", "TAID", "SPID", "LATEST", "NAME");
-	for (size_t i = 0; i < n; i++) {
-		struct store_ta_version v = { 0 };
-		rc = store_ta_version_latest(c->st, tas[i].id, &v, &err);
-		printf("%-38s %-20s %-10s %s\n", tas[i].taid, tas[i].spid,
-		    rc == TAM_OK ? v.version : "-", tas[i].name);
-		store_ta_version_clear(&v);
+	if (sp != NULL)
+		snprintf(path, sizeof(path), API_PREFIX "/sps/%s/tas", sp);
+	else
+		snprintf(path, sizeof(path), API_PREFIX "/tas");
+	if ((rc = ctl_list_all(c, path, NULL, 0, &items)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_json(items);
+	} else {
+		printf("%-38s %-20s %-10s %s\n", "TAID", "SPID", "LATEST", "NAME");
+		json_array_foreach(items, i, t)
+			printf("%-38s %-20s %-10s %s\n", ctl_str(t, "taid"), ctl_str(t, "spid"),
+			    ctl_str(t, "latest_version"), ctl_str(t, "name"));
 	}
-	free(tas);
+	json_decref(items);
 	return CTL_EXIT_OK;
+}
+
+static int
+ta_versions(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "ta versions TAID";
+	const char *pos[1];
+	json_t *items, *v;
+	char path[400];
+	size_t i;
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "TAID", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), API_PREFIX "/tas/%s/versions", pos[0]);
+	if ((rc = ctl_list_all(c, path, NULL, 0, &items)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_json(items);
+	} else {
+		printf("%-10s %-10s %-20s %-20s %-16.16s %s\n", "VERSION", "BYTES", "UPLOADED",
+		    "WITHDRAWN", "SHA-256", "BY");
+		json_array_foreach(items, i, v)
+			printf("%-10s %-10lld %-20s %-20s %-16.16s %s\n", ctl_str(v, "version"),
+			    (long long)json_integer_value(json_object_get(v, "size")),
+			    ctl_str(v, "created"), ctl_str(v, "withdrawn"), ctl_str(v, "sha256"),
+			    ctl_str(v, "uploaded_by"));
+	}
+	json_decref(items);
+	return CTL_EXIT_OK;
+}
+
+static int
+ta_download(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "ta download TAID VERSION OUTPUT";
+	const char *pos[3];
+	struct ctl_resp r;
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 3, 3, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "TAID", use)) != 0 ||
+	    (rc = ctl_check_segment(pos[1], "VERSION", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), API_PREFIX "/tas/%s/versions/%s/bundle", pos[0], pos[1]);
+	if ((rc = ctl_download(c, path, pos[2], &r)) != 0)
+		return rc;
+	rc = ctl_check(&r);
+	ctl_resp_clear(&r);
+	return rc;
+}
+
+static int
+ta_withdraw(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "ta withdraw TAID VERSION";
+	const char *pos[2];
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 2, 2, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "TAID", use)) != 0 ||
+	    (rc = ctl_check_segment(pos[1], "VERSION", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), API_PREFIX "/tas/%s/versions/%s", pos[0], pos[1]);
+	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
 }
 
 int
 cmd_ta(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_cmd cmds[] = {
-		{ "sign", ta_sign, "ta sign --key SPKEY INPUT OUTPUT", "SP side: sign a TA binary into a bundle" },
-		{ "add", ta_add, "ta add SPID TAID VERSION BUNDLE [--name NAME]", "add a signed TA version" },
-		{ "list", ta_list, "ta list", "list TAs and their latest versions" },
+		{ "sign", ta_sign, "ta sign --key SPKEY [--flattened] INPUT OUTPUT",
+		    "SP side: sign a TA binary into a bundle (compact JWS)" },
+		{ "upload", ta_upload, "ta upload SPID TAID VERSION BUNDLE [--name NAME]",
+		    "upload a signed TA version" },
+		{ "list", ta_list, "ta list [--sp SPID]", "list TAs and their latest versions" },
+		{ "versions", ta_versions, "ta versions TAID", "list a TA's versions" },
+		{ "download", ta_download, "ta download TAID VERSION OUTPUT",
+		    "save a version's SP-signed bundle" },
+		{ "withdraw", ta_withdraw, "ta withdraw TAID VERSION",
+		    "never install this version again" },
 	};
 	return ctl_dispatch(c, "ta", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

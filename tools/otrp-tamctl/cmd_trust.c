@@ -2,78 +2,103 @@
 /* otrp-tamctl trust-anchor: the CAs that TEE certificates must chain to. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tamctl.h"
-#include "tam/limits.h"
+
+#define PATH API_PREFIX "/trust-anchors"
 
 static int
-ta_add(struct ctl *c, int argc, char **argv)
+anchor_add(struct ctl *c, int argc, char **argv)
 {
 	static const char use[] = "trust-anchor add NAME CERT";
 	const char *pos[2];
-	struct tam_err err = { 0 };
-	uint8_t *data = NULL;
-	size_t len = 0;
+	char *pem = NULL;
+	json_t *body;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 2, 2, use)) != 0)
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 2, 2, use)) != 0 ||
+	    (rc = ctl_read_pem(pos[1], &pem)) != 0)
 		return rc;
-	if ((rc = ctl_read_file(pos[1], TAM_MAX_PEM_BYTES, &data, &len)) != 0)
-		return rc;
-	if ((rc = ctl_open(c, false)) == 0) {
-		rc = mgmt_anchor_add(&c->m, pos[0], data, len, &err);
-		rc = rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
-	}
-	free(data);
+	body = json_pack("{s:s,s:s}", "name", pos[0], "certificate", pem);
+	free(pem);
+	if (body == NULL)
+		return ctl_usage_error(use, "the name or the certificate is not text");
+	rc = ctl_run(c, "POST", PATH, NULL, body, NULL);
+	json_decref(body);
 	return rc;
 }
 
 static int
-ta_list(struct ctl *c, int argc, char **argv)
+anchor_list(struct ctl *c, int argc, char **argv)
 {
 	static const char use[] = "trust-anchor list";
-	struct store_anchor *a = NULL;
-	struct tam_err err = { 0 };
 	const char *pos[1];
-	char fp[65], when[32];
-	size_t n = 0;
+	json_t *items, *a;
+	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 || (rc = ctl_open(c, false)) != 0)
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
+	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
 		return rc;
-	if ((rc = store_anchor_list(c->st, &a, &n, &err)) != TAM_OK)
-		return ctl_fail(rc, &err);
-	printf("%-20s %-20s %-16s %s\n", "NAME", "NOT AFTER", "SHA-256", "SUBJECT");
-	for (size_t i = 0; i < n; i++) {
-		tam_hex_encode(a[i].fingerprint, 8, fp);
-		ctl_time(a[i].not_after, when);
-		printf("%-20s %-20s %-16s %s\n", a[i].name, when, fp, a[i].subject);
+	if (c->json) {
+		ctl_print_json(items);
+	} else {
+		printf("%-20s %-20s %-16.16s %s\n", "NAME", "NOT AFTER", "SHA-256", "SUBJECT");
+		json_array_foreach(items, i, a)
+			printf("%-20s %-20s %-16.16s %s\n", ctl_str(a, "name"), ctl_str(a, "not_after"),
+			    ctl_str(a, "sha256"), ctl_str(a, "subject"));
 	}
-	store_anchors_free(a, n);
+	json_decref(items);
 	return CTL_EXIT_OK;
 }
 
 static int
-ta_remove(struct ctl *c, int argc, char **argv)
+anchor_show(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "trust-anchor remove NAME";
-	struct tam_err err = { 0 };
+	static const char use[] = "trust-anchor show NAME";
 	const char *pos[1];
+	struct ctl_resp r;
+	char path[400];
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 || (rc = ctl_open(c, false)) != 0)
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "NAME", use)) != 0)
 		return rc;
-	rc = mgmt_anchor_remove(&c->m, pos[0], &err);
-	return rc == TAM_OK ? CTL_EXIT_OK : ctl_fail(rc, &err);
+	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
+	if ((rc = ctl_run(c, "GET", path, NULL, NULL, &r)) != 0 || c->json)
+		return rc;
+	printf("name       %s\nsubject    %s\nnot after  %s\nsha256     %s\nadded      %s\n%s",
+	    ctl_str(r.json, "name"), ctl_str(r.json, "subject"), ctl_str(r.json, "not_after"),
+	    ctl_str(r.json, "sha256"), ctl_str(r.json, "created"),
+	    ctl_str(r.json, "certificate_pem"));
+	ctl_resp_clear(&r);
+	return CTL_EXIT_OK;
+}
+
+static int
+anchor_remove(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "trust-anchor remove NAME";
+	const char *pos[1];
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "NAME", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
+	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
 }
 
 int
 cmd_trust_anchor(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_cmd cmds[] = {
-		{ "add", ta_add, "trust-anchor add NAME CERT", "add a CA certificate (PEM or DER)" },
-		{ "list", ta_list, "trust-anchor list", "list trust anchors" },
-		{ "remove", ta_remove, "trust-anchor remove NAME", "remove a trust anchor" },
+		{ "add", anchor_add, "trust-anchor add NAME CERT", "add a CA certificate (PEM or DER)" },
+		{ "list", anchor_list, "trust-anchor list", "list trust anchors" },
+		{ "show", anchor_show, "trust-anchor show NAME", "one anchor, with its certificate" },
+		{ "remove", anchor_remove, "trust-anchor remove NAME", "remove a trust anchor" },
 	};
 	return ctl_dispatch(c, "trust-anchor", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }
