@@ -37,6 +37,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	uint16_t port;
 	struct http_route routes[HTTP_MAX_ROUTES];
+	char *paths[HTTP_MAX_ROUTES];  /* copies routes[i].path points at: the caller's may go */
 	atomic_size_t max_body;       /* current body limit; SIGHUP may change it */
 	atomic_int active;            /* requests between first call and completion */
 	MHD_socket quiesced;          /* listen socket handed back by drain; closed after stop */
@@ -737,6 +738,15 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static void
+free_paths(struct http_server *s)
+{
+	for (size_t i = 0; i < HTTP_MAX_ROUTES; i++) {
+		free(s->paths[i]);
+		s->paths[i] = NULL;
+	}
+}
+
+static void
 free_tls(struct http_server *s)
 {
 	if (s->tls_key != NULL)
@@ -829,27 +839,30 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 	atomic_init(&s->max_body, cfg->max_body);
 	atomic_init(&s->active, 0);
 	s->quiesced = MHD_INVALID_SOCKET;
+	for (size_t i = 0; i < cfg->n_routes; i++) {
+		if ((s->paths[i] = strdup(cfg->routes[i].path)) == NULL) {
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto fail;
+		}
+		s->routes[i].path = s->paths[i];
+	}
 	if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL) ||
 	    (cfg->tls_client_ca_pem != NULL && (cfg->tls_cert_pem == NULL || cfg->client_trust == NULL))) {
-		free(s);
-		return tam_err_set(err, TAM_EINVAL, "TLS needs a certificate, its key, and for client "
+		rc = tam_err_set(err, TAM_EINVAL, "TLS needs a certificate, its key, and for client "
 		    "certificates a trust store");
+		goto fail;
 	}
 	if (cfg->tls_cert_pem != NULL) {
 		s->tls_cert = strdup(cfg->tls_cert_pem);
 		s->tls_key = strdup(cfg->tls_key_pem);
 		s->tls_ca = strdup(cfg->tls_client_ca_pem != NULL ? cfg->tls_client_ca_pem : "");
 		if (s->tls_cert == NULL || s->tls_key == NULL || s->tls_ca == NULL) {
-			free_tls(s);
-			free(s);
-			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto fail;
 		}
 		flags |= MHD_USE_TLS;
-		if ((rc = tls_check(s->tls_cert, s->tls_key, s->tls_ca, err)) != TAM_OK) {
-			free_tls(s);
-			free(s);
-			return rc;
-		}
+		if ((rc = tls_check(s->tls_cert, s->tls_key, s->tls_ca, err)) != TAM_OK)
+			goto fail;
 	}
 	/* Options that depend on the case go in an array: MHD warns about TLS options without TLS. */
 	if (listen_fd != MHD_INVALID_SOCKET)
@@ -876,15 +889,19 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
-		free_tls(s);
-		free(s);
-		return tam_err_set(err, TAM_EIO, "cannot listen on %s port %u%s", cfg->address,
+		rc = tam_err_set(err, TAM_EIO, "cannot listen on %s port %u%s", cfg->address,
 		    cfg->port, cfg->tls_cert_pem != NULL ? " (or the TLS certificate/key is unusable)" : "");
+		goto fail;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info != NULL ? info->port : cfg->port;
 	*out = s;
 	return TAM_OK;
+fail:
+	free_tls(s);
+	free_paths(s);
+	free(s);
+	return rc;
 }
 
 int
@@ -975,6 +992,7 @@ http_server_stop(struct http_server *s)
 	if (s->quiesced != MHD_INVALID_SOCKET)
 		close(s->quiesced);
 	free_tls(s);
+	free_paths(s);
 	free(s);
 }
 

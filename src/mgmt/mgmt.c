@@ -437,7 +437,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
 	res->size = u->len;
 	if (want_digest != NULL && CRYPTO_memcmp(want_digest, res->digest, 32) != 0)
-		return tam_err_setk(err, TAM_EINVAL, "upload.digest_mismatch",
+		return tam_err_setk(err, TAM_EMALFORMED, "upload.digest_mismatch",
 		    "the body's SHA-256 does not match the digest the request announced");
 	if (u->json)
 		rc = upload_verify_json(u, err);

@@ -1854,6 +1854,152 @@ test_threads(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* Feed s to a new stream in pieces of step bytes; the final result. */
+static int
+stream_rc(const struct jose_key *k, const char *s, size_t len, size_t step, uint64_t *plen)
+{
+	struct jose_jws_stream *st = NULL;
+	struct tam_err e = { 0 };
+	int rc = TAM_OK;
+
+	assert_int_equal(jose_jws_stream_new(k, &st, &e), 0);
+	for (size_t i = 0; i < len && rc == TAM_OK; i += step)
+		rc = jose_jws_stream_update(st, (const uint8_t *)s + i, len - i < step ? len - i : step,
+		    &e);
+	if (rc == TAM_OK)
+		rc = jose_jws_stream_final(st, &e);
+	/* once failed, it stays failed with the same code */
+	if (rc != TAM_OK) {
+		assert_int_equal(jose_jws_stream_update(st, (const uint8_t *)"a", 1, &e), rc);
+		assert_int_equal(jose_jws_stream_final(st, &e), rc);
+		assert_int_equal(e.code, rc);
+	}
+	if (plen != NULL)
+		*plen = jose_jws_stream_payload_len(st);
+	jose_jws_stream_free(st);
+	return rc;
+}
+
+/* Compact serialization of a flattened JWS object; malloc'd. */
+static char *
+compact_of(const json_t *o)
+{
+	const char *p = json_string_value(json_object_get(o, "protected"));
+	const char *l = json_string_value(json_object_get(o, "payload"));
+	const char *g = json_string_value(json_object_get(o, "signature"));
+	size_t n = strlen(p) + strlen(l) + strlen(g) + 3;
+	char *out = malloc(n);
+
+	assert_non_null(out);
+	snprintf(out, n, "%s.%s.%s", p, l, g);
+	return out;
+}
+
+static void
+test_jws_stream(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t steps[] = { 1, 3, 7, 64, 4096, 1 << 20 };
+	struct jose_key *rfc = jwk_key(rfc7515_rsa_jwk), *rfcpub = NULL, *ec = jwk_key(rfc7515_ec_jwk);
+	struct jose_jws *jws = NULL;
+	char buf[4096], *c;
+	uint8_t *payload;
+	uint64_t plen = 0;
+	json_t *o;
+
+	/* RFC 7515 A.2 and A.3, whole and in pieces */
+	assert_int_equal(jose_key_public(rfc, &rfcpub, NULL), 0);
+	snprintf(buf, sizeof(buf), "%s.%s.%s", rfc7515_rs256_protected, rfc7515_payload_b64,
+	    rfc7515_rs256_sig);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		assert_int_equal(stream_rc(rfcpub, buf, strlen(buf), steps[i], &plen), TAM_OK);
+		assert_int_equal(plen, strlen(rfc7515_payload));
+	}
+	assert_int_equal(jose_jws_parse_compact(buf, strlen(buf), &jws, NULL), TAM_OK);
+	assert_int_equal(jose_jws_verify(jws, rfcpub, NULL), TAM_OK);
+	jose_jws_free(jws);
+	assert_int_equal(stream_rc(ec, buf, strlen(buf), 5, NULL), TAM_EALG);
+	snprintf(buf, sizeof(buf), "%s.%s.%s", rfc7515_es256_protected, rfc7515_payload_b64,
+	    rfc7515_es256_sig);
+	assert_int_equal(stream_rc(ec, buf, strlen(buf), 9, NULL), TAM_OK);
+	assert_int_equal(stream_rc(rfcpub, buf, strlen(buf), 9, NULL), TAM_EALG);
+
+	/* our own signatures of payloads of every length class, RSA and EC */
+	payload = malloc(100003);
+	assert_non_null(payload);
+	for (size_t i = 0; i < 100003; i++)
+		payload[i] = (uint8_t)(i * 31 + 7);
+	for (size_t n = 1; n <= 100003; n = n * 10 + 1) {
+		for (int k = 0; k < 2; k++) {
+			const struct jose_key *key = k == 0 ? f->rsa : f->ec;
+			assert_int_equal(jose_jws_sign(key, k == 0 ? "RS256" : "ES256", NULL, NULL,
+			    payload, n, &o, NULL), 0);
+			c = compact_of(o);
+			assert_int_equal(stream_rc(k == 0 ? f->rsa_pub : f->ec_pub, c, strlen(c), 4093,
+			    &plen), TAM_OK);
+			assert_int_equal(plen, n);
+			/* another key of the same type: a signature that does not verify */
+			assert_int_equal(stream_rc(k == 0 ? f->rsa2 : f->ec2, c, strlen(c), 100, NULL),
+			    TAM_ESIGNATURE);
+			/* one payload character changed */
+			c[strlen(json_string_value(json_object_get(o, "protected"))) + 2] ^= 0x01;
+			assert_int_equal(stream_rc(key, c, strlen(c), 100, NULL), TAM_ESIGNATURE);
+			free(c);
+			json_decref(o);
+		}
+	}
+	free(payload);
+
+	/* what is not one compact JWS fails, as early as it shows */
+	assert_int_equal(jose_jws_sign(f->rsa, "RS256", NULL, NULL, (const uint8_t *)"ta", 2, &o,
+	    NULL), 0);
+	c = compact_of(o);
+	const char *prot = json_string_value(json_object_get(o, "protected"));
+	const char *pay = json_string_value(json_object_get(o, "payload"));
+	const char *sig = json_string_value(json_object_get(o, "signature"));
+	struct stream_case { const char *what; int want; } cases[8];
+	char in[8][1024];
+	snprintf(in[0], sizeof(in[0]), "%s.%s.%s\n", prot, pay, sig);
+	cases[0] = (struct stream_case){ "trailing newline", TAM_EMALFORMED };
+	snprintf(in[1], sizeof(in[1]), "%s.%s.%s.%s", prot, pay, sig, sig);
+	cases[1] = (struct stream_case){ "four parts", TAM_EMALFORMED };
+	snprintf(in[2], sizeof(in[2]), "%s.%s", prot, pay);
+	cases[2] = (struct stream_case){ "two parts", TAM_EMALFORMED };
+	snprintf(in[3], sizeof(in[3]), "eyJhbGciOiJub25lIn0.%s.%s", pay, sig);
+	cases[3] = (struct stream_case){ "alg none", TAM_EALG };
+	snprintf(in[4], sizeof(in[4]), "eyJhbGciOiJSUzI1NiIsImNyaXQiOlsieCJdfQ.%s.%s", pay, sig);
+	cases[4] = (struct stream_case){ "crit header", TAM_EMALFORMED };
+	snprintf(in[5], sizeof(in[5]), "%s.%sAA.%s", prot, pay, sig);
+	cases[5] = (struct stream_case){ "payload of 4n+1 chars", TAM_EMALFORMED };
+	snprintf(in[6], sizeof(in[6]), "%s.%s.%.40s", prot, pay, sig);
+	cases[6] = (struct stream_case){ "short signature", TAM_ESIGNATURE };
+	snprintf(in[7], sizeof(in[7]), "{\"protected\":\"%s\"}", prot);
+	cases[7] = (struct stream_case){ "JSON form", TAM_EMALFORMED };
+	for (size_t i = 0; i < 8; i++) {
+		int got = stream_rc(f->rsa, in[i], strlen(in[i]), 3, NULL);
+		if (got != cases[i].want)
+			fail_msg("%s: %s, wanted %s", cases[i].what, tam_err_name(got),
+			    tam_err_name(cases[i].want));
+		/* the in-memory parser refuses the same inputs (or their signature) */
+		if (jose_jws_parse_compact(in[i], strlen(in[i]), &jws, NULL) == TAM_OK) {
+			assert_int_not_equal(jose_jws_verify(jws, f->rsa, NULL), TAM_OK);
+			jose_jws_free(jws);
+		}
+	}
+	/* a header that never ends is refused before it fills memory */
+	char *longhdr = malloc(70000);
+	assert_non_null(longhdr);
+	memset(longhdr, 'A', 70000);
+	assert_int_equal(stream_rc(f->rsa, longhdr, 70000, 4096, NULL), TAM_EMALFORMED);
+	free(longhdr);
+	assert_int_equal(stream_rc(f->rsa, "", 0, 1, NULL), TAM_EMALFORMED);
+	free(c);
+	json_decref(o);
+	jose_key_free(rfc);
+	jose_key_free(rfcpub);
+	jose_key_free(ec);
+}
+
 int
 main(void)
 {
@@ -1869,6 +2015,7 @@ main(void)
 		cmocka_unit_test(test_jws_alg_attacks),
 		cmocka_unit_test(test_jws_malformed),
 		cmocka_unit_test(test_jws_rfc7515),
+		cmocka_unit_test(test_jws_stream),
 		cmocka_unit_test(test_jwe_roundtrip),
 		cmocka_unit_test(test_jwe_cek_random),
 		cmocka_unit_test(test_jwe_rfc7516),

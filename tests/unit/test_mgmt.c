@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "tam/mgmt.h"
+#include "tam/otrp.h"
 #include "tam/pki.h"
 
 #define TAID "ta-1"
@@ -249,6 +250,222 @@ test_devices_and_assignments(void **state)
 	free(priv);
 }
 
+/* The compact serialization of a flattened JWS text; malloc'd. */
+static char *
+compact(const char *flat)
+{
+	json_t *o = json_loads(flat, 0, NULL);
+	const char *p, *l, *g;
+	char *out;
+	size_t n;
+
+	assert_non_null(o);
+	p = json_string_value(json_object_get(o, "protected"));
+	l = json_string_value(json_object_get(o, "payload"));
+	g = json_string_value(json_object_get(o, "signature"));
+	n = strlen(p) + strlen(l) + strlen(g) + 3;
+	out = malloc(n);
+	assert_non_null(out);
+	snprintf(out, n, "%s.%s.%s", p, l, g);
+	json_decref(o);
+	return out;
+}
+
+/* Upload text in pieces of step bytes; the first failing step's code, or finish's. */
+static int
+upload(const char *taid, const char *version, const char *text, size_t step, uint64_t max,
+    const uint8_t *want, struct mgmt_upload_result *res, struct tam_err *err)
+{
+	struct mgmt_upload *u = NULL;
+	size_t len = strlen(text);
+	int rc;
+
+	rc = mgmt_upload_begin(&m, "sp1", taid, version, NULL, dir, max, &u, err);
+	for (size_t i = 0; rc == TAM_OK && i < len; i += step)
+		rc = mgmt_upload_write(u, (const uint8_t *)text + i, len - i < step ? len - i : step,
+		    err);
+	if (rc == TAM_OK)
+		rc = mgmt_upload_finish(&m, u, want, res, err);
+	mgmt_upload_free(u);
+	return rc;
+}
+
+static void
+test_streamed_upload(void **state)
+{
+	struct mgmt_upload_result res;
+	struct store_ta_version v = { 0 };
+	struct tam_err err = { 0 };
+	char *flat = bundle("sp/sp1.key", "streamed TA"), *c = compact(flat);
+	char *evil = bundle("../other/sp/sp1.key", "evil"), *bad = compact(evil);
+	uint8_t digest[32], wrong[32] = { 0 };
+	long long before = count("SELECT count(*) FROM ta_versions");
+
+	(void)state;
+	/* compact, byte by byte and in big pieces; the digest is the bundle's */
+	tam_sha256(c, strlen(c), digest);
+	assert_int_equal(upload("ta-s", "1.0", c, 1, 1 << 20, digest, &res, &err), 0);
+	assert_false(res.existed);
+	assert_int_equal(res.size, strlen(c));
+	assert_memory_equal(res.digest, digest, 32);
+	assert_int_equal(store_ta_version_get(st, res.version_id, true, &v, NULL), 0);
+	assert_int_equal(v.bundle_len, strlen(c));
+	assert_memory_equal(v.bundle, c, v.bundle_len);
+	assert_string_equal(v.created_by, "test:unit");
+	store_ta_version_clear(&v);
+	assert_int_equal(upload("ta-s", "1.0", c, 4096, 1 << 20, NULL, &res, &err), 0);
+	assert_true(res.existed);
+	/* the stored ciphertext opens to the bundle with the stored key */
+	assert_int_equal(store_ta_version_get(st, res.version_id, true, &v, NULL), 0);
+	uint8_t *pt = NULL;
+	size_t ptl = 0;
+	assert_int_equal(otrp_bundle_open(v.enc_ta, v.enc_ta_len, v.enc_key, v.enc_iv, &pt, &ptl,
+	    NULL), 0);
+	assert_int_equal(ptl, strlen(c));
+	assert_memory_equal(pt, c, ptl);
+	free(pt);
+	store_ta_version_clear(&v);
+	/* the JSON serialization too */
+	assert_int_equal(upload("ta-s", "1.1", flat, 7, 1 << 20, NULL, &res, &err), 0);
+
+	/* refusals leave nothing */
+	before = count("SELECT count(*) FROM ta_versions");
+	assert_int_equal(upload("ta-s", "2.0", c, 100, 1 << 20, wrong, &res, &err), TAM_EMALFORMED);
+	assert_string_equal(err.kind, "upload.digest_mismatch");
+	assert_int_equal(upload("ta-s", "2.0", bad, 100, 1 << 20, NULL, &res, &err), TAM_ESIGNATURE);
+	assert_string_equal(err.kind, "ta.signature_invalid");
+	assert_int_equal(upload("ta-s", "2.0", c, 10, 50, NULL, &res, &err), TAM_ETOO_LARGE);
+	assert_string_equal(err.kind, "upload.too_large");
+	assert_int_equal(upload("ta-s", "2.0", "eyJhbGciOiJub25lIn0.e30.", 3, 1 << 20, NULL, &res,
+	    &err), TAM_EALG);
+	assert_string_equal(err.kind, "ta.bad_bundle");
+	int nrc = upload("ta-s", "2.0", "not a jws at all", 3, 1 << 20, NULL, &res, &err);
+	if (nrc != TAM_EMALFORMED)
+		fail_msg("%s: %s", tam_err_name(nrc), err.msg);
+	assert_int_equal(upload("ta-s", "2.0", "", 3, 1 << 20, NULL, &res, &err), TAM_EMALFORMED);
+	/* a truncated compact bundle: two parts only */
+	char *cut = strdup(c);
+	*strrchr(cut, '.') = '\0';
+	assert_int_equal(upload("ta-s", "2.0", cut, 50, 1 << 20, NULL, &res, &err), TAM_EMALFORMED);
+	free(cut);
+	assert_int_equal(upload("ta-s", "0.5", c, 50, 1 << 20, NULL, &res, &err), TAM_ECONFLICT);
+	assert_string_equal(err.kind, "ta.version_not_newer");
+	assert_int_equal(count("SELECT count(*) FROM ta_versions"), before);
+
+	/* an upload given up half way stores nothing */
+	struct mgmt_upload *u = NULL;
+	assert_int_equal(mgmt_upload_begin(&m, "sp1", "ta-s", "3.0", NULL, dir, 1 << 20, &u, &err), 0);
+	assert_int_equal(mgmt_upload_write(u, (const uint8_t *)c, 20, &err), 0);
+	mgmt_upload_free(u);
+	assert_int_equal(count("SELECT count(*) FROM ta_versions"), before);
+	/* begin refuses what it can see at once */
+	assert_int_equal(mgmt_upload_begin(&m, "nosuch", "ta-s", "3.0", NULL, dir, 1 << 20, &u, &err),
+	    TAM_ENOTFOUND);
+	assert_int_equal(mgmt_upload_begin(&m, "sp1", "bad id", "3.0", NULL, dir, 1 << 20, &u, &err),
+	    TAM_EUSAGE);
+	assert_int_equal(mgmt_upload_begin(&m, "sp1", "ta-s", "three", NULL, dir, 1 << 20, &u, &err),
+	    TAM_EUSAGE);
+	assert_null(u);
+
+	/* withdraw */
+	assert_int_equal(mgmt_ta_withdraw(&m, "ta-s", "1.1", &err), 0);
+	assert_int_equal(mgmt_ta_withdraw(&m, "ta-s", "1.1", &err), TAM_ECONFLICT);
+	assert_int_equal(mgmt_ta_withdraw(&m, "ta-s", "9.9", &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_ta_withdraw(&m, "nosuch", "1.0", &err), TAM_ENOTFOUND);
+	assert_int_equal(count("SELECT count(*) FROM audit WHERE action = 'ta.withdraw'"), 1);
+	free(flat);
+	free(c);
+	free(evil);
+	free(bad);
+}
+
+static void
+test_tokens_and_bulk(void **state)
+{
+	char token[MGMT_TOKEN_LEN + 1], token2[MGMT_TOKEN_LEN + 1];
+	struct store_token t, who;
+	struct tam_err err = { 0 };
+	int64_t ids[2] = { 0, 0 };
+	struct store_device d;
+
+	(void)state;
+	assert_int_equal(mgmt_token_create(&m, true, NULL, "ops team", 0, token, &t, &err), 0);
+	assert_int_equal(strlen(token), MGMT_TOKEN_LEN);
+	assert_int_equal(strncmp(token, "tam_", 4), 0);
+	assert_int_equal(mgmt_token_check(st, token, tam_now(), &who, &err), 0);
+	assert_true(who.admin);
+	assert_string_equal(who.tokid, t.tokid);
+	/* the store keeps the public id and SHA-256 of the secret, never the secret */
+	uint8_t h[32];
+	char hex[65], q[256];
+	tam_sha256(token + 17, 43, h);
+	tam_hex_encode(h, 32, hex);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM api_tokens WHERE hash = X'%s' AND tokid = '%.12s'",
+	    hex, token + 4);
+	assert_int_equal(count(q), 1);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM api_tokens WHERE instr(CAST(hash AS TEXT) || "
+	    "description || created_by, '%.43s') > 0", token + 17);
+	assert_int_equal(count(q), 0);
+
+	/* every way to be refused looks the same */
+	strcpy(token2, token);
+	token2[MGMT_TOKEN_LEN - 1] ^= 1;
+	assert_int_equal(mgmt_token_check(st, token2, tam_now(), &who, &err), TAM_EDENIED);
+	assert_string_equal(err.kind, "auth.invalid_token");
+	assert_int_equal(mgmt_token_check(st, "tam_short", tam_now(), &who, &err), TAM_EDENIED);
+	assert_int_equal(mgmt_token_check(st, NULL, tam_now(), &who, &err), TAM_EDENIED);
+	token2[MGMT_TOKEN_LEN - 1] ^= 1;
+	token2[5] = token2[5] == 'a' ? 'b' : 'a';
+	assert_int_equal(mgmt_token_check(st, token2, tam_now(), &who, &err), TAM_EDENIED);
+
+	/* SP tokens, expiry, revocation */
+	char admin_id[STORE_TOKID_LEN + 1], sp_id[STORE_TOKID_LEN + 1];
+	strcpy(admin_id, t.tokid);
+	assert_int_equal(mgmt_token_create(&m, false, "sp1", NULL, tam_now() + 100, token2, &t, &err),
+	    0);
+	strcpy(sp_id, t.tokid);
+	assert_int_equal(mgmt_token_check(st, token2, tam_now(), &who, &err), 0);
+	assert_false(who.admin);
+	assert_string_equal(who.spid, "sp1");
+	assert_int_equal(mgmt_token_check(st, token2, tam_now() + 100, &who, &err), TAM_EDENIED);
+	assert_int_equal(mgmt_token_create(&m, false, "nosuch", NULL, 0, token2, &t, &err),
+	    TAM_ENOTFOUND);
+	assert_int_equal(mgmt_token_create(&m, true, NULL, NULL, 5, token2, &t, &err), TAM_EUSAGE);
+	assert_int_equal(mgmt_token_create(&m, true, NULL, "bad\ntext", 0, token2, &t, &err),
+	    TAM_EUSAGE);
+	assert_int_equal(mgmt_token_revoke(&m, sp_id, &err), 0);
+	assert_int_equal(mgmt_token_check(st, token, tam_now(), &who, &err), 0);
+	assert_int_equal(mgmt_token_revoke(&m, admin_id, &err), 0);
+	assert_int_equal(mgmt_token_check(st, token, tam_now(), &who, &err), TAM_EDENIED);
+	assert_int_equal(mgmt_token_revoke(&m, admin_id, &err), TAM_ECONFLICT);
+	assert_int_equal(count("SELECT count(*) FROM audit WHERE action = 'token.revoke'"), 2);
+
+	/* bulk assignment: all or nothing */
+	assert_int_equal(store_device_find(st, "tee1", &d, NULL), 0);
+	ids[0] = d.id;
+	store_device_clear(&d);
+	ids[1] = 424242;
+	long long before = count("SELECT count(*) FROM assignments");
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, ids, 2, &err), TAM_ENOTFOUND);
+	assert_int_equal(count("SELECT count(*) FROM assignments"), before);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, ids, 1, &err), 0);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, "1.0", ids, 1, &err), 0);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, "9.0", ids, 1, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign_bulk(&m, "nosuch", NULL, ids, 1, &err), TAM_ENOTFOUND);
+
+	/* an SP with TAs stays; an empty one goes with its tokens */
+	assert_int_equal(mgmt_sp_remove(&m, "sp1", &err), TAM_ECONFLICT);
+	uint8_t *sp2;
+	size_t sl;
+	sp2 = pki_file("sp/sp1.crt", &sl);
+	assert_int_equal(mgmt_sp_add(&m, "sp-empty", NULL, sp2, sl, &err), 0);
+	free(sp2);
+	assert_int_equal(mgmt_token_create(&m, false, "sp-empty", NULL, 0, token2, &t, &err), 0);
+	assert_int_equal(mgmt_sp_remove(&m, "sp-empty", &err), 0);
+	assert_int_equal(mgmt_token_check(st, token2, tam_now(), &who, &err), TAM_EDENIED);
+	assert_int_equal(mgmt_sp_remove(&m, "sp-empty", &err), TAM_ENOTFOUND);
+}
+
 int
 main(void)
 {
@@ -257,6 +474,8 @@ main(void)
 		cmocka_unit_test(test_anchor_and_sp),
 		cmocka_unit_test(test_ta_versions),
 		cmocka_unit_test(test_devices_and_assignments),
+		cmocka_unit_test(test_streamed_upload),
+		cmocka_unit_test(test_tokens_and_bulk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
