@@ -11,7 +11,7 @@
 #define TAM_MAX_BODY_BYTES (1u << 20)        /* default OTrP POST body limit */
 #endif
 #ifndef TAM_MAX_TA_BYTES
-#define TAM_MAX_TA_BYTES (64u << 20)         /* SP-signed TA bundle */
+#define TAM_MAX_TA_BYTES (128u << 20)        /* SP-signed TA bundle */
 #endif
 #ifndef TAM_MAX_CERT_BYTES
 #define TAM_MAX_CERT_BYTES (16u << 10)       /* one DER certificate */

@@ -25,19 +25,27 @@ static const char SQL_TA_GET[] = TA_COLS " WHERE t.taid = ?1";
 static const char SQL_TA_LIST[] = TA_COLS " ORDER BY t.taid";
 
 static const char SQL_VERSION_ADD[] =
-    "INSERT INTO ta_versions (ta_id, version, version_key, bundle, digest, size,"
-    " enc_key, enc_iv, enc_ta, created, created_by)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "INSERT INTO ta_versions (ta_id, version, version_key, digest, size, enc_key, enc_iv,"
+    " created, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_BLOB_ADD[] =
+    "INSERT INTO ta_blobs (version_id, kind, data) VALUES (?1, ?2, ?3)";
+/* Sized first, written in pieces: data ends the record, so SQLite never expands it in memory. */
+static const char SQL_BLOB_ADD_SIZED[] =
+    "INSERT INTO ta_blobs (version_id, kind, data) VALUES (?1, ?2, zeroblob(?3))";
+static const char SQL_BLOB_ROW[] =
+    "SELECT id FROM ta_blobs WHERE version_id = ?1 AND kind = ?2";
 /* Columns 0..11 in every version query; 12 and 13 only when blobs are wanted. */
 #define VERSION_COLS \
     "SELECT id, ta_id, version, version_key, digest, size, enc_key, enc_iv," \
     " created, created_by, withdrawn, withdrawn_by"
 static const char SQL_VERSION_GET[] = VERSION_COLS " FROM ta_versions WHERE id = ?1";
+#define BLOB_OF(kind) \
+    "(SELECT data FROM ta_blobs b WHERE b.version_id = ta_versions.id AND b.kind = '" kind "')"
 static const char SQL_VERSION_GET_BLOBS[] =
-    VERSION_COLS ", bundle, enc_ta FROM ta_versions WHERE id = ?1";
+    VERSION_COLS ", " BLOB_OF("bundle") ", " BLOB_OF("enc_ta") " FROM ta_versions WHERE id = ?1";
 /* Only the ciphertext: the plaintext bundle is not needed to serve a device. */
 static const char SQL_VERSION_GET_SEALED[] =
-    VERSION_COLS ", NULL, enc_ta FROM ta_versions WHERE id = ?1";
+    VERSION_COLS ", NULL, " BLOB_OF("enc_ta") " FROM ta_versions WHERE id = ?1";
 static const char SQL_VERSION_LATEST[] =
     VERSION_COLS " FROM ta_versions WHERE ta_id = ?1 ORDER BY version_key DESC LIMIT 1";
 static const char SQL_VERSION_LATEST_INSTALLABLE[] =
@@ -53,11 +61,6 @@ static const char SQL_VERSION_PAGE[] =
 static const char SQL_TA_PAGE[] =
     TA_COLS " WHERE t.taid > ?1 AND (?2 IS NULL OR t.sp_id = ?2) ORDER BY t.taid LIMIT ?3";
 
-/* Blobs are sized first and written in pieces (SQLite incremental blob I/O). */
-static const char SQL_VERSION_ADD_SIZED[] =
-    "INSERT INTO ta_versions (ta_id, version, version_key, bundle, digest, size,"
-    " enc_key, enc_iv, enc_ta, created, created_by)"
-    " VALUES (?1, ?2, ?3, zeroblob(?4), zeroblob(32), ?4, ?5, ?6, zeroblob(?7), ?8, ?9)";
 static const char SQL_VERSION_SET_DIGEST[] = "UPDATE ta_versions SET digest = ?2 WHERE id = ?1";
 static const char SQL_VERSION_PINNED[] =
     "SELECT 1 FROM assignments WHERE ta_version_id = ?1 LIMIT 1";
@@ -131,8 +134,9 @@ int
 store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err)
 {
+	struct store_tx tx;
 	uint8_t digest[32];
-	int64_t key;
+	int64_t key, rowid = 0;
 	char what[64];
 	int rc;
 
@@ -150,21 +154,31 @@ store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t
 	/* version_key, digest and size are derived here so they always match the row. */
 	tam_sha256(v->bundle, v->bundle_len, digest);
 	snprintf(what, sizeof(what), "TA version \"%s\"", v->version);
-	return store_insert(st, SQL_VERSION_ADD, STORE_PARAMS(
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	rc = store_insert(st, SQL_VERSION_ADD, STORE_PARAMS(
 	    STORE_INT64(v->ta_id),
 	    STORE_TEXT(v->version),
 	    STORE_INT64(key),
-	    STORE_BLOB(v->bundle, v->bundle_len),
 	    STORE_BLOB(digest, sizeof(digest)),
 	    STORE_INT64((int64_t)v->bundle_len),
 	    STORE_BLOB(v->enc_key, sizeof(v->enc_key)),
 	    STORE_BLOB(v->enc_iv, sizeof(v->enc_iv)),
-	    STORE_BLOB(v->enc_ta, v->enc_ta_len),
 	    STORE_INT64(v->created != 0 ? v->created : tam_now()),
-	    STORE_TEXT(v->created_by)), what, id, err);
+	    STORE_TEXT(v->created_by)), what, &rowid, err);
+	if (rc == TAM_OK)
+		rc = store_run(st, SQL_BLOB_ADD, STORE_PARAMS(STORE_INT64(rowid), STORE_TEXT("bundle"),
+		    STORE_BLOB(v->bundle, v->bundle_len)), what, err);
+	if (rc == TAM_OK)
+		rc = store_run(st, SQL_BLOB_ADD, STORE_PARAMS(STORE_INT64(rowid), STORE_TEXT("enc_ta"),
+		    STORE_BLOB(v->enc_ta, v->enc_ta_len)), what, err);
+	rc = store_tx_close(st, &tx, rc, err);
+	if (rc == TAM_OK && id != NULL)
+		*id = rowid;
+	return rc;
 }
 
-/* Columns 0..9, which every version query selects. */
+/* Columns 0..11, which every version query selects. */
 static int
 version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
@@ -321,17 +335,21 @@ out:
 	return store_tx_close(st, &tx, rc, err);
 }
 
-/* Copy len bytes of fd into column col of row id, hashing them into md if set. */
+/* A new ta_blobs row of kind for version id with len bytes of fd, hashed into md if set. */
 static int
-blob_fill(struct store *st, int64_t id, const char *col, int fd, uint64_t len, EVP_MD_CTX *md,
+blob_fill(struct store *st, int64_t id, const char *kind, int fd, uint64_t len, EVP_MD_CTX *md,
     struct tam_err *err)
 {
 	sqlite3_blob *b = NULL;
 	uint8_t *buf = NULL;
 	uint64_t off = 0;
-	int rc = TAM_OK, src;
+	int64_t row = 0;
+	int rc, src;
 
-	if ((src = sqlite3_blob_open(st->db, "main", "ta_versions", col, id, 1, &b)) != SQLITE_OK)
+	if ((rc = store_insert(st, SQL_BLOB_ADD_SIZED, STORE_PARAMS(STORE_INT64(id),
+	    STORE_TEXT(kind), STORE_INT64((int64_t)len)), "TA version blob", &row, err)) != TAM_OK)
+		return rc;
+	if ((src = sqlite3_blob_open(st->db, "main", "ta_blobs", "data", row, 1, &b)) != SQLITE_OK)
 		return store_sqlerr(st, src, "TA version blob", err);
 	if ((buf = malloc(BLOB_CHUNK)) == NULL) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -392,14 +410,16 @@ store_ta_version_add_files(struct store *st, struct store_ta_version *v, int bun
 	}
 	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
 		goto out;
-	rc = store_insert(st, SQL_VERSION_ADD_SIZED, STORE_PARAMS(
+	/* The digest is known once the bundle is copied: zeros until then, inside this transaction. */
+	memset(v->digest, 0, sizeof(v->digest));
+	rc = store_insert(st, SQL_VERSION_ADD, STORE_PARAMS(
 	    STORE_INT64(v->ta_id),
 	    STORE_TEXT(v->version),
 	    STORE_INT64(key),
+	    STORE_BLOB(v->digest, sizeof(v->digest)),
 	    STORE_INT64((int64_t)bundle_len),
 	    STORE_BLOB(v->enc_key, sizeof(v->enc_key)),
 	    STORE_BLOB(v->enc_iv, sizeof(v->enc_iv)),
-	    STORE_INT64((int64_t)enc_len),
 	    STORE_INT64(v->created != 0 ? v->created : tam_now()),
 	    STORE_TEXT(v->created_by)), what, &rowid, err);
 	if (rc == TAM_OK)
@@ -433,6 +453,7 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
     uint64_t *size, struct tam_err *err)
 {
 	struct store_blob *b;
+	int64_t row = 0;
 	int rc, src;
 
 	*out = NULL;
@@ -443,10 +464,12 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 		free(b);
 		return rc;
 	}
-	src = sqlite3_blob_open(b->st->db, "main", "ta_versions", "bundle", version_id, 0, &b->blob);
-	if (src != SQLITE_OK) {
-		rc = src == SQLITE_ERROR ? tam_err_set(err, TAM_ENOTFOUND, "TA version %lld: not found",
-		    (long long)version_id) : store_sqlerr(b->st, src, "TA bundle", err);
+	rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
+	    STORE_TEXT("bundle")), "TA bundle", store_read_int64, &row, err);
+	if (rc == TAM_OK && (src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", row, 0,
+	    &b->blob)) != SQLITE_OK)
+		rc = store_sqlerr(b->st, src, "TA bundle", err);
+	if (rc != TAM_OK) {
 		store_blob_close(b);
 		return rc;
 	}

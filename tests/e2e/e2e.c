@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +92,13 @@ e2e_setup(struct e2e_env *env)
 	    e2e_ctl(env, "device enroll --cert %s/tee/tee1.crt --name tee1 >/dev/null", env->pki) != 0)
 		return -1;
 	return 0;
+}
+
+int
+e2e_pki_issue(struct e2e_env *env, const char *role, const char *name)
+{
+	return sh("sh %s/pki/otrp-pki.sh issue %s %s %s >/dev/null", top_dir(), env->pki, role,
+	    name);
 }
 
 void
@@ -375,7 +383,7 @@ e2e_db_digest(struct e2e_env *env, bool bookkeeping, uint8_t out[32])
 	static const char *const tables[] = {
 		"devices", "sessions", "requests",
 		"device_sds", "device_tas", "device_spaiks", "assignments", "audit", "sps", "tas",
-		"ta_versions", "trust_anchors",
+		"ta_versions", "ta_blobs", "trust_anchors",
 	};
 	struct tam_buf b = { 0 };
 	sqlite3 *db = NULL;
@@ -474,4 +482,135 @@ e2e_problem_code(const struct mock_http_resp *r, char *out, size_t outlen)
 	if (t != NULL && strncmp(t, prefix, strlen(prefix)) == 0)
 		snprintf(out, outlen, "%s", t + strlen(prefix));
 	json_decref(j);
+}
+
+void
+e2e_resp_clear(struct e2e_resp *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Keep the value of header name (case-insensitive) from a raw header line. */
+static void
+keep_header(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+	size_t k = strlen(name);
+
+	if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':')
+		return;
+	line += k + 1;
+	n -= k + 1;
+	while (n > 0 && *line == ' ') {
+		line++;
+		n--;
+	}
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+		n--;
+	snprintf(out, outlen, "%.*s", (int)n, line);
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct e2e_resp *r = arg;
+
+	n *= size;
+	keep_header(p, n, "Content-Type", r->content_type, sizeof(r->content_type));
+	keep_header(p, n, "Location", r->location, sizeof(r->location));
+	keep_header(p, n, "Link", r->link, sizeof(r->link));
+	keep_header(p, n, "X-Request-Id", r->request_id, sizeof(r->request_id));
+	keep_header(p, n, "WWW-Authenticate", r->www_authenticate, sizeof(r->www_authenticate));
+	return n;
+}
+
+int
+e2e_api(struct e2e_env *env, const struct e2e_req *req, struct e2e_resp *r)
+{
+	struct curl_slist *h = NULL;
+	struct tam_buf b = { 0 };
+	char url[1024], line[1024];
+	FILE *up = NULL;
+	struct stat sb;
+	CURLcode rc;
+	CURL *c;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "%s%s", env->api_url, req->path);
+	if (strncmp(url, "http://127.0.0.1:", 17) != 0 || (c = curl_easy_init()) == NULL)
+		return -1;
+	if (req->token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", req->token);
+		h = curl_slist_append(h, line);
+	}
+	if (req->content_type != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
+		h = curl_slist_append(h, line);
+	}
+	if (req->chunked)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
+		h = curl_slist_append(h, req->headers[i]);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (req->upload_file != NULL) {
+		if ((up = fopen(req->upload_file, "rb")) == NULL || fstat(fileno(up), &sb) != 0) {
+			if (up != NULL)
+				fclose(up);
+			curl_slist_free_all(h);
+			curl_easy_cleanup(c);
+			return -1;
+		}
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READDATA, up);
+		if (!req->chunked)
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)sb.st_size);
+	} else if (req->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+	}
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (up != NULL)
+		fclose(up);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		tam_buf_free(&b);
+		r->status = 0;
+		return -1;
+	}
+	if (b.len > 0) {
+		r->body = (char *)b.data;
+		r->len = b.len;
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+	}
+	return 0;
+}
+
+long
+e2e_tamd_peak_rss_kb(struct e2e_env *env)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)env->tamd);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }

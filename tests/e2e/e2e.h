@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "mock_tee.h"
 #include "tam/otrp.h"
 #include "tam/store.h"
@@ -39,6 +41,8 @@ struct e2e_env {
  * and enroll tee1 by certificate as "tee1". Does not start the daemon.
  */
 int e2e_setup(struct e2e_env *env);
+/* Issue another leaf certificate in env->pki (pki/otrp-pki.sh issue). */
+int e2e_pki_issue(struct e2e_env *env, const char *role, const char *name);
 /* Stop the daemon if running, remove the directory. */
 void e2e_teardown(struct e2e_env *env);
 
@@ -82,6 +86,37 @@ struct store *e2e_db(struct e2e_env *env);
 int e2e_db_has_ta(struct e2e_env *env, const char *ref, const char *taid);
 /* Integer result of a single-value SQL query on the database (test-only SQL). */
 long long e2e_db_scalar(struct e2e_env *env, const char *sql);
+
+/* One answer of the management API. */
+struct e2e_resp {
+	long status;                  /* 0: no answer (connection failed or cut) */
+	char *body;                   /* NUL-terminated past len; NULL when empty */
+	size_t len;
+	json_t *json;                 /* body parsed, when it is JSON */
+	char content_type[128];
+	char location[256];
+	char link[512];
+	char request_id[64];
+	char www_authenticate[128];
+};
+void e2e_resp_clear(struct e2e_resp *r);
+
+/* A management API request; any of token, content_type, body may be NULL. */
+struct e2e_req {
+	const char *method;
+	const char *path;             /* with its query string */
+	const char *token;            /* bearer token */
+	const char *content_type;
+	const char *body;
+	size_t len;
+	const char *upload_file;      /* stream this file as the body instead */
+	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
+	bool chunked;                 /* send the body chunked (no Content-Length) */
+};
+/* Send req to env->api_url; 0 when an answer came (r->status), else -1. */
+int e2e_api(struct e2e_env *env, const struct e2e_req *req, struct e2e_resp *r);
+/* Kilobytes of the daemon's peak resident set (VmHWM), or -1. */
+long e2e_tamd_peak_rss_kb(struct e2e_env *env);
 
 /* problem+json "type" suffix of an error response ("rid_replayed"), or "" */
 void e2e_problem_code(const struct mock_http_resp *r, char *out, size_t outlen);

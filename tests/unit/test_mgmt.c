@@ -203,8 +203,11 @@ test_ta_versions(void **state)
 	assert_int_equal(mgmt_ta_add(&m, "sp1", TAID, "1.0.1", NULL, (uint8_t *)good, strlen(good), &vid, &err), 0);
 	assert_int_equal(count("SELECT count(*) FROM ta_versions"), 2);
 	/* the stored ciphertext is not the bundle, and is a whole number of AES blocks */
-	assert_int_equal(count("SELECT count(*) FROM ta_versions WHERE enc_ta = bundle"), 0);
-	assert_int_equal(count("SELECT count(*) FROM ta_versions WHERE length(enc_ta) % 16 != 0"), 0);
+	assert_int_equal(count("SELECT count(*) FROM ta_blobs e JOIN ta_blobs b ON b.version_id ="
+	    " e.version_id AND b.kind = 'bundle' WHERE e.kind = 'enc_ta' AND e.data = b.data"), 0);
+	assert_int_equal(count("SELECT count(*) FROM ta_blobs WHERE kind = 'enc_ta'"
+	    " AND length(data) % 16 != 0"), 0);
+	assert_int_equal(count("SELECT count(*) FROM ta_blobs"), 4);
 	assert_int_equal(count("SELECT count(*) FROM tas WHERE name = 'hello'"), 1);
 	free(good);
 	free(other);

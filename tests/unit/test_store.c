@@ -294,6 +294,42 @@ test_open_fresh(void **state)
 	store_close(st);
 }
 
+/* A database written at schema 3 keeps its TA bundles when migration 4 moves them. */
+static void
+test_migrate_blobs(void **state)
+{
+	extern const char *const tam_schema_migrations[];
+	struct store_ta_version v = { 0 };
+	char path[PATH_MAX];
+	struct store *st = NULL;
+	sqlite3 *h = NULL;
+	int64_t id;
+
+	(void)state;
+	db_path(path, sizeof(path), "v3.db");
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sqlite3_exec(h, tam_schema_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 3;"
+	    "INSERT INTO sps (spid, sdname, cert, created) VALUES ('sp.m', 'sd.m', X'01', 1);"
+	    "INSERT INTO tas (sp_id, taid, name, created) VALUES (1, 'uuid-m', 'm', 1);"
+	    "INSERT INTO ta_versions (ta_id, version, version_key, bundle, digest, size, enc_key,"
+	    " enc_iv, enc_ta, created, created_by) VALUES (1, '1.0', 1, CAST('the bundle' AS BLOB),"
+	    " zeroblob(32), 10, zeroblob(32), zeroblob(16), CAST('ciphertext!!' AS BLOB), 1, 'x');",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(path, 0, &st, NULL), TAM_OK);
+	assert_int_equal(store_schema_version(st), store_schema_latest());
+	id = 1;
+	assert_int_equal(store_ta_version_get(st, id, true, &v, NULL), TAM_OK);
+	assert_int_equal(v.bundle_len, 10);
+	assert_memory_equal(v.bundle, "the bundle", 10);
+	assert_int_equal(v.enc_ta_len, 12);
+	assert_memory_equal(v.enc_ta, "ciphertext!!", 12);
+	store_ta_version_clear(&v);
+	store_close(st);
+}
+
 static void
 test_open_newer_refused(void **state)
 {
@@ -1732,6 +1768,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_op_failures, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_set_state_and_sealed, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_and_sp_remove, db_setup, db_teardown),
+		cmocka_unit_test(test_migrate_blobs),
 		cmocka_unit_test_setup_teardown(test_withdraw, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_version_files_and_blob, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_scope, db_setup, db_teardown),
