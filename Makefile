@@ -129,7 +129,11 @@ $(FUZZ_REPLAY): $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fu
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY)
+$(BUILD)/tests/list-routes: $(BUILD)/tests/tools/list_routes.o $(BUILD)/libtam.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY) $(BUILD)/tests/list-routes
 
 deps:
 	$(Q)sh tools/deps.sh

@@ -14,6 +14,10 @@ for p in $pkgs; do
 	*) missing="$missing $p" ;;
 	esac
 done
+# docs/openapi.yaml is validated with an npm package: any node and npm will do.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 echo "deps: installing$missing"
 if [ "$(id -u)" != 0 ]; then
