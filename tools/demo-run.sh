@@ -31,11 +31,14 @@ if [ ! -f "$db" ]; then
 	ctl device enroll --cert "$state/pki/tee/tee1.crt" --name demo-tee >/dev/null
 	ctl assign demo-tee "$taid"
 fi
+if [ ! -s "$state/admin.token" ]; then
+	(umask 077 && ctl token create --role admin --description "make run" > "$state/admin.token" 2>/dev/null)
+fi
 url="http://127.0.0.1:$port/tam"
 mock="$build/mock-tee --url $url --state $state/tee --key $state/pki/tee/tee1.key --cert $state/pki/tee/tee1.crt --cacert $state/pki/tee/ca.crt --tam-anchor $state/pki/root/ca.crt"
 cat <<EOT
 
-otrp-tamd demo: OTrP endpoint $url
+otrp-tamd demo: OTrP endpoint $url, management API http://127.0.0.1:$api_port/api/v1
   database $db, PKI $state/pki, TA $taid assigned to device demo-tee
 
 Try, in another terminal:
@@ -47,7 +50,10 @@ Try, in another terminal:
   $build/otrp-tamctl -d $db unassign demo-tee $taid && $mock
   # the raw protocol: an empty POST opens a session
   curl -s -X POST -H 'Content-Type: application/otrp+json' --data-binary '' $url
-  # health and Prometheus metrics on the operations listener
+  # the management API with the demo admin token ($state/admin.token)
+  $build/otrp-tamctl -u http://127.0.0.1:$api_port --token-file $state/admin.token device list
+  curl -s -H "Authorization: Bearer \$(cat $state/admin.token)" http://127.0.0.1:$api_port/api/v1/tas
+  # health and Prometheus metrics on the same listener
   curl -s http://127.0.0.1:$api_port/healthz; curl -s http://127.0.0.1:$api_port/metrics
 
 Stop with Ctrl-C.

@@ -112,6 +112,15 @@ int api_decode_token_create(const uint8_t *body, size_t len, struct api_token_cr
     struct tam_err *err) TAM_WUR;
 void api_token_create_clear(struct api_token_create *r);
 
+/*
+ * The SHA-256 an upload announces: an RFC 9530 Content-Digest member
+ * "sha-256=:<base64>:", else an RFC 3230 Digest "SHA-256=<base64>", else a
+ * ?sha256=<hex> parameter (each may be NULL). *found false: none given (other
+ * algorithms only are not an error). -1: a SHA-256 given but malformed.
+ */
+int api_decode_digest(const char *content_digest, const char *digest, const char *sha256_hex,
+    uint8_t out[32], bool *found) TAM_WUR;
+
 /* Bulk assignment lists at most this many devices. */
 #define API_MAX_BULK_DEVICES 10000
 

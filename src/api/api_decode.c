@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -310,4 +311,65 @@ out:
 		api_token_create_clear(out);
 	json_decref(o);
 	return rc;
+}
+
+/* "sha-256=:<b64>:" in an RFC 9530 dictionary, or "SHA-256=<b64>" in an RFC 3230 list. */
+static int
+digest_member(const char *h, bool rfc9530, uint8_t out[32], bool *found)
+{
+	const char *p = h;
+	uint8_t *raw = NULL;
+	size_t rawlen = 0;
+
+	*found = false;
+	while (*p != '\0') {
+		const char *end = strchr(p, ','), *eq;
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		eq = memchr(p, '=', n);
+		if (eq != NULL && (size_t)(eq - p) == 7 && strncasecmp(p, "sha-256", 7) == 0) {
+			const char *v = eq + 1;
+			size_t vn = n - 8;
+			while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+				vn--;
+			if (rfc9530) {
+				if (vn < 2 || v[0] != ':' || v[vn - 1] != ':')
+					return -1;
+				v++;
+				vn -= 2;
+			}
+			if (tam_b64_decode_any(v, vn, &raw, &rawlen) != TAM_OK || rawlen != 32) {
+				free(raw);
+				return -1;
+			}
+			memcpy(out, raw, 32);
+			free(raw);
+			*found = true;
+			return 0;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+int
+api_decode_digest(const char *content_digest, const char *digest, const char *sha256_hex,
+    uint8_t out[32], bool *found)
+{
+	*found = false;
+	if (content_digest != NULL && digest_member(content_digest, true, out, found) != 0)
+		return -1;
+	if (!*found && digest != NULL && digest_member(digest, false, out, found) != 0)
+		return -1;
+	if (!*found && sha256_hex != NULL) {
+		if (strlen(sha256_hex) != 64 || tam_hex_decode(sha256_hex, 64, out, 32) != TAM_OK)
+			return -1;
+		*found = true;
+	}
+	return 0;
 }

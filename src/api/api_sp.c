@@ -345,71 +345,6 @@ struct upload {
 	char taid[TAM_TAID_MAX];
 };
 
-/* "sha-256=:<b64>:" in an RFC 9530 Content-Digest, or "SHA-256=<b64>" in an RFC 3230 Digest. */
-static int
-digest_member(const char *h, bool rfc9530, uint8_t out[32], bool *found)
-{
-	const char *p = h;
-	uint8_t *raw = NULL;
-	size_t rawlen = 0;
-
-	*found = false;
-	while (*p != '\0') {
-		const char *end = strchr(p, ','), *eq;
-		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-		while (n > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		eq = memchr(p, '=', n);
-		if (eq != NULL && (size_t)(eq - p) == 7 && strncasecmp(p, "sha-256", 7) == 0) {
-			const char *v = eq + 1;
-			size_t vn = n - 8;
-			while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-				vn--;
-			if (rfc9530) {
-				if (vn < 2 || v[0] != ':' || v[vn - 1] != ':')
-					return -1;
-				v++;
-				vn -= 2;
-			}
-			if (tam_b64_decode_any(v, vn, &raw, &rawlen) != TAM_OK || rawlen != 32) {
-				free(raw);
-				return -1;
-			}
-			memcpy(out, raw, 32);
-			free(raw);
-			*found = true;
-			return 0;
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-	return 0;
-}
-
-/* The digest the client announced, if any: Content-Digest, Digest or ?sha256=<hex>. */
-static int
-announced_digest(const struct http_request *req, uint8_t out[32], bool *found)
-{
-	const char *cd = http_request_header(req, "Content-Digest");
-	const char *d = http_request_header(req, "Digest");
-	const char *q = http_request_query(req, "sha256");
-
-	*found = false;
-	if (cd != NULL && (digest_member(cd, true, out, found) != 0))
-		return -1;
-	if (!*found && d != NULL && digest_member(d, false, out, found) != 0)
-		return -1;
-	if (!*found && q != NULL) {
-		if (strlen(q) != 64 || tam_hex_decode(q, 64, out, 32) != TAM_OK)
-			return -1;
-		*found = true;
-	}
-	return 0;
-}
-
 static bool
 upload_media_ok(const char *ct)
 {
@@ -471,7 +406,9 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 	up->ctx = ctx;
 	up->who = c.who;
 	snprintf(up->taid, sizeof(up->taid), "%s", http_request_param(req, "ta"));
-	if (announced_digest(req, up->want, &up->have_want) != 0) {
+	if (api_decode_digest(http_request_header(req, "Content-Digest"),
+	    http_request_header(req, "Digest"), http_request_query(req, "sha256"), up->want,
+	    &up->have_want) != 0) {
 		rc = tam_err_setk(err, TAM_EMALFORMED, "upload.bad_digest",
 		    "Content-Digest, Digest or ?sha256 is not a SHA-256 digest");
 		goto fail;

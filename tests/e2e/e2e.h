@@ -31,7 +31,7 @@ struct e2e_env {
 	char build[256];              /* directory with otrp-tamd, otrp-tamctl */
 	pid_t tamd;                   /* running daemon, 0 if none */
 	char url[128];                /* http://127.0.0.1:PORT/tam */
-	char api_url[128];            /* http://127.0.0.1:PORT of the operations listener */
+	char api_url[128];            /* http://127.0.0.1:PORT of the management listener */
 	char log[300];                /* daemon's stderr */
 };
 

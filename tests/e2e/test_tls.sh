@@ -82,7 +82,7 @@ tls_key = $pki/server/ec.key"
 check "HTTPS with ECDSA answers 200" test "$(post)" = 200
 check "daemon stops cleanly" stop
 
-# the operations listener takes TLS the same way
+# the management listener takes TLS the same way
 printf '[api]\nport = 0\ntls_cert = %s\ntls_key = %s\n[database]\npath = %s\n[otrp]\nport = 0\n' \
 	"$pki/server/ec-chain.pem" "$pki/server/ec.key" "$t/db" > "$t/tamd.conf"
 rm -f "$t/port"
@@ -90,7 +90,7 @@ rm -f "$t/port"
 pid=$!
 for _ in $(seq 1 100); do [ -s "$t/port" ] && break; sleep 0.1; done
 api=$(sed -n 2p "$t/port")
-check "the operations listener serves /healthz over HTTPS" \
+check "the management listener serves /healthz over HTTPS" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/root/ca.crt" "https://127.0.0.1:$api/healthz")" = 200
 check "and not over plain HTTP" sh -c "! curl -s -m 5 http://127.0.0.1:$api/healthz | grep -q status"
 check "daemon stops cleanly" stop
