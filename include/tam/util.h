@@ -62,6 +62,9 @@ int tam_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
 int tam_file_write_atomic(const char *path, const void *data, size_t len,
     unsigned mode, struct tam_err *err) TAM_WUR;
 
+/* Write all n bytes at offset off (retrying short writes); 0, or -1 with errno. */
+int tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off) TAM_WUR;
+
 /*
  * A scratch file in dir (NULL: the system's temporary directory), already
  * unlinked: it disappears when *fd is closed, also after a crash.

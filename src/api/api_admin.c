@@ -25,6 +25,13 @@ anchor_json(const struct store_anchor *a, bool full)
 	return j;
 }
 
+static json_t *
+anchor_row(const void *ctx, const void *row)
+{
+	(void)ctx;
+	return anchor_json(row, false);
+}
+
 int
 api_anchors_list(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -40,10 +47,7 @@ api_anchors_list(struct api_call *c, const uint8_t *body, size_t len, struct htt
 	if ((rc = api_page_open(c, 'r', &p, err)) != TAM_OK ||
 	    (rc = store_anchor_page(c->st, &p.pg, &as, &n, err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, anchor_json(&as[i], false)) != 0)
-			items = NULL;
+	items = api_items(as, n, p.limit, sizeof(*as), anchor_row, NULL);
 	rc = api_page_answer(c, &p, items, n, 0, n > p.limit ? as[p.limit - 1].name : NULL, "",
 	    ans, err);
 	store_anchors_free(as, n);
@@ -127,6 +131,17 @@ audit_param(struct api_call *c, const char *name, const char **out, struct tam_e
 	return TAM_OK;
 }
 
+static json_t *
+audit_row(const void *ctx, const void *row)
+{
+	const struct store_audit_row *r = row;
+
+	(void)ctx;
+	return json_pack("{s:I,s:o,s:s,s:s,s:s,s:s}", "id", (json_int_t)r->id, "at",
+	    api_time(r->at), "actor", r->actor, "action", r->action, "object", r->object, "detail",
+	    r->detail);
+}
+
 int
 api_audit_list(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -157,13 +172,7 @@ api_audit_list(struct api_call *c, const uint8_t *body, size_t len, struct http_
 	if ((rc = api_page_open(c, 'u', &p, err)) != TAM_OK ||
 	    (rc = store_audit_list(c->st, &f, &p.pg, &rows, &n, err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, json_pack("{s:I,s:o,s:s,s:s,s:s,s:s}", "id",
-		    (json_int_t)rows[i].id, "at", api_time(rows[i].at), "actor", rows[i].actor,
-		    "action", rows[i].action, "object", rows[i].object, "detail",
-		    rows[i].detail)) != 0)
-			items = NULL;
+	items = api_items(rows, n, p.limit, sizeof(*rows), audit_row, NULL);
 	rc = api_page_answer(c, &p, items, n, n > p.limit ? rows[p.limit - 1].id : 0, NULL, extra,
 	    ans, err);
 	free(rows);
@@ -182,6 +191,13 @@ token_json(const struct store_token *t)
 	    "last_used", api_time(t->last_used));
 }
 
+static json_t *
+token_row(const void *ctx, const void *row)
+{
+	(void)ctx;
+	return token_json(row);
+}
+
 int
 api_tokens_list(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -197,10 +213,7 @@ api_tokens_list(struct api_call *c, const uint8_t *body, size_t len, struct http
 	if ((rc = api_page_open(c, 'k', &p, err)) != TAM_OK ||
 	    (rc = store_token_page(c->st, &p.pg, &ts, &n, err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, token_json(&ts[i])) != 0)
-			items = NULL;
+	items = api_items(ts, n, p.limit, sizeof(*ts), token_row, NULL);
 	rc = api_page_answer(c, &p, items, n, n > p.limit ? ts[p.limit - 1].id : 0, NULL, "", ans,
 	    err);
 	free(ts);

@@ -351,6 +351,20 @@ api_page_answer(struct api_call *c, struct api_page *p, json_t *items, size_t n,
 /* ---- JSON helpers ---- */
 
 json_t *
+api_items(const void *rows, size_t n, size_t limit, size_t size, api_row_fn conv,
+    const void *ctx)
+{
+	json_t *items = json_array();
+
+	for (size_t i = 0; i < n && i < limit && items != NULL; i++)
+		if (json_array_append_new(items, conv(ctx, (const char *)rows + i * size)) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	return items;
+}
+
+json_t *
 api_time(int64_t t)
 {
 	char buf[32];

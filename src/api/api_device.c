@@ -35,6 +35,20 @@ assignment_json(const struct store_assignment_row *a)
 	    "created", api_time(a->created), "created_by", a->created_by);
 }
 
+static json_t *
+device_row(const void *ctx, const void *row)
+{
+	(void)ctx;
+	return device_json(row);
+}
+
+static json_t *
+assignment_row(const void *ctx, const void *row)
+{
+	(void)ctx;
+	return assignment_json(row);
+}
+
 int
 api_devices_list(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -51,10 +65,7 @@ api_devices_list(struct api_call *c, const uint8_t *body, size_t len, struct htt
 	    (rc = store_device_page(c->st, c->who.admin ? 0 : c->who.sp_id, &p.pg, &ds, &n,
 	    err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, device_json(&ds[i])) != 0)
-			items = NULL;
+	items = api_items(ds, n, p.limit, sizeof(*ds), device_row, NULL);
 	rc = api_page_answer(c, &p, items, n, n > p.limit ? ds[p.limit - 1].id : 0, NULL, "", ans,
 	    err);
 	store_devices_free(ds, n);
@@ -157,10 +168,7 @@ api_device_get(struct api_call *c, const uint8_t *body, size_t len, struct http_
 	    &n, err)) != TAM_OK ||
 	    (rc = store_device_state_get(c->st, d.id, &s, err)) != TAM_OK)
 		goto out;
-	desired = json_array();
-	for (size_t i = 0; i < n && desired != NULL; i++)
-		if (json_array_append_new(desired, assignment_json(&rows[i])) != 0)
-			desired = NULL;
+	desired = api_items(rows, n, n, sizeof(*rows), assignment_row, NULL);
 	j = device_json(&d);
 	if (j == NULL || desired == NULL ||
 	    json_object_set_new(j, "desired", desired) != 0 ||
@@ -219,10 +227,7 @@ api_assignments_list(struct api_call *c, const uint8_t *body, size_t len,
 	    (rc = store_assignment_page(c->st, d.id, c->who.admin ? 0 : c->who.sp_id, &p.pg, &rows,
 	    &n, err)) != TAM_OK)
 		goto out;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, assignment_json(&rows[i])) != 0)
-			items = NULL;
+	items = api_items(rows, n, p.limit, sizeof(*rows), assignment_row, NULL);
 	rc = api_page_answer(c, &p, items, n, 0, n > p.limit ? rows[p.limit - 1].taid : NULL, "",
 	    ans, err);
 out:

@@ -81,6 +81,12 @@ int api_page_answer(struct api_call *c, struct api_page *p, json_t *items, size_
 
 /* ---- JSON helpers ---- */
 
+/* One row of a list as JSON; ctx is the caller's. */
+typedef json_t *(*api_row_fn)(const void *ctx, const void *row);
+/* The first min(n, limit) rows (size bytes apart) as a JSON array; NULL when out of memory. */
+json_t *api_items(const void *rows, size_t n, size_t limit, size_t size, api_row_fn conv,
+    const void *ctx);
+
 /* RFC 3339 UTC ("2026-11-23T16:49:32Z"), or JSON null for 0. */
 json_t *api_time(int64_t t);
 /* Parse RFC 3339 UTC with Z, or decimal seconds since the epoch. */

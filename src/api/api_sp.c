@@ -51,6 +51,26 @@ version_json(const char *taid, const struct store_ta_version *v)
 	    "withdrawn_by", v->withdrawn != 0 ? json_string(v->withdrawn_by) : json_null());
 }
 
+static json_t *
+sp_row(const void *ctx, const void *row)
+{
+	(void)ctx;
+	return sp_json(row, false);
+}
+
+static json_t *
+ta_row(const void *ctx, const void *row)
+{
+	return ta_json((struct api_call *)ctx, row);
+}
+
+/* ctx: the versions' taid. */
+static json_t *
+version_row(const void *ctx, const void *row)
+{
+	return version_json(ctx, row);
+}
+
 int
 api_sps_list(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -67,10 +87,7 @@ api_sps_list(struct api_call *c, const uint8_t *body, size_t len, struct http_an
 	    (rc = store_sp_page(c->st, c->who.admin ? 0 : c->who.sp_id, &p.pg, &sps, &n,
 	    err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, sp_json(&sps[i], false)) != 0)
-			items = NULL;
+	items = api_items(sps, n, p.limit, sizeof(*sps), sp_row, NULL);
 	rc = api_page_answer(c, &p, items, n, 0, n > p.limit ? sps[p.limit - 1].spid : NULL, "",
 	    ans, err);
 	store_sps_free(sps, n);
@@ -144,10 +161,7 @@ tas_page(struct api_call *c, int64_t sp_id, struct http_answer *ans, struct tam_
 	if ((rc = api_page_open(c, 't', &p, err)) != TAM_OK ||
 	    (rc = store_ta_page(c->st, sp_id, &p.pg, &tas, &n, err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, ta_json(c, &tas[i])) != 0)
-			items = NULL;
+	items = api_items(tas, n, p.limit, sizeof(*tas), ta_row, c);
 	rc = api_page_answer(c, &p, items, n, 0, n > p.limit ? tas[p.limit - 1].taid : NULL, "",
 	    ans, err);
 	free(tas);
@@ -209,10 +223,7 @@ api_versions_list(struct api_call *c, const uint8_t *body, size_t len, struct ht
 	    (rc = api_page_open(c, 'v', &p, err)) != TAM_OK ||
 	    (rc = store_ta_version_page(c->st, ta.id, &p.pg, &vs, &n, err)) != TAM_OK)
 		return rc;
-	items = json_array();
-	for (size_t i = 0; i < n && i < p.limit && items != NULL; i++)
-		if (json_array_append_new(items, version_json(ta.taid, &vs[i])) != 0)
-			items = NULL;
+	items = api_items(vs, n, p.limit, sizeof(*vs), version_row, ta.taid);
 	rc = api_page_answer(c, &p, items, n, n > p.limit ? vs[p.limit - 1].version_key : 0, NULL,
 	    "", ans, err);
 	store_ta_versions_free(vs, n);

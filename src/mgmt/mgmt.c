@@ -312,22 +312,6 @@ fail:
 	return rc;
 }
 
-static int
-pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 int
 mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_err *err)
 {
@@ -359,7 +343,7 @@ mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_
 		    "send the compact serialization", MGMT_MAX_JSON_BUNDLE);
 	if (EVP_DigestUpdate(u->md, p, n) != 1)
 		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");
-	if (pwrite_all(u->fd, p, n, u->len) != 0)
+	if (tam_pwrite_all(u->fd, p, n, u->len) != 0)
 		return tam_err_set(err, TAM_EIO, "spooling the TA bundle: %s", strerror(errno));
 	u->len += n;
 	return TAM_OK;

@@ -74,22 +74,6 @@ otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32], const 
 /* Bytes per step of a file-to-file encryption. */
 #define SEAL_CHUNK (64u * 1024)
 
-static int
-write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-		off += (uint64_t)w;
-	}
-	return 0;
-}
-
 int
 otrp_bundle_seal_fd(int in_fd, uint64_t len, int out_fd, uint8_t key[32], uint8_t iv[16],
     uint64_t *out_len, struct tam_err *err)
@@ -125,14 +109,14 @@ otrp_bundle_seal_fd(int in_fd, uint64_t len, int out_fd, uint8_t key[32], uint8_
 			rc = tam_err_set(err, TAM_ECRYPTO, "AES-256-CBC encryption failed");
 			goto out;
 		}
-		if (write_all(out_fd, out, (size_t)n, wrote) != 0) {
+		if (tam_pwrite_all(out_fd, out, (size_t)n, wrote) != 0) {
 			rc = tam_err_set(err, TAM_EIO, "writing the encrypted TA: %s", strerror(errno));
 			goto out;
 		}
 		wrote += (uint64_t)n;
 		off += (uint64_t)got;
 	}
-	if (EVP_EncryptFinal_ex(ctx, out, &n) != 1 || write_all(out_fd, out, (size_t)n, wrote) != 0) {
+	if (EVP_EncryptFinal_ex(ctx, out, &n) != 1 || tam_pwrite_all(out_fd, out, (size_t)n, wrote) != 0) {
 		rc = tam_err_set(err, TAM_EIO, "finishing the encrypted TA failed");
 		goto out;
 	}

@@ -340,6 +340,24 @@ fail:
 }
 
 int
+tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, b, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int
 tam_tmpfile(const char *dir, int *fd, struct tam_err *err)
 {
 	char path[4096];

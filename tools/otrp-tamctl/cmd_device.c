@@ -70,26 +70,18 @@ dev_enroll(struct ctl *c, int argc, char **argv)
 static int
 dev_list(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "device list";
-	const char *pos[1];
 	json_t *items, *d;
 	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
-	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
+	if ((rc = ctl_list_cmd(c, argc, argv, "device list", PATH, &items)) != 0 || items == NULL)
 		return rc;
-	if (c->json) {
-		ctl_print_json(items);
-	} else {
-		printf("%-16.16s %-16s %-11s %-14s %-16s %s\n", "DEVICE", "NAME", "KEY", "STATE",
-		    "TEE", "LAST SEEN");
-		json_array_foreach(items, i, d)
-			printf("%-16.16s %-16s %-11s %-14s %-16s %s\n", ctl_str(d, "id"),
-			    ctl_str(d, "name"), ctl_str(d, "key"), ctl_str(d, "state"),
-			    ctl_str(d, "tee_name")[0] ? ctl_str(d, "tee_name") : "-",
-			    ctl_str(d, "last_seen"));
-	}
+	printf("%-16.16s %-16s %-11s %-14s %-16s %s\n", "DEVICE", "NAME", "KEY", "STATE", "TEE",
+	    "LAST SEEN");
+	json_array_foreach(items, i, d)
+		printf("%-16.16s %-16s %-11s %-14s %-16s %s\n", ctl_str(d, "id"), ctl_str(d, "name"),
+		    ctl_str(d, "key"), ctl_str(d, "state"),
+		    ctl_str(d, "tee_name")[0] ? ctl_str(d, "tee_name") : "-", ctl_str(d, "last_seen"));
 	json_decref(items);
 	return CTL_EXIT_OK;
 }
@@ -110,19 +102,13 @@ observed_ta(const json_t *obs, const char *taid)
 static int
 dev_show(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "device show DEVICE";
 	const json_t *obs, *a, *o, *sd;
-	const char *pos[1];
 	struct ctl_resp r;
-	char path[400];
 	size_t i, k;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "DEVICE", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	if ((rc = ctl_run(c, "GET", path, NULL, NULL, &r)) != 0 || c->json)
+	if ((rc = ctl_named_cmd(c, argc, argv, "device show DEVICE", "DEVICE", "GET", PATH, "",
+	    &r)) != 0 || r.json == NULL)
 		return rc;
 	obs = json_object_get(r.json, "observed");
 	printf("device     %s\nname       %s\nkey        %s, thumbprint %s\nstate      %s\n"
@@ -157,16 +143,8 @@ dev_show(struct ctl *c, int argc, char **argv)
 static int
 dev_decommission(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "device decommission DEVICE";
-	const char *pos[1];
-	char path[400];
-	int rc;
-
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "DEVICE", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s/decommission", pos[0]);
-	return ctl_run(c, "POST", path, NULL, NULL, NULL);
+	return ctl_named_cmd(c, argc, argv, "device decommission DEVICE", "DEVICE", "POST", PATH,
+	    "/decommission", NULL);
 }
 
 int

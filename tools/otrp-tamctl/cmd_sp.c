@@ -37,23 +37,16 @@ sp_add(struct ctl *c, int argc, char **argv)
 static int
 sp_list(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "sp list";
-	const char *pos[1];
 	json_t *items, *s;
 	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
-	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
+	if ((rc = ctl_list_cmd(c, argc, argv, "sp list", PATH, &items)) != 0 || items == NULL)
 		return rc;
-	if (c->json) {
-		ctl_print_json(items);
-	} else {
-		printf("%-24s %-28s %-20s %s\n", "SPID", "SD NAME", "CREATED", "CERTIFICATE");
-		json_array_foreach(items, i, s)
-			printf("%-24s %-28s %-20s %s\n", ctl_str(s, "spid"), ctl_str(s, "sdname"),
-			    ctl_str(s, "created"), ctl_str(json_object_get(s, "certificate"), "subject"));
-	}
+	printf("%-24s %-28s %-20s %s\n", "SPID", "SD NAME", "CREATED", "CERTIFICATE");
+	json_array_foreach(items, i, s)
+		printf("%-24s %-28s %-20s %s\n", ctl_str(s, "spid"), ctl_str(s, "sdname"),
+		    ctl_str(s, "created"), ctl_str(json_object_get(s, "certificate"), "subject"));
 	json_decref(items);
 	return CTL_EXIT_OK;
 }
@@ -61,18 +54,12 @@ sp_list(struct ctl *c, int argc, char **argv)
 static int
 sp_show(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "sp show SPID";
 	const json_t *cert;
-	const char *pos[1];
 	struct ctl_resp r;
-	char path[400];
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	if ((rc = ctl_run(c, "GET", path, NULL, NULL, &r)) != 0 || c->json)
+	if ((rc = ctl_named_cmd(c, argc, argv, "sp show SPID", "SPID", "GET", PATH, "", &r)) != 0 ||
+	    r.json == NULL)
 		return rc;
 	cert = json_object_get(r.json, "certificate");
 	printf("spid       %s\nsd name    %s\ncreated    %s\nsubject    %s\nissuer     %s\n"
@@ -86,16 +73,7 @@ sp_show(struct ctl *c, int argc, char **argv)
 static int
 sp_remove(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "sp remove SPID";
-	const char *pos[1];
-	char path[400];
-	int rc;
-
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
+	return ctl_named_cmd(c, argc, argv, "sp remove SPID", "SPID", "DELETE", PATH, "", NULL);
 }
 
 int

@@ -61,25 +61,18 @@ token_create(struct ctl *c, int argc, char **argv)
 static int
 token_list(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "token list";
-	const char *pos[1];
 	json_t *items, *t;
 	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
-	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
+	if ((rc = ctl_list_cmd(c, argc, argv, "token list", PATH, &items)) != 0 || items == NULL)
 		return rc;
-	if (c->json) {
-		ctl_print_json(items);
-	} else {
-		printf("%-12s %-20s %-20s %-20s %-20s %-20s %s\n", "ID", "ROLE", "CREATED", "EXPIRES",
-		    "REVOKED", "LAST USED", "DESCRIPTION");
-		json_array_foreach(items, i, t)
-			printf("%-12s %-20s %-20s %-20s %-20s %-20s %s\n", ctl_str(t, "id"),
-			    ctl_str(t, "role"), ctl_str(t, "created"), ctl_str(t, "expires"),
-			    ctl_str(t, "revoked"), ctl_str(t, "last_used"), ctl_str(t, "description"));
-	}
+	printf("%-12s %-20s %-20s %-20s %-20s %-20s %s\n", "ID", "ROLE", "CREATED", "EXPIRES",
+	    "REVOKED", "LAST USED", "DESCRIPTION");
+	json_array_foreach(items, i, t)
+		printf("%-12s %-20s %-20s %-20s %-20s %-20s %s\n", ctl_str(t, "id"),
+		    ctl_str(t, "role"), ctl_str(t, "created"), ctl_str(t, "expires"),
+		    ctl_str(t, "revoked"), ctl_str(t, "last_used"), ctl_str(t, "description"));
 	json_decref(items);
 	return CTL_EXIT_OK;
 }
@@ -87,16 +80,7 @@ token_list(struct ctl *c, int argc, char **argv)
 static int
 token_revoke(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "token revoke ID";
-	const char *pos[1];
-	char path[400];
-	int rc;
-
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "ID", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
+	return ctl_named_cmd(c, argc, argv, "token revoke ID", "ID", "DELETE", PATH, "", NULL);
 }
 
 int

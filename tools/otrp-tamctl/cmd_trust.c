@@ -32,23 +32,16 @@ anchor_add(struct ctl *c, int argc, char **argv)
 static int
 anchor_list(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "trust-anchor list";
-	const char *pos[1];
 	json_t *items, *a;
 	size_t i;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
-	    (rc = ctl_list_all(c, PATH, NULL, 0, &items)) != 0)
+	if ((rc = ctl_list_cmd(c, argc, argv, "trust-anchor list", PATH, &items)) != 0 || items == NULL)
 		return rc;
-	if (c->json) {
-		ctl_print_json(items);
-	} else {
-		printf("%-20s %-20s %-16.16s %s\n", "NAME", "NOT AFTER", "SHA-256", "SUBJECT");
-		json_array_foreach(items, i, a)
-			printf("%-20s %-20s %-16.16s %s\n", ctl_str(a, "name"), ctl_str(a, "not_after"),
-			    ctl_str(a, "sha256"), ctl_str(a, "subject"));
-	}
+	printf("%-20s %-20s %-16.16s %s\n", "NAME", "NOT AFTER", "SHA-256", "SUBJECT");
+	json_array_foreach(items, i, a)
+		printf("%-20s %-20s %-16.16s %s\n", ctl_str(a, "name"), ctl_str(a, "not_after"),
+		    ctl_str(a, "sha256"), ctl_str(a, "subject"));
 	json_decref(items);
 	return CTL_EXIT_OK;
 }
@@ -56,17 +49,11 @@ anchor_list(struct ctl *c, int argc, char **argv)
 static int
 anchor_show(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "trust-anchor show NAME";
-	const char *pos[1];
 	struct ctl_resp r;
-	char path[400];
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "NAME", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	if ((rc = ctl_run(c, "GET", path, NULL, NULL, &r)) != 0 || c->json)
+	if ((rc = ctl_named_cmd(c, argc, argv, "trust-anchor show NAME", "NAME", "GET", PATH, "",
+	    &r)) != 0 || r.json == NULL)
 		return rc;
 	printf("name       %s\nsubject    %s\nnot after  %s\nsha256     %s\nadded      %s\n%s",
 	    ctl_str(r.json, "name"), ctl_str(r.json, "subject"), ctl_str(r.json, "not_after"),
@@ -79,16 +66,8 @@ anchor_show(struct ctl *c, int argc, char **argv)
 static int
 anchor_remove(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "trust-anchor remove NAME";
-	const char *pos[1];
-	char path[400];
-	int rc;
-
-	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
-	    (rc = ctl_check_segment(pos[0], "NAME", use)) != 0)
-		return rc;
-	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
-	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
+	return ctl_named_cmd(c, argc, argv, "trust-anchor remove NAME", "NAME", "DELETE", PATH, "",
+	    NULL);
 }
 
 int

@@ -345,6 +345,45 @@ ctl_run(struct ctl *c, const char *method, const char *path, const char *const *
 }
 
 int
+ctl_list_cmd(struct ctl *c, int argc, char **argv, const char *use, const char *path,
+    json_t **items)
+{
+	const char *pos[1];
+	int rc;
+
+	*items = NULL;
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 0, 0, use)) != 0 ||
+	    (rc = ctl_list_all(c, path, NULL, 0, items)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_json(*items);
+		json_decref(*items);
+		*items = NULL;
+	}
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_named_cmd(struct ctl *c, int argc, char **argv, const char *use, const char *what,
+    const char *method, const char *prefix, const char *suffix, struct ctl_resp *out)
+{
+	const char *pos[1];
+	char path[600];
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], what, use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s%s", prefix, pos[0], suffix);
+	rc = ctl_run(c, method, path, NULL, NULL, out);
+	if (rc == CTL_EXIT_OK && out != NULL && c->json)
+		ctl_resp_clear(out);
+	return rc;
+}
+
+int
 ctl_check_segment(const char *v, const char *what, const char *use)
 {
 	if (!tam_valid_name(v, 256))

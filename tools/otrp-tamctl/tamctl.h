@@ -123,6 +123,20 @@ int ctl_http_request(struct ctl *c, const char *method, const char *path,
  */
 int ctl_run(struct ctl *c, const char *method, const char *path, const char *const *query,
     const json_t *body, struct ctl_resp *out);
+/*
+ * A command that lists: no arguments, every page of path. With --json the
+ * items are printed and *items is NULL; otherwise the caller prints the
+ * table from *items and frees it.
+ */
+int ctl_list_cmd(struct ctl *c, int argc, char **argv, const char *use, const char *path,
+    json_t **items);
+/*
+ * A command on one named record: exactly one argument NAME (what), the request
+ * method on prefix/NAME/suffix (suffix may be ""). With out, the answer is
+ * kept for the caller to print when it is not --json.
+ */
+int ctl_named_cmd(struct ctl *c, int argc, char **argv, const char *use, const char *what,
+    const char *method, const char *prefix, const char *suffix, struct ctl_resp *out);
 /* An argument that goes into a URL path must be a plain name. */
 int ctl_check_segment(const char *v, const char *what, const char *use);
 /* A certificate file as PEM text (DER is converted); *pem malloc'd. */
