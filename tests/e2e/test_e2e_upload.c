@@ -377,6 +377,49 @@ test_concurrent_uploads(void **state)
 	assert_int_equal(versions_stored(), n0 + 2);
 }
 
+/* The value of one series on a Prometheus text page, or -1. */
+static double
+sample(const char *page, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = page; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+static void
+test_upload_metrics(void **state)
+{
+	char url[200], *page = NULL, small[400];
+	struct e2e_resp r;
+	double stored, refused, bytes;
+	long status = 0;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s/metrics", env.api_url);
+	assert_int_equal(e2e_get(url, &status, &page), 0);
+	assert_int_equal(status, 200);
+	stored = sample(page, "tam_ta_uploads_total{result=\"stored\"}");
+	refused = sample(page, "tam_ta_uploads_total{result=\"refused\"}");
+	bytes = sample(page, "tam_ta_upload_bytes_total");
+	free(page);
+	assert_true(stored >= 0 && refused >= 0 && bytes >= 0);
+	/* one stored, one refused: the counters move by exactly that */
+	make_bundle(env.pki, 777, 77, small, sizeof(small));
+	assert_int_equal(upload("7.0", small, NULL, false, &r), 201);
+	long long size = json_integer_value(json_object_get(r.json, "size"));
+	e2e_resp_clear(&r);
+	assert_int_equal(upload("6.9", small, NULL, false, &r), 409);
+	e2e_resp_clear(&r);
+	assert_int_equal(e2e_get(url, &status, &page), 0);
+	assert_true(sample(page, "tam_ta_uploads_total{result=\"stored\"}") == stored + 1);
+	assert_true(sample(page, "tam_ta_uploads_total{result=\"refused\"}") == refused + 1);
+	assert_true(sample(page, "tam_ta_upload_bytes_total") == bytes + (double)size);
+	free(page);
+}
+
 int
 main(void)
 {
@@ -386,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_truncated_body),
 		cmocka_unit_test(test_over_limit),
 		cmocka_unit_test(test_concurrent_uploads),
+		cmocka_unit_test(test_upload_metrics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
