@@ -107,6 +107,14 @@ struct http_route {
 	http_handler_fn handler;      /* NULL when upload is set */
 	void *arg;
 	const struct http_upload_ops *upload;  /* non-NULL: a streamed-body route */
+	/*
+	 * Optional, for handler routes: called with the headers, before any body
+	 * byte is read (so an unauthenticated client cannot make the server hold
+	 * a body). 0 reads the body; a TAM_E* code refuses the request, answered
+	 * with *ans if the call filled in a status, else with a problem document.
+	 */
+	int (*admit)(void *arg, const struct http_request *req, struct http_answer *ans,
+	    struct tam_err *err);
 };
 
 #define HTTP_MAX_ROUTES 64

@@ -58,6 +58,7 @@ void store_rollback(struct store *st);
 struct store_page {
 	const char *after_text;       /* lists ordered by a name: NULL or "" from the start */
 	int64_t after_int;            /* lists ordered by a number: 0 from the start */
+	bool resume;                  /* lists whose numbers start at 0: after_int is set */
 	size_t limit;
 };
 
@@ -225,7 +226,7 @@ int store_ta_version_find(struct store *st, int64_t ta_id, const char *version,
 /* Versions of a TA in upload order (oldest first), without blobs; *out malloc'd. */
 int store_ta_version_list(struct store *st, int64_t ta_id,
     struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
-/* By version_key after pg->after_int, without blobs. */
+/* By version_key (after pg->after_int when pg->resume), without blobs. */
 int store_ta_version_page(struct store *st, int64_t ta_id, const struct store_page *pg,
     struct store_ta_version **out, size_t *n, struct tam_err *err) TAM_WUR;
 /*

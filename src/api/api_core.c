@@ -186,6 +186,27 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	return TAM_OK;
 }
 
+/* Before the body: authenticate and check the role, so no stranger's body is ever read. */
+static int
+api_admit(void *arg, const struct http_request *req, struct http_answer *ans,
+    struct tam_err *err)
+{
+	const struct api_binding *b = arg;
+	struct api_call c;
+	int rc;
+
+	if (b->flags & API_NO_AUTH)
+		return TAM_OK;
+	if ((rc = api_call_open(b->ctx, req, &c, ans, err)) != TAM_OK)
+		return rc;
+	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin) {
+		api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
+		    "this needs an admin token");
+		return TAM_EDENIED;
+	}
+	return TAM_OK;
+}
+
 /* Every API route goes through here. */
 static int
 api_handle(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
@@ -264,12 +285,12 @@ api_routes(struct api_ctx *ctx, struct http_route *out, size_t max)
 	for (i = 0; i < sizeof(table) / sizeof(table[0]) && n < max && i < API_MAX_BINDINGS; i++) {
 		ctx->bindings[i] = (struct api_binding){ ctx, table[i].fn, table[i].flags };
 		out[n++] = (struct http_route){ table[i].method, table[i].path, NULL, api_handle,
-		    &ctx->bindings[i], NULL };
+		    &ctx->bindings[i], NULL, api_admit };
 	}
 	/* The upload streams: it authenticates in its own begin hook. */
 	if (n < max)
 		out[n++] = (struct http_route){ "POST", API_PREFIX "/sps/{sp}/tas/{ta}/versions", NULL,
-		    NULL, ctx, &api_upload_ops };
+		    NULL, ctx, &api_upload_ops, NULL };
 	return n;
 }
 
@@ -311,8 +332,9 @@ api_page_open(struct api_call *c, char kind, struct api_page *p, struct tam_err 
 	free(raw);
 	p->pg.after_text = p->after_text;
 	v = strtoll(p->after_text, &end, 10);
-	if (*end == '\0' && v > 0)
+	if (*end == '\0' && v >= 0)
 		p->pg.after_int = (int64_t)v;
+	p->pg.resume = true;
 	return TAM_OK;
 }
 
@@ -488,6 +510,10 @@ api_scope_device(struct api_call *c, const char *ref, struct store_device *out,
 {
 	bool visible = true;
 	int rc = store_device_find(c->st, ref, out, err);
+
+	/* An ambiguous prefix would tell an SP about devices it does not see. */
+	if (rc == TAM_ECONFLICT && !c->who.admin)
+		rc = TAM_ENOTFOUND;
 
 	if (rc == TAM_OK && !c->who.admin &&
 	    ((rc = store_device_visible(c->st, out->id, c->who.sp_id, &visible, err)) != TAM_OK ||

@@ -12,6 +12,7 @@
 #include "api_int.h"
 #include "tam/log.h"
 #include "tam/metrics.h"
+#include "tam/otrp.h"
 
 static json_t *
 sp_json(const struct store_sp *sp, bool full)
@@ -312,7 +313,7 @@ api_version_bundle(struct api_call *c, const uint8_t *body, size_t len, struct h
 	struct store_ta_version v = { 0 };
 	struct store_blob *b = NULL;
 	struct store_ta ta;
-	uint8_t first = 0;
+	uint8_t head[64];
 	uint64_t size = 0;
 	char *d64 = NULL;
 	int rc;
@@ -322,14 +323,16 @@ api_version_bundle(struct api_call *c, const uint8_t *body, size_t len, struct h
 	if ((rc = scoped_version(c, &ta, &v, err)) != TAM_OK)
 		goto out;
 	if ((rc = store_ta_bundle_open(c->ctx->db_path, v.id, &b, &size, err)) != TAM_OK ||
-	    (rc = store_blob_read(b, 0, &first, 1, err)) != TAM_OK)
+	    (rc = store_blob_read(b, 0, head, size < sizeof(head) ? (size_t)size : sizeof(head),
+	    err)) != TAM_OK)
 		goto out;
 	if (tam_b64_encode(v.digest, sizeof(v.digest), &d64) != TAM_OK) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* The serialization the SP uploaded, named by its media type (RFC 7515 §9.2). */
-	ans->content_type = first == '{' ? "application/jose+json" : "application/jose";
+	ans->content_type = otrp_bundle_is_json(head, size < sizeof(head) ? (size_t)size :
+	    sizeof(head)) ? "application/jose+json" : "application/jose";
 	if (http_answer_header(ans, "Content-Digest", "sha-256=:%s:", d64) != TAM_OK) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
@@ -362,6 +365,16 @@ upload_media_ok(const char *ct)
 	return http_content_type_is(ct, "application/octet-stream") ||
 	    http_content_type_is(ct, "application/jose") ||
 	    http_content_type_is(ct, "application/jose+json");
+}
+
+/* Another SP's TA is not even said to exist to an SP token. */
+static int
+hide_other_sp(const struct api_principal *who, int rc, const char *taid, struct tam_err *err)
+{
+	if (who->admin || rc != TAM_ECONFLICT || err->kind == NULL ||
+	    strcmp(err->kind, "ta.other_sp") != 0)
+		return rc;
+	return tam_err_setk(err, TAM_ENOTFOUND, "ta.not_found", "no TA \"%.64s\"", taid);
 }
 
 static void
@@ -426,8 +439,10 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 	}
 	rc = mgmt_upload_begin(&c.m, sp.spid, http_request_param(req, "ta"), version,
 	    http_request_query(req, "name"), ctx->spool_dir, max, &up->u, err);
-	if (rc != TAM_OK)
+	if (rc != TAM_OK) {
+		rc = hide_other_sp(&c.who, rc, http_request_param(req, "ta"), err);
 		goto fail;
+	}
 	store_sp_clear(&sp);
 	*state = up;
 	return TAM_OK;
@@ -481,8 +496,10 @@ upload_end(void *state, const struct http_request *req, struct http_answer *ans,
 	c.m.st = c.st;
 	c.m.actor = c.who.actor;
 	if ((rc = mgmt_upload_finish(&c.m, up->u, up->have_want ? up->want : NULL, &res,
-	    err)) != TAM_OK)
+	    err)) != TAM_OK) {
+		rc = hide_other_sp(&c.who, rc, up->taid, err);
 		goto fail;
+	}
 	if ((rc = store_ta_version_get(c.st, res.version_id, false, &v, err)) != TAM_OK)
 		goto fail;
 	metrics_upload(true, res.size);

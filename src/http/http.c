@@ -653,6 +653,8 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 			return answer(s, conn, url, rq, TAM_OK, &ans, &err, 0);
 		return answer(s, conn, url, rq, rc, &ans, &err, 0);
 	}
+	if (rt->admit != NULL && (rc = rt->admit(rt->arg, &req, &ans, &err)) != TAM_OK)
+		return answer(s, conn, url, rq, ans.status != 0 ? TAM_OK : rc, &ans, &err, 0);
 	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
 		log_warn("event=http.reject request_id=%s status=413 content_length=%.32s", rq->id, v);
@@ -1058,6 +1060,9 @@ http_dispatch_local(const struct http_route *routes, size_t n_routes,
 		} else if (ans->status != 0) {
 			rc = TAM_OK;
 		}
+	} else if (rt->admit != NULL && (rc = rt->admit(rt->arg, &req, ans, err)) != TAM_OK) {
+		if (ans->status != 0)
+			rc = TAM_OK;
 	} else {
 		rc = rt->handler(rt->arg, &req, lr->body, lr->len, ans, err);
 	}

@@ -227,6 +227,7 @@ struct mgmt_upload {
 	struct jose_jws_stream *jws;  /* compact bundles: verified as they stream */
 	bool json;                    /* JSON serialization: verified at finish */
 	bool started;                 /* the first non-space byte was seen */
+	bool leading_space;           /* white space came before it */
 	EVP_MD_CTX *md;               /* SHA-256 of every byte */
 	int fd;                       /* the bundle, spooled */
 	uint64_t len;
@@ -325,9 +326,17 @@ mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_
 		size_t i = 0;
 		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
 			i++;
+		u->leading_space = u->leading_space || i > 0;
 		if (i < n) {
 			u->started = true;
 			u->json = p[i] == '{';
+			/*
+			 * JSON may start with white space; the compact form may not: every byte
+			 * stored must be a byte the signature covers.
+			 */
+			if (!u->json && u->leading_space)
+				return tam_err_setk(err, TAM_EMALFORMED, "ta.bad_bundle",
+				    "white space before a compact JWS");
 			if (!u->json && (rc = jose_jws_stream_new(u->key, &u->jws, err)) != TAM_OK)
 				return rc;
 		}
@@ -415,7 +424,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	char detail[200], hex[65];
 
 	memset(res, 0, sizeof(*res));
-	if (u->len == 0)
+	if (u->len == 0 || !u->started)
 		return tam_err_setk(err, TAM_EMALFORMED, "ta.bad_bundle", "the TA bundle is empty");
 	if (EVP_DigestFinal_ex(u->md, res->digest, &dlen) != 1)
 		return tam_err_set(err, TAM_ECRYPTO, "SHA-256 failed");

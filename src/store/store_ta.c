@@ -300,8 +300,11 @@ int
 store_ta_version_page(struct store *st, int64_t ta_id, const struct store_page *pg,
     struct store_ta_version **out, size_t *n, struct tam_err *err)
 {
+	/* Version keys start at 0 ("0.0"): a page from the start is after -1, not after 0. */
+	int64_t after = pg->resume ? pg->after_int : -1;
+
 	return store_list(st, SQL_VERSION_PAGE, STORE_PARAMS(STORE_INT64(ta_id),
-	    STORE_INT64(pg->after_int), STORE_INT64(store_limit(pg))), "TA versions",
+	    STORE_INT64(after), STORE_INT64(store_limit(pg))), "TA versions",
 	    sizeof(**out), version_read, version_clear, out, n, err);
 }
 
@@ -445,7 +448,8 @@ out:
 
 struct store_blob {
 	struct store *st;             /* a read-only connection of its own */
-	sqlite3_blob *blob;
+	int64_t row;                  /* the ta_blobs row */
+	uint64_t size;
 };
 
 int
@@ -453,7 +457,7 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
     uint64_t *size, struct tam_err *err)
 {
 	struct store_blob *b;
-	int64_t row = 0;
+	sqlite3_blob *h = NULL;
 	int rc, src;
 
 	*out = NULL;
@@ -465,29 +469,39 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 		return rc;
 	}
 	rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
-	    STORE_TEXT("bundle")), "TA bundle", store_read_int64, &row, err);
-	if (rc == TAM_OK && (src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", row, 0,
-	    &b->blob)) != SQLITE_OK)
+	    STORE_TEXT("bundle")), "TA bundle", store_read_int64, &b->row, err);
+	if (rc == TAM_OK && (src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row,
+	    0, &h)) != SQLITE_OK)
 		rc = store_sqlerr(b->st, src, "TA bundle", err);
 	if (rc != TAM_OK) {
 		store_blob_close(b);
 		return rc;
 	}
-	*size = (uint64_t)sqlite3_blob_bytes(b->blob);
+	b->size = (uint64_t)sqlite3_blob_bytes(h);
+	sqlite3_blob_close(h);
+	*size = b->size;
 	*out = b;
 	return TAM_OK;
 }
 
+/*
+ * Each read opens the blob for itself: an open blob holds a read snapshot,
+ * and a download as slow as a client likes must not stop WAL checkpoints.
+ * Blobs are never rewritten, so the pieces belong to one bundle.
+ */
 int
 store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
 {
+	sqlite3_blob *h = NULL;
 	int src;
 
-	if (off > INT_MAX || n > INT_MAX || off + n > (uint64_t)sqlite3_blob_bytes(b->blob))
+	if (off > INT_MAX || n > INT_MAX || off + n > b->size)
 		return tam_err_set(err, TAM_EINVAL, "read past the end of a blob");
-	if ((src = sqlite3_blob_read(b->blob, buf, (int)n, (int)off)) != SQLITE_OK)
-		return store_sqlerr(b->st, src, "TA bundle", err);
-	return TAM_OK;
+	src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row, 0, &h);
+	if (src == SQLITE_OK)
+		src = sqlite3_blob_read(h, buf, (int)n, (int)off);
+	sqlite3_blob_close(h);
+	return src == SQLITE_OK ? TAM_OK : store_sqlerr(b->st, src, "TA bundle", err);
 }
 
 void
@@ -495,7 +509,6 @@ store_blob_close(struct store_blob *b)
 {
 	if (b == NULL)
 		return;
-	sqlite3_blob_close(b->blob);
 	store_close(b->st);
 	free(b);
 }

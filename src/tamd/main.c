@@ -477,7 +477,7 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 	memset(h, 0, sizeof(*h));
 	h->name = l->name;
 	if (strcmp(l->name, "otrp") == 0) {
-		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL, NULL };
+		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL, NULL, NULL };
 		h->n_routes = 1;
 		h->address = c->otrp_address;
 		h->port = (uint16_t)c->otrp_port;
@@ -489,7 +489,8 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 		h->threads = c->threads;
 	}
 	h->routes = routes;
-	h->max_body = c->max_body;
+	/* limits.max_body is the OTrP body limit; API bodies are small JSON (uploads stream). */
+	h->max_body = strcmp(l->name, "otrp") == 0 ? c->max_body : API_MAX_JSON_BODY;
 	h->conn_limit = c->connection_limit;
 	h->per_ip_limit = c->per_ip_connection_limit;
 	h->conn_timeout = c->connection_timeout;

@@ -5,7 +5,12 @@
  * status each gets), problem documents, paging across pages, and a TA
  * uploaded over the API that installs on a mock TEE through OTrP.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +28,7 @@
 #define T2 "2a2a2a2a-0000-4000-8000-000000000002"    /* sp2's, assigned to tee2 */
 #define T3 "3a3a3a3a-0000-4000-8000-000000000003"    /* sp1's, assigned to tee1 */
 #define T4 "4a4a4a4a-0000-4000-8000-000000000004"    /* sp1's, assigned to tee1 */
+#define T5 "5a5a5a5a-0000-4000-8000-000000000005"    /* sp1's, version 0.0 */
 #define T9 "9a9a9a9a-0000-4000-8000-000000000009"    /* sp1's, uploaded over the API */
 
 static struct e2e_env env;
@@ -366,6 +372,75 @@ test_problem_documents(void **state)
 	e2e_resp_clear(&r);
 }
 
+/* Send only headers announcing a body, and read what comes back within 5 s. */
+static void
+headers_only(const char *head, char *resp, size_t size)
+{
+	struct sockaddr_in sa = { 0 };
+	struct timeval tv = { 5, 0 };
+	size_t got = 0;
+	ssize_t n;
+	int fd, port = 0;
+
+	sscanf(env.api_url, "http://127.0.0.1:%d", &port);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	while (got + 1 < size && (n = read(fd, resp + got, size - got - 1)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+}
+
+static void
+test_refusals_before_body(void **state)
+{
+	char resp[4096], head[512], jws[400], path[300];
+	struct e2e_resp r;
+
+	(void)state;
+	/* a stranger announcing a megabyte is refused on its headers, the body never read */
+	headers_only("POST /api/v1/sps HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n", resp, sizeof(resp));
+	assert_int_equal(strncmp(resp, "HTTP/1.1 401", 12), 0);
+	/* so is an SP token on an operator route */
+	snprintf(head, sizeof(head), "POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 1000000\r\n\r\n", tokens[RIGHT_SP]);
+	headers_only(head, resp, sizeof(resp));
+	assert_int_equal(strncmp(resp, "HTTP/1.1 403", 12), 0);
+	/* JSON bodies are small: over 1 MiB is refused whoever sends it */
+	snprintf(head, sizeof(head), "POST /api/v1/tokens HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2000000\r\n\r\n", tokens[ADMIN]);
+	headers_only(head, resp, sizeof(resp));
+	assert_int_equal(strncmp(resp, "HTTP/1.1 413", 12), 0);
+
+	/* an SP uploading under its own name to another SP's TA id learns nothing of it */
+	snprintf(jws, sizeof(jws), "%s/t3.jws", env.dir);
+	snprintf(path, sizeof(path), "/api/v1/sps/sp2/tas/" T3 "/versions?version=9.0");
+	assert_int_equal(call("POST", path, tokens[OTHER_SP], "application/jose", NULL, jws, &r), 404);
+	assert_string_equal(json_string_value(json_object_get(r.json, "code")), "tam.ta.not_found");
+	e2e_resp_clear(&r);
+	/* the operator is told what it is */
+	assert_int_equal(call("POST", path, tokens[ADMIN], "application/jose", NULL, jws, &r), 409);
+	assert_string_equal(json_string_value(json_object_get(r.json, "code")), "tam.ta.other_sp");
+	e2e_resp_clear(&r);
+
+	/* version 0.0 is a version like any other, first in its list */
+	assert_int_equal(call("POST", "/api/v1/sps/sp1/tas/" T5 "/versions?version=0.0",
+	    tokens[RIGHT_SP], "application/jose", NULL, jws, &r), 201);
+	e2e_resp_clear(&r);
+	assert_int_equal(call("GET", "/api/v1/tas/" T5 "/versions", tokens[RIGHT_SP], NULL, NULL,
+	    NULL, &r), 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
+	e2e_resp_clear(&r);
+}
+
 /* ---- paging ---- */
 
 /* Walk a list with ?limit=per, checking each page; returns the items' key members. */
@@ -561,6 +636,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_authorization_matrix),
 		cmocka_unit_test(test_problem_documents),
+		cmocka_unit_test(test_refusals_before_body),
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_uploaded_ta_installs),
 	};

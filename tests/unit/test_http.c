@@ -225,17 +225,39 @@ dl(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
 	return 0;
 }
 
+/* Admits a request only with "X-Key: open"; a refusal answers before the body. */
+static int guard_calls;
+
+static int
+guard(void *arg, const struct http_request *req, struct http_answer *ans, struct tam_err *err)
+{
+	const char *k = http_request_header(req, "X-Key");
+
+	(void)arg;
+	guard_calls++;
+	if (k != NULL && strcmp(k, "open") == 0)
+		return 0;
+	if (k != NULL && strcmp(k, "custom") == 0) {
+		ans->status = 401;
+		ans->body = strdup("{\"who\":\"you?\"}");
+		ans->len = ans->body ? strlen(ans->body) : 0;
+		return TAM_EDENIED;
+	}
+	return tam_err_set(err, TAM_EDENIED, "no key");
+}
+
 static int
 setup(void **state)
 {
 	static const struct http_route routes[] = {
-		{ "POST", "/tam", OTRP_MEDIA_TYPE, handler, NULL, NULL },
-		{ "GET", "/info", NULL, info, NULL, NULL },
-		{ "GET", "/things/{a}/sub/{b}", NULL, things, NULL, NULL },
-		{ "DELETE", "/things/{a}", NULL, thing_delete, NULL, NULL },
-		{ "GET", "/things/{a}/sub/fixed", NULL, info, NULL, NULL },
-		{ "POST", "/up/{name}", NULL, NULL, NULL, &up_ops },
-		{ "GET", "/dl", NULL, dl, NULL, NULL },
+		{ "POST", "/tam", OTRP_MEDIA_TYPE, handler, NULL, NULL, NULL },
+		{ "GET", "/info", NULL, info, NULL, NULL, NULL },
+		{ "GET", "/things/{a}/sub/{b}", NULL, things, NULL, NULL, NULL },
+		{ "DELETE", "/things/{a}", NULL, thing_delete, NULL, NULL, NULL },
+		{ "GET", "/things/{a}/sub/fixed", NULL, info, NULL, NULL, NULL },
+		{ "POST", "/up/{name}", NULL, NULL, NULL, &up_ops, NULL },
+		{ "GET", "/dl", NULL, dl, NULL, NULL, NULL },
+		{ "POST", "/guarded", NULL, handler, NULL, NULL, guard },
 	};
 	struct http_cfg cfg = {
 		.name = "test", .address = "127.0.0.1", .port = 0, .routes = routes,
@@ -582,6 +604,36 @@ test_upload_route(void **state)
 }
 
 static void
+test_admit_before_body(void **state)
+{
+	char resp[2048], req[512];
+	int calls;
+
+	(void)state;
+	/* refused on the headers: the answer comes though the body never does */
+	calls = guard_calls;
+	last_len = 0;
+	snprintf(req, sizeof(req), "POST /guarded HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Length: 100000\r\nConnection: close\r\n\r\n");
+	assert_int_equal(raw_request(req, strlen(req), resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 403", 12), 0);
+	assert_non_null(strstr(resp, "no key"));
+	assert_int_equal(guard_calls, calls + 1);
+	assert_int_equal(last_len, 0);
+	snprintf(req, sizeof(req), "POST /guarded HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Key: custom\r\n"
+	    "Content-Length: 100000\r\nConnection: close\r\n\r\n");
+	assert_int_equal(raw_request(req, strlen(req), resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 401", 12), 0);
+	assert_non_null(strstr(resp, "{\"who\":\"you?\"}"));
+	/* admitted: the handler gets the body */
+	snprintf(req, sizeof(req), "POST /guarded HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Key: open\r\n"
+	    "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+	assert_int_equal(raw_request(req, strlen(req), resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 200", 12), 0);
+	assert_int_equal(last_len, 5);
+}
+
+static void
 test_streamed_answer(void **state)
 {
 	const char req[] = "GET /dl HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -629,7 +681,7 @@ test_header_helpers(void **state)
 static void
 test_bad_config(void **state)
 {
-	struct http_route route = { "POST", "/tam", NULL, handler, NULL, NULL };
+	struct http_route route = { "POST", "/tam", NULL, handler, NULL, NULL, NULL };
 	struct http_cfg cfg = {
 		.name = "bad", .address = "localhost", .port = 0, .routes = &route, .n_routes = 1,
 		.max_body = 1, .threads = 1, .conn_limit = 1, .conn_timeout = 1,
@@ -663,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_path_params_and_headers),
 		cmocka_unit_test(test_upload_route),
 		cmocka_unit_test(test_streamed_answer),
+		cmocka_unit_test(test_admit_before_body),
 		cmocka_unit_test(test_bad_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

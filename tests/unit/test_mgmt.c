@@ -346,6 +346,22 @@ test_streamed_upload(void **state)
 	if (nrc != TAM_EMALFORMED)
 		fail_msg("%s: %s", tam_err_name(nrc), err.msg);
 	assert_int_equal(upload("ta-s", "2.0", "", 3, 1 << 20, NULL, &res, &err), TAM_EMALFORMED);
+	/* white space alone, or before a compact JWS in any piece, is no bundle */
+	assert_int_equal(upload("ta-s", "2.0", " \n", 1, 1 << 20, NULL, &res, &err), TAM_EMALFORMED);
+	char *spaced = malloc(strlen(c) + 3);
+	assert_non_null(spaced);
+	snprintf(spaced, strlen(c) + 3, "\n\n%s", c);
+	for (size_t step = 1; step <= 3; step++)
+		assert_int_equal(upload("ta-s", "2.0", spaced, step, 1 << 20, NULL, &res, &err),
+		    TAM_EMALFORMED);
+	free(spaced);
+	/* before the JSON serialization it is JSON white space */
+	char *jspaced = malloc(strlen(flat) + 3);
+	assert_non_null(jspaced);
+	snprintf(jspaced, strlen(flat) + 3, "\n\n%s", flat);
+	assert_int_equal(upload("ta-s", "1.5", jspaced, 1, 1 << 20, NULL, &res, &err), 0);
+	free(jspaced);
+	before = count("SELECT count(*) FROM ta_versions");
 	/* a truncated compact bundle: two parts only */
 	char *cut = strdup(c);
 	*strrchr(cut, '.') = '\0';

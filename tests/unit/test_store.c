@@ -1483,12 +1483,23 @@ test_withdraw(void **state)
 	v2 = add_version(st, ta, "2.0");
 	v1 = add_version(st, ta, "1.0");
 	v3 = add_version(st, ta, "10.0");
+	/* version "0.0" has key 0 and still heads the list */
+	int64_t v0 = add_version(st, ta, "0.0");
+	assert_int_equal(store_ta_version_page(st, ta, &(struct store_page){ .limit = 1 }, &vs, &n,
+	    NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(vs[0].id, v0);
+	assert_int_equal(vs[0].version_key, 0);
+	pg.after_int = 0;
+	pg.resume = true;
+	store_ta_versions_free(vs, n);
 	/* pages in version order, not upload order */
 	assert_int_equal(store_ta_version_page(st, ta, &pg, &vs, &n, NULL), TAM_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(vs[0].id, v1);
 	assert_int_equal(vs[1].id, v2);
 	pg.after_int = vs[1].version_key;
+	pg.resume = true;
 	store_ta_versions_free(vs, n);
 	assert_int_equal(store_ta_version_page(st, ta, &pg, &vs, &n, NULL), TAM_OK);
 	assert_int_equal(n, 1);
