@@ -88,6 +88,7 @@ struct api_assignment {
 	char **devices;               /* bulk: device references; NULL when sp is used */
 	size_t n_devices;
 	char *sp;                     /* bulk: every device the SP has a stake in */
+	bool allow_downgrade;         /* may replace a newer installed version */
 };
 /* bulk: the /assignments form ("devices" or "sp" required), else a device's. */
 int api_decode_assignment(const uint8_t *body, size_t len, bool bulk, struct api_assignment *out,

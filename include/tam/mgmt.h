@@ -98,9 +98,13 @@ bool mgmt_profile_known(const char *profile);
 /* Refuse the device from now on (its sessions get 403); its records stay. */
 int mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_err *err) TAM_WUR;
 
-/* version NULL: always the latest version. */
+/*
+ * version NULL: always the latest version. allow_downgrade: the assigned
+ * version may replace a newer one the device holds (UpdateTA to an older
+ * version); without it, a device ahead of its assignment is left alone.
+ */
 int mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char *version,
-    struct tam_err *err) TAM_WUR;
+    bool allow_downgrade, struct tam_err *err) TAM_WUR;
 int mgmt_unassign(struct mgmt *m, const char *device_ref, const char *taid,
     struct tam_err *err) TAM_WUR;
 /*
@@ -108,7 +112,7 @@ int mgmt_unassign(struct mgmt *m, const char *device_ref, const char *taid,
  * all or nothing, in one transaction with one audit record per device.
  */
 int mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version,
-    const int64_t *ids, size_t n, struct tam_err *err) TAM_WUR;
+    bool allow_downgrade, const int64_t *ids, size_t n, struct tam_err *err) TAM_WUR;
 
 /* ---- management API tokens ---- */
 

@@ -25,6 +25,7 @@ struct tam_ta_obs {
 	char sdname[TAM_SDNAME_MAX];   /* SD that holds it; empty if unknown */
 	char taname[TAM_TANAME_MAX];   /* optional friendly name */
 	int64_t ta_version_id;         /* our ta_versions row we installed, 0 if unknown */
+	int64_t version_key;           /* that row's version_key (filled on read; valid if ta_version_id) */
 	bool managed;                  /* in our TA catalogue: policy may delete it (not stored) */
 };
 
@@ -57,6 +58,8 @@ struct tam_spaik_obs *tam_dev_state_aik(const struct tam_dev_state *s, const cha
 struct tam_assignment {
 	int64_t ta_id;                 /* tas row */
 	int64_t ta_version_id;         /* resolved ta_versions row (pinned or latest) */
+	int64_t version_key;           /* its version_key */
+	bool allow_downgrade;          /* an operator allowed replacing a newer installed version */
 	char taid[TAM_TAID_MAX];
 	char version[TAM_VERSION_MAX];
 	int64_t sp_id;                 /* sps row of the TA's owner */
@@ -69,6 +72,7 @@ enum tam_op_kind {
 	TAM_OP_CREATE_SD,
 	TAM_OP_INSTALL_TA,
 	TAM_OP_DELETE_TA,
+	TAM_OP_UPDATE_TA,
 };
 
 /* The one operation policy wants next. */
@@ -77,8 +81,8 @@ struct tam_op {
 	int64_t sp_id;                 /* CreateSD/InstallTA: sps row; 0 for DeleteTA of an unknown SP */
 	char spid[TAM_SPID_MAX];
 	char sdname[TAM_SDNAME_MAX];
-	char taid[TAM_TAID_MAX];       /* InstallTA/DeleteTA; with blocked, the waiting TA */
-	int64_t ta_version_id;         /* InstallTA */
+	char taid[TAM_TAID_MAX];       /* InstallTA/UpdateTA/DeleteTA; with blocked, the waiting TA */
+	int64_t ta_version_id;         /* InstallTA/UpdateTA: the version to deliver */
 	bool blocked;                  /* NONE, but an assignment waits: its SP has no TEE SP AIK */
 };
 

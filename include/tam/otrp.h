@@ -30,6 +30,7 @@ enum otrp_msg {
 	OTRP_MSG_CREATE_SD,
 	OTRP_MSG_INSTALL_TA,
 	OTRP_MSG_DELETE_TA,
+	OTRP_MSG_UPDATE_TA,
 	OTRP_MSG_BROKER_ERROR,        /* unsigned error from the broker */
 };
 
@@ -124,9 +125,12 @@ json_t *otrp_content_create_sd(const char *spid, const char *sdname,
 json_t *otrp_content_install_ta(const char *tamid, const char *spid, const char *sdname,
     const uint8_t *spcert, size_t spcert_len, const char *taid);
 json_t *otrp_content_delete_ta(const char *tamid, const char *sdname, const char *taid);
-/* {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64}; steals key_jwe. */
+/*
+ * {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64}, or for an
+ * UpdateTA (update true) "ciphernewtadata"; steals key_jwe.
+ */
 json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
-    size_t ct_len);
+    size_t ct_len, bool update);
 
 /* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
 int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;

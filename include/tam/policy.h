@@ -15,8 +15,10 @@
  * Order: first DeleteTA for any TA the device holds that is not assigned and
  * is in our catalogue (managed), then, per assignment (in the given order):
  * CreateSD when the SP's SD is missing, InstallTA when the TA is missing and
- * the SD and the SP's AIK are known. An assignment that cannot proceed (SD
- * present but no AIK) is skipped. Writes TAM_OP_NONE when nothing is left;
+ * the SD and the SP's AIK are known, UpdateTA when the device holds another
+ * version we installed and the assigned one is newer (or older, with
+ * allow_downgrade). A TA whose installed version we do not know is left
+ * alone. An assignment that cannot proceed (SD present but no AIK) is skipped. Writes TAM_OP_NONE when nothing is left;
  * then op->blocked says whether an assignment is waiting, and which.
  * Operations listed in skip (refused by the TEE recently) are never chosen.
  */

@@ -325,10 +325,12 @@ int store_device_state_set(struct store *st, int64_t device_id,
 
 /*
  * ta_version_id 0 means "the latest version". Replaces an existing assignment.
- * A pinned version that is not a version of ta_id is TAM_EINVAL.
+ * A pinned version that is not an installable version of ta_id is TAM_EINVAL.
+ * allow_downgrade: the version may replace a newer one installed on the device.
  */
 int store_assign(struct store *st, int64_t device_id, int64_t ta_id,
-    int64_t ta_version_id, const char *actor, struct tam_err *err) TAM_WUR;
+    int64_t ta_version_id, bool allow_downgrade, const char *actor,
+    struct tam_err *err) TAM_WUR;
 int store_unassign(struct store *st, int64_t device_id, int64_t ta_id,
     struct tam_err *err) TAM_WUR;
 /* One assignment as operators see it. */
@@ -339,6 +341,7 @@ struct store_assignment_row {
 	char resolved[TAM_VERSION_MAX];   /* what a device gets now; "" if the TA has none */
 	int64_t created;
 	char created_by[128];
+	bool allow_downgrade;
 };
 /* The device's assignments by taid after pg->after_text; sp_id non-zero: that SP's TAs only. */
 int store_assignment_page(struct store *st, int64_t device_id, int64_t sp_id,

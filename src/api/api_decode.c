@@ -183,9 +183,10 @@ int
 api_decode_assignment(const uint8_t *body, size_t len, bool bulk, struct api_assignment *out,
     struct tam_err *err)
 {
-	static const char *const one[] = { "taid", "version", NULL };
-	static const char *const many[] = { "taid", "version", "devices", "sp", NULL };
-	json_t *o, *devs, *v;
+	static const char *const one[] = { "taid", "version", "allow_downgrade", NULL };
+	static const char *const many[] = { "taid", "version", "allow_downgrade", "devices", "sp",
+		NULL };
+	json_t *o, *devs, *v, *dg;
 	size_t i;
 	int rc;
 
@@ -195,6 +196,13 @@ api_decode_assignment(const uint8_t *body, size_t len, bool bulk, struct api_ass
 	if ((rc = get_str(o, "taid", true, TAM_TAID_MAX, &out->taid, err)) != TAM_OK ||
 	    (rc = get_str(o, "version", false, TAM_VERSION_MAX, &out->version, err)) != TAM_OK)
 		goto out;
+	dg = json_object_get(o, "allow_downgrade");
+	if (dg != NULL && !json_is_boolean(dg)) {
+		rc = tam_err_setk(err, TAM_EMALFORMED, "request.bad_member",
+		    "\"allow_downgrade\" must be true or false");
+		goto out;
+	}
+	out->allow_downgrade = json_is_true(dg);
 	if (!bulk)
 		goto out;
 	if ((rc = get_str(o, "sp", false, TAM_SPID_MAX, &out->sp, err)) != TAM_OK)

@@ -29,9 +29,10 @@ device_json(const struct store_device *d)
 static json_t *
 assignment_json(const struct store_assignment_row *a)
 {
-	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "taid", a->taid, "spid", a->spid,
+	return json_pack("{s:s,s:s,s:o,s:o,s:b,s:o,s:s}", "taid", a->taid, "spid", a->spid,
 	    "version", a->pinned[0] != '\0' ? json_string(a->pinned) : json_null(),
 	    "resolved_version", a->resolved[0] != '\0' ? json_string(a->resolved) : json_null(),
+	    "allow_downgrade", a->allow_downgrade,
 	    "created", api_time(a->created), "created_by", a->created_by);
 }
 
@@ -278,7 +279,7 @@ api_assignments_create(struct api_call *c, const uint8_t *body, size_t len,
 	if ((rc = api_scope_ta(c, r.taid, &ta, err)) != TAM_OK ||
 	    (rc = find_assignment(c, d.id, ta.taid, &row, &existed, err)) != TAM_OK)
 		goto out;
-	rc = mgmt_assign(&c->m, did, ta.taid, r.version, err);
+	rc = mgmt_assign(&c->m, did, ta.taid, r.version, r.allow_downgrade, err);
 	if (rc == TAM_ENOTFOUND && err->kind == NULL)
 		err->kind = "ta.version_not_found";
 	if (rc == TAM_ECONFLICT && err->kind == NULL)
@@ -378,7 +379,8 @@ api_assignments_bulk(struct api_call *c, const uint8_t *body, size_t len,
 			store_device_clear(&d);
 		}
 	}
-	if ((rc = mgmt_assign_bulk(&c->m, ta.taid, r.version, ids, n, err)) != TAM_OK) {
+	if ((rc = mgmt_assign_bulk(&c->m, ta.taid, r.version, r.allow_downgrade, ids, n,
+	    err)) != TAM_OK) {
 		if (rc == TAM_ENOTFOUND && err->kind == NULL)
 			err->kind = "ta.version_not_found";
 		goto out;

@@ -643,7 +643,7 @@ assignment_target(struct mgmt *m, const char *device_ref, const char *taid,
 
 int
 mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char *version,
-    struct tam_err *err)
+    bool allow_downgrade, struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };
 	struct store_device d = { 0 };
@@ -671,10 +671,12 @@ mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char
 		    "version %s of TA %s is withdrawn", v.version, taid);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "taid=%s version=%s", taid, version ? version : "latest");
+	snprintf(detail, sizeof(detail), "taid=%s version=%s%s", taid, version ? version : "latest",
+	    allow_downgrade ? " downgrade=allowed" : "");
 	if ((rc = begin(m, err)) != TAM_OK)
 		goto out;
-	rc = finish(m, store_assign(m->st, d.id, ta.id, version ? v.id : 0, m->actor, err),
+	rc = finish(m, store_assign(m->st, d.id, ta.id, version ? v.id : 0, allow_downgrade,
+	    m->actor, err),
 	    "assign", object, detail, err);
 out:
 	store_ta_version_clear(&v);
@@ -702,8 +704,8 @@ out:
 }
 
 int
-mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version, const int64_t *ids,
-    size_t n, struct tam_err *err)
+mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version, bool allow_downgrade,
+    const int64_t *ids, size_t n, struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };
 	struct store_device d = { 0 };
@@ -722,8 +724,8 @@ mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version, const in
 		    "version %s of TA %s is withdrawn", v.version, taid);
 	if (rc != TAM_OK)
 		goto out;
-	snprintf(detail, sizeof(detail), "taid=%s version=%s bulk=%zu", taid,
-	    version ? version : "latest", n);
+	snprintf(detail, sizeof(detail), "taid=%s version=%s bulk=%zu%s", taid,
+	    version ? version : "latest", n, allow_downgrade ? " downgrade=allowed" : "");
 	if ((rc = begin(m, err)) != TAM_OK)
 		goto out;
 	for (size_t i = 0; i < n && rc == TAM_OK; i++) {
@@ -738,8 +740,8 @@ mgmt_assign_bulk(struct mgmt *m, const char *taid, const char *version, const in
 		}
 		tam_hex_encode(d.did, 32, didhex);
 		snprintf(object, sizeof(object), "device:%s", didhex);
-		if ((rc = store_assign(m->st, d.id, ta.id, version ? v.id : 0, m->actor,
-		    err)) == TAM_OK)
+		if ((rc = store_assign(m->st, d.id, ta.id, version ? v.id : 0, allow_downgrade,
+		    m->actor, err)) == TAM_OK)
 			rc = store_audit(m->st, m->actor, "assign", object, detail, err);
 	}
 	if (rc != TAM_OK) {

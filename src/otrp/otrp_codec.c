@@ -27,6 +27,8 @@ static const struct msg_names names[] = {
 	    "InstallTAResponse", "InstallTATBSResponse" },
 	{ OTRP_MSG_DELETE_TA, "DeleteTARequest", "DeleteTATBSRequest",
 	    "DeleteTAResponse", "DeleteTATBSResponse" },
+	{ OTRP_MSG_UPDATE_TA, "UpdateTARequest", "UpdateTATBSRequest",
+	    "UpdateTAResponse", "UpdateTATBSResponse" },
 };
 
 /* The one TEE entry of a GetDeviceStateResponse array. */
@@ -64,6 +66,7 @@ otrp_msg_for_op(enum tam_op_kind k)
 	case TAM_OP_CREATE_SD: return OTRP_MSG_CREATE_SD;
 	case TAM_OP_INSTALL_TA: return OTRP_MSG_INSTALL_TA;
 	case TAM_OP_DELETE_TA: return OTRP_MSG_DELETE_TA;
+	case TAM_OP_UPDATE_TA: return OTRP_MSG_UPDATE_TA;
 	case TAM_OP_NONE: break;
 	}
 	return OTRP_MSG_GET_DEVICE_STATE;
@@ -753,7 +756,8 @@ otrp_content_delete_ta(const char *tamid, const char *sdname, const char *taid)
 }
 
 json_t *
-otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len)
+otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len,
+    bool update)
 {
 	char ivhex[33], *data = b64_or_null(ct, ct_len);
 	json_t *j = NULL;
@@ -761,7 +765,7 @@ otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size
 	tam_hex_encode(iv, 16, ivhex);
 	if (data != NULL && key_jwe != NULL)
 		j = json_pack("{s:O,s:s,s:s,s:s}", "key", key_jwe, "iv", ivhex, "alg", "AESCBC",
-		    "ciphertadata", data);
+		    update ? "ciphernewtadata" : "ciphertadata", data);
 	free(data);
 	json_decref(key_jwe);
 	return j;

@@ -316,7 +316,8 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	    v.enc_key, sizeof(v.enc_key), &key_jwe, err);
 	if (rc != TAM_OK)
 		goto out;
-	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len);
+	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len,
+	    c->op.kind == TAM_OP_UPDATE_TA);
 	if (*out == NULL)
 		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta");
 out:
@@ -351,7 +352,8 @@ build_next(struct ctx *c, struct tam_err *err)
 	memcpy(c->next.taid, c->op.taid, sizeof(c->next.taid));
 	memcpy(c->next.response, otrp_response_name(m), strlen(otrp_response_name(m)) + 1);
 
-	if (c->op.kind == TAM_OP_CREATE_SD || c->op.kind == TAM_OP_INSTALL_TA) {
+	if (c->op.kind == TAM_OP_CREATE_SD || c->op.kind == TAM_OP_INSTALL_TA ||
+	    c->op.kind == TAM_OP_UPDATE_TA) {
 		if ((rc = store_sp_get_by_id(c->st, c->op.sp_id, &sp, err)) != TAM_OK)
 			return rc;
 	}
@@ -361,6 +363,8 @@ build_next(struct ctx *c, struct tam_err *err)
 		    c->dev.did);
 		break;
 	case TAM_OP_INSTALL_TA:
+	case TAM_OP_UPDATE_TA:
+		/* UpdateTA's content is InstallTA's: the TA, its SD and the signer to check it with. */
 		content = otrp_content_install_ta(tamid, sp.spid, sp.sdname, sp.cert, sp.cert_len,
 		    c->op.taid);
 		if ((rc = build_encrypted_ta(c, &enc_ta, err)) != TAM_OK)
@@ -784,8 +788,10 @@ merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
 {
 	for (size_t i = 0; i < c->state.n_tas; i++)
 		for (size_t j = 0; j < old->n_tas; j++)
-			if (strcmp(c->state.tas[i].taid, old->tas[j].taid) == 0)
+			if (strcmp(c->state.tas[i].taid, old->tas[j].taid) == 0) {
 				c->state.tas[i].ta_version_id = old->tas[j].ta_version_id;
+				c->state.tas[i].version_key = old->tas[j].version_key;
+			}
 	if (dsi_has_aiks)
 		return TAM_OK;
 	for (size_t j = 0; j < old->n_aiks; j++) {
@@ -989,6 +995,8 @@ apply_op_to_state(struct ctx *c, struct tam_err *err)
 			s->n_tas--;
 		}
 		break;
+	case TAM_OP_UPDATE_TA:
+		/* The TA stays where it is; its version is set once the response is accepted. */
 	case TAM_OP_NONE:
 		break;
 	}
@@ -1087,8 +1095,15 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 			goto out;
 		}
 	}
-	if (c->req.op == TAM_OP_INSTALL_TA && (ta = tam_dev_state_ta(&c->state, c->req.taid)) != NULL)
-		ta->ta_version_id = c->req.ta_version_id;
+	if ((c->req.op == TAM_OP_INSTALL_TA || c->req.op == TAM_OP_UPDATE_TA) &&
+	    (ta = tam_dev_state_ta(&c->state, c->req.taid)) != NULL) {
+		struct store_ta_version v;
+		if ((rc = store_ta_version_get(c->st, c->req.ta_version_id, false, &v, err)) != TAM_OK)
+			goto out;
+		ta->ta_version_id = v.id;
+		ta->version_key = v.version_key;
+		store_ta_version_clear(&v);
+	}
 	switch (c->req.op) {
 	case TAM_OP_CREATE_SD:
 		snprintf(c->audit_action, sizeof(c->audit_action), "sd.create");
@@ -1097,6 +1112,11 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		break;
 	case TAM_OP_INSTALL_TA:
 		snprintf(c->audit_action, sizeof(c->audit_action), "ta.install");
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s ta_version_id=%lld",
+		    c->req.taid, (long long)c->req.ta_version_id);
+		break;
+	case TAM_OP_UPDATE_TA:
+		snprintf(c->audit_action, sizeof(c->audit_action), "ta.update");
 		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s ta_version_id=%lld",
 		    c->req.taid, (long long)c->req.ta_version_id);
 		break;

@@ -27,6 +27,19 @@ skipped(const struct tam_op_key *skip, size_t n, enum tam_op_kind kind, const ch
 	return 0;
 }
 
+/*
+ * Does an installed TA need UpdateTA to reach its assignment? Only a version
+ * we installed can be compared; a newer one goes on, an older one only with
+ * the operator's consent.
+ */
+static bool
+wants_update(const struct tam_ta_obs *have, const struct tam_assignment *a)
+{
+	if (have->ta_version_id == 0 || have->ta_version_id == a->ta_version_id)
+		return false;
+	return a->version_key > have->version_key || a->allow_downgrade;
+}
+
 /* All strings in model structs are bounded arrays of the same size, so copies fit. */
 #define COPY(dst, src) memcpy((dst), (src), sizeof(dst))
 
@@ -55,8 +68,13 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 	const struct tam_assignment *waiting = NULL;
 	for (size_t i = 0; i < n_want; i++) {
 		const struct tam_assignment *a = &want[i];
-		if (tam_dev_state_ta(observed, a->taid) != NULL)
-			continue;
+		const struct tam_ta_obs *have = tam_dev_state_ta(observed, a->taid);
+		enum tam_op_kind kind = TAM_OP_INSTALL_TA;
+		if (have != NULL) {
+			if (!wants_update(have, a))
+				continue;
+			kind = TAM_OP_UPDATE_TA;
+		}
 		if (tam_dev_state_sd(observed, a->sdname) == NULL) {
 			if (skipped(skip, n_skip, TAM_OP_CREATE_SD, "", a->sdname))
 				continue;
@@ -71,9 +89,9 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 				waiting = a;
 			continue;
 		}
-		if (skipped(skip, n_skip, TAM_OP_INSTALL_TA, a->taid, a->sdname))
+		if (skipped(skip, n_skip, kind, a->taid, a->sdname))
 			continue;
-		op->kind = TAM_OP_INSTALL_TA;
+		op->kind = kind;
 		op->sp_id = a->sp_id;
 		COPY(op->spid, a->spid);
 		COPY(op->sdname, a->sdname);

@@ -15,17 +15,19 @@
  * the upsert's ON CONFLICT from being parsed as part of the SELECT's join.
  */
 static const char SQL_ASSIGN[] =
-    "INSERT INTO assignments (device_id, ta_id, ta_version_id, created, created_by)"
-    " SELECT ?1, ?2, ?3, ?4, ?5"
+    "INSERT INTO assignments (device_id, ta_id, ta_version_id, created, created_by,"
+    " allow_downgrade) SELECT ?1, ?2, ?3, ?4, ?5, ?6"
     " WHERE ?3 IS NULL OR EXISTS (SELECT 1 FROM ta_versions"
     "  WHERE id = ?3 AND ta_id = ?2 AND withdrawn IS NULL)"
     " ON CONFLICT (device_id, ta_id) DO UPDATE SET ta_version_id = excluded.ta_version_id,"
-    " created = excluded.created, created_by = excluded.created_by";
+    " created = excluded.created, created_by = excluded.created_by,"
+    " allow_downgrade = excluded.allow_downgrade";
 static const char SQL_UNASSIGN[] =
     "DELETE FROM assignments WHERE device_id = ?1 AND ta_id = ?2";
 /* A version id of NULL joins nothing, which leaves out TAs with no version yet. */
 static const char SQL_ASSIGNMENTS[] =
-    "SELECT a.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname"
+    "SELECT a.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname, v.version_key,"
+    " a.allow_downgrade"
     " FROM assignments a"
     " JOIN tas t ON t.id = a.ta_id"
     " JOIN sps s ON s.id = t.sp_id"
@@ -38,7 +40,7 @@ static const char SQL_ASSIGNMENTS[] =
 static const char SQL_ASSIGNMENT_PAGE[] =
     "SELECT t.taid, s.spid, p.version, COALESCE(p.version,"
     "  (SELECT l.version FROM ta_versions l WHERE l.ta_id = a.ta_id AND l.withdrawn IS NULL"
-    "   ORDER BY l.version_key DESC LIMIT 1)), a.created, a.created_by"
+    "   ORDER BY l.version_key DESC LIMIT 1)), a.created, a.created_by, a.allow_downgrade"
     " FROM assignments a"
     " JOIN tas t ON t.id = a.ta_id"
     " JOIN sps s ON s.id = t.sp_id"
@@ -56,7 +58,7 @@ static const char SQL_DEVICE_IDS_FOR_SP[] =
 
 int
 store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_version_id,
-    const char *actor, struct tam_err *err)
+    bool allow_downgrade, const char *actor, struct tam_err *err)
 {
 	char what[96];
 	int rc;
@@ -72,7 +74,8 @@ store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_vers
 	    STORE_INT64(ta_id),
 	    STORE_ID(ta_version_id),
 	    STORE_INT64(tam_now()),
-	    STORE_TEXT(actor)), what, err)) == TAM_OK && store_changes(st) == 0)
+	    STORE_TEXT(actor),
+	    STORE_INT64(allow_downgrade)), what, err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_EINVAL,
 		    "%s: version %lld is not an installable version of that TA", what,
 		    (long long)ta_version_id);
@@ -102,6 +105,8 @@ assignment_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *e
 	a->ta_id = sqlite3_column_int64(s, 0);
 	a->ta_version_id = sqlite3_column_int64(s, 1);
 	a->sp_id = sqlite3_column_int64(s, 4);
+	a->version_key = sqlite3_column_int64(s, 7);
+	a->allow_downgrade = sqlite3_column_int64(s, 8) != 0;
 	if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) == TAM_OK)
@@ -125,6 +130,7 @@ assignment_row_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_er
 
 	memset(a, 0, sizeof(*a));
 	a->created = sqlite3_column_int64(s, 4);
+	a->allow_downgrade = sqlite3_column_int64(s, 6) != 0;
 	if ((rc = store_col_text(st, s, 0, a->taid, sizeof(a->taid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 1, a->spid, sizeof(a->spid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 2, a->pinned, sizeof(a->pinned), err)) == TAM_OK &&

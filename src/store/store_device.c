@@ -50,8 +50,9 @@ static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WH
 static const char SQL_STATE_SDS[] =
     "SELECT sdname, spid FROM device_sds WHERE device_id = ?1 ORDER BY sdname";
 static const char SQL_STATE_TAS[] =
-    "SELECT taid, sdname, taname, ta_version_id FROM device_tas WHERE device_id = ?1"
-    " ORDER BY taid";
+    "SELECT d.taid, d.sdname, d.taname, d.ta_version_id, v.version_key FROM device_tas d"
+    " LEFT JOIN ta_versions v ON v.id = d.ta_version_id WHERE d.device_id = ?1"
+    " ORDER BY d.taid";
 static const char SQL_STATE_AIKS[] =
     "SELECT spid, spki FROM device_spaiks WHERE device_id = ?1 ORDER BY spid";
 static const char SQL_STATE_DEL_SDS[] = "DELETE FROM device_sds WHERE device_id = ?1";
@@ -434,6 +435,7 @@ ta_obs_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 
 	memset(ta, 0, sizeof(*ta));
 	ta->ta_version_id = sqlite3_column_int64(s, 3);
+	ta->version_key = sqlite3_column_int64(s, 4);
 	if ((rc = store_col_text(st, s, 0, ta->taid, sizeof(ta->taid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 1, ta->sdname, sizeof(ta->sdname), err)) == TAM_OK)
 		rc = store_col_text(st, s, 2, ta->taname, sizeof(ta->taname), err);

@@ -58,6 +58,7 @@ tam_op_kind_name(enum tam_op_kind k)
 	case TAM_OP_CREATE_SD: return "CreateSD";
 	case TAM_OP_INSTALL_TA: return "InstallTA";
 	case TAM_OP_DELETE_TA: return "DeleteTA";
+	case TAM_OP_UPDATE_TA: return "UpdateTA";
 	}
 	return "unknown";
 }
@@ -66,7 +67,7 @@ int
 tam_op_kind_parse(const char *s, enum tam_op_kind *out)
 {
 	static const enum tam_op_kind all[] = {
-		TAM_OP_NONE, TAM_OP_CREATE_SD, TAM_OP_INSTALL_TA, TAM_OP_DELETE_TA,
+		TAM_OP_NONE, TAM_OP_CREATE_SD, TAM_OP_INSTALL_TA, TAM_OP_DELETE_TA, TAM_OP_UPDATE_TA,
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

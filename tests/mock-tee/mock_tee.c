@@ -32,6 +32,7 @@ enum mt_kind {
 	MT_CREATE_SD,
 	MT_INSTALL_TA,
 	MT_DELETE_TA,
+	MT_UPDATE_TA,
 };
 
 /* Members of each TBS request; everything else is ERR_REQUEST_INVALID. */
@@ -48,6 +49,9 @@ static const char *const install_content_opt[] = { "spcert", NULL };
 static const char *const delete_content[] = { "tamid", "sdname", "taid", NULL };
 static const char *const no_members[] = { NULL };
 static const char *const encrypted_ta_members[] = { "key", "iv", "alg", "ciphertadata", NULL };
+/* UpdateTA: a new binary (personalization data is not sent by this TAM). */
+static const char *const encrypted_newta_members[] = { "key", "iv", "alg", "ciphernewtadata",
+	NULL };
 
 struct mt_names {
 	enum mt_kind kind;
@@ -70,6 +74,9 @@ static const struct mt_names msg_names[] = {
 	    install_content_opt },
 	{ MT_DELETE_TA, "DeleteTARequest", "DeleteTATBSRequest",
 	    "DeleteTAResponse", "DeleteTATBSResponse", req_members, delete_content, no_members },
+	{ MT_UPDATE_TA, "UpdateTARequest", "UpdateTATBSRequest",
+	    "UpdateTAResponse", "UpdateTATBSResponse", install_members, install_content,
+	    install_content_opt },
 };
 
 /* The one TEE entry inside a GetDeviceStateResponse array. */
@@ -532,9 +539,10 @@ bundle_signed_by(const struct jose_jws *bundle, const char *s)
 
 /* Decrypt encrypted_ta to the SP-signed bundle (a plaintext JWS). */
 static int
-open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
+open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid, bool update,
     struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len)
 {
+	const char *data_name = update ? "ciphernewtadata" : "ciphertadata";
 	const json_t *eta = json_object_get(m->body, "encrypted_ta"), *keyjwe;
 	const struct jose_key *aik = NULL;
 	uint8_t iv[MT_TA_IV_BYTES], *key = NULL, *ct = NULL;
@@ -546,16 +554,17 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 	*bundle_len = 0;
 	if (!json_is_object(eta))
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta must be an object");
-	if ((bad = unknown_member(eta, encrypted_ta_members, NULL)) != NULL)
+	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members,
+	    NULL)) != NULL)
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta has unknown member \"%.32s\"",
 		    bad);
 	alg = str_member(eta, "alg");
 	ivhex = str_member(eta, "iv");
-	data = str_member(eta, "ciphertadata");
+	data = str_member(eta, data_name);
 	keyjwe = json_object_get(eta, "key");
 	if (alg == NULL || ivhex == NULL || data == NULL || !json_is_object(keyjwe))
 		return refuse(o, "ERR_REQUEST_INVALID",
-		    "encrypted_ta needs key (JWE), iv, alg and ciphertadata");
+		    "encrypted_ta needs key (JWE), iv, alg and %s", data_name);
 	if (strcmp(alg, "AESCBC") != 0)
 		return refuse(o, "ERR_UNSUPPORTED_CRYPTO_ALG", "encrypted_ta.alg %.32s", alg);
 	if (tam_hex_decode(ivhex, strlen(ivhex), iv, sizeof(iv)) != TAM_OK)
@@ -573,11 +582,11 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 		goto out;
 	}
 	if (mt_b64std_decode(data, strlen(data), &ct, &ctlen) != TAM_OK) {
-		rc = refuse(o, "ERR_REQUEST_INVALID", "ciphertadata is not standard base64");
+		rc = refuse(o, "ERR_REQUEST_INVALID", "%s is not standard base64", data_name);
 		goto out;
 	}
 	if (otrp_bundle_open(ct, ctlen, key, iv, bundle, bundle_len, NULL) != TAM_OK)
-		rc = refuse(o, "ERR_TA_INVALID", "ciphertadata does not decrypt");
+		rc = refuse(o, "ERR_TA_INVALID", "%s does not decrypt", data_name);
 out:
 	if (key != NULL) {
 		tam_wipe(key, keylen);
@@ -587,8 +596,9 @@ out:
 	return rc;
 }
 
+/* InstallTA puts a new TA in an SD; UpdateTA (update) replaces one that is there. */
 static int
-handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
+handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, bool update,
     struct tam_err *err)
 {
 	const char *spid = str_member(m->content, "spid");
@@ -617,8 +627,10 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another TAM", sdname);
 	if (strcmp(str_member(sd, "spid"), spid) != 0)
 		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another SP", sdname);
-	if (mt_state_sd_of_ta(mt->state, taid) != NULL)
+	if (!update && mt_state_sd_of_ta(mt->state, taid) != NULL)
 		return refuse(o, "ERR_TA_ALREADY_INSTALLED", "TA %s is installed", taid);
+	if (update && mt_state_sd_of_ta(mt->state, taid) != sd)
+		return refuse(o, "ERR_TA_NOT_FOUND", "TA %s is not installed in SD %s", taid, sdname);
 	if (spcert != NULL) {
 		x = cert_from_b64(spcert);
 		if (x == NULL)
@@ -627,7 +639,7 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 		if ((rc = cert_b64(x, &newcert, err)) != TAM_OK)
 			goto out;
 	}
-	if ((rc = open_encrypted_ta(mt, m, spid, o, &bundle, &bundle_len)) != TAM_OK ||
+	if ((rc = open_encrypted_ta(mt, m, spid, update, o, &bundle, &bundle_len)) != TAM_OK ||
 	    o->code != NULL)
 		goto out;
 	/* The SP's JWS in either serialization, as the TAM received it. */
@@ -657,8 +669,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	}
 	next = json_deep_copy(mt->state);
 	nsd = next != NULL ? mt_state_sd(next, sdname) : NULL;
-	if (nsd == NULL || json_array_append_new(json_object_get(nsd, "tas"),
-	    json_pack("{s:s,s:s}", "taid", taid, "taname", taid)) != 0 ||
+	if (nsd == NULL || (!update && json_array_append_new(json_object_get(nsd, "tas"),
+	    json_pack("{s:s,s:s}", "taid", taid, "taname", taid)) != 0) ||
 	    (!by_registered && json_array_append_new(json_object_get(nsd, "spcerts"),
 	    json_string(newcert)) != 0)) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -684,7 +696,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	}
 	rc = add_dsi(mt, m, o, err);
 out:
-	if (written)
+	/* A new TA that could not be recorded goes; a replaced one cannot be put back. */
+	if (written && !update)
 		unlink(path);
 	json_decref(next);
 	jose_jws_free(jws);
@@ -872,7 +885,9 @@ decide(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_e
 	case MT_CREATE_SD:
 		return handle_create_sd(mt, m, o, err);
 	case MT_INSTALL_TA:
-		return handle_install_ta(mt, m, o, err);
+		return handle_install_ta(mt, m, o, false, err);
+	case MT_UPDATE_TA:
+		return handle_install_ta(mt, m, o, true, err);
 	case MT_DELETE_TA:
 		return handle_delete_ta(mt, m, o, err);
 	case MT_GET_DEVICE_STATE:

@@ -370,7 +370,7 @@ test_blocked_without_aik_is_recorded(void **state)
 	(void)state;
 	mock_tee_did(mt, did);
 	tam_hex_encode(did, 32, hex);
-	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, false, &err), 0);
 	r = edited_session(mt, edit_sd_without_aik);
 	assert_true(r.done);
 	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'blocked:no TEE SP AIK for sp1'"), 1);
@@ -393,7 +393,7 @@ test_pass_without_effect_stops(void **state)
 	(void)state;
 	mock_tee_did(mt, did);
 	tam_hex_encode(did, 32, hex);
-	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, false, &err), 0);
 	r = engine_step("", 0, 0, &err);
 	ans = tee_answer(mt, &r, &len);
 	otrp_reply_clear(&r);
@@ -435,13 +435,13 @@ test_full_flow_in_process(void **state)
 	r = engine_step(ans, len, 0, &err);
 	free(ans);
 	assert_true(r.done);
-	assert_int_equal(mgmt_assign(&m, "0", TAID, NULL, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign(&m, "0", TAID, NULL, false, &err), TAM_ENOTFOUND);
 	{
 		uint8_t did[32];
 		char hex[65];
 		mock_tee_did(mt, did);
 		tam_hex_encode(did, 32, hex);
-		assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+		assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, false, &err), 0);
 	}
 	r = engine_step("", 0, 0, &err);
 	while (!r.done) {
@@ -588,7 +588,7 @@ test_ec_tee_recorded_but_blocked(void **state)
 	assert_true(r.done);
 	mock_tee_did(mt, did);
 	tam_hex_encode(did, 32, hex);
-	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, &err), 0);
+	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, false, &err), 0);
 	/* but content for it needs ECDH-ES key agreement: the session ends, saying why */
 	r = engine_step("", 0, 0, &err);
 	ans = tee_answer(mt, &r, &len);

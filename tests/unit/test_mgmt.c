@@ -239,12 +239,12 @@ test_devices_and_assignments(void **state)
 	assert_int_equal(mgmt_device_enroll(&m, "raw", NULL, pubpem, publ, &id, &err), TAM_ECONFLICT);
 	free(pubpem);
 
-	assert_int_equal(mgmt_assign(&m, "nosuch", TAID, NULL, &err), TAM_ENOTFOUND);
-	assert_int_equal(mgmt_assign(&m, "tee1", "nosuch", NULL, &err), TAM_ENOTFOUND);
-	assert_int_equal(mgmt_assign(&m, "tee1", TAID, "7.0", &err), TAM_ENOTFOUND);
-	assert_int_equal(mgmt_assign(&m, "tee1", TAID, "1.0", &err), 0);
+	assert_int_equal(mgmt_assign(&m, "nosuch", TAID, NULL, false, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign(&m, "tee1", "nosuch", NULL, false, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign(&m, "tee1", TAID, "7.0", false, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign(&m, "tee1", TAID, "1.0", false, &err), 0);
 	assert_int_equal(count("SELECT count(*) FROM assignments WHERE ta_version_id IS NOT NULL"), 1);
-	assert_int_equal(mgmt_assign(&m, "tee1", TAID, NULL, &err), 0);
+	assert_int_equal(mgmt_assign(&m, "tee1", TAID, NULL, false, &err), 0);
 	assert_int_equal(count("SELECT count(*) FROM assignments WHERE ta_version_id IS NULL"), 1);
 	assert_int_equal(mgmt_unassign(&m, "tee1", TAID, &err), 0);
 	assert_int_equal(mgmt_unassign(&m, "tee1", TAID, &err), TAM_ENOTFOUND);
@@ -465,12 +465,12 @@ test_tokens_and_bulk(void **state)
 	store_device_clear(&d);
 	ids[1] = 424242;
 	long long before = count("SELECT count(*) FROM assignments");
-	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, ids, 2, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, false, ids, 2, &err), TAM_ENOTFOUND);
 	assert_int_equal(count("SELECT count(*) FROM assignments"), before);
-	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, ids, 1, &err), 0);
-	assert_int_equal(mgmt_assign_bulk(&m, TAID, "1.0", ids, 1, &err), 0);
-	assert_int_equal(mgmt_assign_bulk(&m, TAID, "9.0", ids, 1, &err), TAM_ENOTFOUND);
-	assert_int_equal(mgmt_assign_bulk(&m, "nosuch", NULL, ids, 1, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, NULL, false, ids, 1, &err), 0);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, "1.0", false, ids, 1, &err), 0);
+	assert_int_equal(mgmt_assign_bulk(&m, TAID, "9.0", false, ids, 1, &err), TAM_ENOTFOUND);
+	assert_int_equal(mgmt_assign_bulk(&m, "nosuch", NULL, false, ids, 1, &err), TAM_ENOTFOUND);
 
 	/* an SP with TAs stays; an empty one goes with its tokens */
 	assert_int_equal(mgmt_sp_remove(&m, "sp1", &err), TAM_ECONFLICT);

@@ -417,12 +417,21 @@ test_encode_contents(void **state)
 	free(s);
 	json_decref(j);
 	memset(iv, 0x4f, sizeof(iv));
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, false);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
 	    "\"alg\":\"AESCBC\",\"ciphertadata\":\"AQID\"}");
 	free(s);
 	json_decref(j);
+	/* UpdateTA names the new binary ciphernewtadata (spec 5.6) */
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, true);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
+	    "\"alg\":\"AESCBC\",\"ciphernewtadata\":\"AQID\"}");
+	free(s);
+	json_decref(j);
+	assert_string_equal(otrp_request_name(otrp_msg_for_op(TAM_OP_UPDATE_TA)), "UpdateTARequest");
+	assert_string_equal(otrp_response_name(OTRP_MSG_UPDATE_TA), "UpdateTAResponse");
 }
 
 static void

@@ -280,6 +280,110 @@ test_refused_ops_are_skipped(void **state)
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 }
 
+/* The TA installed at version key have_key (row have_id) and assigned at want_key (row 20). */
+static void
+installed_and_wanted(struct fixture *f, int64_t have_id, int64_t have_key, int64_t want_key)
+{
+	reset(f);
+	add_sd(f, "bank.sd", "bank");
+	add_aik(f, "bank");
+	add_ta(f, "ta-1", "bank.sd");
+	f->tas[0].ta_version_id = have_id;
+	f->tas[0].version_key = have_key;
+	want(f, "ta-1", "bank", 7, 20);
+	f->want[0].version_key = want_key;
+}
+
+static void
+test_update_to_newer(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	installed_and_wanted(&f, 10, 0x10000, 0x10001);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
+	assert_string_equal(op.taid, "ta-1");
+	assert_string_equal(op.sdname, "bank.sd");
+	assert_string_equal(op.spid, "bank");
+	assert_int_equal(op.sp_id, 7);
+	assert_int_equal(op.ta_version_id, 20);
+	/* in sync: nothing */
+	installed_and_wanted(&f, 20, 0x10001, 0x10001);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	/* a version we did not install is not ours to replace */
+	installed_and_wanted(&f, 0, 0, 0x10001);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	/* no TEE SP AIK: the update waits, and says so */
+	installed_and_wanted(&f, 10, 0x10000, 0x10001);
+	f.st.n_aiks = 0;
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "ta-1");
+	/* a refused update is not tried again at once */
+	installed_and_wanted(&f, 10, 0x10000, 0x10001);
+	f.skip[f.n_skip].kind = TAM_OP_UPDATE_TA;
+	strcpy(f.skip[f.n_skip].taid, "ta-1");
+	strcpy(f.skip[f.n_skip++].sdname, "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+}
+
+static void
+test_downgrade_needs_consent(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* 2.0 installed, 1.0 assigned: left alone */
+	installed_and_wanted(&f, 10, 0x20000, 0x10000);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_false(op.blocked);
+	/* unless an operator allowed it */
+	f.want[0].allow_downgrade = true;
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
+	assert_int_equal(op.ta_version_id, 20);
+	/* version 0.0 (key 0) is older than anything */
+	installed_and_wanted(&f, 10, 0x10000, 0);
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+}
+
+static void
+test_update_after_deletes_and_installs_in_order(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	installed_and_wanted(&f, 10, 0x10000, 0x10001);
+	add_ta(&f, "ta-gone", "bank.sd");
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "ta-gone");
+	f.st.n_tas = 1;
+	/* assignments in order: a missing TA before it is installed, an update in its turn */
+	want(&f, "ta-0", "bank", 7, 30);
+	struct tam_assignment t = f.want[0];
+	f.want[0] = f.want[1];
+	f.want[1] = t;
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "ta-0");
+	add_ta(&f, "ta-0", "bank.sd");
+	f.tas[1].ta_version_id = 30;
+	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
+	assert_string_equal(op.taid, "ta-1");
+}
+
 int
 main(void)
 {
@@ -294,6 +398,9 @@ main(void)
 		cmocka_unit_test(test_delete_before_install),
 		cmocka_unit_test(test_assignment_order),
 		cmocka_unit_test(test_refused_ops_are_skipped),
+		cmocka_unit_test(test_update_to_newer),
+		cmocka_unit_test(test_downgrade_needs_consent),
+		cmocka_unit_test(test_update_after_deletes_and_installs_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -839,7 +839,7 @@ test_device_state(void **state)
 {
 	struct store *st = *state;
 	struct tam_sd_obs sds[3] = { { "sd.z", "sp.z" }, { "sd.a", "" }, { "sd.a", "dup" } };
-	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0, false }, { "uuid-1", "", "", 0, false } };
+	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0, 0, false }, { "uuid-1", "", "", 0, 0, false } };
 	uint8_t k1[5] = { 1, 1, 1, 1, 1 }, k2[3] = { 2, 2, 2 };
 	struct tam_spaik_obs aiks[2] = { { "sp.z", k1, sizeof(k1) }, { "sp.a", k2, sizeof(k2) } };
 	struct tam_dev_state in, out;
@@ -970,9 +970,9 @@ test_assignments(void **state)
 	assert_int_equal(n, 0);
 	free(a);
 
-	assert_int_equal(store_assign(st, dev, ta1, 0, "cli:op", NULL), TAM_OK);
-	assert_int_equal(store_assign(st, dev, ta2, v20, "cli:op", NULL), TAM_OK);
-	assert_int_equal(store_assign(st, dev, ta3, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta1, 0, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta2, v20, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta3, 0, false, "cli:op", NULL), TAM_OK);
 	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
 	assert_int_equal(n, 2);  /* uuid-0 has no version yet */
 	assert_string_equal(a[0].taid, "uuid-1");
@@ -992,7 +992,7 @@ test_assignments(void **state)
 	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
 	assert_int_equal(a[0].ta_version_id, v13);
 	free(a);
-	assert_int_equal(store_assign(st, dev, ta1, v10, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta1, v10, false, "cli:op", NULL), TAM_OK);
 	add_version(st, ta1, "1.4");
 	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
 	assert_int_equal(n, 2);
@@ -1001,9 +1001,9 @@ test_assignments(void **state)
 	free(a);
 
 	/* a version of another TA, an unknown device */
-	assert_int_equal(store_assign(st, dev, ta1, v20, "cli:op", &err), TAM_EINVAL);
-	assert_int_equal(store_assign(st, 999, ta1, 0, "cli:op", NULL), TAM_EINVAL);
-	assert_int_equal(store_assign(st, dev, ta1, 0, "", NULL), TAM_EINVAL);
+	assert_int_equal(store_assign(st, dev, ta1, v20, false, "cli:op", &err), TAM_EINVAL);
+	assert_int_equal(store_assign(st, 999, ta1, 0, false, "cli:op", NULL), TAM_EINVAL);
+	assert_int_equal(store_assign(st, dev, ta1, 0, false, "", NULL), TAM_EINVAL);
 
 	assert_int_equal(store_unassign(st, dev, ta1, NULL), TAM_OK);
 	assert_int_equal(store_unassign(st, dev, ta1, NULL), TAM_ENOTFOUND);
@@ -1507,9 +1507,9 @@ test_withdraw(void **state)
 	store_ta_versions_free(vs, n);
 
 	/* a pinned version cannot be withdrawn; latest moves off a withdrawn one */
-	assert_int_equal(store_assign(st, dev, ta, v2, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta, v2, false, "cli:op", NULL), TAM_OK);
 	assert_int_equal(store_ta_version_withdraw(st, v2, "cli:op", NULL), TAM_ECONFLICT);
-	assert_int_equal(store_assign(st, dev, ta, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, dev, ta, 0, false, "cli:op", NULL), TAM_OK);
 	assert_int_equal(store_ta_version_withdraw(st, v3, "token:abc", NULL), TAM_OK);
 	assert_int_equal(store_ta_version_withdraw(st, v3, "token:abc", NULL), TAM_ECONFLICT);
 	assert_int_equal(store_ta_version_withdraw(st, 4242, "token:abc", NULL), TAM_ENOTFOUND);
@@ -1528,7 +1528,7 @@ test_withdraw(void **state)
 	assert_int_equal(as[0].ta_version_id, v2);
 	free(as);
 	/* and a withdrawn version cannot be pinned */
-	assert_int_equal(store_assign(st, dev, ta, v3, "cli:op", NULL), TAM_EINVAL);
+	assert_int_equal(store_assign(st, dev, ta, v3, false, "cli:op", NULL), TAM_EINVAL);
 }
 
 static int
@@ -1622,9 +1622,9 @@ test_device_scope(void **state)
 	d2 = add_device(st, 22, "d2");
 	d3 = add_device(st, 23, "d3");
 	/* x has a TA assigned on d1 and d3; y has its SD observed on d2 */
-	assert_int_equal(store_assign(st, d1, tax, 0, "cli:op", NULL), TAM_OK);
-	assert_int_equal(store_assign(st, d3, tax, 0, "cli:op", NULL), TAM_OK);
-	assert_int_equal(store_assign(st, d3, tay, 0, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, d1, tax, 0, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, d3, tax, 0, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assign(st, d3, tay, 0, false, "cli:op", NULL), TAM_OK);
 	obs.sds = &sd;
 	obs.n_sds = 1;
 	assert_int_equal(store_device_state_set(st, d2, &obs, NULL), TAM_OK);

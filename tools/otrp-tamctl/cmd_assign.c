@@ -29,12 +29,14 @@ split_list(const char *s)
 int
 cmd_assign(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "assign [--sp SPID | --devices LIST] [DEVICE] TAID [VERSION]";
+	static const char use[] =
+	    "assign [--sp SPID | --devices LIST] [--allow-downgrade] [DEVICE] TAID [VERSION]";
 	const char *sp = NULL, *devices = NULL, *pos[3], *taid, *version;
+	bool bulk, downgrade = false;
 	const struct ctl_opt opts[] = {
-		{ "--sp", &sp, NULL }, { "--devices", &devices, NULL }, { NULL, NULL, NULL },
+		{ "--sp", &sp, NULL }, { "--devices", &devices, NULL },
+		{ "--allow-downgrade", NULL, &downgrade }, { NULL, NULL, NULL },
 	};
-	bool bulk;
 	struct ctl_resp r;
 	char path[400];
 	json_t *body;
@@ -53,6 +55,8 @@ cmd_assign(struct ctl *c, int argc, char **argv)
 	body = json_pack("{s:s}", "taid", taid);
 	if (body != NULL && version != NULL)
 		json_object_set_new(body, "version", json_string(version));
+	if (body != NULL && downgrade)
+		json_object_set_new(body, "allow_downgrade", json_true());
 	if (body != NULL && sp != NULL)
 		json_object_set_new(body, "sp", json_string(sp));
 	if (body != NULL && devices != NULL && json_object_set_new(body, "devices",

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End-to-end UpdateTA on a real otrp-tamd and a mock TEE: a newer version
+ * uploaded for a TA that follows the latest replaces the installed one; a
+ * device already in sync gets nothing; an older pinned version replaces a
+ * newer one only when the operator allowed the downgrade; withdrawing the
+ * latest never drags a device back on its own.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+
+static struct e2e_env env;
+static struct mock_tee *mt;
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (e2e_setup(&env) != 0 || e2e_start(&env, NULL) != 0)
+		return -1;
+	return e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	mock_tee_close(mt);
+	if (env.tamd > 0 && e2e_stop(&env) != 0)
+		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
+	e2e_teardown(&env);
+	return 0;
+}
+
+/* One session; the requests the TAM sent, as "A B C". */
+static void
+session(const char *want)
+{
+	struct mock_session_result res;
+	struct tam_err err = { 0 };
+	char got[512] = "";
+
+	if (mock_tee_run_session(mt, env.url, &res, &err) != 0)
+		fail_msg("session: %s (HTTP %ld)", res.error, res.final_status);
+	for (int i = 0; i < res.n_requests; i++) {
+		strncat(got, i ? " " : "", sizeof(got) - strlen(got) - 1);
+		strncat(got, res.requests[i], sizeof(got) - strlen(got) - 1);
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("requests \"%s\", wanted \"%s\"", got, want);
+	for (int i = 0; i < res.n_outcomes; i++)
+		assert_string_equal(res.outcomes[i], "pass");
+}
+
+/* The installed TA holds exactly the bytes of file bin. */
+static void
+ta_is(const char *bin)
+{
+	uint8_t *a = NULL, *b = NULL;
+	size_t al = 0, bl = 0;
+	char path[512];
+
+	assert_int_equal(mock_tee_ta_path(mt, E2E_TAID, path, sizeof(path)), 0);
+	assert_int_equal(tam_file_read(path, 1 << 24, &a, &al, NULL), 0);
+	assert_int_equal(tam_file_read(bin, 1 << 24, &b, &bl, NULL), 0);
+	assert_int_equal(al, bl);
+	assert_memory_equal(a, b, al);
+	free(a);
+	free(b);
+}
+
+/* The version the TAM records as installed on tee1. */
+static void
+recorded_version_is(const char *version)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM device_tas d JOIN ta_versions v"
+	    " ON v.id = d.ta_version_id WHERE d.taid = '%s' AND v.version = '%s'", E2E_TAID, version);
+	assert_int_equal(e2e_db_scalar(&env, sql), 1);
+}
+
+static void
+test_update_flow(void **state)
+{
+	char v2[400], v2jws[400];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest CreateSDRequest InstallTARequest");
+	ta_is(env.ta_bin);
+	recorded_version_is("1.0");
+
+	/* the SP publishes 1.1: a device following the latest gets it with UpdateTA */
+	snprintf(v2, sizeof(v2), "%s/ta-v2.bin", env.dir);
+	snprintf(v2jws, sizeof(v2jws), "%s/ta-v2.jws", env.dir);
+	assert_non_null(f = fopen(v2, "w"));
+	fputs("version two of the trusted application", f);
+	fclose(f);
+	assert_int_equal(e2e_ctl(&env, "ta sign --key %s/sp/sp1.key %s %s", env.pki, v2, v2jws), 0);
+	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " " E2E_TAID " 1.1 %s >/dev/null",
+	    v2jws), 0);
+	session("GetDeviceStateRequest UpdateTARequest");
+	ta_is(v2);
+	recorded_version_is("1.1");
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM audit WHERE action = 'ta.update'"),
+	    1);
+	/* in sync: nothing more */
+	session("GetDeviceStateRequest");
+
+	/* pinned to 1.0: the newer version stays, without the operator's consent */
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID " 1.0"), 0);
+	session("GetDeviceStateRequest");
+	ta_is(v2);
+	/* with it, 1.0 goes back on */
+	assert_int_equal(e2e_ctl(&env, "assign --allow-downgrade tee1 " E2E_TAID " 1.0"), 0);
+	session("GetDeviceStateRequest UpdateTARequest");
+	ta_is(env.ta_bin);
+	recorded_version_is("1.0");
+
+	/* back to the latest (1.1), then 1.1 is withdrawn: the device keeps 1.1 */
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest UpdateTARequest");
+	recorded_version_is("1.1");
+	assert_int_equal(e2e_ctl(&env, "ta withdraw " E2E_TAID " 1.1"), 0);
+	session("GetDeviceStateRequest");
+	ta_is(v2);
+	/* and unassigning still deletes it, whatever its version */
+	assert_int_equal(e2e_ctl(&env, "unassign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest DeleteTARequest");
+	assert_false(mock_tee_has_ta(mt, E2E_TAID));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_update_flow),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
