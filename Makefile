@@ -133,7 +133,12 @@ $(BUILD)/tests/list-routes: $(BUILD)/tests/tools/list_routes.o $(BUILD)/libtam.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY) $(BUILD)/tests/list-routes
+$(BUILD)/tests/jose-tool: $(BUILD)/tests/tools/jose_tool.o $(BUILD)/libtam.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY) $(BUILD)/tests/list-routes \
+	$(BUILD)/tests/jose-tool
 
 deps:
 	$(Q)sh tools/deps.sh

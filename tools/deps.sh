@@ -5,7 +5,7 @@ set -eu
 pkgs="gcc libc6-dev make pkg-config openssl ca-certificates curl
 libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev libcjose-dev
 libcmocka-dev libcurl4-openssl-dev libinih-dev libsystemd-dev systemd libgnutls28-dev mandoc
-procps golang-go golang-github-getkin-kin-openapi-dev"
+procps golang-go golang-github-getkin-kin-openapi-dev python3 python3-jwcrypto"
 missing=
 for p in $pkgs; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -73,6 +73,19 @@ int api_decode_sp_create(const uint8_t *body, size_t len, struct api_sp_create *
     struct tam_err *err) TAM_WUR;
 void api_sp_create_clear(struct api_sp_create *r);
 
+/* PATCH of an SP: the same struct, spid NULL; at least one of the two members. */
+int api_decode_sp_update(const uint8_t *body, size_t len, struct api_sp_create *out,
+    struct tam_err *err) TAM_WUR;
+
+/* An operator request for one SP's SD on a device. */
+struct api_sd_request {
+	char *sp;                     /* spid */
+	enum store_sd_action action;  /* "renew_aik" or "purge" */
+};
+int api_decode_sd_request(const uint8_t *body, size_t len, struct api_sd_request *out,
+    struct tam_err *err) TAM_WUR;
+void api_sd_request_clear(struct api_sd_request *r);
+
 struct api_device_enroll {
 	char *name;                   /* NULL: no label */
 	char *profile;                /* NULL: "default" */

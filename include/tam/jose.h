@@ -41,6 +41,7 @@ enum jose_kty {
 #define JOSE_ALG_ES256 "ES256"
 #define JOSE_ALG_RSA1_5 "RSA1_5"
 #define JOSE_ALG_RSA_OAEP "RSA-OAEP"
+#define JOSE_ALG_ECDH_ES_A128KW "ECDH-ES+A128KW"
 #define JOSE_ENC_A128CBC_HS256 "A128CBC-HS256"
 #define JOSE_ENC_A256CBC_HS512 "A256CBC-HS512"
 #define JOSE_ENC_A128GCM "A128GCM"
@@ -168,9 +169,10 @@ enum jose_jwe_form {
 };
 
 /*
- * Encrypt plaintext to the public half of recipient. alg: RSA1_5 or RSA-OAEP;
- * enc: A128CBC-HS256, A256CBC-HS512, A128GCM or A256GCM (else TAM_EALG).
- * No AAD. EC recipients are TAM_EUNSUPPORTED (no ECDH-ES+A*KW in cjose).
+ * Encrypt plaintext to the public half of recipient. alg: RSA1_5 or RSA-OAEP
+ * for an RSA key, ECDH-ES+A128KW for a P-256 key (its "epk" goes where "alg"
+ * goes); enc: A128CBC-HS256, A256CBC-HS512, A128GCM or A256GCM (else
+ * TAM_EALG). No AAD.
  */
 int jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
     const char *enc, enum jose_jwe_form form, const uint8_t *pt, size_t len,
@@ -181,11 +183,26 @@ int jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
  * "alg" in the protected or recipient header (not both), "enc" in the
  * protected header. Rejects "aad", "zip", "crit", a shared "unprotected"
  * header (TAM_EMALFORMED) and algs off the allow-list or not fit for k
- * (TAM_EALG); k must be a private RSA key. Every cryptographic failure,
+ * (TAM_EALG); k must be a private RSA key, or P-256 for ECDH-ES+A128KW
+ * (the "epk" must be a public P-256 point on the curve; "apu"/"apv" are
+ * honoured). Every cryptographic failure,
  * including wrong iv/tag sizes, is TAM_EDECRYPT with one fixed message.
  * *pt is malloc'd and NUL-terminated past *len.
  */
 int jose_jwe_decrypt(const struct jose_key *k, const json_t *jwe, uint8_t **pt,
     size_t *len, struct tam_err *err) TAM_WUR;
+
+/* ---- primitives of ECDH-ES, public for their test vectors ---- */
+
+/* The ECDH shared secret Z of a P-256 private key and a P-256 public key. */
+int jose_ecdh_z(const struct jose_key *priv, const struct jose_key *pub, uint8_t z[32],
+    struct tam_err *err) TAM_WUR;
+/*
+ * The Concat KDF of RFC 7518 §4.6.2 with SHA-256: outlen bytes from Z,
+ * AlgorithmID alg, PartyUInfo apu and PartyVInfo apv (each may be empty).
+ */
+int jose_concat_kdf(const uint8_t *z, size_t zlen, const char *alg, const uint8_t *apu,
+    size_t apulen, const uint8_t *apv, size_t apvlen, uint8_t *out, size_t outlen,
+    struct tam_err *err) TAM_WUR;
 
 #endif

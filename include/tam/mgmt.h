@@ -37,6 +37,13 @@ int mgmt_anchor_add(struct mgmt *m, const char *name, const uint8_t *cert, size_
 int mgmt_anchor_remove(struct mgmt *m, const char *name, struct tam_err *err) TAM_WUR;
 
 /* An SP and the certificate (PEM or DER) its TA bundles are signed with. */
+/*
+ * A new SD name and/or TA-signing certificate (NULL keeps it); devices get
+ * them by UpdateSD. A certificate with another key is refused while TA
+ * versions signed with the old key can still be installed.
+ */
+int mgmt_sp_update(struct mgmt *m, const char *spid, const char *sdname, const uint8_t *cert,
+    size_t len, struct tam_err *err) TAM_WUR;
 int mgmt_sp_add(struct mgmt *m, const char *spid, const char *sdname, const uint8_t *cert,
     size_t len, struct tam_err *err) TAM_WUR;
 
@@ -103,6 +110,16 @@ int mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_
  * version may replace a newer one the device holds (UpdateTA to an older
  * version); without it, a device ahead of its assignment is left alone.
  */
+/*
+ * Operator requests for one SP's SD on one device, carried out at the
+ * device's next session: a new TEE SP AIK (UpdateSD renewteespaik), or
+ * deleting the SD with every TA in it (DeleteSD deleteta), which also drops
+ * the device's assignments of that SP's TAs. Assigning one again cancels a
+ * purge that has not happened yet.
+ */
+int mgmt_sd_request(struct mgmt *m, const char *device_ref, const char *spid,
+    enum store_sd_action action, struct tam_err *err) TAM_WUR;
+
 int mgmt_assign(struct mgmt *m, const char *device_ref, const char *taid, const char *version,
     bool allow_downgrade, struct tam_err *err) TAM_WUR;
 int mgmt_unassign(struct mgmt *m, const char *device_ref, const char *taid,

@@ -17,6 +17,8 @@
 struct tam_sd_obs {
 	char sdname[TAM_SDNAME_MAX];   /* SD name as the TEE reported it */
 	char spid[TAM_SPID_MAX];       /* owning SP id; empty if the TEE omitted it */
+	bool spcert_known;             /* we know which SP certificate it holds (a DSI never says) */
+	uint8_t spcert_fp[32];         /* SHA-256 of that certificate, if known */
 };
 
 /* A TA the TEE reported, with what we know about its version. */
@@ -67,12 +69,27 @@ struct tam_assignment {
 	char sdname[TAM_SDNAME_MAX];   /* SD name this TAM uses for that SP */
 };
 
+/*
+ * What this TAM wants of one SP's SD on a device, beyond the TAs assigned
+ * into it: its name and SP certificate now, and what an operator asked for.
+ */
+struct tam_sd_want {
+	int64_t sp_id;                 /* sps row */
+	char spid[TAM_SPID_MAX];
+	char sdname[TAM_SDNAME_MAX];   /* the name the SD should have */
+	uint8_t spcert_fp[32];         /* SHA-256 of the SP's TA-signer certificate */
+	bool renew_aik;                /* an operator asked for a new TEE SP AIK */
+	bool purge;                    /* an operator asked to delete the SD with its TAs */
+};
+
 enum tam_op_kind {
 	TAM_OP_NONE = 0,
 	TAM_OP_CREATE_SD,
 	TAM_OP_INSTALL_TA,
 	TAM_OP_DELETE_TA,
 	TAM_OP_UPDATE_TA,
+	TAM_OP_DELETE_SD,
+	TAM_OP_UPDATE_SD,
 };
 
 /* The one operation policy wants next. */
@@ -80,9 +97,15 @@ struct tam_op {
 	enum tam_op_kind kind;
 	int64_t sp_id;                 /* CreateSD/InstallTA: sps row; 0 for DeleteTA of an unknown SP */
 	char spid[TAM_SPID_MAX];
-	char sdname[TAM_SDNAME_MAX];
+	char sdname[TAM_SDNAME_MAX];   /* the SD it concerns (DeleteSD: the SD to delete) */
 	char taid[TAM_TAID_MAX];       /* InstallTA/UpdateTA/DeleteTA; with blocked, the waiting TA */
 	int64_t ta_version_id;         /* InstallTA/UpdateTA: the version to deliver */
+	bool deleteta;                 /* DeleteSD: its TAs go with it */
+	char new_sdname[TAM_SDNAME_MAX]; /* UpdateSD: rename to this; "" keeps the name */
+	bool add_spcert;               /* UpdateSD: give the SD the SP's current certificate */
+	bool del_spcert;               /* UpdateSD: and remove the one of old_spcert_fp */
+	uint8_t old_spcert_fp[32];
+	bool renew_aik;                /* UpdateSD: the TEE makes a new SP AIK */
 	bool blocked;                  /* NONE, but an assignment waits: its SP has no TEE SP AIK */
 };
 

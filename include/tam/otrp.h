@@ -31,6 +31,8 @@ enum otrp_msg {
 	OTRP_MSG_INSTALL_TA,
 	OTRP_MSG_DELETE_TA,
 	OTRP_MSG_UPDATE_TA,
+	OTRP_MSG_DELETE_SD,
+	OTRP_MSG_UPDATE_SD,
 	OTRP_MSG_BROKER_ERROR,        /* unsigned error from the broker */
 };
 
@@ -125,6 +127,20 @@ json_t *otrp_content_create_sd(const char *spid, const char *sdname,
 json_t *otrp_content_install_ta(const char *tamid, const char *spid, const char *sdname,
     const uint8_t *spcert, size_t spcert_len, const char *taid);
 json_t *otrp_content_delete_ta(const char *tamid, const char *sdname, const char *taid);
+/* DeleteSD content; deleteta false: the TEE refuses a non-empty SD (ERR_SD_NOT_EMPTY). */
+json_t *otrp_content_delete_sd(const char *tamid, const char *sdname, bool deleteta);
+
+/* What one UpdateSD changes; members left NULL/false are not sent. */
+struct otrp_sd_changes {
+	const char *newsdname;
+	const uint8_t *spcert;        /* DER certificate to add */
+	size_t spcert_len;
+	const uint8_t *delspcert_fp;  /* SHA-256 of a certificate to remove */
+	bool renewteespaik;
+};
+/* {"tamid","spid","sdname","changes":{...}}; renewteespaik is always present (the schema lists it). */
+json_t *otrp_content_update_sd(const char *tamid, const char *spid, const char *sdname,
+    const struct otrp_sd_changes *ch);
 /*
  * {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64}, or for an
  * UpdateTA (update true) "ciphernewtadata"; steals key_jwe.

@@ -11,19 +11,34 @@
 
 #include "tam/model.h"
 
+/* What policy decides from. Lists may be empty (NULL, 0). */
+struct policy_in {
+	const struct tam_dev_state *observed;   /* the device's verified state */
+	const struct tam_assignment *want;      /* what operators assigned */
+	size_t n_want;
+	const struct tam_sd_want *sds;          /* what we want of each SP's SD */
+	size_t n_sds;
+	const struct tam_op_key *skip;          /* refused recently: never chosen */
+	size_t n_skip;
+};
+
 /*
- * Order: first DeleteTA for any TA the device holds that is not assigned and
- * is in our catalogue (managed), then, per assignment (in the given order):
- * CreateSD when the SP's SD is missing, InstallTA when the TA is missing and
- * the SD and the SP's AIK are known, UpdateTA when the device holds another
- * version we installed and the assigned one is newer (or older, with
- * allow_downgrade). A TA whose installed version we do not know is left
- * alone. An assignment that cannot proceed (SD present but no AIK) is skipped. Writes TAM_OP_NONE when nothing is left;
- * then op->blocked says whether an assignment is waiting, and which.
- * Operations listed in skip (refused by the TEE recently) are never chosen.
+ * Order, SD deletions before anything is created or installed:
+ * 1. DeleteSD with deleteta for an SD an operator purged and nothing assigns;
+ * 2. DeleteTA for a TA the device holds that is in our catalogue (managed)
+ *    and not assigned (a TA we do not know is left alone);
+ * 3. DeleteSD for an SD no assignment uses and no TA lives in (every SD a
+ *    TEE reports to us is ours);
+ * 4. UpdateSD for an SD whose name or SP certificate is not what we want,
+ *    or whose SP AIK an operator asked to renew: all changes in one request;
+ * 5. per assignment, in order: CreateSD when the SP has no SD, InstallTA
+ *    when the TA is missing and the SP's AIK is known, UpdateTA when the
+ *    device holds another version we installed and the assigned one is newer
+ *    (or older, with allow_downgrade). An SP's SD is found by spid, so a TA
+ *    goes into the SD the SP has even if a rename was refused.
+ * An assignment whose SP has an SD but no AIK is skipped. Writes TAM_OP_NONE
+ * when nothing is left; then op->blocked says whether an assignment waits.
  */
-void policy_next_op(const struct tam_dev_state *observed,
-    const struct tam_assignment *want, size_t n_want, const struct tam_op_key *skip,
-    size_t n_skip, struct tam_op *op);
+void policy_next_op(const struct policy_in *in, struct tam_op *op);
 
 #endif

@@ -155,6 +155,12 @@ int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page 
  * past OTrP requests keep its spid text only.
  */
 int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
+/* New SD name and/or certificate (NULL keeps it); a name another SP uses is TAM_ECONFLICT. */
+int store_sp_update(struct store *st, const char *spid, const char *sdname,
+    const uint8_t *cert, size_t cert_len, struct tam_err *err) TAM_WUR;
+/* How many versions of the SP's TAs are not withdrawn. */
+int store_sp_live_versions(struct store *st, int64_t sp_id, int64_t *n,
+    struct tam_err *err) TAM_WUR;
 void store_sp_clear(struct store_sp *sp);
 void store_sps_free(struct store_sp *sps, size_t n);
 
@@ -359,6 +365,30 @@ int store_device_ids_for_sp(struct store *st, int64_t sp_id, int64_t **ids, size
 int store_assignments_get(struct store *st, int64_t device_id,
     struct tam_assignment **out, size_t *n, struct tam_err *err) TAM_WUR;
 
+/* Every assignment of one SP's TAs on the device goes (the SD purge's first half). */
+int store_unassign_sp(struct store *st, int64_t device_id, int64_t sp_id,
+    struct tam_err *err) TAM_WUR;
+
+/* ---- SDs: what the TAM wants of them beyond assignments ---- */
+
+enum store_sd_action {
+	STORE_SD_RENEW_AIK = 0,       /* UpdateSD with renewteespaik */
+	STORE_SD_PURGE = 1,           /* DeleteSD with deleteta */
+};
+/*
+ * One entry per SP whose SD the device holds or of which an operator asked
+ * something there: the SD name and certificate fingerprint it should have,
+ * and the pending requests. Ordered by spid; *out malloc'd.
+ */
+int store_sd_wants_get(struct store *st, int64_t device_id, struct tam_sd_want **out,
+    size_t *n, struct tam_err *err) TAM_WUR;
+/* Record an operator's request; asking again refreshes it. */
+int store_sd_request_set(struct store *st, int64_t device_id, int64_t sp_id,
+    enum store_sd_action action, const char *actor, struct tam_err *err) TAM_WUR;
+/* Drop the device's requests for SP spid: one action, or all with action -1. */
+int store_sd_requests_clear(struct store *st, int64_t device_id, const char *spid, int action,
+    struct tam_err *err) TAM_WUR;
+
 /* ---- operations a TEE refused ---- */
 
 struct store_op_failure {
@@ -465,7 +495,13 @@ struct store_request {
 	int64_t expires;
 	int64_t answered;             /* 0 while unanswered */
 	bool cancelled;
+	char new_sdname[TAM_SDNAME_MAX]; /* UpdateSD: the SD's new name; "" if unchanged */
+	bool has_spcert_fp;           /* UpdateSD/CreateSD: the SP certificate the SD gets */
+	uint8_t spcert_fp[32];
+	unsigned flags;               /* STORE_REQ_* */
 };
+#define STORE_REQ_RENEW_AIK 0x1u  /* UpdateSD asked for a new TEE SP AIK */
+#define STORE_REQ_DELETE_TA 0x2u  /* DeleteSD took the SD's TAs with it */
 /* A new request is unanswered and not cancelled; expires must be after created. */
 int store_request_add(struct store *st, const struct store_request *r,
     struct tam_err *err) TAM_WUR;

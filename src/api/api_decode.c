@@ -115,6 +115,64 @@ api_decode_sp_create(const uint8_t *body, size_t len, struct api_sp_create *out,
 	return rc;
 }
 
+int
+api_decode_sp_update(const uint8_t *body, size_t len, struct api_sp_create *out,
+    struct tam_err *err)
+{
+	static const char *const allowed[] = { "sdname", "certificate", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = load_object(body, len, allowed, &o, err)) != TAM_OK)
+		return rc;
+	if ((rc = get_str(o, "sdname", false, TAM_SDNAME_MAX, &out->sdname, err)) == TAM_OK &&
+	    (rc = get_str(o, "certificate", false, MAX_PEM_CHARS, &out->certificate, err)) == TAM_OK &&
+	    out->sdname == NULL && out->certificate == NULL)
+		rc = tam_err_setk(err, TAM_EMALFORMED, "request.missing_member",
+		    "give \"sdname\", \"certificate\" or both");
+	if (rc != TAM_OK)
+		api_sp_create_clear(out);
+	json_decref(o);
+	return rc;
+}
+
+void
+api_sd_request_clear(struct api_sd_request *r)
+{
+	free(r->sp);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+api_decode_sd_request(const uint8_t *body, size_t len, struct api_sd_request *out,
+    struct tam_err *err)
+{
+	static const char *const allowed[] = { "sp", "action", NULL };
+	char *action = NULL;
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = load_object(body, len, allowed, &o, err)) != TAM_OK)
+		return rc;
+	if ((rc = get_str(o, "sp", true, TAM_SPID_MAX, &out->sp, err)) == TAM_OK &&
+	    (rc = get_str(o, "action", true, 16, &action, err)) == TAM_OK) {
+		if (strcmp(action, "renew_aik") == 0)
+			out->action = STORE_SD_RENEW_AIK;
+		else if (strcmp(action, "purge") == 0)
+			out->action = STORE_SD_PURGE;
+		else
+			rc = tam_err_setk(err, TAM_EUSAGE, "request.bad_member",
+			    "\"action\" must be \"renew_aik\" or \"purge\"");
+	}
+	if (rc != TAM_OK)
+		api_sd_request_clear(out);
+	free(action);
+	json_decref(o);
+	return rc;
+}
+
 void
 api_device_enroll_clear(struct api_device_enroll *r)
 {

@@ -189,6 +189,37 @@ out:
 }
 
 int
+api_device_sd_request(struct api_call *c, const uint8_t *body, size_t len,
+    struct http_answer *ans, struct tam_err *err)
+{
+	struct api_sd_request r;
+	struct store_device d = { 0 };
+	struct store_sp sp = { 0 };
+	char did[TAM_DID_HEX];
+	int rc;
+
+	if ((rc = api_scope_device(c, http_request_param(c->req, "device"), &d, err)) != TAM_OK)
+		return rc;
+	if ((rc = api_decode_sd_request(body, len, &r, err)) != TAM_OK)
+		goto out;
+	tam_hex_encode(d.did, sizeof(d.did), did);
+	if ((rc = api_scope_sp(c, r.sp, &sp, err)) != TAM_OK)
+		goto out;
+	rc = mgmt_sd_request(&c->m, did, sp.spid, r.action, err);
+	if (rc == TAM_ECONFLICT && err->kind == NULL)
+		err->kind = "device.not_active";
+	/* Accepted: it happens at the device's next session. */
+	if (rc == TAM_OK)
+		rc = api_json(ans, 202, json_pack("{s:s,s:s,s:s}", "device", did, "sp", sp.spid,
+		    "action", r.action == STORE_SD_PURGE ? "purge" : "renew_aik"), err);
+out:
+	api_sd_request_clear(&r);
+	store_sp_clear(&sp);
+	store_device_clear(&d);
+	return rc;
+}
+
+int
 api_device_decommission(struct api_call *c, const uint8_t *body, size_t len,
     struct http_answer *ans, struct tam_err *err)
 {

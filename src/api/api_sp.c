@@ -150,6 +150,30 @@ api_sp_delete(struct api_call *c, const uint8_t *body, size_t len, struct http_a
 	return rc;
 }
 
+int
+api_sp_update(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
+    struct tam_err *err)
+{
+	const char *spid = http_request_param(c->req, "sp");
+	struct api_sp_create r;
+	struct store_sp sp = { 0 };
+	int rc;
+
+	if ((rc = api_decode_sp_update(body, len, &r, err)) != TAM_OK)
+		return rc;
+	rc = mgmt_sp_update(&c->m, spid, r.sdname, (const uint8_t *)r.certificate,
+	    r.certificate != NULL ? strlen(r.certificate) : 0, err);
+	if (rc == TAM_ENOTFOUND && (err->kind == NULL || strcmp(err->kind, "sp.not_found") != 0))
+		rc = tam_err_setk(err, TAM_ENOTFOUND, "sp.not_found", "no SP \"%.64s\"", spid);
+	if (rc == TAM_ECONFLICT && err->kind == NULL)
+		err->kind = "sp.sdname_taken";
+	if (rc == TAM_OK && (rc = store_sp_get(c->st, spid, &sp, err)) == TAM_OK)
+		rc = api_json(ans, 200, sp_json(&sp, true), err);
+	store_sp_clear(&sp);
+	api_sp_create_clear(&r);
+	return rc;
+}
+
 static int
 tas_page(struct api_call *c, int64_t sp_id, struct http_answer *ans, struct tam_err *err)
 {

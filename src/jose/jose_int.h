@@ -81,6 +81,28 @@ int jose_aead_decrypt(const struct jose_enc *enc, const uint8_t *cek,
     const char *aad, size_t aadlen, const uint8_t *iv, const uint8_t *ct,
     size_t ctlen, const uint8_t *tag, uint8_t **pt, size_t *ptlen);
 
+/*
+ * Authenticated encryption of one JWE content with a given CEK and IV (their
+ * lengths those of enc); *ct malloc'd, tag enc->tag_len bytes. 0 or -1.
+ */
+int jose_aead_encrypt(const struct jose_enc *enc, const uint8_t *cek, const char *aad,
+    size_t aadlen, const uint8_t *iv, const uint8_t *pt, size_t ptlen, uint8_t **ct,
+    size_t *ctlen, uint8_t *tag);
+
+/* A key from a parsed JWK object (as jose_key_from_jwk, without the text). */
+int jose_key_from_jwk_obj(const json_t *o, struct jose_key **out, struct tam_err *err);
+
+/*
+ * ECDH-ES+A128KW (RFC 7518 §4.6) with P-256. Wrap: a fresh ephemeral key,
+ * its public JWK in *epk, the CEK wrapped in *ek. Unwrap: -1 on any failure
+ * (the caller reports it like every other decryption failure).
+ */
+int jose_ecdh_wrap(const struct jose_key *recipient, const char *alg, const uint8_t *cek,
+    size_t ceklen, json_t **epk, uint8_t **ek, size_t *eklen, struct tam_err *err);
+/* hdr: the JWE's protected and recipient header parameters together (epk, apu, apv). */
+int jose_ecdh_unwrap(const struct jose_key *k, const char *alg, const json_t *hdr,
+    const uint8_t *ek, size_t eklen, uint8_t *cek, size_t ceklen);
+
 /* Take over the reference on pkey (freed on failure too) and build a key. */
 int jose_key_wrap(EVP_PKEY *pkey, struct jose_key **out, struct tam_err *err);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * JWE in JSON serialization: encryption through cjose, reshaped into the
- * two forms of jose.h; decryption written here over OpenSSL EVP so that it
+ * JWE in JSON serialization: RSA encryption through cjose, reshaped into the
+ * two forms of jose.h, ECDH-ES+A128KW built here (cjose lacks it);
+ * decryption written here over OpenSSL EVP so that it
  * has no padding oracle. cjose tells an RSA padding failure from a tag
  * failure and accepts unwrapped CEKs of any length; we instead follow
  * RFC 7516 §11.5 for both RSA algs: a random CEK is drawn first and silently
@@ -28,11 +29,14 @@ enum jwe_kw {
 	KW_NONE = 0,
 	KW_RSA1_5,
 	KW_RSA_OAEP,
+	KW_ECDH_ES_A128KW,
 };
 
 /* Parts of a parsed JWE; pointers into the input JSON are borrowed. */
 struct jwe_parts {
 	json_t *hdr;                   /* decoded protected header; owned */
+	json_t *all;                   /* protected and recipient parameters together; owned */
+	const char *alg;               /* "alg", borrowed from hdr or the recipient header */
 	const char *aad;               /* "protected" as received: the AAD; borrowed */
 	size_t aadlen;
 	enum jwe_kw kw;                /* key management alg */
@@ -51,6 +55,8 @@ kw_find(const char *s)
 		return KW_RSA1_5;
 	if (s != NULL && strcmp(s, JOSE_ALG_RSA_OAEP) == 0)
 		return KW_RSA_OAEP;
+	if (s != NULL && strcmp(s, JOSE_ALG_ECDH_ES_A128KW) == 0)
+		return KW_ECDH_ES_A128KW;
 	return KW_NONE;
 }
 
@@ -58,6 +64,7 @@ static void
 parts_free(struct jwe_parts *p)
 {
 	json_decref(p->hdr);
+	json_decref(p->all);
 	free(p->ek);
 	free(p->iv);
 	jose_clear_free(p->ct, p->ctlen);
@@ -137,6 +144,10 @@ jwe_parse(const json_t *jwe, struct jwe_parts *p, struct tam_err *err)
 	if ((p->kw = kw_find(alg)) == KW_NONE)
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s is not allowed",
 		    jose_printable(alg));
+	p->alg = alg;
+	if ((p->all = json_deep_copy(p->hdr)) == NULL ||
+	    (rhdr != NULL && json_object_update(p->all, rhdr) != 0))
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	if ((p->enc = jose_enc_find(enc)) == NULL)
 		return tam_err_set(err, TAM_EALG, WHAT ": enc %s is not allowed",
 		    jose_printable(enc));
@@ -266,9 +277,9 @@ jose_jwe_decrypt(const struct jose_key *k, const json_t *jwe, uint8_t **pt,
 	memset(&p, 0, sizeof(p));
 	if ((rc = jwe_parse(jwe, &p, err)) != TAM_OK)
 		goto out;
-	if (k->kty != JOSE_KTY_RSA) {
-		rc = tam_err_set(err, TAM_EALG, WHAT ": alg %s needs an RSA key",
-		    p.kw == KW_RSA1_5 ? JOSE_ALG_RSA1_5 : JOSE_ALG_RSA_OAEP);
+	if ((p.kw == KW_ECDH_ES_A128KW) != (k->kty == JOSE_KTY_EC_P256)) {
+		rc = tam_err_set(err, TAM_EALG, WHAT ": alg %s needs %s key", jose_printable(p.alg),
+		    p.kw == KW_ECDH_ES_A128KW ? "a P-256" : "an RSA");
 		goto out;
 	}
 	if (!k->priv) {
@@ -279,7 +290,8 @@ jose_jwe_decrypt(const struct jose_key *k, const json_t *jwe, uint8_t **pt,
 	if (p.ivlen != p.enc->iv_len || p.taglen != p.enc->tag_len ||
 	    p.enc->cek_len > sizeof(cek))
 		goto fail;
-	if (unwrap_cek(k, p.kw, p.ek, p.eklen, cek, p.enc->cek_len) != 0)
+	if (p.kw == KW_ECDH_ES_A128KW ? jose_ecdh_unwrap(k, p.alg, p.all, p.ek, p.eklen, cek,
+	    p.enc->cek_len) != 0 : unwrap_cek(k, p.kw, p.ek, p.eklen, cek, p.enc->cek_len) != 0)
 		goto fail;
 	if (jose_aead_decrypt(p.enc, cek, p.aad, p.aadlen, p.iv, p.ct, p.ctlen, p.tag,
 	    pt, len) != 0)
@@ -344,6 +356,79 @@ fail:
 	return tam_err_set(err, TAM_ECRYPTO, WHAT ": cannot reshape cjose's output");
 }
 
+/* base64url of n bytes as a new JSON string. */
+static json_t *
+b64_json(const uint8_t *p, size_t n)
+{
+	char *s = NULL;
+	json_t *j;
+
+	if (tam_b64url_encode(p, n, &s) != TAM_OK)
+		return NULL;
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+/* The whole JWE for ECDH-ES+A128KW, in either form: cjose cannot make it. */
+static int
+ecdh_encrypt(const struct jose_key *recipient, const char *alg, const struct jose_enc *enc,
+    enum jose_jwe_form form, const uint8_t *pt, size_t len, json_t **out, struct tam_err *err)
+{
+	uint8_t cek[MAX_CEK], iv[MAX_IV_TAG], tag[MAX_IV_TAG], *ek = NULL, *ct = NULL;
+	size_t eklen = 0, ctlen = 0;
+	json_t *epk = NULL, *prot = NULL, *o = NULL;
+	char *ptext = NULL, *pb64 = NULL;
+	int rc;
+
+	if ((rc = tam_random(cek, enc->cek_len)) != TAM_OK ||
+	    (rc = tam_random(iv, enc->iv_len)) != TAM_OK) {
+		rc = tam_err_set(err, rc, "no randomness");
+		goto out;
+	}
+	if ((rc = jose_ecdh_wrap(recipient, alg, cek, enc->cek_len, &epk, &ek, &eklen,
+	    err)) != TAM_OK)
+		goto out;
+	prot = form == JOSE_JWE_GENERAL ? json_pack("{s:s}", "enc", enc->name) :
+	    json_pack("{s:s,s:s,s:O}", "alg", alg, "enc", enc->name, "epk", epk);
+	if (prot == NULL || (ptext = json_dumps(prot, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+	    tam_b64url_encode((const uint8_t *)ptext, strlen(ptext), &pb64) != TAM_OK) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (jose_aead_encrypt(enc, cek, pb64, strlen(pb64), iv, pt, len, &ct, &ctlen, tag) != 0) {
+		rc = tam_err_set(err, TAM_ECRYPTO, WHAT ": content encryption failed");
+		goto out;
+	}
+	o = json_pack("{s:s,s:o,s:o,s:o}", "protected", pb64, "iv", b64_json(iv, enc->iv_len),
+	    "ciphertext", b64_json(ct, ctlen), "tag", b64_json(tag, enc->tag_len));
+	if (o != NULL && form == JOSE_JWE_GENERAL &&
+	    json_object_set_new(o, "recipients", json_pack("[{s:{s:s,s:O},s:o}]", "header",
+	    "alg", alg, "epk", epk, "encrypted_key", b64_json(ek, eklen))) != 0) {
+		json_decref(o);
+		o = NULL;
+	} else if (o != NULL && form != JOSE_JWE_GENERAL &&
+	    json_object_set_new(o, "encrypted_key", b64_json(ek, eklen)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = o;
+	rc = TAM_OK;
+out:
+	OPENSSL_cleanse(cek, sizeof(cek));
+	free(ek);
+	free(ct);
+	free(ptext);
+	free(pb64);
+	json_decref(prot);
+	json_decref(epk);
+	return rc;
+}
+
 int
 jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
     const char *enc, enum jose_jwe_form form, const uint8_t *pt, size_t len,
@@ -362,11 +447,11 @@ jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
 	*out = NULL;
 	if (recipient == NULL || (pt == NULL && len > 0))
 		return tam_err_set(err, TAM_EINVAL, "jose_jwe_encrypt: bad arguments");
-	if (recipient->kty != JOSE_KTY_RSA)
-		return tam_err_set(err, TAM_EUNSUPPORTED,
-		    WHAT ": encryption to EC keys is not supported");
 	if (kw_find(alg) == KW_NONE)
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s is not allowed",
+		    jose_printable(alg));
+	if ((kw_find(alg) == KW_ECDH_ES_A128KW) != (recipient->kty == JOSE_KTY_EC_P256))
+		return tam_err_set(err, TAM_EALG, WHAT ": alg %s does not fit the recipient's key",
 		    jose_printable(alg));
 	if (jose_enc_find(enc) == NULL)
 		return tam_err_set(err, TAM_EALG, WHAT ": enc %s is not allowed",
@@ -376,6 +461,8 @@ jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
 	if (len > JOSE_MAX_CONTENT_BYTES)
 		return tam_err_set(err, TAM_ETOO_LARGE, WHAT ": plaintext longer than %u bytes",
 		    JOSE_MAX_CONTENT_BYTES);
+	if (kw_find(alg) == KW_ECDH_ES_A128KW)
+		return ecdh_encrypt(recipient, alg, jose_enc_find(enc), form, data, len, out, err);
 	/* cjose_header_t is json_t (cjose/header.h); fresh objects per call. */
 	if (form == JOSE_JWE_GENERAL) {
 		prot = json_pack("{ss}", "enc", enc);

@@ -220,14 +220,38 @@ jwk_check(EVP_PKEY *pk, bool priv, struct tam_err *err)
 }
 
 int
+jose_key_from_jwk_obj(const json_t *o, struct jose_key **out, struct tam_err *err)
+{
+	EVP_PKEY *pk = NULL;
+	const char *kty;
+	bool priv = false;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(o))
+		return tam_err_set(err, TAM_EMALFORMED, WHAT ": not a JSON object");
+	if ((rc = jose_json_str(o, WHAT, "kty", true, &kty, NULL, err)) != TAM_OK)
+		return rc;
+	if (strcmp(kty, "RSA") == 0)
+		rc = jwk_import_rsa(o, &pk, &priv, err);
+	else if (strcmp(kty, "EC") == 0)
+		rc = jwk_import_ec(o, &pk, &priv, err);
+	else
+		rc = tam_err_set(err, TAM_EUNSUPPORTED,
+		    WHAT ": kty %s refused (RSA or EC only)", jose_printable(kty));
+	if (rc != TAM_OK || (rc = jwk_check(pk, priv, err)) != TAM_OK) {
+		EVP_PKEY_free(pk);
+		return rc;
+	}
+	return jose_key_wrap(pk, out, err);
+}
+
+int
 jose_key_from_jwk(const char *json, size_t len, struct jose_key **out,
     struct tam_err *err)
 {
 	json_error_t jerr;
-	EVP_PKEY *pk = NULL;
-	json_t *o = NULL;
-	const char *kty;
-	bool priv = false;
+	json_t *o;
 	int rc;
 
 	if (out == NULL)
@@ -242,25 +266,7 @@ jose_key_from_jwk(const char *json, size_t len, struct jose_key **out,
 	if (o == NULL)
 		return tam_err_set(err, TAM_EMALFORMED, WHAT ": not JSON (byte %d)",
 		    jerr.position);
-	if (!json_is_object(o)) {
-		rc = tam_err_set(err, TAM_EMALFORMED, WHAT ": not a JSON object");
-		goto out;
-	}
-	if ((rc = jose_json_str(o, WHAT, "kty", true, &kty, NULL, err)) != TAM_OK)
-		goto out;
-	if (strcmp(kty, "RSA") == 0)
-		rc = jwk_import_rsa(o, &pk, &priv, err);
-	else if (strcmp(kty, "EC") == 0)
-		rc = jwk_import_ec(o, &pk, &priv, err);
-	else
-		rc = tam_err_set(err, TAM_EUNSUPPORTED,
-		    WHAT ": kty %s refused (RSA or EC only)", jose_printable(kty));
-	if (rc != TAM_OK || (rc = jwk_check(pk, priv, err)) != TAM_OK)
-		goto out;
-	rc = jose_key_wrap(pk, out, err);
-	pk = NULL;
-out:
-	EVP_PKEY_free(pk);
+	rc = jose_key_from_jwk_obj(o, out, err);
 	json_decref(o);
 	return rc;
 }

@@ -26,7 +26,7 @@ static const int reject_codes[] = {
 #define N_REJECT (sizeof(reject_codes) / sizeof(reject_codes[0]))
 
 static const enum tam_op_kind ops[] = { TAM_OP_CREATE_SD, TAM_OP_INSTALL_TA, TAM_OP_UPDATE_TA,
-	TAM_OP_DELETE_TA };
+	TAM_OP_DELETE_TA, TAM_OP_UPDATE_SD, TAM_OP_DELETE_SD };
 #define N_OPS (sizeof(ops) / sizeof(ops[0]))
 
 /* Seconds; the last bucket is +Inf. */

@@ -206,6 +206,67 @@ sp_key(const struct store_sp *sp, struct jose_key **key, struct tam_err *err)
 	return rc;
 }
 
+/* Do two keys have the same public half? */
+static int
+same_key(const struct jose_key *a, const struct jose_key *b, bool *same, struct tam_err *err)
+{
+	char ta[JOSE_THUMBPRINT_LEN], tb[JOSE_THUMBPRINT_LEN];
+	int rc;
+
+	if ((rc = jose_key_thumbprint(a, ta, err)) == TAM_OK &&
+	    (rc = jose_key_thumbprint(b, tb, err)) == TAM_OK)
+		*same = strcmp(ta, tb) == 0;
+	return rc;
+}
+
+int
+mgmt_sp_update(struct mgmt *m, const char *spid, const char *sdname, const uint8_t *cert,
+    size_t len, struct tam_err *err)
+{
+	struct store_sp sp = { 0 };
+	struct jose_key *old = NULL, *key = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int64_t live = 0;
+	char detail[160];
+	bool same = true;
+	X509 *x = NULL;
+	int rc;
+
+	if (sdname == NULL && cert == NULL)
+		return tam_err_set(err, TAM_EUSAGE, "nothing to change: give an SD name or a certificate");
+	if (sdname != NULL && !tam_valid_name(sdname, sizeof(sp.sdname)))
+		return tam_err_set(err, TAM_EUSAGE, "SD name must be 1-%zu of [A-Za-z0-9._:-]",
+		    sizeof(sp.sdname) - 1);
+	if (cert != NULL &&
+	    ((rc = load_cert(cert, len, &x, err)) != TAM_OK ||
+	    (rc = pki_cert_public_key(x, &key, err)) != TAM_OK ||
+	    (rc = pki_cert_to_der(x, &der, &der_len, err)) != TAM_OK))
+		goto out;
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	if ((rc = store_sp_get(m->st, spid, &sp, err)) == TAM_OK && key != NULL &&
+	    (rc = sp_key(&sp, &old, err)) == TAM_OK &&
+	    (rc = same_key(old, key, &same, err)) == TAM_OK && !same &&
+	    (rc = store_sp_live_versions(m->st, sp.id, &live, err)) == TAM_OK && live > 0)
+		/* The TEE checks a TA against the SD's certificates: old bundles would fail there. */
+		rc = tam_err_setk(err, TAM_ECONFLICT, "sp.versions_signed_by_old_key",
+		    "the new certificate has another key, and %lld TA version(s) signed with the old "
+		    "one can still be installed; withdraw them first", (long long)live);
+	snprintf(detail, sizeof(detail), "%s%s%s", sdname ? "sdname=" : "", sdname ? sdname : "",
+	    cert ? (sdname ? " cert=replaced" : "cert=replaced") : "");
+	if (rc == TAM_OK)
+		rc = store_sp_update(m->st, spid, sdname, der, der_len, err);
+	rc = finish(m, rc, "sp.update", spid, detail, err);
+out:
+	store_sp_clear(&sp);
+	jose_key_free(old);
+	jose_key_free(key);
+	free(der);
+	X509_free(x);
+	return rc;
+}
+
 int
 mgmt_sp_remove(struct mgmt *m, const char *spid, struct tam_err *err)
 {
@@ -621,6 +682,40 @@ mgmt_device_decommission(struct mgmt *m, const char *device_ref, struct tam_err 
 	rc = finish(m, store_device_set_state(m->st, d.id, "decommissioned", err),
 	    "device.decommission", object, "", err);
 out:
+	store_device_clear(&d);
+	return rc;
+}
+
+int
+mgmt_sd_request(struct mgmt *m, const char *device_ref, const char *spid,
+    enum store_sd_action action, struct tam_err *err)
+{
+	struct store_device d = { 0 };
+	struct store_sp sp = { 0 };
+	char didhex[TAM_DID_HEX], object[80], detail[96];
+	int rc;
+
+	if ((rc = store_device_find(m->st, device_ref, &d, err)) != TAM_OK ||
+	    (rc = store_sp_get(m->st, spid, &sp, err)) != TAM_OK)
+		goto out;
+	if (strcmp(d.state, "active") != 0) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "device %s is %s", device_ref, d.state);
+		goto out;
+	}
+	tam_hex_encode(d.did, 32, didhex);
+	snprintf(object, sizeof(object), "device:%s", didhex);
+	snprintf(detail, sizeof(detail), "spid=%s", spid);
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	/* A purge is the operator taking the SP off the device: its assignments go with it. */
+	if (action == STORE_SD_PURGE)
+		rc = store_unassign_sp(m->st, d.id, sp.id, err);
+	if (rc == TAM_OK)
+		rc = store_sd_request_set(m->st, d.id, sp.id, action, m->actor, err);
+	rc = finish(m, rc, action == STORE_SD_PURGE ? "sd.purge" : "sd.renew_aik", object, detail,
+	    err);
+out:
+	store_sp_clear(&sp);
 	store_device_clear(&d);
 	return rc;
 }

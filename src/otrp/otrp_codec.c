@@ -29,6 +29,10 @@ static const struct msg_names names[] = {
 	    "DeleteTAResponse", "DeleteTATBSResponse" },
 	{ OTRP_MSG_UPDATE_TA, "UpdateTARequest", "UpdateTATBSRequest",
 	    "UpdateTAResponse", "UpdateTATBSResponse" },
+	{ OTRP_MSG_DELETE_SD, "DeleteSDRequest", "DeleteSDTBSRequest",
+	    "DeleteSDResponse", "DeleteSDTBSResponse" },
+	{ OTRP_MSG_UPDATE_SD, "UpdateSDRequest", "UpdateSDTBSRequest",
+	    "UpdateSDResponse", "UpdateSDTBSResponse" },
 };
 
 /* The one TEE entry of a GetDeviceStateResponse array. */
@@ -67,6 +71,8 @@ otrp_msg_for_op(enum tam_op_kind k)
 	case TAM_OP_INSTALL_TA: return OTRP_MSG_INSTALL_TA;
 	case TAM_OP_DELETE_TA: return OTRP_MSG_DELETE_TA;
 	case TAM_OP_UPDATE_TA: return OTRP_MSG_UPDATE_TA;
+	case TAM_OP_DELETE_SD: return OTRP_MSG_DELETE_SD;
+	case TAM_OP_UPDATE_SD: return OTRP_MSG_UPDATE_SD;
 	case TAM_OP_NONE: break;
 	}
 	return OTRP_MSG_GET_DEVICE_STATE;
@@ -753,6 +759,43 @@ json_t *
 otrp_content_delete_ta(const char *tamid, const char *sdname, const char *taid)
 {
 	return json_pack("{s:s,s:s,s:s}", "tamid", tamid, "sdname", sdname, "taid", taid);
+}
+
+json_t *
+otrp_content_delete_sd(const char *tamid, const char *sdname, bool deleteta)
+{
+	return json_pack("{s:s,s:s,s:b}", "tamid", tamid, "sdname", sdname, "deleteta", deleteta);
+}
+
+json_t *
+otrp_content_update_sd(const char *tamid, const char *spid, const char *sdname,
+    const struct otrp_sd_changes *ch)
+{
+	json_t *changes, *j = NULL;
+	char fp[65];
+	char *cert = NULL;
+
+	changes = json_pack("{s:b}", "renewteespaik", ch->renewteespaik);
+	if (changes == NULL)
+		return NULL;
+	if (ch->newsdname != NULL &&
+	    json_object_set_new(changes, "newsdname", json_string(ch->newsdname)) != 0)
+		goto out;
+	if (ch->spcert != NULL &&
+	    ((cert = b64_or_null(ch->spcert, ch->spcert_len)) == NULL ||
+	    json_object_set_new(changes, "spcert", json_pack("[s]", cert)) != 0))
+		goto out;
+	if (ch->delspcert_fp != NULL) {
+		tam_hex_encode(ch->delspcert_fp, 32, fp);
+		if (json_object_set_new(changes, "deloldspcert", json_pack("[s]", fp)) != 0)
+			goto out;
+	}
+	j = json_pack("{s:s,s:s,s:s,s:O}", "tamid", tamid, "spid", spid, "sdname", sdname,
+	    "changes", changes);
+out:
+	free(cert);
+	json_decref(changes);
+	return j;
 }
 
 json_t *

@@ -55,6 +55,7 @@ struct ctx {
 	char audit_detail[256];
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
+	int clear_sd_requests;        /* operator SD requests this answer settles: -1 all, -2 none */
 	char refusal[128];            /* its reason */
 	struct tam_op op;             /* what comes next */
 	struct store_request next;    /* the next request's row */
@@ -351,11 +352,19 @@ build_next(struct ctx *c, struct tam_err *err)
 	memcpy(c->next.sdname, c->op.sdname, sizeof(c->next.sdname));
 	memcpy(c->next.taid, c->op.taid, sizeof(c->next.taid));
 	memcpy(c->next.response, otrp_response_name(m), strlen(otrp_response_name(m)) + 1);
+	memcpy(c->next.new_sdname, c->op.new_sdname, sizeof(c->next.new_sdname));
+	c->next.flags = (c->op.renew_aik ? STORE_REQ_RENEW_AIK : 0) |
+	    (c->op.deleteta ? STORE_REQ_DELETE_TA : 0);
 
 	if (c->op.kind == TAM_OP_CREATE_SD || c->op.kind == TAM_OP_INSTALL_TA ||
-	    c->op.kind == TAM_OP_UPDATE_TA) {
+	    c->op.kind == TAM_OP_UPDATE_TA || c->op.kind == TAM_OP_UPDATE_SD) {
 		if ((rc = store_sp_get_by_id(c->st, c->op.sp_id, &sp, err)) != TAM_OK)
 			return rc;
+	}
+	/* The certificate an SD gets, remembered: a DSI never tells which one it holds. */
+	if (c->op.kind == TAM_OP_CREATE_SD || (c->op.kind == TAM_OP_UPDATE_SD && c->op.add_spcert)) {
+		c->next.has_spcert_fp = true;
+		tam_sha256(sp.cert, sp.cert_len, c->next.spcert_fp);
 	}
 	switch (c->op.kind) {
 	case TAM_OP_CREATE_SD:
@@ -373,6 +382,21 @@ build_next(struct ctx *c, struct tam_err *err)
 	case TAM_OP_DELETE_TA:
 		content = otrp_content_delete_ta(tamid, c->op.sdname, c->op.taid);
 		break;
+	case TAM_OP_DELETE_SD:
+		/* deleteta only when an operator purged the SD; otherwise its TAs went first. */
+		content = otrp_content_delete_sd(tamid, c->op.sdname, c->op.deleteta);
+		break;
+	case TAM_OP_UPDATE_SD: {
+		const struct otrp_sd_changes ch = {
+			.newsdname = c->op.new_sdname[0] != '\0' ? c->op.new_sdname : NULL,
+			.spcert = c->op.add_spcert ? sp.cert : NULL,
+			.spcert_len = sp.cert_len,
+			.delspcert_fp = c->op.del_spcert ? c->op.old_spcert_fp : NULL,
+			.renewteespaik = c->op.renew_aik,
+		};
+		content = otrp_content_update_sd(tamid, c->op.spid, c->op.sdname, &ch);
+		break;
+	}
 	case TAM_OP_NONE:
 		rc = tam_err_set(err, TAM_EINVAL, "no operation to build");
 		goto out;
@@ -462,20 +486,25 @@ static int
 decide(struct ctx *c, struct tam_err *err)
 {
 	struct tam_assignment *want = NULL;
+	struct tam_sd_want *sds = NULL;
 	struct tam_op_key *skip = NULL;
-	size_t n = 0, n_skip = 0;
+	size_t n = 0, n_sds = 0, n_skip = 0;
 	int rc;
 
 	if (!c->new_device &&
 	    ((rc = store_assignments_get(c->st, c->dev.id, &want, &n, err)) != TAM_OK ||
+	    (rc = store_sd_wants_get(c->st, c->dev.id, &sds, &n_sds, err)) != TAM_OK ||
 	    (rc = refused_ops(c, &skip, &n_skip, err)) != TAM_OK))
 		goto out;
 	if ((rc = mark_managed(c, err)) != TAM_OK)
 		goto out;
-	policy_next_op(&c->state, want, n, skip, n_skip, &c->op);
+	policy_next_op(&(const struct policy_in){ .observed = &c->state, .want = want, .n_want = n,
+	    .sds = sds, .n_sds = n_sds, .skip = skip, .n_skip = n_skip }, &c->op);
 	free(want);
+	free(sds);
 	free(skip);
 	want = NULL;
+	sds = NULL;
 	skip = NULL;
 	if (c->op.kind == TAM_OP_NONE) {
 		if (c->op.blocked) {
@@ -508,6 +537,7 @@ decide(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 out:
 	free(want);
+	free(sds);
 	free(skip);
 	return rc;
 }
@@ -575,6 +605,8 @@ commit(struct ctx *c, struct tam_err *err)
 		    c->refusal, c->now, TAM_RETRY_BASE_SECONDS, TAM_RETRY_MAX_SECONDS, err);
 	else if (c->req.op != TAM_OP_NONE)
 		rc = store_op_failure_clear(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname, err);
+	if (rc == TAM_OK && c->clear_sd_requests != -2)
+		rc = store_sd_requests_clear(st, c->dev.id, c->req.spid, c->clear_sd_requests, err);
 	if (rc != TAM_OK)
 		goto fail;
 	tam_hex_encode(c->dev.did, 32, didhex);
@@ -792,6 +824,13 @@ merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
 				c->state.tas[i].ta_version_id = old->tas[j].ta_version_id;
 				c->state.tas[i].version_key = old->tas[j].version_key;
 			}
+	for (size_t i = 0; i < c->state.n_sds; i++)
+		for (size_t j = 0; j < old->n_sds; j++)
+			if (strcmp(c->state.sds[i].spid, old->sds[j].spid) == 0 &&
+			    c->state.sds[i].spid[0] != '\0') {
+				c->state.sds[i].spcert_known = old->sds[j].spcert_known;
+				memcpy(c->state.sds[i].spcert_fp, old->sds[j].spcert_fp, 32);
+			}
 	if (dsi_has_aiks)
 		return TAM_OK;
 	for (size_t j = 0; j < old->n_aiks; j++) {
@@ -964,6 +1003,51 @@ state_set_aik(struct tam_dev_state *s, const char *spid, const uint8_t *spki, si
 	return TAM_OK;
 }
 
+/* An SD renamed by UpdateSD, with the TAs in it. */
+static void
+state_rename_sd(struct tam_dev_state *s, const char *from, const char *to)
+{
+	struct tam_sd_obs *sd = (struct tam_sd_obs *)tam_dev_state_sd(s, from);
+
+	if (sd == NULL || to[0] == '\0')
+		return;
+	memcpy(sd->sdname, to, strlen(to) + 1);
+	for (size_t i = 0; i < s->n_tas; i++)
+		if (strcmp(s->tas[i].sdname, from) == 0)
+			memcpy(s->tas[i].sdname, to, strlen(to) + 1);
+}
+
+/* Forget an SD the TEE deleted, and with deleteta the TAs it held. */
+static void
+state_drop_sd(struct tam_dev_state *s, const char *sdname, bool with_tas)
+{
+	for (size_t i = 0; with_tas && i < s->n_tas;)
+		if (strcmp(s->tas[i].sdname, sdname) == 0)
+			s->tas[i] = s->tas[--s->n_tas];
+		else
+			i++;
+	for (size_t i = 0; i < s->n_sds; i++)
+		if (strcmp(s->sds[i].sdname, sdname) == 0) {
+			s->sds[i] = s->sds[--s->n_sds];
+			return;
+		}
+}
+
+/* The TEE deletes an SP's AIK with its last SD (and makes a new one if the SP comes back). */
+static void
+state_drop_orphan_aik(struct tam_dev_state *s, const char *spid)
+{
+	struct tam_spaik_obs *a;
+
+	for (size_t i = 0; i < s->n_sds; i++)
+		if (strcmp(s->sds[i].spid, spid) == 0)
+			return;
+	if ((a = tam_dev_state_aik(s, spid)) != NULL) {
+		free(a->spki);
+		*a = s->aiks[--s->n_aiks];
+	}
+}
+
 /* No DSI came back: apply the operation's effect to what we knew. */
 static int
 apply_op_to_state(struct ctx *c, struct tam_err *err)
@@ -994,6 +1078,12 @@ apply_op_to_state(struct ctx *c, struct tam_err *err)
 			*ta = s->tas[s->n_tas - 1];
 			s->n_tas--;
 		}
+		break;
+	case TAM_OP_DELETE_SD:
+		state_drop_sd(s, c->req.sdname, (c->req.flags & STORE_REQ_DELETE_TA) != 0);
+		break;
+	case TAM_OP_UPDATE_SD:
+		state_rename_sd(s, c->req.sdname, c->req.new_sdname);
 		break;
 	case TAM_OP_UPDATE_TA:
 		/* The TA stays where it is; its version is set once the response is accepted. */
@@ -1083,7 +1173,8 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		memcpy(c->state.tee_name, c->dev.tee_name, sizeof(c->state.tee_name));
 		memcpy(c->state.tee_ver, c->dev.tee_ver, sizeof(c->state.tee_ver));
 	}
-	if (c->req.op == TAM_OP_CREATE_SD && content.teespaik != NULL) {
+	if ((c->req.op == TAM_OP_CREATE_SD || c->req.op == TAM_OP_UPDATE_SD) &&
+	    content.teespaik != NULL) {
 		struct jose_key *k = NULL;
 		if ((rc = jose_key_from_spki(content.teespaik, content.teespaik_len, &k, err)) != TAM_OK) {
 			rc = tam_err_set(err, TAM_EMALFORMED, "teespaik is not a public key");
@@ -1095,6 +1186,22 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 			goto out;
 		}
 	}
+	if (c->req.has_spcert_fp) {
+		struct tam_sd_obs *sd = NULL;
+		for (size_t i = 0; i < c->state.n_sds; i++)
+			if (strcmp(c->state.sds[i].spid, c->req.spid) == 0)
+				sd = &c->state.sds[i];
+		if (sd != NULL) {
+			sd->spcert_known = true;
+			memcpy(sd->spcert_fp, c->req.spcert_fp, 32);
+		}
+	}
+	if (c->req.op == TAM_OP_DELETE_SD) {
+		state_drop_orphan_aik(&c->state, c->req.spid);
+		c->clear_sd_requests = -1;
+	}
+	if (c->req.op == TAM_OP_UPDATE_SD && (c->req.flags & STORE_REQ_RENEW_AIK))
+		c->clear_sd_requests = STORE_SD_RENEW_AIK;
 	if ((c->req.op == TAM_OP_INSTALL_TA || c->req.op == TAM_OP_UPDATE_TA) &&
 	    (ta = tam_dev_state_ta(&c->state, c->req.taid)) != NULL) {
 		struct store_ta_version v;
@@ -1123,6 +1230,18 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 	case TAM_OP_DELETE_TA:
 		snprintf(c->audit_action, sizeof(c->audit_action), "ta.delete");
 		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s", c->req.taid);
+		break;
+	case TAM_OP_DELETE_SD:
+		snprintf(c->audit_action, sizeof(c->audit_action), "sd.delete");
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "sdname=%s spid=%s deleteta=%s",
+		    c->req.sdname, c->req.spid, (c->req.flags & STORE_REQ_DELETE_TA) ? "true" : "false");
+		break;
+	case TAM_OP_UPDATE_SD:
+		snprintf(c->audit_action, sizeof(c->audit_action), "sd.update");
+		snprintf(c->audit_detail, sizeof(c->audit_detail),
+		    "sdname=%s spid=%s newsdname=%s spcert=%s renewteespaik=%s", c->req.sdname,
+		    c->req.spid, c->req.new_sdname, c->req.has_spcert_fp ? "replaced" : "kept",
+		    (c->req.flags & STORE_REQ_RENEW_AIK) ? "true" : "false");
 		break;
 	case TAM_OP_NONE:
 		break;
@@ -1217,6 +1336,7 @@ otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body,
 	if (len == 0)
 		return open_session(e, st, reply, err);
 	memset(&c, 0, sizeof(c));
+	c.clear_sd_requests = -2;
 	c.e = e;
 	c.st = st;
 	c.now = engine_now(e);

@@ -40,21 +40,104 @@ wants_update(const struct tam_ta_obs *have, const struct tam_assignment *a)
 	return a->version_key > have->version_key || a->allow_downgrade;
 }
 
+/* Does an assignment want this SD? The SD of an SP is matched by spid, which survives a rename. */
+static bool
+sd_assigned(const struct policy_in *in, const struct tam_sd_obs *sd)
+{
+	for (size_t i = 0; i < in->n_want; i++)
+		if (sd->spid[0] != '\0' ? strcmp(in->want[i].spid, sd->spid) == 0 :
+		    strcmp(in->want[i].sdname, sd->sdname) == 0)
+			return true;
+	return false;
+}
+
+static bool
+sd_holds_tas(const struct tam_dev_state *observed, const char *sdname)
+{
+	for (size_t i = 0; i < observed->n_tas; i++)
+		if (strcmp(observed->tas[i].sdname, sdname) == 0)
+			return true;
+	return false;
+}
+
+static const struct tam_sd_want *
+sd_want(const struct policy_in *in, const char *spid)
+{
+	for (size_t i = 0; i < in->n_sds; i++)
+		if (spid[0] != '\0' && strcmp(in->sds[i].spid, spid) == 0)
+			return &in->sds[i];
+	return NULL;
+}
+
+/* The SD an SP has on the device: by spid (it may still carry an old name), else by name. */
+static const struct tam_sd_obs *
+sd_of_sp(const struct tam_dev_state *observed, const char *spid, const char *sdname)
+{
+	for (size_t i = 0; i < observed->n_sds; i++)
+		if (strcmp(observed->sds[i].spid, spid) == 0)
+			return &observed->sds[i];
+	return tam_dev_state_sd(observed, sdname);
+}
+
 /* All strings in model structs are bounded arrays of the same size, so copies fit. */
 #define COPY(dst, src) memcpy((dst), (src), sizeof(dst))
 
-void
-policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment *want,
-    size_t n_want, const struct tam_op_key *skip, size_t n_skip, struct tam_op *op)
+static void
+delete_sd(const struct tam_sd_obs *sd, bool deleteta, struct tam_op *op)
 {
+	op->kind = TAM_OP_DELETE_SD;
+	op->deleteta = deleteta;
+	COPY(op->sdname, sd->sdname);
+	COPY(op->spid, sd->spid);
+}
+
+/* Does the SD differ from what we want of it? Fills the UpdateSD that fixes it. */
+static bool
+update_sd(const struct tam_sd_obs *sd, const struct tam_sd_want *w, struct tam_op *op)
+{
+	bool rename = strcmp(sd->sdname, w->sdname) != 0;
+	/* A certificate we did not put there is left alone: InstallTA brings the SP's own anyway. */
+	bool recert = sd->spcert_known && memcmp(sd->spcert_fp, w->spcert_fp, 32) != 0;
+
+	if (!rename && !recert && !w->renew_aik)
+		return false;
+	op->kind = TAM_OP_UPDATE_SD;
+	op->sp_id = w->sp_id;
+	COPY(op->spid, w->spid);
+	COPY(op->sdname, sd->sdname);
+	if (rename)
+		COPY(op->new_sdname, w->sdname);
+	op->add_spcert = op->del_spcert = recert;
+	if (recert)
+		COPY(op->old_spcert_fp, sd->spcert_fp);
+	op->renew_aik = w->renew_aik;
+	return true;
+}
+
+void
+policy_next_op(const struct policy_in *in, struct tam_op *op)
+{
+	const struct tam_dev_state *observed = in->observed;
+
 	memset(op, 0, sizeof(*op));
 	op->kind = TAM_OP_NONE;
+
+	/* An SD an operator purged goes at once, TAs and all, unless it was assigned again. */
+	for (size_t i = 0; i < observed->n_sds; i++) {
+		const struct tam_sd_obs *sd = &observed->sds[i];
+		const struct tam_sd_want *w = sd_want(in, sd->spid);
+		if (w == NULL || !w->purge || sd_assigned(in, sd) ||
+		    skipped(in->skip, in->n_skip, TAM_OP_DELETE_SD, "", sd->sdname))
+			continue;
+		delete_sd(sd, true, op);
+		return;
+	}
 
 	for (size_t i = 0; i < observed->n_tas; i++) {
 		const struct tam_ta_obs *ta = &observed->tas[i];
 		/* TAs we do not know (not in our catalogue) are left alone, not deleted. */
-		if (!ta->managed || is_assigned(want, n_want, ta->taid) ||
-		    skipped(skip, n_skip, TAM_OP_DELETE_TA, ta->taid, ta->sdname))
+		if (!ta->managed || is_assigned(in->want, in->n_want, ta->taid) ||
+		    skipped(in->skip, in->n_skip, TAM_OP_DELETE_TA, ta->taid, ta->sdname))
 			continue;
 		op->kind = TAM_OP_DELETE_TA;
 		COPY(op->taid, ta->taid);
@@ -65,9 +148,30 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 		return;
 	}
 
+	/* An SD nothing is assigned to and nothing lives in goes too (after its TAs did). */
+	for (size_t i = 0; i < observed->n_sds; i++) {
+		const struct tam_sd_obs *sd = &observed->sds[i];
+		if (sd_assigned(in, sd) || sd_holds_tas(observed, sd->sdname) ||
+		    skipped(in->skip, in->n_skip, TAM_OP_DELETE_SD, "", sd->sdname))
+			continue;
+		delete_sd(sd, false, op);
+		return;
+	}
+
+	/* SDs that stay get their new name, certificate or AIK before anything goes into them. */
+	for (size_t i = 0; i < observed->n_sds; i++) {
+		const struct tam_sd_obs *sd = &observed->sds[i];
+		const struct tam_sd_want *w = sd_want(in, sd->spid);
+		if (w == NULL || skipped(in->skip, in->n_skip, TAM_OP_UPDATE_SD, "", sd->sdname))
+			continue;
+		if (update_sd(sd, w, op))
+			return;
+		memset(op, 0, sizeof(*op));
+	}
+
 	const struct tam_assignment *waiting = NULL;
-	for (size_t i = 0; i < n_want; i++) {
-		const struct tam_assignment *a = &want[i];
+	for (size_t i = 0; i < in->n_want; i++) {
+		const struct tam_assignment *a = &in->want[i];
 		const struct tam_ta_obs *have = tam_dev_state_ta(observed, a->taid);
 		enum tam_op_kind kind = TAM_OP_INSTALL_TA;
 		if (have != NULL) {
@@ -75,8 +179,9 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 				continue;
 			kind = TAM_OP_UPDATE_TA;
 		}
-		if (tam_dev_state_sd(observed, a->sdname) == NULL) {
-			if (skipped(skip, n_skip, TAM_OP_CREATE_SD, "", a->sdname))
+		const struct tam_sd_obs *sd = sd_of_sp(observed, a->spid, a->sdname);
+		if (sd == NULL) {
+			if (skipped(in->skip, in->n_skip, TAM_OP_CREATE_SD, "", a->sdname))
 				continue;
 			op->kind = TAM_OP_CREATE_SD;
 			op->sp_id = a->sp_id;
@@ -89,12 +194,12 @@ policy_next_op(const struct tam_dev_state *observed, const struct tam_assignment
 				waiting = a;
 			continue;
 		}
-		if (skipped(skip, n_skip, kind, a->taid, a->sdname))
+		if (skipped(in->skip, in->n_skip, kind, a->taid, sd->sdname))
 			continue;
 		op->kind = kind;
 		op->sp_id = a->sp_id;
 		COPY(op->spid, a->spid);
-		COPY(op->sdname, a->sdname);
+		COPY(op->sdname, sd->sdname);
 		COPY(op->taid, a->taid);
 		op->ta_version_id = a->ta_version_id;
 		return;

@@ -203,6 +203,29 @@ fail:
 	return rc;
 }
 
+/* sha256(blob) for migrations that derive fingerprints from stored certificates. */
+static void
+sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint8_t md[32];
+	const void *p;
+	int n;
+
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	n = sqlite3_value_bytes(argv[0]);
+	p = sqlite3_value_blob(argv[0]);
+	if (p == NULL && n > 0) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	tam_sha256(p, (size_t)n, md);
+	sqlite3_result_blob(ctx, md, sizeof(md), SQLITE_TRANSIENT);
+}
+
 static int
 configure(struct store *st, const char *path, struct tam_err *err)
 {
@@ -211,7 +234,10 @@ configure(struct store *st, const char *path, struct tam_err *err)
 	int rc;
 
 	if (sqlite3_extended_result_codes(st->db, 1) != SQLITE_OK ||
-	    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+	    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_create_function(st->db, "sha256", 1,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, sql_sha256, NULL,
+	    NULL) != SQLITE_OK)
 		return tam_err_set(err, TAM_EDB, "%s: %s", path, sqlite3_errmsg(st->db));
 	if ((rc = exec_plain(st, "PRAGMA foreign_keys = ON", NULL, path, err)) != TAM_OK ||
 	    (rc = pragma_row(st, "PRAGMA foreign_keys", path, NULL, 0, &fk, err)) != TAM_OK)

@@ -22,6 +22,10 @@ static const char SQL_ASSIGN[] =
     " ON CONFLICT (device_id, ta_id) DO UPDATE SET ta_version_id = excluded.ta_version_id,"
     " created = excluded.created, created_by = excluded.created_by,"
     " allow_downgrade = excluded.allow_downgrade";
+/* Assigning a TA again takes back an operator's request to purge its SP's SD there. */
+static const char SQL_ASSIGN_UNPURGE[] =
+    "DELETE FROM sd_requests WHERE device_id = ?1 AND action = 'purge'"
+    " AND sp_id = (SELECT sp_id FROM tas WHERE id = ?2)";
 static const char SQL_UNASSIGN[] =
     "DELETE FROM assignments WHERE device_id = ?1 AND ta_id = ?2";
 /* A version id of NULL joins nothing, which leaves out TAs with no version yet. */
@@ -79,6 +83,9 @@ store_assign(struct store *st, int64_t device_id, int64_t ta_id, int64_t ta_vers
 		rc = tam_err_set(err, TAM_EINVAL,
 		    "%s: version %lld is not an installable version of that TA", what,
 		    (long long)ta_version_id);
+	if (rc == TAM_OK)
+		rc = store_run(st, SQL_ASSIGN_UNPURGE, STORE_PARAMS(STORE_INT64(device_id),
+		    STORE_INT64(ta_id)), what, err);
 	return rc;
 }
 

@@ -48,7 +48,7 @@ static const char SQL_DEVICE_SET_STATE[] = "UPDATE devices SET state = ?2 WHERE 
 
 static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WHERE id = ?1";
 static const char SQL_STATE_SDS[] =
-    "SELECT sdname, spid FROM device_sds WHERE device_id = ?1 ORDER BY sdname";
+    "SELECT sdname, spid, spcert_fp FROM device_sds WHERE device_id = ?1 ORDER BY sdname";
 static const char SQL_STATE_TAS[] =
     "SELECT d.taid, d.sdname, d.taname, d.ta_version_id, v.version_key FROM device_tas d"
     " LEFT JOIN ta_versions v ON v.id = d.ta_version_id WHERE d.device_id = ?1"
@@ -59,7 +59,7 @@ static const char SQL_STATE_DEL_SDS[] = "DELETE FROM device_sds WHERE device_id 
 static const char SQL_STATE_DEL_TAS[] = "DELETE FROM device_tas WHERE device_id = ?1";
 static const char SQL_STATE_DEL_AIKS[] = "DELETE FROM device_spaiks WHERE device_id = ?1";
 static const char SQL_STATE_ADD_SD[] =
-    "INSERT INTO device_sds (device_id, sdname, spid) VALUES (?1, ?2, ?3)";
+    "INSERT INTO device_sds (device_id, sdname, spid, spcert_fp) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_STATE_ADD_TA[] =
     "INSERT INTO device_tas (device_id, taid, sdname, taname, ta_version_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -422,8 +422,12 @@ sd_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 	int rc;
 
 	memset(sd, 0, sizeof(*sd));
-	if ((rc = store_col_text(st, s, 0, sd->sdname, sizeof(sd->sdname), err)) == TAM_OK)
-		rc = store_col_text(st, s, 1, sd->spid, sizeof(sd->spid), err);
+	if ((rc = store_col_text(st, s, 0, sd->sdname, sizeof(sd->sdname), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 1, sd->spid, sizeof(sd->spid), err)) != TAM_OK)
+		return rc;
+	sd->spcert_known = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	if (sd->spcert_known)
+		rc = store_col_fixed(st, s, 2, sd->spcert_fp, sizeof(sd->spcert_fp), err);
 	return rc;
 }
 
@@ -550,6 +554,8 @@ state_insert(struct store *st, int64_t device_id, const struct tam_dev_state *in
 		if ((rc = store_bind_int64(st, s, 1, device_id, err)) != TAM_OK ||
 		    (rc = store_bind_text(st, s, 2, in->sds[i].sdname, err)) != TAM_OK ||
 		    (rc = store_bind_text(st, s, 3, in->sds[i].spid, err)) != TAM_OK ||
+		    (rc = store_bind_blob(st, s, 4, in->sds[i].spcert_known ? in->sds[i].spcert_fp :
+		    NULL, sizeof(in->sds[i].spcert_fp), err)) != TAM_OK ||
 		    (rc = store_step_done(st, s, what, err)) != TAM_OK)
 			goto out;
 		store_release(s);

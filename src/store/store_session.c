@@ -22,11 +22,12 @@ static const char SQL_SESSION_GET[] =
 
 static const char SQL_REQUEST_ADD[] =
     "INSERT INTO requests (rid, session_id, device_id, response, op, sp_id, spid, sdname,"
-    " taid, ta_version_id, created, expires)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " taid, ta_version_id, created, expires, new_sdname, spcert_fp, flags)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 static const char SQL_REQUEST_GET[] =
     "SELECT r.rid, r.session_id, s.tid, r.device_id, r.response, r.op, r.sp_id, r.spid,"
-    " r.sdname, r.taid, r.ta_version_id, r.created, r.expires, r.answered, r.cancelled"
+    " r.sdname, r.taid, r.ta_version_id, r.created, r.expires, r.answered, r.cancelled,"
+    " r.new_sdname, r.spcert_fp, r.flags"
     " FROM requests r JOIN sessions s ON s.id = r.session_id WHERE r.rid = ?1";
 static const char SQL_REQUEST_CONSUME[] =
     "UPDATE requests SET answered = ?2"
@@ -145,7 +146,9 @@ store_request_add(struct store *st, const struct store_request *r, struct tam_er
 	    (rc = store_check_text(r->spid, sizeof(r->spid), "request spid", err)) != TAM_OK ||
 	    (rc = store_check_text(r->sdname, sizeof(r->sdname), "request SD name",
 	    err)) != TAM_OK ||
-	    (rc = store_check_text(r->taid, sizeof(r->taid), "request taid", err)) != TAM_OK)
+	    (rc = store_check_text(r->taid, sizeof(r->taid), "request taid", err)) != TAM_OK ||
+	    (rc = store_check_text(r->new_sdname, sizeof(r->new_sdname), "request new SD name",
+	    err)) != TAM_OK)
 		return rc;
 	if (strcmp(op, "unknown") == 0)
 		return tam_err_set(err, TAM_EINVAL, "request %s: operation %d is not known", r->rid,
@@ -168,7 +171,10 @@ store_request_add(struct store *st, const struct store_request *r, struct tam_er
 	    STORE_TEXT(r->taid),
 	    STORE_ID(r->ta_version_id),
 	    STORE_INT64(created),
-	    STORE_INT64(r->expires)), what, err);
+	    STORE_INT64(r->expires),
+	    STORE_TEXT(r->new_sdname),
+	    STORE_BLOB(r->has_spcert_fp ? r->spcert_fp : NULL, sizeof(r->spcert_fp)),
+	    STORE_INT64(r->flags)), what, err);
 }
 
 static int
@@ -187,13 +193,18 @@ request_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 	r->expires = sqlite3_column_int64(s, 12);
 	r->answered = sqlite3_column_int64(s, 13);
 	r->cancelled = sqlite3_column_int64(s, 14) != 0;
+	r->flags = (unsigned)sqlite3_column_int64(s, 17);
+	r->has_spcert_fp = sqlite3_column_type(s, 16) != SQLITE_NULL;
 	if ((rc = store_col_text(st, s, 0, r->rid, sizeof(r->rid), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 2, r->tid, sizeof(r->tid), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 4, r->response, sizeof(r->response), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 5, op, sizeof(op), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 7, r->spid, sizeof(r->spid), err)) != TAM_OK ||
 	    (rc = store_col_text(st, s, 8, r->sdname, sizeof(r->sdname), err)) != TAM_OK ||
-	    (rc = store_col_text(st, s, 9, r->taid, sizeof(r->taid), err)) != TAM_OK)
+	    (rc = store_col_text(st, s, 9, r->taid, sizeof(r->taid), err)) != TAM_OK ||
+	    (rc = store_col_text(st, s, 15, r->new_sdname, sizeof(r->new_sdname), err)) != TAM_OK ||
+	    (r->has_spcert_fp &&
+	    (rc = store_col_fixed(st, s, 16, r->spcert_fp, sizeof(r->spcert_fp), err)) != TAM_OK))
 		goto out;
 	/* r->rid is the rid looked up (the WHERE matched it), as in the other messages. */
 	if (tam_op_kind_parse(op, &r->op) != 0)

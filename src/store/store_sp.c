@@ -22,6 +22,11 @@ static const char SQL_SP_HAS_TAS[] =
 /* Requests outlive the SP as history: they keep the spid text, not the row. */
 static const char SQL_SP_DETACH_REQUESTS[] =
     "UPDATE requests SET sp_id = NULL WHERE sp_id = (SELECT id FROM sps WHERE spid = ?1)";
+static const char SQL_SP_UPDATE[] =
+    "UPDATE sps SET sdname = COALESCE(?2, sdname), cert = COALESCE(?3, cert) WHERE spid = ?1";
+static const char SQL_SP_LIVE_VERSIONS[] =
+    "SELECT count(*) FROM ta_versions v JOIN tas t ON t.id = v.ta_id"
+    " WHERE t.sp_id = ?1 AND v.withdrawn IS NULL";
 static const char SQL_SP_REMOVE[] = "DELETE FROM sps WHERE spid = ?1";
 
 int
@@ -128,6 +133,34 @@ store_sp_remove(struct store *st, const char *spid, struct tam_err *err)
 	    store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "%s: not found", what);
 	return store_tx_close(st, &tx, rc, err);
+}
+
+int
+store_sp_update(struct store *st, const char *spid, const char *sdname, const uint8_t *cert,
+    size_t cert_len, struct tam_err *err)
+{
+	char what[96];
+	int rc;
+
+	if ((rc = store_check_name(spid, TAM_SPID_MAX, "spid", err)) != TAM_OK ||
+	    (sdname != NULL &&
+	    (rc = store_check_name(sdname, TAM_SDNAME_MAX, "SD name", err)) != TAM_OK) ||
+	    (cert != NULL &&
+	    (rc = store_check_blob(cert, cert_len, "SP certificate", err)) != TAM_OK))
+		return rc;
+	snprintf(what, sizeof(what), "SP \"%s\"", spid);
+	if ((rc = store_run(st, SQL_SP_UPDATE, STORE_PARAMS(STORE_TEXT(spid), STORE_TEXT(sdname),
+	    STORE_BLOB(cert, cert_len)), what, err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "%s: not found", what);
+	return rc;
+}
+
+int
+store_sp_live_versions(struct store *st, int64_t sp_id, int64_t *n, struct tam_err *err)
+{
+	*n = 0;
+	return store_get(st, SQL_SP_LIVE_VERSIONS, STORE_PARAMS(STORE_INT64(sp_id)),
+	    "SP versions", store_read_int64, n, err);
 }
 
 void

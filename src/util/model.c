@@ -59,6 +59,8 @@ tam_op_kind_name(enum tam_op_kind k)
 	case TAM_OP_INSTALL_TA: return "InstallTA";
 	case TAM_OP_DELETE_TA: return "DeleteTA";
 	case TAM_OP_UPDATE_TA: return "UpdateTA";
+	case TAM_OP_DELETE_SD: return "DeleteSD";
+	case TAM_OP_UPDATE_SD: return "UpdateSD";
 	}
 	return "unknown";
 }
@@ -68,6 +70,7 @@ tam_op_kind_parse(const char *s, enum tam_op_kind *out)
 {
 	static const enum tam_op_kind all[] = {
 		TAM_OP_NONE, TAM_OP_CREATE_SD, TAM_OP_INSTALL_TA, TAM_OP_DELETE_TA, TAM_OP_UPDATE_TA,
+		TAM_OP_DELETE_SD, TAM_OP_UPDATE_SD,
 	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

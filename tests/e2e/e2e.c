@@ -471,6 +471,29 @@ e2e_db_scalar(struct e2e_env *env, const char *sql)
 	return v;
 }
 
+int
+e2e_db_blob(struct e2e_env *env, const char *sql, uint8_t **out, size_t *len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	*len = 0;
+	if (sqlite3_open_v2(env->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
+		*len = (size_t)sqlite3_column_bytes(s, 0);
+		if ((*out = malloc(*len ? *len : 1)) != NULL) {
+			memcpy(*out, sqlite3_column_blob(s, 0), *len);
+			rc = 0;
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
 void
 e2e_problem_code(const struct mock_http_resp *r, char *out, size_t outlen)
 {

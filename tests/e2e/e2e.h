@@ -86,6 +86,8 @@ struct store *e2e_db(struct e2e_env *env);
 int e2e_db_has_ta(struct e2e_env *env, const char *ref, const char *taid);
 /* Integer result of a single-value SQL query on the database (test-only SQL). */
 long long e2e_db_scalar(struct e2e_env *env, const char *sql);
+/* The blob in the first column of the first row, malloc'd; 0, or -1 if there is none. */
+int e2e_db_blob(struct e2e_env *env, const char *sql, uint8_t **out, size_t *len);
 
 /* One answer of the management API. */
 struct e2e_resp {

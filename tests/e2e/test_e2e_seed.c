@@ -83,7 +83,8 @@ seed_flow(struct mock_tee *mt, const char *device)
 {
 	static const char *const full[] = { "GetDeviceStateRequest", "CreateSDRequest", "InstallTARequest" };
 	static const char *const gds[] = { "GetDeviceStateRequest" };
-	static const char *const del[] = { "GetDeviceStateRequest", "DeleteTARequest" };
+	static const char *const del[] = { "GetDeviceStateRequest", "DeleteTARequest",
+		"DeleteSDRequest" };
 	struct mock_session_result res;
 	char path[512];
 	uint8_t before[32], after[32];
@@ -109,8 +110,11 @@ seed_flow(struct mock_tee *mt, const char *device)
 
 	/* 3. delete */
 	assert_int_equal(e2e_ctl(&env, "unassign %s " E2E_TAID, device), 0);
-	run_session(mt, &res, del, 2);
+	run_session(mt, &res, del, 3);
 	assert_false(mock_tee_has_ta(mt, E2E_TAID));
+	/* the SD went with its last TA, and the SP's AIK with its last SD */
+	assert_false(mock_tee_has_sd(mt, E2E_SPID ".sd"));
+	assert_null(mock_tee_aik(mt, E2E_SPID));
 	assert_int_equal(e2e_db_has_ta(&env, device, E2E_TAID), 0);
 
 	/* 4. confirm it is gone: nothing to do, and nothing but the session bookkeeping changes */
@@ -131,12 +135,17 @@ test_seed_flow_cert_tee(void **state)
 	(void)state;
 	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt), 0);
 	seed_flow(mt, "tee1");
-	/* the SD stays (nothing deletes SDs yet) and the observed state shows no TA */
+	/* the observed state shows neither the TA nor the SD, nor the SP's AIK */
 	assert_int_equal(e2e_ctl_out(&env, out, sizeof(out), "device show tee1"), 0);
 	assert_int_equal(strncmp(out, "device ", 7), 0);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM device_sds JOIN devices ON devices.id = device_id "
-	    "WHERE devices.name = 'tee1' AND sdname = 'sp1.sd'"), 1);
+	    "WHERE devices.name = 'tee1'"), 0);
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM device_spaiks JOIN devices ON devices.id = device_id "
+	    "WHERE devices.name = 'tee1'"), 0);
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM audit WHERE action = 'sd.delete'"), 1);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM audit WHERE action = 'ta.install'"), 1);
 	assert_int_equal(e2e_db_scalar(&env,
@@ -247,6 +256,7 @@ test_health_and_metrics(void **state)
 	assert_true(sample(body, "otrp_sessions_completed_total{result=\"ok\"}") >= 9);
 	assert_true(sample(body, "otrp_operations_total{op=\"InstallTA\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_operations_total{op=\"DeleteTA\",result=\"pass\"}") >= 2);
+	assert_true(sample(body, "otrp_operations_total{op=\"DeleteSD\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_operations_total{op=\"CreateSD\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_messages_rejected_total{reason=\"denied\"}") >= 1);
 	assert_true(sample(body, "tam_devices{state=\"active\"}") >= 3);

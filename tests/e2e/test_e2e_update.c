@@ -137,7 +137,7 @@ test_update_flow(void **state)
 	ta_is(v2);
 	/* and unassigning still deletes it, whatever its version */
 	assert_int_equal(e2e_ctl(&env, "unassign tee1 " E2E_TAID), 0);
-	session("GetDeviceStateRequest DeleteTARequest");
+	session("GetDeviceStateRequest DeleteTARequest DeleteSDRequest");
 	assert_false(mock_tee_has_ta(mt, E2E_TAID));
 }
 

@@ -135,6 +135,6 @@ check "daemon stops cleanly" stop
 chmod 0644 "$pki/server/rsa.key"
 printf '[database]\npath = %s\n[otrp]\n%s\n' "$t/db" "$tls" > "$t/tamd.conf"
 check "a TLS key readable by others is refused" sh -c "! '$build/otrp-tamd' -c '$t/tamd.conf' --check-config >'$t/out' 2>&1"
-check "the refusal names the mode" grep -q '0600' "$t/out"
+check "the refusal names the mode" sh -c "grep -q 0600 '$t/out' || { cat '$t/out' >&2; false; }"
 printf '[database]\npath = %s\n[otrp]\ntls_cert = %s/server/rsa-chain.pem\n' "$t/db" "$pki" > "$t/tamd.conf"
 check "a certificate without its key is refused" sh -c "! '$build/otrp-tamd' -c '$t/tamd.conf' --check-config >/dev/null 2>&1"

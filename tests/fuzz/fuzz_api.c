@@ -53,9 +53,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct api_assignment as;
 	struct api_anchor_add an;
 	struct api_token_create tok;
+	struct api_sd_request sdr;
 
 	if (size < 1)
 		return 0;
+	/* The two selectors added last, so the corpus made for the seven others keeps its meaning. */
+	if (data[0] == 0xfe) {
+		if (api_decode_sp_update(data + 1, size - 1, &sp, NULL) == TAM_OK) {
+			assert(sp.spid == NULL && (sp.sdname != NULL || sp.certificate != NULL));
+			bounded(sp.sdname, TAM_SDNAME_MAX);
+			api_sp_create_clear(&sp);
+		}
+		return 0;
+	}
+	if (data[0] == 0xff) {
+		if (api_decode_sd_request(data + 1, size - 1, &sdr, NULL) == TAM_OK) {
+			bounded(sdr.sp, TAM_SPID_MAX);
+			assert(sdr.action == STORE_SD_RENEW_AIK || sdr.action == STORE_SD_PURGE);
+			api_sd_request_clear(&sdr);
+		}
+		return 0;
+	}
 	switch (data[0] % 7) {
 	case 0:
 		if (api_decode_sp_create(data + 1, size - 1, &sp, NULL) == TAM_OK) {

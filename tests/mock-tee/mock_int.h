@@ -75,6 +75,8 @@ json_t *mt_state_sd_of_ta(const json_t *st, const char *taid);
 int mt_aik_get(struct mock_tee *mt, const char *spid, const struct jose_key **out,
     struct tam_err *err);
 /* Make and store an RSA-2048 AIK for spid unless it has one. */
+/* The SP's AIK is gone with its last SD: forget the key and delete its file. */
+int mt_aik_forget(struct mock_tee *mt, const char *spid, struct tam_err *err);
 int mt_aik_ensure(struct mock_tee *mt, const char *spid, const struct jose_key **out,
     struct tam_err *err);
 /* B64 of the DER SPKI of k; *out malloc'd. */

@@ -6,9 +6,11 @@
  * them. Every name that reaches a path comes from a TAM and is checked
  * here, so a hostile TAM cannot make the TEE write outside its directory.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mock_int.h"
 
@@ -250,6 +252,25 @@ mt_aik_get(struct mock_tee *mt, const char *spid, const struct jose_key **out,
 }
 
 int
+mt_aik_forget(struct mock_tee *mt, const char *spid, struct tam_err *err)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	for (size_t i = 0; i < mt->n_aiks; i++)
+		if (strcmp(mt->aiks[i].spid, spid) == 0) {
+			jose_key_free(mt->aiks[i].key);
+			mt->aiks[i] = mt->aiks[--mt->n_aiks];
+			break;
+		}
+	if ((rc = mt_path(mt, "", "aik-", spid, ".pem", path, sizeof(path), err)) != TAM_OK)
+		return rc;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return tam_err_set(err, TAM_EIO, "%s: %s", path, strerror(errno));
+	return TAM_OK;
+}
+
+int
 mt_aik_ensure(struct mock_tee *mt, const char *spid, const struct jose_key **out,
     struct tam_err *err)
 {
@@ -396,6 +417,27 @@ bool
 mock_tee_has_sd(struct mock_tee *mt, const char *sdname)
 {
 	return mt_state_sd(mt->state, sdname) != NULL;
+}
+
+int
+mock_tee_sd_certs(struct mock_tee *mt, const char *sdname, uint8_t (*fps)[32], size_t max)
+{
+	const json_t *sd = mt_state_sd(mt->state, sdname), *c;
+	uint8_t *der = NULL;
+	size_t i, len = 0;
+
+	if (sd == NULL)
+		return -1;
+	json_array_foreach(json_object_get(sd, "spcerts"), i, c) {
+		if (i >= max)
+			break;
+		if (!json_is_string(c) || tam_b64_decode_any(json_string_value(c),
+		    json_string_length(c), &der, &len) != TAM_OK)
+			return -1;
+		tam_sha256(der, len, fps[i]);
+		free(der);
+	}
+	return (int)json_array_size(json_object_get(sd, "spcerts"));
 }
 
 bool

@@ -33,6 +33,8 @@ enum mt_kind {
 	MT_INSTALL_TA,
 	MT_DELETE_TA,
 	MT_UPDATE_TA,
+	MT_DELETE_SD,
+	MT_UPDATE_SD,
 };
 
 /* Members of each TBS request; everything else is ERR_REQUEST_INVALID. */
@@ -47,6 +49,12 @@ static const char *const create_content[] = { "spid", "sdname", "spcert", "tamid
 static const char *const install_content[] = { "tamid", "spid", "sdname", "taid", NULL };
 static const char *const install_content_opt[] = { "spcert", NULL };
 static const char *const delete_content[] = { "tamid", "sdname", "taid", NULL };
+static const char *const delete_sd_content[] = { "tamid", "sdname", NULL };
+static const char *const delete_sd_content_other[] = { "deleteta", NULL };
+static const char *const update_sd_content[] = { "tamid", "spid", "sdname", NULL };
+static const char *const update_sd_content_other[] = { "changes", NULL };
+static const char *const sd_changes[] = { "newsdname", "newspid", "spcert", "deloldspcert",
+	"renewteespaik", NULL };
 static const char *const no_members[] = { NULL };
 static const char *const encrypted_ta_members[] = { "key", "iv", "alg", "ciphertadata", NULL };
 /* UpdateTA: a new binary (personalization data is not sent by this TAM). */
@@ -62,21 +70,30 @@ struct mt_names {
 	const char *const *members;          /* allowed TBS members */
 	const char *const *content;          /* required content members (not GetDeviceState) */
 	const char *const *content_opt;      /* optional content members */
+	const char *const *content_other;    /* members of other types: the handler checks them */
 };
 
 static const struct mt_names msg_names[] = {
 	{ MT_GET_DEVICE_STATE, "GetDeviceStateRequest", "GetDeviceStateTBSRequest",
-	    "GetDeviceStateResponse", "GetDeviceTEEStateTBSResponse", gds_members, NULL, NULL },
+	    "GetDeviceStateResponse", "GetDeviceTEEStateTBSResponse", gds_members, NULL, NULL, NULL },
 	{ MT_CREATE_SD, "CreateSDRequest", "CreateSDTBSRequest",
-	    "CreateSDResponse", "CreateSDTBSResponse", req_members, create_content, no_members },
+	    "CreateSDResponse", "CreateSDTBSResponse", req_members, create_content, no_members,
+	    NULL },
 	{ MT_INSTALL_TA, "InstallTARequest", "InstallTATBSRequest",
 	    "InstallTAResponse", "InstallTATBSResponse", install_members, install_content,
-	    install_content_opt },
+	    install_content_opt, NULL },
 	{ MT_DELETE_TA, "DeleteTARequest", "DeleteTATBSRequest",
-	    "DeleteTAResponse", "DeleteTATBSResponse", req_members, delete_content, no_members },
+	    "DeleteTAResponse", "DeleteTATBSResponse", req_members, delete_content, no_members,
+	    NULL },
 	{ MT_UPDATE_TA, "UpdateTARequest", "UpdateTATBSRequest",
 	    "UpdateTAResponse", "UpdateTATBSResponse", install_members, install_content,
-	    install_content_opt },
+	    install_content_opt, NULL },
+	{ MT_DELETE_SD, "DeleteSDRequest", "DeleteSDTBSRequest",
+	    "DeleteSDResponse", "DeleteSDTBSResponse", req_members, delete_sd_content,
+	    no_members, delete_sd_content_other },
+	{ MT_UPDATE_SD, "UpdateSDRequest", "UpdateSDTBSRequest",
+	    "UpdateSDResponse", "UpdateSDTBSResponse", req_members, update_sd_content,
+	    no_members, update_sd_content_other },
 };
 
 /* The one TEE entry inside a GetDeviceStateResponse array. */
@@ -122,7 +139,8 @@ refuse(struct mt_outcome *o, const char *code, const char *fmt, ...)
 }
 
 static const char *
-unknown_member(const json_t *obj, const char *const *allowed, const char *const *allowed2)
+unknown_member(const json_t *obj, const char *const *allowed, const char *const *allowed2,
+    const char *const *allowed3)
 {
 	const char *key;
 	json_t *v;
@@ -135,6 +153,8 @@ unknown_member(const json_t *obj, const char *const *allowed, const char *const 
 			ok = strcmp(key, allowed[i]) == 0;
 		for (i = 0; allowed2 != NULL && allowed2[i] != NULL && !ok; i++)
 			ok = strcmp(key, allowed2[i]) == 0;
+		for (i = 0; allowed3 != NULL && allowed3[i] != NULL && !ok; i++)
+			ok = strcmp(key, allowed3[i]) == 0;
 		if (!ok)
 			return key;
 	}
@@ -435,7 +455,8 @@ request_common(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o)
 	free(pt);
 	if (!json_is_object(m->content))
 		return refuse(o, "ERR_REQUEST_INVALID", "content is not a JSON object");
-	if ((bad = unknown_member(m->content, m->n->content, m->n->content_opt)) != NULL)
+	if ((bad = unknown_member(m->content, m->n->content, m->n->content_opt,
+	    m->n->content_other)) != NULL)
 		return refuse(o, "ERR_REQUEST_INVALID", "content has unknown member \"%.32s\"",
 		    bad);
 	for (size_t i = 0; m->n->content[i] != NULL; i++)
@@ -554,7 +575,7 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 	*bundle_len = 0;
 	if (!json_is_object(eta))
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta must be an object");
-	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members,
+	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members, NULL,
 	    NULL)) != NULL)
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta has unknown member \"%.32s\"",
 		    bad);
@@ -755,6 +776,203 @@ handle_delete_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	return add_dsi(mt, m, o, err);
 }
 
+/* ---- DeleteSD ---- */
+
+static int
+handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
+    struct tam_err *err)
+{
+	const char *sdname = str_member(m->content, "sdname");
+	const json_t *deleteta = json_object_get(m->content, "deleteta"), *ta, *other;
+	char spid[TAM_SPID_MAX], path[PATH_MAX];
+	struct tam_err e = { 0 };
+	json_t *sd, *next, *sds, *gone;
+	bool last = true;
+	size_t i, at = 0;
+
+	if (!tam_valid_name(sdname, TAM_SDNAME_MAX))
+		return refuse(o, "ERR_REQUEST_INVALID", "sdname must be a plain name");
+	if (!json_is_boolean(deleteta))
+		return refuse(o, "ERR_REQUEST_INVALID", "deleteta must be true or false");
+	sd = mt_state_sd(mt->state, sdname);
+	if (sd == NULL)
+		return refuse(o, "ERR_SD_NOT_FOUND", "no SD %s", sdname);
+	if (strcmp(str_member(sd, "owner"), m->tamid) != 0)
+		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another TAM", sdname);
+	if (json_array_size(json_object_get(sd, "tas")) > 0 && !json_is_true(deleteta))
+		return refuse(o, "ERR_SD_NOT_EMPTY", "SD %s holds TAs", sdname);
+	snprintf(spid, sizeof(spid), "%s", str_member(sd, "spid"));
+	/* The SD's TAs, kept apart: committing frees the state sd points into. */
+	if ((gone = json_deep_copy(json_object_get(sd, "tas"))) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((next = json_deep_copy(mt->state)) == NULL) {
+		json_decref(gone);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	sds = json_object_get(next, "sds");
+	json_array_foreach(sds, i, other) {
+		if (strcmp(str_member(other, "name"), sdname) == 0)
+			at = i;
+		else if (strcmp(str_member(other, "spid"), spid) == 0)
+			last = false;
+	}
+	if (json_array_remove(sds, at) != 0) {
+		json_decref(next);
+		json_decref(gone);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	if (commit_state(mt, next, &e) != TAM_OK) {
+		json_decref(gone);
+		return refuse(o, "ERR_TEE_FAIL", "cannot store the state: %s", e.msg);
+	}
+	/* Gone from the state, so the files are garbage: remove them, and the AIK with the last SD. */
+	json_array_foreach(gone, i, ta)
+		if (mt_path(mt, MT_TA_DIR, "", str_member(ta, "taid"), ".ta", path, sizeof(path),
+		    NULL) == TAM_OK)
+			unlink(path);
+	json_decref(gone);
+	if (last && mt_aik_forget(mt, spid, err) != TAM_OK)
+		return err->code;
+	o->content = json_object();
+	if (o->content == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	return add_dsi(mt, m, o, err);
+}
+
+/* ---- UpdateSD ---- */
+
+/* SHA-256 hex of the DER certificate in B64 b64; false if it is none. */
+static bool
+cert_fp_hex(const char *b64, char hex[65])
+{
+	X509 *x = cert_from_b64(b64);
+	uint8_t fp[32];
+	bool ok;
+
+	ok = x != NULL && pki_cert_sha256(x, fp) == TAM_OK;
+	if (ok)
+		tam_hex_encode(fp, 32, hex);
+	X509_free(x);
+	return ok;
+}
+
+/* Apply "changes" to nsd (a copy of the SD); a refusal sets o->code. */
+static int
+update_sd_changes(struct mock_tee *mt, const json_t *ch, json_t *nsd, struct mt_outcome *o,
+    struct tam_err *err)
+{
+	const json_t *add = json_object_get(ch, "spcert"), *del = json_object_get(ch, "deloldspcert");
+	const char *newname = str_member(ch, "newsdname");
+	json_t *certs = json_object_get(nsd, "spcerts"), *v, *c;
+	char hex[65], *norm = NULL;
+	size_t i, j;
+	X509 *x;
+
+	if (json_object_get(ch, "newspid") != NULL)
+		return refuse(o, "ERR_REQUEST_INVALID", "changing the SP ID is not supported");
+	if (json_object_get(ch, "newsdname") != NULL) {
+		if (newname == NULL || !tam_valid_name(newname, TAM_SDNAME_MAX) || newname[0] == '.')
+			return refuse(o, "ERR_REQUEST_INVALID", "newsdname must be a plain name");
+		if (mt_state_sd(mt->state, newname) != NULL)
+			return refuse(o, "ERR_SDNAME_ALREADY_USED", "SD %s exists", newname);
+		if (json_object_set_new(nsd, "name", json_string(newname)) != 0)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	if (del != NULL && !json_is_array(del))
+		return refuse(o, "ERR_REQUEST_INVALID", "deloldspcert must be an array");
+	json_array_foreach(del, i, v) {
+		if (!json_is_string(v))
+			return refuse(o, "ERR_REQUEST_INVALID", "deloldspcert holds a non-string");
+		for (j = 0; j < json_array_size(certs);) {
+			c = json_array_get(certs, j);
+			if (cert_fp_hex(json_string_value(c), hex) &&
+			    strcasecmp(hex, json_string_value(v)) == 0)
+				json_array_remove(certs, j);
+			else
+				j++;
+		}
+	}
+	if (add != NULL && !json_is_array(add))
+		return refuse(o, "ERR_REQUEST_INVALID", "spcert must be an array");
+	json_array_foreach(add, i, v) {
+		if ((x = cert_from_b64(json_string_value(v))) == NULL)
+			return refuse(o, "ERR_SPCERT_INVALID", "spcert %zu is not a B64 DER certificate", i);
+		if (cert_b64(x, &norm, err) != TAM_OK || json_array_append_new(certs,
+		    json_string(norm)) != 0) {
+			X509_free(x);
+			free(norm);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+		X509_free(x);
+		free(norm);
+		norm = NULL;
+	}
+	return TAM_OK;
+}
+
+static int
+handle_update_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
+    struct tam_err *err)
+{
+	const char *spid = str_member(m->content, "spid");
+	const char *sdname = str_member(m->content, "sdname");
+	const json_t *ch = json_object_get(m->content, "changes"), *renew;
+	const struct jose_key *aik = NULL;
+	struct tam_err e = { 0 };
+	json_t *sd, *next = NULL, *nsd;
+	const char *bad;
+	char *spaik = NULL;
+	int rc = TAM_OK;
+
+	if (!tam_valid_name(sdname, TAM_SDNAME_MAX) || !tam_valid_name(spid, TAM_SPID_MAX))
+		return refuse(o, "ERR_REQUEST_INVALID", "spid and sdname must be plain names");
+	if (!json_is_object(ch))
+		return refuse(o, "ERR_REQUEST_INVALID", "changes must be an object");
+	if ((bad = unknown_member(ch, sd_changes, NULL, NULL)) != NULL)
+		return refuse(o, "ERR_REQUEST_INVALID", "changes has unknown member \"%.32s\"", bad);
+	renew = json_object_get(ch, "renewteespaik");
+	if (renew != NULL && !json_is_boolean(renew))
+		return refuse(o, "ERR_REQUEST_INVALID", "renewteespaik must be true or false");
+	sd = mt_state_sd(mt->state, sdname);
+	if (sd == NULL || strcmp(str_member(sd, "spid"), spid) != 0)
+		return refuse(o, "ERR_SD_NOT_FOUND", "no SD %s of SP %s", sdname, spid);
+	if (strcmp(str_member(sd, "owner"), m->tamid) != 0)
+		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another TAM", sdname);
+	if ((next = json_deep_copy(mt->state)) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	nsd = mt_state_sd(next, sdname);
+	if ((rc = update_sd_changes(mt, ch, nsd, o, err)) != TAM_OK || o->code != NULL)
+		goto out;
+	if (json_is_true(renew)) {
+		if (mt_aik_forget(mt, spid, &e) != TAM_OK || mt_aik_ensure(mt, spid, &aik, &e) != TAM_OK) {
+			rc = refuse(o, "ERR_TEE_FAIL", "cannot renew the SP AIK: %s", e.msg);
+			goto out;
+		}
+	}
+	rc = commit_state(mt, next, &e);
+	next = NULL;
+	if (rc != TAM_OK) {
+		rc = refuse(o, "ERR_TEE_FAIL", "cannot store the state: %s", e.msg);
+		goto out;
+	}
+	if (aik != NULL) {
+		if ((rc = mt_spki_b64(aik, &spaik, err)) != TAM_OK)
+			goto out;
+		o->content = json_pack("{s:s,s:s}", "teespaik", spaik, "teespaiktype", MT_AIK_TYPE);
+	} else {
+		o->content = json_object();
+	}
+	if (o->content == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = add_dsi(mt, m, o, err);
+out:
+	json_decref(next);
+	free(spaik);
+	return rc;
+}
+
 /* ---- the response ---- */
 
 static int
@@ -872,7 +1090,7 @@ decide(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_e
 
 	if (ver == NULL || strcmp(ver, OTRP_VERSION) != 0)
 		return refuse(o, "ERR_UNSUPPORTED_MSG_VERSION", "ver must be \"%s\"", OTRP_VERSION);
-	if ((bad = unknown_member(m->body, m->n->members, NULL)) != NULL)
+	if ((bad = unknown_member(m->body, m->n->members, NULL, NULL)) != NULL)
 		return refuse(o, "ERR_REQUEST_INVALID", "%s has unknown member \"%.32s\"",
 		    m->n->tbs_request, bad);
 	if (rid_seen(mt, m->rid))
@@ -888,6 +1106,10 @@ decide(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_e
 		return handle_install_ta(mt, m, o, false, err);
 	case MT_UPDATE_TA:
 		return handle_install_ta(mt, m, o, true, err);
+	case MT_DELETE_SD:
+		return handle_delete_sd(mt, m, o, err);
+	case MT_UPDATE_SD:
+		return handle_update_sd(mt, m, o, err);
 	case MT_DELETE_TA:
 		return handle_delete_ta(mt, m, o, err);
 	case MT_GET_DEVICE_STATE:

@@ -110,6 +110,8 @@ int mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_sessi
 
 bool mock_tee_has_sd(struct mock_tee *mt, const char *sdname);
 bool mock_tee_has_ta(struct mock_tee *mt, const char *taid);
+/* SHA-256 of the SP certificates SD sdname holds (up to max); their count, -1 if no such SD. */
+int mock_tee_sd_certs(struct mock_tee *mt, const char *sdname, uint8_t (*fps)[32], size_t max);
 /* Path of the installed TA's plaintext file; TAM_ENOTFOUND if not installed. */
 int mock_tee_ta_path(struct mock_tee *mt, const char *taid, char *out, size_t outlen) TAM_WUR;
 /* TEE identity key (private); borrowed. */

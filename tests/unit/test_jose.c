@@ -1665,7 +1665,7 @@ test_jwe_rejects(void **state)
 
 	/* encryption arguments */
 	assert_int_equal(jose_jwe_encrypt(f->ec_pub, JOSE_ALG_RSA_OAEP, JOSE_ENC_A256GCM,
-	    JOSE_JWE_GENERAL, (uint8_t *)"x", 1, &t, &e), TAM_EUNSUPPORTED);
+	    JOSE_JWE_GENERAL, (uint8_t *)"x", 1, &t, &e), TAM_EALG);
 	assert_int_equal(jose_jwe_encrypt(f->rsa_pub, "dir", JOSE_ENC_A256GCM,
 	    JOSE_JWE_GENERAL, (uint8_t *)"x", 1, &t, &e), TAM_EALG);
 	assert_int_equal(jose_jwe_encrypt(f->rsa_pub, "RSA-OAEP-256", JOSE_ENC_A256GCM,
@@ -2000,10 +2000,143 @@ test_jws_stream(void **state)
 	jose_key_free(ec);
 }
 
+/* RFC 7518 Appendix C: ECDH-ES key agreement and Concat KDF, with the RFC's keys. */
+static void
+test_ecdh_rfc7518_appendix_c(void **state)
+{
+	static const char alice[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0\","
+	    "\"y\":\"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps\","
+	    "\"d\":\"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo\"}";
+	static const char bob[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ\","
+	    "\"y\":\"e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck\","
+	    "\"d\":\"VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw\"}";
+	static const uint8_t want_z[32] = { 158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66,
+		131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106, 72, 246, 218, 167, 121,
+		140, 254, 144, 196 };
+	struct jose_key *a = NULL, *b = NULL, *bpub = NULL, *apub = NULL;
+	uint8_t z[32], z2[32], key[16], *want = NULL;
+	size_t wlen = 0;
+
+	(void)state;
+	assert_int_equal(jose_key_from_jwk(alice, strlen(alice), &a, NULL), 0);
+	assert_int_equal(jose_key_from_jwk(bob, strlen(bob), &b, NULL), 0);
+	assert_int_equal(jose_key_public(b, &bpub, NULL), 0);
+	assert_int_equal(jose_key_public(a, &apub, NULL), 0);
+	assert_int_equal(jose_ecdh_z(a, bpub, z, NULL), 0);
+	assert_memory_equal(z, want_z, 32);
+	/* both sides agree */
+	assert_int_equal(jose_ecdh_z(b, apub, z2, NULL), 0);
+	assert_memory_equal(z2, want_z, 32);
+	assert_int_equal(jose_concat_kdf(z, 32, "A128GCM", (const uint8_t *)"Alice", 5,
+	    (const uint8_t *)"Bob", 3, key, sizeof(key), NULL), 0);
+	assert_int_equal(tam_b64url_decode("VqqN6vgjbSBcIijNcacQGg", 22, &want, &wlen), 0);
+	assert_int_equal(wlen, 16);
+	assert_memory_equal(key, want, 16);
+	/* a public key cannot agree, nor can mixed key types */
+	assert_int_not_equal(jose_ecdh_z(apub, bpub, z, NULL), 0);
+	assert_int_not_equal(jose_concat_kdf(z, 32, "", NULL, 0, NULL, 0, key, 16, NULL), 0);
+	free(want);
+	jose_key_free(a);
+	jose_key_free(b);
+	jose_key_free(apub);
+	jose_key_free(bpub);
+}
+
+static void
+test_jwe_ecdh_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t sizes[] = { 0, 1, 16, 1000 };
+	struct tam_err e = { 0 };
+	uint8_t msg[1000], *pt;
+	size_t c, s, n;
+	json_t *o, *epk;
+	int form;
+
+	for (n = 0; n < sizeof(msg); n++)
+		msg[n] = (uint8_t)(n * 5 + 1);
+	for (c = 0; c < 4; c++)
+	for (form = 0; form < 2; form++)
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		o = encrypt(f->ec_pub, JOSE_ALG_ECDH_ES_A128KW, jwe_encs[c], (enum jose_jwe_form)form,
+		    msg, sizes[s]);
+		/* a fresh ephemeral public key beside "alg", never its private half */
+		epk = form == JOSE_JWE_GENERAL ?
+		    json_object_get(json_object_get(json_array_get(json_object_get(o, "recipients"), 0),
+		    "header"), "epk") : NULL;
+		if (form == JOSE_JWE_GENERAL) {
+			assert_non_null(epk);
+			assert_string_equal(json_string_value(json_object_get(epk, "crv")), "P-256");
+			assert_null(json_object_get(epk, "d"));
+		}
+		pt = NULL;
+		assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), 0);
+		assert_int_equal(n, sizes[s]);
+		if (n > 0)
+			assert_memory_equal(pt, msg, n);
+		free(pt);
+		expect_decrypt_failure(f->ec2, o);
+		json_decref(o);
+	}
+	/* keys and algs must fit each other, both ways */
+	assert_int_equal(jose_jwe_encrypt(f->rsa_pub, JOSE_ALG_ECDH_ES_A128KW, JOSE_ENC_A128GCM,
+	    JOSE_JWE_GENERAL, msg, 1, &o, &e), TAM_EALG);
+	o = encrypt(f->ec_pub, JOSE_ALG_ECDH_ES_A128KW, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
+	    msg, 10);
+	assert_int_equal(jose_jwe_decrypt(f->rsa, o, &pt, &n, &e), TAM_EALG);
+	json_decref(o);
+	o = encrypt(f->rsa_pub, JOSE_ALG_RSA_OAEP, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL, msg, 10);
+	assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), TAM_EALG);
+	json_decref(o);
+}
+
+/* A hostile epk: off the curve, another curve, with a private part, or absent. */
+static void
+test_jwe_ecdh_bad_epk(void **state)
+{
+	static const char p384_jwk[] = "{\"crv\":\"P-384\",\"kty\":\"EC\","
+	    "\"x\":\"xNortyhXTYV6qsoBMJBgChnOFoFTau1GnV1_zOpGL6__2QqehkjSXLQbH7ZKsWK7\","
+	    "\"y\":\"u-BFJ1Id-iO5CjA9d-CxqZrt802MEYjI4NQvrfNzkEhBd2X8yIRMYsvEUcixbBv4\"}";
+	struct fixture *f = *state;
+	struct tam_err e = { 0 };
+	uint8_t msg[8] = "payload", *pt = NULL;
+	char *jwk = NULL;
+	json_t *o, *epk;
+	size_t n = 0;
+
+	o = encrypt(f->ec_pub, JOSE_ALG_ECDH_ES_A128KW, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
+	    msg, sizeof(msg));
+	epk = json_object_get(json_object_get(json_array_get(json_object_get(o, "recipients"), 0),
+	    "header"), "epk");
+	/* y moved off the curve */
+	json_object_set_new(epk, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), TAM_EDECRYPT);
+	assert_string_equal(e.msg, "JWE decryption failed");
+	/* an ephemeral key with its private part */
+	assert_int_equal(jose_key_to_jwk(f->ec2, true, &jwk, NULL), 0);
+	json_object_set_new(json_object_get(json_array_get(json_object_get(o, "recipients"), 0),
+	    "header"), "epk", json_loads(jwk, 0, NULL));
+	assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), TAM_EDECRYPT);
+	free(jwk);
+	/* a P-384 point */
+	json_object_set_new(json_object_get(json_array_get(json_object_get(o, "recipients"), 0),
+	    "header"), "epk", json_loads(p384_jwk, 0, NULL));
+	assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), TAM_EDECRYPT);
+	/* none at all */
+	json_object_del(json_object_get(json_array_get(json_object_get(o, "recipients"), 0),
+	    "header"), "epk");
+	assert_int_equal(jose_jwe_decrypt(f->ec, o, &pt, &n, &e), TAM_EDECRYPT);
+	assert_null(pt);
+	json_decref(o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ecdh_rfc7518_appendix_c),
 		cmocka_unit_test(test_key_generate),
 		cmocka_unit_test(test_key_pem),
 		cmocka_unit_test(test_key_spki),
@@ -2017,6 +2150,8 @@ main(void)
 		cmocka_unit_test(test_jws_rfc7515),
 		cmocka_unit_test(test_jws_stream),
 		cmocka_unit_test(test_jwe_roundtrip),
+		cmocka_unit_test(test_jwe_ecdh_roundtrip),
+		cmocka_unit_test(test_jwe_ecdh_bad_epk),
 		cmocka_unit_test(test_jwe_cek_random),
 		cmocka_unit_test(test_jwe_rfc7516),
 		cmocka_unit_test(test_jwe_tamper),

@@ -830,7 +830,7 @@ test_untrusted_tam_refused(void **state)
 	free(p);
 
 	assert_no_answer(&s, "not json", TAM_EMALFORMED);
-	assert_no_answer(&s, "{\"UpdateSDRequest\":{}}", TAM_EUNSUPPORTED);
+	assert_no_answer(&s, "{\"RenameTARequest\":{}}", TAM_EUNSUPPORTED);
 	assert_no_answer(&s, "{\"GetDeviceStateRequest\":{},\"x\":1}", TAM_EMALFORMED);
 	assert_null(mock_tee_dsi(s.mt));
 	free(other);
@@ -932,6 +932,85 @@ test_install_and_delete(void **state)
 	body = do_request(&s, f->tam, "DeleteTA", json_pack("{s:s,s:s,s:s}", "tamid", TAMID,
 	    "sdname", SDNAME, "taid", TAID), NULL, NULL, &plain);
 	assert_string_equal(error_of(plain), "ERR_TA_NOT_FOUND");
+	json_decref(plain);
+	json_decref(body);
+	jose_key_free(aik);
+	sess_close(&s);
+}
+
+/* The TEE's refusals for SDs: not empty, name taken, unknown SD, bad changes; then deleteta. */
+static void
+test_sd_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct jose_key *aik;
+	struct sess s;
+	json_t *body, *plain;
+	static const struct {
+		const char *changes;
+		const char *want;
+	} bad[] = {
+		{ "{\"newsdname\":\"" SDNAME "\"}", "ERR_SDNAME_ALREADY_USED" },
+		{ "{\"newsdname\":\"../x\"}", "ERR_REQUEST_INVALID" },
+		{ "{\"spcert\":[\"AAAA\"]}", "ERR_SPCERT_INVALID" },
+		{ "{\"spcert\":\"AAAA\"}", "ERR_REQUEST_INVALID" },
+		{ "{\"deloldspcert\":[1]}", "ERR_REQUEST_INVALID" },
+		{ "{\"renewteespaik\":\"yes\"}", "ERR_REQUEST_INVALID" },
+		{ "{\"newspid\":\"other\"}", "ERR_REQUEST_INVALID" },
+		{ "{\"colour\":\"blue\"}", "ERR_REQUEST_INVALID" },
+	};
+
+	sess_open(f, &s, false);
+	json_decref(do_gds(&s, f->tam));
+	aik = create_sd(&s);
+	body = do_request(&s, f->tam, "InstallTA", install_content(f, TAMID),
+	    make_encrypted_ta(f->sp_key, aik, ta_binary, sizeof(ta_binary)), NULL, &plain);
+	assert_string_equal(status_of(body), "pass");
+	free(s.dsi);
+	s.dsi = strdup(json_string_value(json_object_get(plain, "dsi")));
+	json_decref(plain);
+	json_decref(body);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		body = do_request(&s, f->tam, "UpdateSD", json_pack("{s:s,s:s,s:s,s:o}", "tamid",
+		    TAMID, "spid", SPID, "sdname", SDNAME, "changes", json_loads(bad[i].changes, 0,
+		    NULL)), NULL, NULL, &plain);
+		assert_string_equal(error_of(plain), bad[i].want);
+		json_decref(plain);
+		json_decref(body);
+	}
+	body = do_request(&s, f->tam, "UpdateSD", json_pack("{s:s,s:s,s:s,s:{}}", "tamid", TAMID,
+	    "spid", SPID, "sdname", "nosuch.sd", "changes"), NULL, NULL, &plain);
+	assert_string_equal(error_of(plain), "ERR_SD_NOT_FOUND");
+	json_decref(plain);
+	json_decref(body);
+
+	/* a TA inside: deleteta false is refused, true takes both */
+	body = do_request(&s, f->tam, "DeleteSD", json_pack("{s:s,s:s,s:b}", "tamid", TAMID,
+	    "sdname", SDNAME, "deleteta", 0), NULL, NULL, &plain);
+	assert_string_equal(error_of(plain), "ERR_SD_NOT_EMPTY");
+	json_decref(plain);
+	json_decref(body);
+	assert_true(mock_tee_has_ta(s.mt, TAID));
+	body = do_request(&s, f->tam, "DeleteSD", json_pack("{s:s,s:s,s:s}", "tamid", TAMID,
+	    "sdname", SDNAME, "deleteta", "true"), NULL, NULL, &plain);
+	assert_string_equal(error_of(plain), "ERR_REQUEST_INVALID");
+	json_decref(plain);
+	json_decref(body);
+	body = do_request(&s, f->tam, "DeleteSD", json_pack("{s:s,s:s,s:b}", "tamid", TAMID,
+	    "sdname", SDNAME, "deleteta", 1), NULL, NULL, &plain);
+	assert_string_equal(status_of(body), "pass");
+	free(s.dsi);
+	s.dsi = strdup(json_string_value(json_object_get(plain, "dsi")));
+	assert_non_null(s.dsi);
+	json_decref(plain);
+	json_decref(body);
+	assert_false(mock_tee_has_sd(s.mt, SDNAME));
+	assert_false(mock_tee_has_ta(s.mt, TAID));
+	assert_null(mock_tee_aik(s.mt, SPID));
+	body = do_request(&s, f->tam, "DeleteSD", json_pack("{s:s,s:s,s:b}", "tamid", TAMID,
+	    "sdname", SDNAME, "deleteta", 1), NULL, NULL, &plain);
+	assert_string_equal(error_of(plain), "ERR_SD_NOT_FOUND");
 	json_decref(plain);
 	json_decref(body);
 	jose_key_free(aik);
@@ -1096,6 +1175,7 @@ main(void)
 		cmocka_unit_test(test_untrusted_tam_refused),
 		cmocka_unit_test(test_create_sd_wrong_dsihash),
 		cmocka_unit_test(test_install_and_delete),
+		cmocka_unit_test(test_sd_refusals),
 		cmocka_unit_test(test_bundle_wrong_signer),
 		cmocka_unit_test(test_other_tam_isolated),
 		cmocka_unit_test(test_hostile_names),

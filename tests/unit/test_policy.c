@@ -21,6 +21,8 @@ struct fixture {
 	size_t n_want;
 	struct tam_op_key skip[4];
 	size_t n_skip;
+	struct tam_sd_want sdw[4];
+	size_t n_sdw;
 };
 
 static void
@@ -71,6 +73,14 @@ want(struct fixture *f, const char *taid, const char *spid, int64_t sp_id, int64
 }
 
 static void
+next(const struct fixture *f, struct tam_op *op)
+{
+	policy_next_op(&(const struct policy_in){ .observed = &f->st, .want = f->want,
+	    .n_want = f->n_want, .sds = f->sdw, .n_sds = f->n_sdw, .skip = f->skip,
+	    .n_skip = f->n_skip }, op);
+}
+
+static void
 test_nothing_to_do(void **state)
 {
 	struct fixture f;
@@ -79,7 +89,7 @@ test_nothing_to_do(void **state)
 	(void)state;
 	reset(&f);
 	memset(&op, 0xff, sizeof(op));
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_int_equal(op.sp_id, 0);
 	assert_string_equal(op.taid, "");
@@ -95,7 +105,7 @@ test_create_sd_first(void **state)
 	(void)state;
 	reset(&f);
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_int_equal(op.sp_id, 7);
 	assert_string_equal(op.spid, "bank");
@@ -113,7 +123,7 @@ test_install_when_sd_and_aik(void **state)
 	add_sd(&f, "bank.sd", "bank");
 	add_aik(&f, "bank");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-1");
 	assert_string_equal(op.sdname, "bank.sd");
@@ -131,14 +141,14 @@ test_no_aik_skips(void **state)
 	reset(&f);
 	add_sd(&f, "bank.sd", "bank");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_true(op.blocked);
 	assert_string_equal(op.taid, "ta-1");
 	assert_string_equal(op.spid, "bank");
 	/* a later assignment still proceeds */
 	want(&f, "ta-2", "shop", 8, 12);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_string_equal(op.spid, "shop");
 	assert_false(op.blocked);
@@ -156,7 +166,7 @@ test_installed_and_assigned(void **state)
 	add_aik(&f, "bank");
 	add_ta(&f, "ta-1", "bank.sd");
 	want(&f, "ta-1", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 }
 
@@ -170,7 +180,7 @@ test_delete_unassigned(void **state)
 	reset(&f);
 	add_sd(&f, "bank.sd", "bank");
 	add_ta(&f, "ta-old", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
 	assert_string_equal(op.taid, "ta-old");
 	assert_string_equal(op.sdname, "bank.sd");
@@ -188,7 +198,7 @@ test_unmanaged_ta_left_alone(void **state)
 	add_sd(&f, "bank.sd", "bank");
 	add_ta(&f, "foreign", "bank.sd");
 	f.tas[0].managed = false;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_false(op.blocked);
 }
@@ -205,12 +215,12 @@ test_delete_before_install(void **state)
 	add_aik(&f, "bank");
 	add_ta(&f, "ta-old", "bank.sd");
 	want(&f, "ta-new", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
 	assert_string_equal(op.taid, "ta-old");
 	/* once it is gone the install comes */
 	f.st.n_tas = 0;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-new");
 }
@@ -229,7 +239,7 @@ test_assignment_order(void **state)
 	add_aik(&f, "shop");
 	want(&f, "ta-b", "shop", 8, 21);
 	want(&f, "ta-a", "bank", 7, 11);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-b");
 	assert_int_equal(op.ta_version_id, 21);
@@ -259,16 +269,16 @@ test_refused_ops_are_skipped(void **state)
 	want(&f, "ta-x", "shop", 8, 12);
 	/* the delete was refused: the install comes next */
 	skip_op(&f, TAM_OP_DELETE_TA, "ta-old", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-new");
 	/* that was refused too: the other SP's SD */
 	skip_op(&f, TAM_OP_INSTALL_TA, "ta-new", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_CREATE_SD);
 	assert_string_equal(op.sdname, "shop.sd");
 	skip_op(&f, TAM_OP_CREATE_SD, "", "shop.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	/* a skip entry for another TA changes nothing */
 	reset(&f);
@@ -276,7 +286,7 @@ test_refused_ops_are_skipped(void **state)
 	add_aik(&f, "bank");
 	want(&f, "ta-new", "bank", 7, 11);
 	skip_op(&f, TAM_OP_INSTALL_TA, "ta-other", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 }
 
@@ -302,7 +312,7 @@ test_update_to_newer(void **state)
 
 	(void)state;
 	installed_and_wanted(&f, 10, 0x10000, 0x10001);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
 	assert_string_equal(op.taid, "ta-1");
 	assert_string_equal(op.sdname, "bank.sd");
@@ -311,16 +321,16 @@ test_update_to_newer(void **state)
 	assert_int_equal(op.ta_version_id, 20);
 	/* in sync: nothing */
 	installed_and_wanted(&f, 20, 0x10001, 0x10001);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	/* a version we did not install is not ours to replace */
 	installed_and_wanted(&f, 0, 0, 0x10001);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	/* no TEE SP AIK: the update waits, and says so */
 	installed_and_wanted(&f, 10, 0x10000, 0x10001);
 	f.st.n_aiks = 0;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_true(op.blocked);
 	assert_string_equal(op.taid, "ta-1");
@@ -329,7 +339,7 @@ test_update_to_newer(void **state)
 	f.skip[f.n_skip].kind = TAM_OP_UPDATE_TA;
 	strcpy(f.skip[f.n_skip].taid, "ta-1");
 	strcpy(f.skip[f.n_skip++].sdname, "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 }
 
@@ -342,17 +352,17 @@ test_downgrade_needs_consent(void **state)
 	(void)state;
 	/* 2.0 installed, 1.0 assigned: left alone */
 	installed_and_wanted(&f, 10, 0x20000, 0x10000);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_false(op.blocked);
 	/* unless an operator allowed it */
 	f.want[0].allow_downgrade = true;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
 	assert_int_equal(op.ta_version_id, 20);
 	/* version 0.0 (key 0) is older than anything */
 	installed_and_wanted(&f, 10, 0x10000, 0);
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_NONE);
 }
 
@@ -365,7 +375,7 @@ test_update_after_deletes_and_installs_in_order(void **state)
 	(void)state;
 	installed_and_wanted(&f, 10, 0x10000, 0x10001);
 	add_ta(&f, "ta-gone", "bank.sd");
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
 	assert_string_equal(op.taid, "ta-gone");
 	f.st.n_tas = 1;
@@ -374,14 +384,198 @@ test_update_after_deletes_and_installs_in_order(void **state)
 	struct tam_assignment t = f.want[0];
 	f.want[0] = f.want[1];
 	f.want[1] = t;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
 	assert_string_equal(op.taid, "ta-0");
 	add_ta(&f, "ta-0", "bank.sd");
 	f.tas[1].ta_version_id = 30;
-	policy_next_op(&f.st, f.want, f.n_want, f.skip, f.n_skip, &op);
+	next(&f, &op);
 	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
 	assert_string_equal(op.taid, "ta-1");
+}
+
+static struct tam_sd_want *
+sd_want(struct fixture *f, const char *spid, int64_t sp_id, const char *sdname, uint8_t fp)
+{
+	struct tam_sd_want *w = &f->sdw[f->n_sdw++];
+	w->sp_id = sp_id;
+	strcpy(w->spid, spid);
+	strcpy(w->sdname, sdname);
+	memset(w->spcert_fp, fp, sizeof(w->spcert_fp));
+	return w;
+}
+
+static void
+sd_cert(struct fixture *f, size_t i, uint8_t fp)
+{
+	f->sds[i].spcert_known = true;
+	memset(f->sds[i].spcert_fp, fp, sizeof(f->sds[i].spcert_fp));
+}
+
+static void
+test_empty_unused_sd_deleted(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_SD);
+	assert_string_equal(op.sdname, "bank.sd");
+	assert_string_equal(op.spid, "bank");
+	assert_false(op.deleteta);
+	/* refused recently: left for later */
+	f.skip[f.n_skip++] = (struct tam_op_key){ .kind = TAM_OP_DELETE_SD, .sdname = "bank.sd" };
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+}
+
+static void
+test_sd_in_use_kept(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* an assignment still wants it, even before its TA is installed */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	want(&f, "ta-1", "bank", 7, 11);
+	next(&f, &op);
+	assert_int_not_equal(op.kind, TAM_OP_DELETE_SD);
+	assert_true(op.blocked);
+	/* a TA we do not know lives in it: neither goes */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_ta(&f, "foreign", "bank.sd");
+	f.tas[0].managed = false;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	/* a TA of ours: it goes first, then the SD */
+	f.tas[0].managed = true;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	f.st.n_tas = 0;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_SD);
+}
+
+static void
+test_purge_takes_tas_along(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_sd(&f, "shop.sd", "shop");
+	add_ta(&f, "ta-1", "bank.sd");
+	add_ta(&f, "foreign", "bank.sd");
+	f.tas[1].managed = false;
+	add_ta(&f, "ta-2", "shop.sd");
+	sd_want(&f, "bank", 7, "bank.sd", 0)->purge = true;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_SD);
+	assert_string_equal(op.sdname, "bank.sd");
+	assert_true(op.deleteta);
+	/* assigned again: the purge no longer applies, the other SP's TA goes as usual */
+	want(&f, "ta-1", "bank", 7, 11);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "ta-2");
+	/* refused: its TAs go one by one instead */
+	f.n_want = 0;
+	f.skip[f.n_skip++] = (struct tam_op_key){ .kind = TAM_OP_DELETE_SD, .sdname = "bank.sd" };
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "ta-1");
+}
+
+static void
+test_update_sd_rename_and_cert(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+	uint8_t old[32];
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "old.sd", "bank");
+	add_aik(&f, "bank");
+	add_ta(&f, "ta-1", "old.sd");
+	f.tas[0].ta_version_id = 11;
+	want(&f, "ta-1", "bank", 7, 11);
+	sd_want(&f, "bank", 7, "bank.sd", 0xaa);
+	/* the same certificate: only the name changes */
+	sd_cert(&f, 0, 0xaa);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_SD);
+	assert_int_equal(op.sp_id, 7);
+	assert_string_equal(op.sdname, "old.sd");
+	assert_string_equal(op.new_sdname, "bank.sd");
+	assert_false(op.add_spcert);
+	assert_false(op.del_spcert);
+	assert_false(op.renew_aik);
+	/* a new certificate too: both in one request, the old one named for removal */
+	sd_cert(&f, 0, 0x55);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_SD);
+	assert_true(op.add_spcert);
+	assert_true(op.del_spcert);
+	memset(old, 0x55, sizeof(old));
+	assert_memory_equal(op.old_spcert_fp, old, 32);
+	/* a certificate we never recorded is not ours to replace */
+	f.sds[0].spcert_known = false;
+	strcpy(f.sds[0].sdname, "bank.sd");
+	strcpy(f.tas[0].sdname, "bank.sd");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+}
+
+static void
+test_refused_rename_still_installs(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "old.sd", "bank");
+	add_aik(&f, "bank");
+	want(&f, "ta-1", "bank", 7, 11);
+	sd_want(&f, "bank", 7, "bank.sd", 0);
+	f.skip[f.n_skip++] = (struct tam_op_key){ .kind = TAM_OP_UPDATE_SD, .sdname = "old.sd" };
+	next(&f, &op);
+	/* no second SD for the SP: the TA goes into the one it has */
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.sdname, "old.sd");
+}
+
+static void
+test_renew_aik(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	sd_cert(&f, 0, 1);
+	add_aik(&f, "bank");
+	want(&f, "ta-1", "bank", 7, 11);
+	sd_want(&f, "bank", 7, "bank.sd", 1);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	f.sdw[0].renew_aik = true;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_SD);
+	assert_true(op.renew_aik);
+	assert_string_equal(op.new_sdname, "");
+	assert_false(op.add_spcert);
 }
 
 int
@@ -401,6 +595,12 @@ main(void)
 		cmocka_unit_test(test_update_to_newer),
 		cmocka_unit_test(test_downgrade_needs_consent),
 		cmocka_unit_test(test_update_after_deletes_and_installs_in_order),
+		cmocka_unit_test(test_empty_unused_sd_deleted),
+		cmocka_unit_test(test_sd_in_use_kept),
+		cmocka_unit_test(test_purge_takes_tas_along),
+		cmocka_unit_test(test_update_sd_rename_and_cert),
+		cmocka_unit_test(test_refused_rename_still_installs),
+		cmocka_unit_test(test_renew_aik),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

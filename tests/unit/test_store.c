@@ -838,7 +838,8 @@ static void
 test_device_state(void **state)
 {
 	struct store *st = *state;
-	struct tam_sd_obs sds[3] = { { "sd.z", "sp.z" }, { "sd.a", "" }, { "sd.a", "dup" } };
+	struct tam_sd_obs sds[3] = { { .sdname = "sd.z", .spid = "sp.z" },
+	    { .sdname = "sd.a", .spid = "" }, { .sdname = "sd.a", .spid = "dup" } };
 	struct tam_ta_obs tas[2] = { { "uuid-2", "sd.z", "two", 0, 0, false }, { "uuid-1", "", "", 0, 0, false } };
 	uint8_t k1[5] = { 1, 1, 1, 1, 1 }, k2[3] = { 2, 2, 2 };
 	struct tam_spaik_obs aiks[2] = { { "sp.z", k1, sizeof(k1) }, { "sp.a", k2, sizeof(k2) } };
@@ -918,7 +919,8 @@ static void
 test_device_state_in_tx(void **state)
 {
 	struct store *st = *state;
-	struct tam_sd_obs sds[3] = { { "sd.a", "sp.a" }, { "sd.a", "sp.b" }, { "sd.z", "sp.z" } };
+	struct tam_sd_obs sds[3] = { { .sdname = "sd.a", .spid = "sp.a" },
+	    { .sdname = "sd.a", .spid = "sp.b" }, { .sdname = "sd.z", .spid = "sp.z" } };
 	struct tam_dev_state in, out;
 	struct store_sp sp;
 	int64_t dev;
@@ -1608,7 +1610,7 @@ test_device_scope(void **state)
 	struct store_assignment_row *rows = NULL;
 	struct store_page pg = { 0 };
 	struct tam_dev_state obs = { 0 };
-	struct tam_sd_obs sd = { "sd.y", "sp.y" };
+	struct tam_sd_obs sd = { .sdname = "sd.y", .spid = "sp.y" };
 	int64_t spx, spy, tax, tay, d1, d2, d3, *ids = NULL;
 	bool vis = false;
 	size_t n = 0;
@@ -1751,6 +1753,110 @@ test_tokens(void **state)
 	free(list);
 }
 
+static void
+test_sd_wants_and_requests(void **state)
+{
+	struct store *st = *state;
+	struct tam_dev_state obs = { 0 }, back = { 0 };
+	struct tam_sd_obs sd = { .sdname = "sd.x", .spid = "sp.x", .spcert_known = true };
+	struct tam_sd_want *w = NULL;
+	struct store_assignment_row *rows = NULL;
+	struct store_page pg = { 0 };
+	uint8_t cert[40], fp[32], other[40];
+	int64_t spx, spy, tax, d1, live = -1;
+	size_t n = 0;
+
+	spx = add_sp(st, "sp.x", "sd.x");
+	spy = add_sp(st, "sp.y", "sd.y");
+	tax = add_ta(st, spx, "uuid-x");
+	d1 = add_device(st, 31, "d1");
+	fill(cert, sizeof(cert), (uint8_t)'s');
+	tam_sha256(cert, sizeof(cert), fp);
+
+	/* nothing observed, nothing asked: no entries */
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(w);
+
+	/* the SD's certificate fingerprint survives a round trip; unknown reads back unknown */
+	memset(sd.spcert_fp, 0x42, sizeof(sd.spcert_fp));
+	obs.sds = &sd;
+	obs.n_sds = 1;
+	assert_int_equal(store_device_state_set(st, d1, &obs, NULL), TAM_OK);
+	assert_int_equal(store_device_state_get(st, d1, &back, NULL), TAM_OK);
+	assert_int_equal(back.n_sds, 1);
+	assert_true(back.sds[0].spcert_known);
+	assert_memory_equal(back.sds[0].spcert_fp, sd.spcert_fp, 32);
+	tam_dev_state_free(&back);
+	sd.spcert_known = false;
+	assert_int_equal(store_device_state_set(st, d1, &obs, NULL), TAM_OK);
+	assert_int_equal(store_device_state_get(st, d1, &back, NULL), TAM_OK);
+	assert_false(back.sds[0].spcert_known);
+	tam_dev_state_free(&back);
+
+	/* the observed SD's SP, with its name and certificate now */
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(w[0].sp_id, spx);
+	assert_string_equal(w[0].sdname, "sd.x");
+	assert_memory_equal(w[0].spcert_fp, fp, 32);
+	assert_false(w[0].renew_aik);
+	assert_false(w[0].purge);
+	free(w);
+
+	/* requests: an SP without an SD there is listed too; asking twice is one request */
+	assert_int_equal(store_sd_request_set(st, d1, spy, STORE_SD_RENEW_AIK, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_sd_request_set(st, d1, spy, STORE_SD_RENEW_AIK, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_sd_request_set(st, d1, spx, STORE_SD_PURGE, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_sd_request_set(st, d1, spx, (enum store_sd_action)7, "cli:op", NULL),
+	    TAM_EINVAL);
+	assert_int_equal(store_sd_request_set(st, d1, spx, STORE_SD_PURGE, "", NULL), TAM_EINVAL);
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_true(w[0].purge);
+	assert_false(w[0].renew_aik);
+	assert_string_equal(w[1].spid, "sp.y");
+	assert_true(w[1].renew_aik);
+	free(w);
+
+	/* assigning one of the SP's TAs takes the purge back; the other request stays */
+	add_version(st, tax, "1.0");
+	assert_int_equal(store_assign(st, d1, tax, 0, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_false(w[0].purge);
+	assert_true(w[1].renew_aik);
+	free(w);
+	assert_int_equal(store_sd_requests_clear(st, d1, "sp.y", STORE_SD_RENEW_AIK, NULL), TAM_OK);
+	assert_int_equal(store_sd_requests_clear(st, d1, "sp.y", 9, NULL), TAM_EINVAL);
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	free(w);
+
+	/* the purge's first half: every assignment of the SP on that device */
+	assert_int_equal(store_unassign_sp(st, d1, spx, NULL), TAM_OK);
+	assert_int_equal(store_assignment_page(st, d1, 0, &pg, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(rows);
+
+	/* SP updates: a new name, a name another SP has, a new certificate */
+	assert_int_equal(store_sp_update(st, "sp.x", "sd.x2", NULL, 0, NULL), TAM_OK);
+	assert_int_equal(store_sp_update(st, "sp.x", "sd.y", NULL, 0, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_sp_update(st, "nobody", "sd.z", NULL, 0, NULL), TAM_ENOTFOUND);
+	fill(other, sizeof(other), 9);
+	assert_int_equal(store_sp_update(st, "sp.x", NULL, other, sizeof(other), NULL), TAM_OK);
+	assert_int_equal(store_sd_wants_get(st, d1, &w, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(w[0].sdname, "sd.x2");
+	tam_sha256(other, sizeof(other), fp);
+	assert_memory_equal(w[0].spcert_fp, fp, 32);
+	free(w);
+	assert_int_equal(store_sp_live_versions(st, spx, &live, NULL), TAM_OK);
+	assert_int_equal(live, 1);
+	assert_int_equal(store_sp_live_versions(st, spy, &live, NULL), TAM_OK);
+	assert_int_equal(live, 0);
+}
+
 int
 main(void)
 {
@@ -1783,6 +1889,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_withdraw, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_version_files_and_blob, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_scope, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_sd_wants_and_requests, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, db_setup, db_teardown),
 	};
 

@@ -147,6 +147,39 @@ dev_decommission(struct ctl *c, int argc, char **argv)
 	    "/decommission", NULL);
 }
 
+/* device renew-aik / purge-sd DEVICE SPID */
+static int
+dev_sd_request(struct ctl *c, int argc, char **argv, const char *use, const char *action)
+{
+	const char *pos[2];
+	char path[400];
+	json_t *body;
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 2, 2, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "DEVICE", use)) != 0)
+		return rc;
+	body = json_pack("{s:s,s:s}", "sp", pos[1], "action", action);
+	if (body == NULL)
+		return ctl_usage_error(use, "arguments are not text");
+	snprintf(path, sizeof(path), PATH "/%s/sd-requests", pos[0]);
+	rc = ctl_run(c, "POST", path, NULL, body, NULL);
+	json_decref(body);
+	return rc;
+}
+
+static int
+dev_renew_aik(struct ctl *c, int argc, char **argv)
+{
+	return dev_sd_request(c, argc, argv, "device renew-aik DEVICE SPID", "renew_aik");
+}
+
+static int
+dev_purge_sd(struct ctl *c, int argc, char **argv)
+{
+	return dev_sd_request(c, argc, argv, "device purge-sd DEVICE SPID", "purge");
+}
+
 int
 cmd_device(struct ctl *c, int argc, char **argv)
 {
@@ -158,6 +191,10 @@ cmd_device(struct ctl *c, int argc, char **argv)
 		{ "show", dev_show, "device show DEVICE", "desired against observed TAs" },
 		{ "decommission", dev_decommission, "device decommission DEVICE",
 		    "refuse the device from now on; its records stay" },
+		{ "renew-aik", dev_renew_aik, "device renew-aik DEVICE SPID",
+		    "have the TEE make a new SP AIK for the SP (UpdateSD), next session" },
+		{ "purge-sd", dev_purge_sd, "device purge-sd DEVICE SPID",
+		    "unassign the SP's TAs and delete its SD with them (DeleteSD deleteta), next session" },
 	};
 	return ctl_dispatch(c, "device", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

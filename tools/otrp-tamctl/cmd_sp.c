@@ -71,6 +71,40 @@ sp_show(struct ctl *c, int argc, char **argv)
 }
 
 static int
+sp_update(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "sp update SPID [--sdname NAME] [--cert CERT]";
+	const char *sdname = NULL, *cert = NULL, *pos[1];
+	const struct ctl_opt opts[] = { { "--sdname", &sdname, NULL }, { "--cert", &cert, NULL },
+		{ NULL, NULL, NULL } };
+	char path[400], *pem = NULL;
+	json_t *body;
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, opts, pos, 1, 1, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0)
+		return rc;
+	if (sdname == NULL && cert == NULL)
+		return ctl_usage_error(use, "give --sdname, --cert or both");
+	if (cert != NULL && (rc = ctl_read_pem(cert, &pem)) != 0)
+		return rc;
+	body = json_object();
+	if (body != NULL && ((sdname != NULL &&
+	    json_object_set_new(body, "sdname", json_string(sdname)) != 0) ||
+	    (pem != NULL && json_object_set_new(body, "certificate", json_string(pem)) != 0))) {
+		json_decref(body);
+		body = NULL;
+	}
+	free(pem);
+	if (body == NULL)
+		return ctl_usage_error(use, "arguments are not text");
+	snprintf(path, sizeof(path), PATH "/%s", pos[0]);
+	rc = ctl_run(c, "PATCH", path, NULL, body, NULL);
+	json_decref(body);
+	return rc;
+}
+
+static int
 sp_remove(struct ctl *c, int argc, char **argv)
 {
 	return ctl_named_cmd(c, argc, argv, "sp remove SPID", "SPID", "DELETE", PATH, "", NULL);
@@ -84,6 +118,8 @@ cmd_sp(struct ctl *c, int argc, char **argv)
 		    "register an SP and its TA-signing certificate" },
 		{ "list", sp_list, "sp list", "list SPs" },
 		{ "show", sp_show, "sp show SPID", "one SP, with its certificate" },
+		{ "update", sp_update, "sp update SPID [--sdname NAME] [--cert CERT]",
+		    "rename the SP's SD or renew its certificate; devices follow with UpdateSD" },
 		{ "remove", sp_remove, "sp remove SPID", "remove an SP that has no TA (and its tokens)" },
 	};
 	return ctl_dispatch(c, "sp", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
