@@ -192,6 +192,15 @@ int jose_jwe_encrypt(const struct jose_key *recipient, const char *alg,
 int jose_jwe_decrypt(const struct jose_key *k, const json_t *jwe, uint8_t **pt,
     size_t *len, struct tam_err *err) TAM_WUR;
 
+/* Longest alg or enc name we allow, with its NUL. */
+#define JOSE_ALG_MAX 24
+/*
+ * The key management alg and content encryption of a JWE (parsed and
+ * checked as jose_jwe_decrypt does, not decrypted): what its sender can do.
+ */
+int jose_jwe_suite(const json_t *jwe, char alg[JOSE_ALG_MAX], char enc[JOSE_ALG_MAX],
+    struct tam_err *err) TAM_WUR;
+
 /* ---- primitives of ECDH-ES, public for their test vectors ---- */
 
 /* The ECDH shared secret Z of a P-256 private key and a P-256 public key. */

@@ -12,6 +12,7 @@
  * reported precisely, because an attacker learns nothing from it.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,6 +303,24 @@ fail:
 	rc = tam_err_set(err, TAM_EDECRYPT, DECRYPT_FAILED);
 out:
 	OPENSSL_cleanse(cek, sizeof(cek));
+	parts_free(&p);
+	return rc;
+}
+
+int
+jose_jwe_suite(const json_t *jwe, char alg[JOSE_ALG_MAX], char enc[JOSE_ALG_MAX],
+    struct tam_err *err)
+{
+	struct jwe_parts p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	alg[0] = enc[0] = '\0';
+	if ((rc = jwe_parse(jwe, &p, err)) == TAM_OK) {
+		/* Both are allow-listed names, all shorter than JOSE_ALG_MAX. */
+		snprintf(alg, JOSE_ALG_MAX, "%s", p.alg);
+		snprintf(enc, JOSE_ALG_MAX, "%s", p.enc->name);
+	}
 	parts_free(&p);
 	return rc;
 }

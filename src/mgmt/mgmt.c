@@ -86,12 +86,6 @@ mgmt_identity_set(struct mgmt *m, const char *key_path, const uint8_t *chain_pem
 		return tam_err_set(err, TAM_ENOTFOUND, "%s: no such key file", key_path);
 	if ((rc = pki_signer_load(abs, chain_pem, chain_len, tamid, &signer, err)) != TAM_OK)
 		return rc;
-	/* TEEs encrypt to the TAM key; the daemon can only decrypt with RSA for now. */
-	if (jose_key_type(pki_signer_public(signer)) != JOSE_KTY_RSA) {
-		rc = tam_err_set(err, TAM_EUNSUPPORTED,
-		    "the TAM key must be RSA: decrypting with an EC key (ECDH-ES) is not supported yet");
-		goto out;
-	}
 	if (tam_strlcpy_checked(id.tamid, pki_signer_tamid(signer), sizeof(id.tamid)) != TAM_OK ||
 	    tam_strlcpy_checked(id.key_path, abs, sizeof(id.key_path)) != TAM_OK) {
 		rc = tam_err_set(err, TAM_EINVAL, "TAM id or key path too long");

@@ -56,6 +56,8 @@ struct ctx {
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
 	int clear_sd_requests;        /* operator SD requests this answer settles: -1 all, -2 none */
+	char tee_alg[JOSE_ALG_MAX];   /* JWE suite the TEE used toward us in this answer: */
+	char tee_enc[JOSE_ALG_MAX];   /* what it can do, so what we use toward it */
 	char refusal[128];            /* its reason */
 	struct tam_op op;             /* what comes next */
 	struct store_request next;    /* the next request's row */
@@ -77,10 +79,6 @@ otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out, str
 	*out = NULL;
 	if (cfg->signer == NULL || cfg->request_ttl <= 0)
 		return tam_err_set(err, TAM_EINVAL, "engine needs a signer and a positive request TTL");
-	/* TEEs encrypt edsi and content to the TAM key; we can only decrypt RSA for now. */
-	if (jose_key_type(pki_signer_public(cfg->signer)) != JOSE_KTY_RSA)
-		return tam_err_set(err, TAM_EUNSUPPORTED,
-		    "the TAM key must be RSA: decrypting with an EC key (ECDH-ES) is not supported yet");
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -267,10 +265,31 @@ sign_and_wrap(struct otrp_engine *e, enum otrp_msg m, json_t *tbs, char **body, 
 	return TAM_OK;
 }
 
+/*
+ * The JWE suite toward a TEE key (its identity key or an SP AIK). A TEE
+ * shows what it supports by what it used toward us in the answer being
+ * handled (signed, so not a downgrade an attacker can choose): its content
+ * encryption is mirrored, and RSA-OAEP when it used RSA-OAEP. Otherwise the
+ * spec's mandatory pair, RSA1_5 with A128CBC-HS256; a P-256 key always gets
+ * ECDH-ES+A128KW.
+ */
+static void
+pick_suite(const struct ctx *c, const struct jose_key *to, const char **alg, const char **enc)
+{
+	*enc = c->tee_enc[0] != '\0' ? c->tee_enc : JOSE_ENC_A128CBC_HS256;
+	if (jose_key_type(to) == JOSE_KTY_EC_P256)
+		*alg = JOSE_ALG_ECDH_ES_A128KW;
+	else if (strcmp(c->tee_alg, JOSE_ALG_RSA_OAEP) == 0)
+		*alg = JOSE_ALG_RSA_OAEP;
+	else
+		*alg = JOSE_ALG_RSA1_5;
+}
+
 /* Encrypt a content object to the device's key (steals content). */
 static int
-encrypt_content(const struct jose_key *key, json_t *content, json_t **out, struct tam_err *err)
+encrypt_content(const struct ctx *c, json_t *content, json_t **out, struct tam_err *err)
 {
+	const char *alg, *enc;
 	char *pt;
 	int rc;
 
@@ -281,12 +300,9 @@ encrypt_content(const struct jose_key *key, json_t *content, json_t **out, struc
 	json_decref(content);
 	if (pt == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
-	if (jose_key_type(key) != JOSE_KTY_RSA)
-		rc = tam_err_set(err, TAM_EUNSUPPORTED,
-		    "encrypting to an EC TEE key (ECDH-ES+A128KW) is not supported yet");
-	else
-		rc = jose_jwe_encrypt(key, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
-		    (const uint8_t *)pt, strlen(pt), out, err);
+	pick_suite(c, c->dev_key, &alg, &enc);
+	rc = jose_jwe_encrypt(c->dev_key, alg, enc, JOSE_JWE_GENERAL, (const uint8_t *)pt,
+	    strlen(pt), out, err);
 	tam_wipe(pt, strlen(pt));
 	free(pt);
 	return rc;
@@ -299,6 +315,7 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	const struct tam_spaik_obs *aik;
 	struct jose_key *aik_key = NULL;
 	json_t *key_jwe = NULL;
+	const char *alg, *enc;
 	int rc;
 
 	*out = NULL;
@@ -309,12 +326,9 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 		return rc;
 	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK)
 		goto out;
-	if (jose_key_type(aik_key) != JOSE_KTY_RSA) {
-		rc = tam_err_set(err, TAM_EUNSUPPORTED, "EC TEE SP AIKs are not supported yet");
-		goto out;
-	}
-	rc = jose_jwe_encrypt(aik_key, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256, JOSE_JWE_GENERAL,
-	    v.enc_key, sizeof(v.enc_key), &key_jwe, err);
+	pick_suite(c, aik_key, &alg, &enc);
+	rc = jose_jwe_encrypt(aik_key, alg, enc, JOSE_JWE_GENERAL, v.enc_key, sizeof(v.enc_key),
+	    &key_jwe, err);
 	if (rc != TAM_OK)
 		goto out;
 	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len,
@@ -401,7 +415,7 @@ build_next(struct ctx *c, struct tam_err *err)
 		rc = tam_err_set(err, TAM_EINVAL, "no operation to build");
 		goto out;
 	}
-	rc = encrypt_content(c->dev_key, content, &enc_content, err);
+	rc = encrypt_content(c, content, &enc_content, err);
 	content = NULL;
 	if (rc != TAM_OK)
 		goto out;
@@ -919,6 +933,8 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		c->op.kind = TAM_OP_NONE;
 		return TAM_OK;
 	}
+	if (jose_jwe_suite(c->resp->edsi, c->tee_alg, c->tee_enc, NULL) != TAM_OK)
+		c->tee_alg[0] = c->tee_enc[0] = '\0';
 	if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->edsi, &doc, &doc_len, err)) != TAM_OK)
 		return rc;
 	if ((rc = otrp_dsi_parse(doc, doc_len, &dsi, err)) != TAM_OK)
@@ -1122,6 +1138,8 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 	if (strcmp(c->dev.state, "active") != 0)
 		return tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
 	if (c->resp->content != NULL) {
+		if (jose_jwe_suite(c->resp->content, c->tee_alg, c->tee_enc, NULL) != TAM_OK)
+			c->tee_alg[0] = c->tee_enc[0] = '\0';
 		if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->content, &pt, &pt_len, err)) != TAM_OK)
 			goto out;
 		if ((rc = otrp_content_parse(pt, pt_len, &content, err)) != TAM_OK)

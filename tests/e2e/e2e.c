@@ -61,8 +61,15 @@ top_dir(void)
 int
 e2e_setup(struct e2e_env *env)
 {
+	return e2e_setup_pki(env, false);
+}
+
+int
+e2e_setup_pki(struct e2e_env *env, bool ec)
+{
 	const char *b = getenv("TAM_BUILD_DIR");
 	const char *top = top_dir();
+	const char *alg = ec ? "--ec " : "";
 
 	memset(env, 0, sizeof(*env));
 	snprintf(env->build, sizeof(env->build), "%s", b != NULL ? b : "build");
@@ -74,10 +81,11 @@ e2e_setup(struct e2e_env *env)
 	snprintf(env->db, sizeof(env->db), "%s/tamd.db", env->dir);
 	snprintf(env->ta_bin, sizeof(env->ta_bin), "%s/ta.bin", env->dir);
 	snprintf(env->log, sizeof(env->log), "%s/tamd.log", env->dir);
-	if (sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue %s tee tee2 >/dev/null", top, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue %s tee tee3 >/dev/null", top, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue --expired %s tee tee-old >/dev/null", top, env->pki) != 0 ||
+	if (sh("sh %s/pki/otrp-pki.sh %s%s >/dev/null", top, alg, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee2 >/dev/null", top, alg, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee3 >/dev/null", top, alg, env->pki) != 0 ||
+	    sh("sh %s/pki/otrp-pki.sh issue --expired %s%s tee tee-old >/dev/null", top, alg,
+	    env->pki) != 0 ||
 	    sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki2) != 0)
 		return -1;
 	/* 10 KiB of random bytes stands in for a TA binary; the exact bytes must arrive. */
@@ -302,6 +310,13 @@ int
 e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
     struct mock_tee **out)
 {
+	return e2e_mock_suite(env, pki, tee, label, raw, NULL, NULL, out);
+}
+
+int
+e2e_mock_suite(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
+    const char *jwe_alg, const char *jwe_enc, struct mock_tee **out)
+{
 	char state[320], key[320], cert[320], cacert[320], anchor[320];
 	struct mock_tee_cfg cfg = { 0 };
 	struct tam_err err = { 0 };
@@ -323,6 +338,8 @@ e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *labe
 	cfg.cacert_path = raw ? NULL : cacert;
 	cfg.tam_anchor_path = anchor;
 	cfg.tee_name = leaf;
+	cfg.jwe_alg = jwe_alg;
+	cfg.jwe_enc = jwe_enc;
 	if (mock_tee_open(&cfg, out, &err) != 0) {
 		fprintf(stderr, "mock_tee_open: %s\n", err.msg);
 		return -1;

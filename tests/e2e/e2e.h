@@ -41,6 +41,8 @@ struct e2e_env {
  * and enroll tee1 by certificate as "tee1". Does not start the daemon.
  */
 int e2e_setup(struct e2e_env *env);
+/* The same; ec: every leaf (TAM, TEEs, SP) an EC P-256 key instead of RSA-2048. */
+int e2e_setup_pki(struct e2e_env *env, bool ec);
 /* Issue another leaf certificate in env->pki (pki/otrp-pki.sh issue). */
 int e2e_pki_issue(struct e2e_env *env, const char *role, const char *name);
 /* Stop the daemon if running, remove the directory. */
@@ -68,6 +70,9 @@ int e2e_ctl_out(struct e2e_env *env, char *out, size_t outlen, const char *fmt, 
  */
 int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *label, bool raw,
     struct mock_tee **out);
+/* The same, answering with JWE alg (toward an RSA TAM key) and enc; NULL: the defaults. */
+int e2e_mock_suite(struct e2e_env *env, const char *pki, const char *tee, const char *label,
+    bool raw, const char *jwe_alg, const char *jwe_enc, struct mock_tee **out);
 
 /* GET a loopback URL; *body malloc'd (NUL-terminated). */
 int e2e_get(const char *url, long *status, char **body);

@@ -28,7 +28,8 @@
 #define MT_MAX_STATE_BYTES (8u << 20)    /* state.json; far above TAM_MAX_SDS x TAM_MAX_TAS */
 #endif
 #define MT_TEE_VERSION "1.0"             /* dsi.tee.ver */
-#define MT_AIK_TYPE "RSA"                /* spaiktype of every AIK we make */
+/* AIKs are of the TEE key's type: RSA-2048 ("RSA") or P-256 ("ECC"). */
+#define MT_AIK_TYPE(mt) (jose_key_type((mt)->key) == JOSE_KTY_RSA ? "RSA" : "ECC")
 
 /* One TEE SP AIK, loaded from aik-<spid>.pem on first use. */
 struct mt_aik {
@@ -58,6 +59,10 @@ struct mock_tee {
 	char last_response[MOCK_NAME_MAX];   /* outer name of the last answer */
 	char last_outcome[MOCK_OUTCOME_MAX]; /* "pass" or ERR_* */
 	char last_detail[160];           /* why the last answer was a refusal */
+	char jwe_alg[24];                /* key management toward an RSA TAM key */
+	char jwe_enc[24];                /* content encryption of our answers */
+	char last_content_alg[24];       /* what the TAM used for the last request's content */
+	char last_content_enc[24];
 };
 
 /* Load state_dir/state.json (absent = empty state) and check its shape. */

@@ -244,9 +244,10 @@ mt_aik_get(struct mock_tee *mt, const char *spid, const struct jose_key **out,
 	free(pem);
 	if (rc != TAM_OK)
 		return rc;
-	if (!jose_key_is_private(key) || jose_key_type(key) != JOSE_KTY_RSA) {
+	if (!jose_key_is_private(key) || jose_key_type(key) != jose_key_type(mt->key)) {
 		jose_key_free(key);
-		return tam_err_set(err, TAM_EINVAL, "%s: not a private RSA key", path);
+		return tam_err_set(err, TAM_EINVAL, "%s: not a private key of the TEE key's type",
+		    path);
 	}
 	return aik_cache(mt, spid, key, out, err);
 }
@@ -282,7 +283,7 @@ mt_aik_ensure(struct mock_tee *mt, const char *spid, const struct jose_key **out
 		return rc;
 	if ((rc = mt_path(mt, "", "aik-", spid, ".pem", path, sizeof(path), err)) != TAM_OK)
 		return rc;
-	if ((rc = jose_key_generate(JOSE_KTY_RSA, &key, err)) != TAM_OK)
+	if ((rc = jose_key_generate(jose_key_type(mt->key), &key, err)) != TAM_OK)
 		return rc;
 	if ((rc = jose_key_to_pem(key, true, &pem, err)) != TAM_OK)
 		goto out;
@@ -354,7 +355,7 @@ dsi_aik(struct mock_tee *mt, json_t *aiks, const char *spid, struct tam_err *err
 	if ((rc = mt_spki_b64(k, &spki, err)) != TAM_OK)
 		return rc;
 	if (json_array_append_new(aiks, json_pack("{s:s,s:s,s:s}", "spaik", spki, "spaiktype",
-	    MT_AIK_TYPE, "spid", spid)) != 0)
+	    MT_AIK_TYPE(mt), "spid", spid)) != 0)
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 	free(spki);
 	return rc;

@@ -447,7 +447,8 @@ request_common(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o)
 	v = json_object_get(m->body, "content");
 	if (!json_is_object(v))
 		return refuse(o, "ERR_REQUEST_INVALID", "content must be a JWE object");
-	if (jose_jwe_decrypt(mt->key, v, &pt, &len, NULL) != TAM_OK)
+	if (jose_jwe_suite(v, mt->last_content_alg, mt->last_content_enc, NULL) != TAM_OK ||
+	    jose_jwe_decrypt(mt->key, v, &pt, &len, NULL) != TAM_OK)
 		return refuse(o, "ERR_REQUEST_INVALID",
 		    "content does not decrypt with the TEE key");
 	m->content = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -525,7 +526,7 @@ handle_create_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	if ((rc = mt_spki_b64(aik, &spaik, err)) != TAM_OK)
 		goto out;
 	o->content = json_pack("{s:s,s:s,s:s}", "sdname", sdname, "teespaik", spaik,
-	    "teespaiktype", MT_AIK_TYPE);
+	    "teespaiktype", MT_AIK_TYPE(mt));
 	if (o->content == NULL) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
@@ -958,7 +959,7 @@ handle_update_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	if (aik != NULL) {
 		if ((rc = mt_spki_b64(aik, &spaik, err)) != TAM_OK)
 			goto out;
-		o->content = json_pack("{s:s,s:s}", "teespaik", spaik, "teespaiktype", MT_AIK_TYPE);
+		o->content = json_pack("{s:s,s:s}", "teespaik", spaik, "teespaiktype", MT_AIK_TYPE(mt));
 	} else {
 		o->content = json_object();
 	}
@@ -975,12 +976,16 @@ out:
 
 /* ---- the response ---- */
 
+/* To the TAM's key: ECDH-ES+A128KW for P-256, the configured RSA alg otherwise. */
 static int
-encrypt_to_tam(const struct mt_msg *m, const char *pt, size_t len, json_t **out,
-    struct tam_err *err)
+encrypt_to_tam(const struct mock_tee *mt, const struct mt_msg *m, const char *pt, size_t len,
+    json_t **out, struct tam_err *err)
 {
-	return jose_jwe_encrypt(m->tam_key, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256,
-	    JOSE_JWE_GENERAL, (const uint8_t *)pt, len, out, err);
+	const char *alg = jose_key_type(m->tam_key) == JOSE_KTY_RSA ? mt->jwe_alg :
+	    JOSE_ALG_ECDH_ES_A128KW;
+
+	return jose_jwe_encrypt(m->tam_key, alg, mt->jwe_enc, JOSE_JWE_GENERAL,
+	    (const uint8_t *)pt, len, out, err);
 }
 
 static json_t *
@@ -1012,7 +1017,7 @@ response_content(struct mock_tee *mt, const struct mt_msg *m, const struct mt_ou
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = encrypt_to_tam(m, text, strlen(text), out, err);
+	rc = encrypt_to_tam(mt, m, text, strlen(text), out, err);
 out:
 	if (text != NULL) {
 		tam_wipe(text, strlen(text));
@@ -1035,7 +1040,7 @@ respond(struct mock_tee *mt, const struct mt_msg *m, const struct mt_outcome *o,
 	if (body == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	if (m->n->kind == MT_GET_DEVICE_STATE && o->code == NULL) {
-		if ((rc = encrypt_to_tam(m, mt->last_dsi, mt->last_dsi_len, &v, err)) != TAM_OK)
+		if ((rc = encrypt_to_tam(mt, m, mt->last_dsi, mt->last_dsi_len, &v, err)) != TAM_OK)
 			goto out;
 		if (json_object_set_new(body, "signerreq", json_false()) != 0 ||
 		    json_object_set_new(body, "edsi", v) != 0)
@@ -1190,6 +1195,13 @@ mock_tee_last_outcome(const struct mock_tee *mt)
 	return mt->last_outcome;
 }
 
+void
+mock_tee_last_content_suite(const struct mock_tee *mt, const char **alg, const char **enc)
+{
+	*alg = mt->last_content_alg;
+	*enc = mt->last_content_enc;
+}
+
 const char *
 mock_tee_last_detail(const struct mock_tee *mt)
 {
@@ -1311,6 +1323,13 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 	    tam_strlcpy_checked(mt->name, cfg->tee_name != NULL ? cfg->tee_name : MT_DEFAULT_NAME,
 	    sizeof(mt->name)) != TAM_OK || mt->name[0] == '\0') {
 		rc = tam_err_set(err, TAM_EINVAL, "state directory or TEE name too long or empty");
+		goto out;
+	}
+	if (tam_strlcpy_checked(mt->jwe_alg, cfg->jwe_alg != NULL ? cfg->jwe_alg :
+	    JOSE_ALG_RSA1_5, sizeof(mt->jwe_alg)) != TAM_OK ||
+	    tam_strlcpy_checked(mt->jwe_enc, cfg->jwe_enc != NULL ? cfg->jwe_enc :
+	    JOSE_ENC_A128CBC_HS256, sizeof(mt->jwe_enc)) != TAM_OK) {
+		rc = tam_err_set(err, TAM_EINVAL, "JWE alg or enc name too long");
 		goto out;
 	}
 	if ((rc = make_dir(mt->dir, err)) != TAM_OK)

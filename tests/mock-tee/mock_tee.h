@@ -44,6 +44,9 @@ struct mock_tee_cfg {
 	const char *cacert_path;     /* PEM with the TEE CA chain (intermediates), may be NULL */
 	const char *tam_anchor_path; /* PEM root CA(s) that the TAM certificate must chain to */
 	const char *tee_name;        /* routing name; NULL = "mock-tee" */
+	const char *jwe_alg;         /* toward an RSA TAM key: NULL = RSA1_5, or RSA-OAEP
+				      * (a P-256 TAM key always gets ECDH-ES+A128KW) */
+	const char *jwe_enc;         /* content encryption of answers; NULL = A128CBC-HS256 */
 };
 
 int mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out,
@@ -67,6 +70,8 @@ int mock_tee_process(struct mock_tee *mt, const uint8_t *msg, size_t len, char *
 const char *mock_tee_last_request(const struct mock_tee *mt);   /* "InstallTARequest" */
 const char *mock_tee_last_response(const struct mock_tee *mt);  /* "InstallTAResponse" */
 const char *mock_tee_last_outcome(const struct mock_tee *mt);   /* "pass" or "ERR_..." */
+/* alg and enc of the last request's content JWE as the TAM sent it; "" before one. */
+void mock_tee_last_content_suite(const struct mock_tee *mt, const char **alg, const char **enc);
 /* Human-readable detail of the last refusal; "" after a pass. */
 const char *mock_tee_last_detail(const struct mock_tee *mt);
 
