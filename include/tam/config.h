@@ -41,6 +41,9 @@ struct tam_config {
 	char tam_key[TAM_CONFIG_PATH_MAX];
 	char tam_cert[TAM_CONFIG_PATH_MAX];
 	char tamid[256];
+	/* [aist]: the AIST interop profile (docs/interop-aist.md) */
+	char aist_path[128];                      /* its endpoint on the OTrP listener; "": off */
+	char aist_tam_key[TAM_CONFIG_PATH_MAX];   /* the TAM key its device builds carry */
 	/* [trust] */
 	char trust_anchor_dir[TAM_CONFIG_PATH_MAX]; /* extra TEE anchors, *.pem / *.crt */
 	bool auto_register;                       /* register new certificate TEEs */

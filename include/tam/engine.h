@@ -25,6 +25,7 @@
 
 struct otrp_engine_cfg {
 	struct pki_signer *signer;    /* TAM identity; borrowed, outlives the engine */
+	struct pki_signer *aist_signer; /* the TAM key AIST device builds carry; NULL: no aist */
 	int64_t request_ttl;          /* seconds a request stays answerable */
 	bool auto_register;           /* register new TEEs whose certificate chains to an anchor */
 	int64_t (*now)(void);         /* clock; NULL = tam_now */
@@ -47,11 +48,6 @@ int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,
     struct tam_err *err) TAM_WUR;
 void otrp_engine_free(struct otrp_engine *e);
 
-/*
- * Handle one POST body (len 0 opens a session) using store connection st,
- * which only this thread uses. On success *reply is filled (free with
- * otrp_reply_clear); on failure nothing was written and err says why.
- */
 /* Settings a reload may change while requests are being served. */
 void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register);
 /*
@@ -60,8 +56,36 @@ void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool aut
  */
 void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors);
 
-int otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body,
-    size_t len, struct otrp_reply *reply, struct tam_err *err) TAM_WUR;
+/*
+ * Interop profiles: how the device side of an endpoint behaves on the wire.
+ * The default profile is docs/protocol.md; "aist" is the seed project's
+ * broker and agent (docs/interop-aist.md), served only on its own endpoint
+ * and only to devices enrolled with that profile.
+ */
+enum otrp_profile {
+	OTRP_PROFILE_DEFAULT = 0,
+	OTRP_PROFILE_AIST,
+};
+const char *otrp_profile_name(enum otrp_profile p);
+
+/* AIST limits: its agent's TA buffer, its broker's reply buffer, devices tried per answer. */
+#define OTRP_AIST_MAX_BUNDLE (200 * 1024)
+#define OTRP_AIST_MAX_MESSAGE (800 * 1024)
+#define OTRP_AIST_MAX_DEVICES 64
+
+/* Where a message came from. */
+struct otrp_origin {
+	enum otrp_profile profile;    /* the endpoint's profile */
+	const char *peer;             /* client address ("" or NULL if unknown) */
+};
+
+/*
+ * Handle one POST body (len 0 opens a session) using store connection st,
+ * which only this thread uses. On success *reply is filled (free with
+ * otrp_reply_clear); on failure nothing was written and err says why.
+ */
+int otrp_engine_handle(struct otrp_engine *e, struct store *st, const struct otrp_origin *from,
+    const uint8_t *body, size_t len, struct otrp_reply *reply, struct tam_err *err) TAM_WUR;
 void otrp_reply_clear(struct otrp_reply *r);
 
 #endif

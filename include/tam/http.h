@@ -19,6 +19,8 @@
 /* What a handler may ask about the request it serves. */
 struct http_request;
 const char *http_request_header(const struct http_request *r, const char *name);
+/* The client's IP address (no port) into buf; -1 when unknown (an in-process request). */
+int http_request_peer(const struct http_request *r, char *buf, size_t size);
 /* A query-string argument, or NULL. */
 const char *http_request_query(const struct http_request *r, const char *name);
 const char *http_request_method(const struct http_request *r);

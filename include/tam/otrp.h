@@ -84,6 +84,10 @@ struct otrp_dsi {
 /* Parse a DSI document {"dsi":{"tee":{...}}}. */
 int otrp_dsi_parse(const uint8_t *doc, size_t len, struct otrp_dsi *out,
     struct tam_err *err) TAM_WUR;
+/* An SD without "name" is an implicit one: its TAs are kept (sdname ""), the SD is not. */
+#define OTRP_DSI_NAMELESS_SD 0x1u
+int otrp_dsi_parse_flags(const uint8_t *doc, size_t len, unsigned flags, struct otrp_dsi *out,
+    struct tam_err *err) TAM_WUR;
 void otrp_dsi_clear(struct otrp_dsi *d);
 
 /* Decrypted "content" of a CreateSD/InstallTA/DeleteTA response. */
@@ -174,6 +178,13 @@ int otrp_bundle_verify(const uint8_t *bundle, size_t len, const struct jose_key 
     uint8_t **ta, size_t *ta_len, struct tam_err *err) TAM_WUR;
 /* Is this bundle (at least its first bytes) in the JSON serialization? */
 bool otrp_bundle_is_json(const uint8_t *bundle, size_t len);
+/*
+ * The bundle as a flattened JSON JWS (a compact one re-encoded, the same
+ * signature); *out malloc'd and NUL-terminated. TAM_EMALFORMED if it is
+ * not a JWS.
+ */
+int otrp_bundle_flattened(const uint8_t *bundle, size_t len, char **out, size_t *outlen)
+    TAM_WUR;
 
 /* OTrP error name for a TAM_E* code ("ERR_REQUEST_INVALID", ...). */
 const char *otrp_err_name(int code);

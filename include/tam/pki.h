@@ -109,6 +109,13 @@ struct pki_signer;
  */
 int pki_signer_load(const char *key_path, const uint8_t *chain_pem, size_t chain_len,
     const char *tamid, struct pki_signer **out, struct tam_err *err) TAM_WUR;
+/*
+ * A signer from a private key alone (PEM or JWK, mode 0600), for peers that
+ * know the TAM by a raw public key: no certificate, no chain, never an x5c
+ * header (pki_signer_cert and pki_signer_chain are NULL).
+ */
+int pki_signer_load_raw(const char *key_path, const char *tamid, struct pki_signer **out,
+    struct tam_err *err) TAM_WUR;
 void pki_signer_free(struct pki_signer *s);
 
 const char *pki_signer_tamid(const struct pki_signer *s);

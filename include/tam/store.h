@@ -290,6 +290,9 @@ int store_device_get(struct store *st, int64_t id, struct store_device *out,
     struct tam_err *err) TAM_WUR;
 int store_device_get_by_did(struct store *st, const uint8_t did[32],
     struct store_device *out, struct tam_err *err) TAM_WUR;
+/* Active devices of an interop profile, with their keys, at most max, by id. */
+int store_device_list_profile(struct store *st, const char *profile, size_t max,
+    struct store_device **out, size_t *n, struct tam_err *err) TAM_WUR;
 int store_device_get_by_thumbprint(struct store *st, const char *thumbprint,
     struct store_device *out, struct tam_err *err) TAM_WUR;
 /* ref: a name, the 64-hex did, or a unique hex prefix of at least 8 digits. */
@@ -459,8 +462,12 @@ int store_stats_get(struct store *st, int64_t now, struct store_stats *out,
 
 /* ---- OTrP sessions and outstanding requests ---- */
 
-int store_session_new(struct store *st, const char *tid, int64_t now,
-    int64_t *session_id, struct tam_err *err) TAM_WUR;
+/* profile: the interop profile of the endpoint; peer: the client's address ("" if unknown). */
+int store_session_new(struct store *st, const char *tid, int64_t now, const char *profile,
+    const char *peer, int64_t *session_id, struct tam_err *err) TAM_WUR;
+/* Cancel every request that sessions of this profile and peer still wait for. */
+int store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
+    struct tam_err *err) TAM_WUR;
 /* Binding the same device again is a no-op; another device is TAM_ECONFLICT. */
 int store_session_bind_device(struct store *st, int64_t session_id,
     int64_t device_id, struct tam_err *err) TAM_WUR;
@@ -507,6 +514,13 @@ int store_request_add(struct store *st, const struct store_request *r,
     struct tam_err *err) TAM_WUR;
 int store_request_get(struct store *st, const char *rid, struct store_request *out,
     struct tam_err *err) TAM_WUR;
+/*
+ * The newest request an open session of this profile and peer still waits
+ * for (unanswered, not cancelled, not expired), or TAM_ENOTFOUND: how the
+ * answers of a device that echoes no rid are matched.
+ */
+int store_request_of_peer(struct store *st, const char *profile, const char *peer,
+    int64_t now, struct store_request *out, struct tam_err *err) TAM_WUR;
 /*
  * Mark rid answered at now, only if it is still unanswered, not cancelled
  * and not expired: TAM_ERID_REPLAYED if already answered, TAM_ERID_EXPIRED

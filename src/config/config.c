@@ -54,6 +54,10 @@ static const struct tam_config_key keys[] = {
 	    "PEM TAM certificate chain, leaf first; required with identity.key" },
 	{ "identity", "tamid", TAM_CFG_STRING, F(tamid), 0, 0, "", false,
 	    "TAM identity sent to TEEs; empty derives it from the certificate" },
+	{ "aist", "endpoint", TAM_CFG_STRING, F(aist_path), 0, 0, "", false,
+	    "URL path (on the OTrP listener) of the AIST interop profile's endpoint; empty: off" },
+	{ "aist", "tam_key", TAM_CFG_PATH, F(aist_tam_key), 0, 0, "", false,
+	    "the TAM private key compiled into the AIST device builds (JWK or PEM, mode 0600)" },
 	{ "trust", "anchor_dir", TAM_CFG_PATH, F(trust_anchor_dir), 0, 0, "", true,
 	    "directory of extra TEE trust anchors (*.pem, *.crt), read at start and on SIGHUP" },
 	{ "trust", "auto_register", TAM_CFG_BOOL, F(auto_register), 0, 0, "yes", true,
@@ -330,6 +334,12 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
 	if (c->db_path[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "database.path is empty");
+	if ((c->aist_path[0] == '\0') != (c->aist_tam_key[0] == '\0'))
+		return tam_err_set(err, TAM_EUSAGE, "aist.endpoint and aist.tam_key go together");
+	if (c->aist_path[0] != '\0' && (c->aist_path[0] != '/' ||
+	    strcmp(c->aist_path, c->otrp_path) == 0))
+		return tam_err_set(err, TAM_EUSAGE,
+		    "aist.endpoint must start with / and differ from otrp.path");
 	return TAM_OK;
 }
 

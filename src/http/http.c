@@ -118,6 +118,28 @@ http_request_path(const struct http_request *r)
 	return r->path;
 }
 
+int
+http_request_peer(const struct http_request *r, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	if (size == 0)
+		return -1;
+	buf[0] = '\0';
+	if (r->conn == NULL ||
+	    (ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) == NULL ||
+	    (sa = ci->client_addr) == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    buf, (socklen_t)size) != NULL ? 0 : -1;
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    buf, (socklen_t)size) != NULL ? 0 : -1;
+	return -1;
+}
+
 const char *
 http_request_param(const struct http_request *r, const char *name)
 {

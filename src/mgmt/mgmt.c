@@ -610,7 +610,7 @@ enroll_material(const uint8_t *data, size_t len, struct store_device *d, struct 
 bool
 mgmt_profile_known(const char *profile)
 {
-	return profile != NULL && strcmp(profile, "default") == 0;
+	return profile != NULL && (strcmp(profile, "default") == 0 || strcmp(profile, "aist") == 0);
 }
 
 int
@@ -633,9 +633,16 @@ mgmt_device_enroll(struct mgmt *m, const char *name, const char *profile, const 
 		profile = "default";
 	if (!mgmt_profile_known(profile))
 		return tam_err_setk(err, TAM_EUSAGE, "device.bad_profile",
-		    "unknown profile \"%.32s\" (known: default)", profile);
+		    "unknown profile \"%.32s\" (known: default, aist)", profile);
 	if ((rc = enroll_material(data, len, &d, &key, err)) != TAM_OK)
 		goto out;
+	/* The AIST agent carries no certificate: it is known by its key, and only RSA ones exist. */
+	if (strcmp(profile, "aist") == 0 &&
+	    (d.key_kind != STORE_KEY_RAW || jose_key_type(key) != JOSE_KTY_RSA)) {
+		rc = tam_err_setk(err, TAM_EUSAGE, "device.bad_profile",
+		    "profile aist enrolls a TEE by its RSA public key, not by certificate");
+		goto out;
+	}
 	if ((rc = jose_key_to_spki(key, &d.spki, &d.spki_len, err)) != TAM_OK ||
 	    (rc = jose_key_thumbprint(key, d.thumbprint, err)) != TAM_OK)
 		goto out;
@@ -694,6 +701,11 @@ mgmt_sd_request(struct mgmt *m, const char *device_ref, const char *spid,
 		goto out;
 	if (strcmp(d.state, "active") != 0) {
 		rc = tam_err_set(err, TAM_ECONFLICT, "device %s is %s", device_ref, d.state);
+		goto out;
+	}
+	if (strcmp(d.profile, "aist") == 0) {
+		rc = tam_err_setk(err, TAM_ECONFLICT, "device.profile",
+		    "device %s uses interop profile aist, which has no security domains", device_ref);
 		goto out;
 	}
 	tam_hex_encode(d.did, 32, didhex);

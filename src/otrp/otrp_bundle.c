@@ -185,3 +185,38 @@ out:
 	json_decref(doc);
 	return rc;
 }
+
+int
+otrp_bundle_flattened(const uint8_t *bundle, size_t len, char **out, size_t *outlen)
+{
+	const char *dot1, *dot2;
+	struct jose_jws *jws = NULL;
+	json_t *o;
+
+	*out = NULL;
+	*outlen = 0;
+	if (otrp_bundle_is_json(bundle, len)) {
+		if ((*out = malloc(len + 1)) == NULL)
+			return TAM_ENOMEM;
+		memcpy(*out, bundle, len);
+		(*out)[len] = '\0';
+		*outlen = len;
+		return TAM_OK;
+	}
+	/* Re-encoded, not re-signed: the three parts are the SP's, byte for byte. */
+	if (jose_jws_parse_compact((const char *)bundle, len, &jws, NULL) != TAM_OK)
+		return TAM_EMALFORMED;
+	jose_jws_free(jws);
+	dot1 = memchr(bundle, '.', len);
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - (const char *)bundle));
+	o = json_pack("{s:s%,s:s%,s:s%}", "protected", (const char *)bundle,
+	    (size_t)(dot1 - (const char *)bundle), "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1),
+	    "signature", dot2 + 1, len - (size_t)(dot2 + 1 - (const char *)bundle));
+	if (o == NULL || (*out = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return TAM_ENOMEM;
+	}
+	json_decref(o);
+	*outlen = strlen(*out);
+	return TAM_OK;
+}

@@ -419,7 +419,7 @@ dsi_add_tas(struct otrp_dsi *d, const json_t *list, const char *sdname, struct t
 }
 
 static int
-dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, struct tam_err *err)
+dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, unsigned flags, struct tam_err *err)
 {
 	const json_t *sds, *sd, *list;
 	size_t i;
@@ -441,6 +441,15 @@ dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, struct tam_err *err)
 		if (!json_is_object(sd))
 			return tam_err_set(err, TAM_EMALFORMED, "sdlist.sd entries must be objects");
 		memset(o, 0, sizeof(*o));
+		list = json_object_get(sd, "talist");
+		if (list == NULL)
+			list = json_object_get(sd, "ta_list");
+		if ((flags & OTRP_DSI_NAMELESS_SD) && json_object_get(sd, "name") == NULL) {
+			/* An implicit SD: its TAs are listed, the SD is not. */
+			if ((rc = dsi_add_tas(d, list, "", err)) != TAM_OK)
+				return rc;
+			continue;
+		}
 		if ((rc = req_str(sd, "name", o->sdname, sizeof(o->sdname), err)) != TAM_OK ||
 		    (rc = opt_str(sd, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK)
 			return rc;
@@ -450,9 +459,6 @@ dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, struct tam_err *err)
 			if (strcmp(d->state.sds[j].sdname, o->sdname) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "SD \"%s\" listed twice", o->sdname);
 		d->state.n_sds++;
-		list = json_object_get(sd, "talist");
-		if (list == NULL)
-			list = json_object_get(sd, "ta_list");
 		if ((rc = dsi_add_tas(d, list, o->sdname, err)) != TAM_OK)
 			return rc;
 	}
@@ -495,6 +501,13 @@ dsi_aiklist(struct otrp_dsi *d, const json_t *list, struct tam_err *err)
 
 int
 otrp_dsi_parse(const uint8_t *doc, size_t len, struct otrp_dsi *out, struct tam_err *err)
+{
+	return otrp_dsi_parse_flags(doc, len, 0, out, err);
+}
+
+int
+otrp_dsi_parse_flags(const uint8_t *doc, size_t len, unsigned flags, struct otrp_dsi *out,
+    struct tam_err *err)
 {
 	const json_t *dsi, *tee, *v;
 	json_error_t jerr;
@@ -547,7 +560,7 @@ otrp_dsi_parse(const uint8_t *doc, size_t len, struct otrp_dsi *out, struct tam_
 			out->n_cacerts++;
 		}
 	}
-	if ((rc = dsi_sdlist(out, json_object_get(tee, "sdlist"), err)) != TAM_OK)
+	if ((rc = dsi_sdlist(out, json_object_get(tee, "sdlist"), flags, err)) != TAM_OK)
 		goto fail;
 	/* A flat tee.talist (one published agent sends it) names TAs without their SD. */
 	if ((rc = dsi_add_tas(out, json_object_get(tee, "talist"), "", err)) != TAM_OK)

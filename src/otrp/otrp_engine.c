@@ -40,6 +40,8 @@ struct otrp_engine {
 struct ctx {
 	struct otrp_engine *e;
 	struct store *st;
+	const struct otrp_origin *from;
+	bool aist;                    /* the AIST profile: its endpoint, its device, its shapes */
 	int64_t now;
 	struct otrp_response *resp;
 	struct store_request req;     /* the request being answered */
@@ -69,6 +71,19 @@ static int64_t
 engine_now(const struct otrp_engine *e)
 {
 	return e->cfg.now != NULL ? e->cfg.now() : tam_now();
+}
+
+const char *
+otrp_profile_name(enum otrp_profile p)
+{
+	return p == OTRP_PROFILE_AIST ? "aist" : "default";
+}
+
+/* The key this conversation is signed and decrypted with. */
+static struct pki_signer *
+signer_of(const struct ctx *c)
+{
+	return c->aist ? c->e->cfg.aist_signer : c->e->cfg.signer;
 }
 
 int
@@ -240,7 +255,7 @@ did_short(const uint8_t did[32], char out[17])
 /* ---- building requests ---- */
 
 static int
-sign_and_wrap(struct otrp_engine *e, enum otrp_msg m, json_t *tbs, char **body, size_t *len,
+sign_and_wrap(struct pki_signer *signer, enum otrp_msg m, json_t *tbs, char **body, size_t *len,
     struct tam_err *err)
 {
 	json_t *jws = NULL;
@@ -253,8 +268,9 @@ sign_and_wrap(struct otrp_engine *e, enum otrp_msg m, json_t *tbs, char **body, 
 	json_decref(tbs);
 	if (payload == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
-	rc = pki_signer_sign(e->cfg.signer, NULL, true, (const uint8_t *)payload, strlen(payload),
-	    &jws, err);
+	/* x5c when the signer has a certificate; a raw-key signer (aist) sends a flat JWS. */
+	rc = pki_signer_sign(signer, NULL, true, (const uint8_t *)payload, strlen(payload), &jws,
+	    err);
 	free(payload);
 	if (rc != TAM_OK)
 		return rc;
@@ -276,6 +292,12 @@ sign_and_wrap(struct otrp_engine *e, enum otrp_msg m, json_t *tbs, char **body, 
 static void
 pick_suite(const struct ctx *c, const struct jose_key *to, const char **alg, const char **enc)
 {
+	if (c->aist) {
+		/* The only pair its agent was ever run with (RSA-OAEP fails in its mbedtls build). */
+		*alg = JOSE_ALG_RSA1_5;
+		*enc = JOSE_ENC_A128CBC_HS256;
+		return;
+	}
 	*enc = c->tee_enc[0] != '\0' ? c->tee_enc : JOSE_ENC_A128CBC_HS256;
 	if (jose_key_type(to) == JOSE_KTY_EC_P256)
 		*alg = JOSE_ALG_ECDH_ES_A128KW;
@@ -301,8 +323,9 @@ encrypt_content(const struct ctx *c, json_t *content, json_t **out, struct tam_e
 	if (pt == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	pick_suite(c, c->dev_key, &alg, &enc);
-	rc = jose_jwe_encrypt(c->dev_key, alg, enc, JOSE_JWE_GENERAL, (const uint8_t *)pt,
-	    strlen(pt), out, err);
+	/* The AIST agent cuts the JWE out by its braces: flat, every header protected. */
+	rc = jose_jwe_encrypt(c->dev_key, alg, enc, c->aist ? JOSE_JWE_FLAT_PROTECTED :
+	    JOSE_JWE_GENERAL, (const uint8_t *)pt, strlen(pt), out, err);
 	tam_wipe(pt, strlen(pt));
 	free(pt);
 	return rc;
@@ -341,12 +364,49 @@ out:
 	return rc;
 }
 
+/*
+ * AIST's encrypted_ta: the SP-signed bundle as a flattened JWS, in a flat
+ * JWE to the TEE's own key (it has no SP AIKs), made per device.
+ */
+static int
+build_aist_ta(struct ctx *c, json_t **out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	char *flat = NULL;
+	size_t flat_len = 0;
+	const char *alg, *enc;
+	int rc;
+
+	*out = NULL;
+	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, false, &v, err)) != TAM_OK)
+		return rc;
+	if (v.size > OTRP_AIST_MAX_BUNDLE) {
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the TA bundle is %lld bytes, "
+		    "its agent takes %d at most", (long long)v.size, OTRP_AIST_MAX_BUNDLE);
+		goto out;
+	}
+	store_ta_version_clear(&v);
+	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, true, &v, err)) != TAM_OK)
+		goto out;
+	if (otrp_bundle_flattened(v.bundle, v.bundle_len, &flat, &flat_len) != TAM_OK) {
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the TA bundle is not a JWS");
+		goto out;
+	}
+	pick_suite(c, c->dev_key, &alg, &enc);
+	rc = jose_jwe_encrypt(c->dev_key, alg, enc, JOSE_JWE_FLAT_PROTECTED, (const uint8_t *)flat,
+	    flat_len, out, err);
+out:
+	free(flat);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
 /* Build the request for c->op and the row that will remember it. */
 static int
 build_next(struct ctx *c, struct tam_err *err)
 {
 	struct otrp_engine *e = c->e;
-	const char *tamid = pki_signer_tamid(e->cfg.signer);
+	const char *tamid = pki_signer_tamid(signer_of(c));
 	struct otrp_req_common com;
 	struct store_sp sp = { 0 };
 	json_t *content = NULL, *enc_content = NULL, *enc_ta = NULL;
@@ -390,7 +450,8 @@ build_next(struct ctx *c, struct tam_err *err)
 		/* UpdateTA's content is InstallTA's: the TA, its SD and the signer to check it with. */
 		content = otrp_content_install_ta(tamid, sp.spid, sp.sdname, sp.cert, sp.cert_len,
 		    c->op.taid);
-		if ((rc = build_encrypted_ta(c, &enc_ta, err)) != TAM_OK)
+		if ((rc = c->aist ? build_aist_ta(c, &enc_ta, err) : build_encrypted_ta(c, &enc_ta,
+		    err)) != TAM_OK)
 			goto out;
 		break;
 	case TAM_OP_DELETE_TA:
@@ -426,9 +487,13 @@ build_next(struct ctx *c, struct tam_err *err)
 		tam_sha256(c->dsi, c->dsi_len, com.dsihash);
 	else
 		memcpy(com.dsihash, c->dev.dsihash, sizeof(com.dsihash));
-	rc = sign_and_wrap(e, m, otrp_tbs_request(m, &com, enc_content, enc_ta), &c->body,
-	    &c->body_len, err);
+	rc = sign_and_wrap(signer_of(c), m, otrp_tbs_request(m, &com, enc_content, enc_ta),
+	    &c->body, &c->body_len, err);
 	enc_content = enc_ta = NULL;
+	if (rc == TAM_OK && c->aist && c->body_len > OTRP_AIST_MAX_MESSAGE)
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the %s is %zu bytes, its "
+		    "broker reads %d at most", otrp_request_name(m), c->body_len,
+		    OTRP_AIST_MAX_MESSAGE);
 out:
 	json_decref(content);
 	json_decref(enc_content);
@@ -495,6 +560,52 @@ refused_ops(struct ctx *c, struct tam_op_key **out, size_t *n, struct tam_err *e
 	return TAM_OK;
 }
 
+static void
+aist_view_add(struct tam_dev_state *v, const char *sdname, const char *spid,
+    const struct store_device *dev)
+{
+	if (sdname[0] == '\0' || tam_dev_state_sd(v, sdname) != NULL)
+		return;
+	struct tam_sd_obs *sd = &v->sds[v->n_sds++];
+	memcpy(sd->sdname, sdname, strlen(sdname) + 1);
+	memcpy(sd->spid, spid, strlen(spid) + 1);
+	if (spid[0] == '\0' || tam_dev_state_aik(v, spid) != NULL)
+		return;
+	struct tam_spaik_obs *a = &v->aiks[v->n_aiks++];
+	memcpy(a->spid, spid, strlen(spid) + 1);
+	a->spki = dev->spki;
+	a->spki_len = dev->spki_len;
+}
+
+/*
+ * What policy sees of an AIST device: it has no SDs to manage and no SP
+ * AIKs, only one implicit SD where TAs go encrypted to the TEE key. So each
+ * SP of an assignment or of a recorded TA gets an SD that exists, with the
+ * TEE key as its AIK. The TA list is borrowed; free with free(sds), free(aiks).
+ */
+static int
+aist_view(const struct ctx *c, const struct tam_assignment *want, size_t n,
+    struct tam_dev_state *v, struct tam_err *err)
+{
+	size_t cap = n + c->state.n_tas + 1;
+
+	memset(v, 0, sizeof(*v));
+	v->tas = c->state.tas;
+	v->n_tas = c->state.n_tas;
+	v->sds = calloc(cap, sizeof(*v->sds));
+	v->aiks = calloc(cap, sizeof(*v->aiks));
+	if (v->sds == NULL || v->aiks == NULL) {
+		free(v->sds);
+		free(v->aiks);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		aist_view_add(v, want[i].sdname, want[i].spid, &c->dev);
+	for (size_t i = 0; i < c->state.n_tas; i++)
+		aist_view_add(v, c->state.tas[i].sdname, "", &c->dev);
+	return TAM_OK;
+}
+
 /* Ask policy what comes next and build it; nothing is written yet. */
 static int
 decide(struct ctx *c, struct tam_err *err)
@@ -512,8 +623,18 @@ decide(struct ctx *c, struct tam_err *err)
 		goto out;
 	if ((rc = mark_managed(c, err)) != TAM_OK)
 		goto out;
-	policy_next_op(&(const struct policy_in){ .observed = &c->state, .want = want, .n_want = n,
-	    .sds = sds, .n_sds = n_sds, .skip = skip, .n_skip = n_skip }, &c->op);
+	if (c->aist) {
+		struct tam_dev_state view;
+		if ((rc = aist_view(c, want, n, &view, err)) != TAM_OK)
+			goto out;
+		policy_next_op(&(const struct policy_in){ .observed = &view, .want = want,
+		    .n_want = n, .skip = skip, .n_skip = n_skip }, &c->op);
+		free(view.sds);
+		free(view.aiks);
+	} else {
+		policy_next_op(&(const struct policy_in){ .observed = &c->state, .want = want,
+		    .n_want = n, .sds = sds, .n_sds = n_sds, .skip = skip, .n_skip = n_skip }, &c->op);
+	}
 	free(want);
 	free(sds);
 	free(skip);
@@ -526,6 +647,15 @@ decide(struct ctx *c, struct tam_err *err)
 			    c->op.taid, c->op.spid);
 			snprintf(c->result, sizeof(c->result), "blocked:no TEE SP AIK for %s", c->op.spid);
 		}
+		return TAM_OK;
+	}
+	/* Its broker knows GetDeviceState, InstallTA and DeleteTA, nothing else. */
+	if (c->aist && c->op.kind != TAM_OP_INSTALL_TA && c->op.kind != TAM_OP_DELETE_TA) {
+		log_warn("event=otrp.blocked op=%s taid=%s reason=\"profile aist has no such message\"",
+		    tam_op_kind_name(c->op.kind), c->op.taid);
+		snprintf(c->result, sizeof(c->result), "blocked:profile aist has no %s",
+		    tam_op_kind_name(c->op.kind));
+		memset(&c->op, 0, sizeof(c->op));
 		return TAM_OK;
 	}
 	/* The TEE said pass but its state did not change: asking again would loop. */
@@ -668,6 +798,25 @@ load_pending(struct ctx *c, struct tam_err *err)
 	struct store_session sess;
 	int rc;
 
+	if (c->aist) {
+		/*
+		 * Its rid and tid are always "1": the answer belongs to the one request
+		 * outstanding for this peer's open session on this endpoint.
+		 */
+		rc = store_request_of_peer(c->st, otrp_profile_name(OTRP_PROFILE_AIST),
+		    c->from->peer != NULL ? c->from->peer : "", c->now, &c->req, err);
+		if (rc == TAM_ENOTFOUND)
+			return tam_err_set(err, TAM_ERID_UNKNOWN,
+			    "no request of this peer is waiting for an answer");
+		if (rc != TAM_OK)
+			return rc;
+		if (strcmp(c->req.response, want) != 0)
+			return tam_err_set(err, TAM_EMSG_UNEXPECTED, "the peer's request expects %s, not %s",
+			    c->req.response, want);
+		log_info("event=otrp.aist_match rid=%s note=\"answer matched by peer, its rid is %.16s\"",
+		    c->req.rid, c->resp->rid);
+		return TAM_OK;
+	}
 	rc = store_request_get(c->st, c->resp->rid, &c->req, err);
 	if (rc == TAM_ENOTFOUND)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid \"%s\" was never issued", c->resp->rid);
@@ -911,6 +1060,79 @@ adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
 	return TAM_OK;
 }
 
+/*
+ * An AIST device sends no certificate and no kid, and all its builds may
+ * share one key: the device is the enrolled aist-profile device whose key
+ * verifies the signature. Bounded, so a flood of enrollments cannot make
+ * every answer cost unbounded verifications.
+ */
+static int
+identify_aist(struct ctx *c, struct tam_err *err)
+{
+	struct store_device *devs = NULL;
+	struct jose_key *k = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = store_device_list_profile(c->st, "aist", OTRP_AIST_MAX_DEVICES, &devs, &n,
+	    err)) != TAM_OK)
+		return rc;
+	rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+	    "no device enrolled with profile aist has the key this answer is signed with");
+	for (size_t i = 0; i < n; i++) {
+		if (jose_key_from_spki(devs[i].spki, devs[i].spki_len, &k, NULL) != TAM_OK)
+			continue;
+		if (jose_jws_verify(c->resp->jws, k, NULL) == TAM_OK) {
+			c->dev = devs[i];
+			memset(&devs[i], 0, sizeof(devs[i]));
+			c->dev_key = k;
+			rc = TAM_OK;
+			break;
+		}
+		jose_key_free(k);
+		k = NULL;
+	}
+	store_devices_free(devs, n);
+	return rc;
+}
+
+/* A device is served only on the endpoint of the profile it was enrolled with. */
+static int
+profile_fits(const struct ctx *c, struct tam_err *err)
+{
+	const char *want = otrp_profile_name(c->from->profile);
+
+	if (strcmp(c->dev.profile, want) != 0)
+		return tam_err_set(err, TAM_EDENIED, "device is enrolled with interop profile %s, "
+		    "not %s: it is served on that profile's endpoint only", c->dev.profile, want);
+	return TAM_OK;
+}
+
+/*
+ * AIST's DSI lists what its command line claims, never what is installed:
+ * the state stays what our own accepted operations made it. The DSI is kept
+ * as received, for operators.
+ */
+static int
+aist_keep_state(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
+    struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK)
+		return rc;
+	memcpy(c->state.tee_name, dsi->state.tee_name, sizeof(c->state.tee_name));
+	memcpy(c->state.tee_ver, dsi->state.tee_ver, sizeof(c->state.tee_ver));
+	log_info("event=otrp.aist_dsi rid=%s claimed_tas=%zu recorded_tas=%zu note=\"DSI not adopted\"",
+	    c->req.rid, dsi->state.n_tas, c->state.n_tas);
+	free(c->dsi);
+	if ((c->dsi = malloc(len ? len : 1)) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	memcpy(c->dsi, doc, len);
+	c->dsi_len = len;
+	return TAM_OK;
+}
+
 static int
 handle_get_device_state(struct ctx *c, struct tam_err *err)
 {
@@ -935,11 +1157,15 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 	}
 	if (jose_jwe_suite(c->resp->edsi, c->tee_alg, c->tee_enc, NULL) != TAM_OK)
 		c->tee_alg[0] = c->tee_enc[0] = '\0';
-	if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->edsi, &doc, &doc_len, err)) != TAM_OK)
+	if ((rc = pki_signer_decrypt(signer_of(c), c->resp->edsi, &doc, &doc_len, err)) != TAM_OK)
 		return rc;
-	if ((rc = otrp_dsi_parse(doc, doc_len, &dsi, err)) != TAM_OK)
+	if ((rc = otrp_dsi_parse_flags(doc, doc_len, c->aist ? OTRP_DSI_NAMELESS_SD : 0, &dsi,
+	    err)) != TAM_OK)
 		goto out;
-	rc = dsi.cert != NULL ? identify_by_cert(c, &dsi, err) : identify_by_kid(c, err);
+	if (c->aist)
+		rc = identify_aist(c, err);
+	else
+		rc = dsi.cert != NULL ? identify_by_cert(c, &dsi, err) : identify_by_kid(c, err);
 	if (rc != TAM_OK)
 		goto out;
 	if ((rc = jose_jws_verify(c->resp->jws, c->dev_key, err)) != TAM_OK)
@@ -949,12 +1175,15 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		rc = tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
 		goto out;
 	}
+	if ((rc = profile_fits(c, err)) != TAM_OK)
+		goto out;
 	if (dsi.has_tfwdata)
 		log_info("event=otrp.tfwdata rid=%s note=\"firmware attestation present, not evaluated\"",
 		    c->resp->rid);
 	if (c->new_device)
 		snprintf(c->audit_detail, sizeof(c->audit_detail), "tee=%s", dsi.state.tee_name);
-	if ((rc = adopt_dsi(c, &dsi, doc, doc_len, err)) != TAM_OK)
+	if ((rc = c->aist ? aist_keep_state(c, &dsi, doc, doc_len, err) :
+	    adopt_dsi(c, &dsi, doc, doc_len, err)) != TAM_OK)
 		goto out;
 	if ((rc = decide(c, err)) != TAM_OK)
 		goto out;
@@ -1137,14 +1366,17 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		return rc;
 	if (strcmp(c->dev.state, "active") != 0)
 		return tam_err_set(err, TAM_EDENIED, "device is %s", c->dev.state);
+	if ((rc = profile_fits(c, err)) != TAM_OK)
+		return rc;
 	if (c->resp->content != NULL) {
 		if (jose_jwe_suite(c->resp->content, c->tee_alg, c->tee_enc, NULL) != TAM_OK)
 			c->tee_alg[0] = c->tee_enc[0] = '\0';
-		if ((rc = pki_signer_decrypt(c->e->cfg.signer, c->resp->content, &pt, &pt_len, err)) != TAM_OK)
+		if ((rc = pki_signer_decrypt(signer_of(c), c->resp->content, &pt, &pt_len, err)) != TAM_OK)
 			goto out;
 		if ((rc = otrp_content_parse(pt, pt_len, &content, err)) != TAM_OK)
 			goto out;
-		if (!content.has_did && c->resp->pass) {
+		/* AIST's content is its DSI alone; the signature already named the device. */
+		if (!content.has_did && c->resp->pass && !c->aist) {
 			rc = tam_err_set(err, TAM_EMALFORMED, "content has no did");
 			goto out;
 		}
@@ -1180,7 +1412,7 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 		    content.sdname, c->req.sdname);
 		goto out;
 	}
-	if (content.dsi != NULL) {
+	if (content.dsi != NULL && !c->aist) {
 		if ((rc = otrp_dsi_parse(content.dsi, content.dsi_len, &dsi, err)) != TAM_OK ||
 		    (rc = adopt_dsi(c, &dsi, content.dsi, content.dsi_len, err)) != TAM_OK)
 			goto out;
@@ -1301,9 +1533,11 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 }
 
 static int
-open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
-    struct tam_err *err)
+open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *from,
+    struct otrp_reply *reply, struct tam_err *err)
 {
+	const bool aist = from->profile == OTRP_PROFILE_AIST;
+	const char *peer = from->peer != NULL ? from->peer : "";
 	/* The algorithms we verify TEE signatures with; the TEE must pick one of them. */
 	static const char *const algs[] = { JOSE_ALG_RS256, JOSE_ALG_ES256 };
 	char tid[TAM_RANDOM_ID_LEN];
@@ -1315,7 +1549,9 @@ open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
 
 	if (tam_random_id(tid) != TAM_OK || tam_random_id(r.rid) != TAM_OK)
 		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
-	rc = sign_and_wrap(e, OTRP_MSG_GET_DEVICE_STATE,
+	if (aist && (e->cfg.aist_signer == NULL || peer[0] == '\0'))
+		return tam_err_set(err, TAM_EINVAL, "profile aist needs its TAM key and the peer address");
+	rc = sign_and_wrap(aist ? e->cfg.aist_signer : e->cfg.signer, OTRP_MSG_GET_DEVICE_STATE,
 	    otrp_tbs_get_device_state(r.rid, tid, algs, sizeof(algs) / sizeof(algs[0])), &body, &len,
 	    err);
 	if (rc != TAM_OK)
@@ -1326,13 +1562,17 @@ open_session(struct otrp_engine *e, struct store *st, struct otrp_reply *reply,
 	snprintf(r.response, sizeof(r.response), "%s", otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
 	if ((rc = store_begin(st, err)) != TAM_OK)
 		goto fail;
-	if ((rc = store_session_new(st, tid, now, &r.session_id, err)) != TAM_OK ||
+	/* AIST answers carry no rid: one outstanding request per peer is how they are matched. */
+	if ((aist && (rc = store_requests_cancel_peer(st, otrp_profile_name(from->profile), peer,
+	    err)) != TAM_OK) ||
+	    (rc = store_session_new(st, tid, now, otrp_profile_name(from->profile), aist ? peer : "",
+	    &r.session_id, err)) != TAM_OK ||
 	    (rc = store_request_add(st, &r, err)) != TAM_OK ||
 	    (rc = store_commit(st, err)) != TAM_OK) {
 		store_rollback(st);
 		goto fail;
 	}
-	log_info("event=otrp.session_open rid=%s", r.rid);
+	log_info("event=otrp.session_open rid=%s profile=%s", r.rid, otrp_profile_name(from->profile));
 	reply->opened = true;
 	reply->done = false;
 	reply->body = body;
@@ -1344,16 +1584,23 @@ fail:
 }
 
 int
-otrp_engine_handle(struct otrp_engine *e, struct store *st, const uint8_t *body, size_t len,
-    struct otrp_reply *reply, struct tam_err *err)
+otrp_engine_handle(struct otrp_engine *e, struct store *st, const struct otrp_origin *from,
+    const uint8_t *body, size_t len, struct otrp_reply *reply, struct tam_err *err)
 {
+	static const struct otrp_origin none = { OTRP_PROFILE_DEFAULT, "" };
 	struct ctx c;
 	int rc;
 
 	memset(reply, 0, sizeof(*reply));
+	if (from == NULL)
+		from = &none;
 	if (len == 0)
-		return open_session(e, st, reply, err);
+		return open_session(e, st, from, reply, err);
 	memset(&c, 0, sizeof(c));
+	c.from = from;
+	c.aist = from->profile == OTRP_PROFILE_AIST;
+	if (c.aist && e->cfg.aist_signer == NULL)
+		return tam_err_set(err, TAM_EINVAL, "profile aist is not configured");
 	c.clear_sd_requests = -2;
 	c.e = e;
 	c.st = st;

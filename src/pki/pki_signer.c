@@ -87,7 +87,13 @@ signer_load_key(const char *path, struct jose_key **out, struct tam_err *err)
 	*out = NULL;
 	if ((rc = pki_private_file_read(path, &pem, &len, err)) != TAM_OK)
 		return rc;
-	if ((rc = jose_key_from_pem(pem, len, out, err)) != TAM_OK)
+	/* A JWK is a JSON object; anything else is read as PEM. */
+	size_t i = 0;
+	while (i < len && (pem[i] == ' ' || pem[i] == '\t' || pem[i] == '\n' || pem[i] == '\r'))
+		i++;
+	rc = i < len && pem[i] == '{' ? jose_key_from_jwk((const char *)pem, len, out, err) :
+	    jose_key_from_pem(pem, len, out, err);
+	if (rc != TAM_OK)
 		goto out;
 	if (!jose_key_is_private(*out)) {
 		jose_key_free(*out);
@@ -214,6 +220,42 @@ out:
 	return rc;
 }
 
+int
+pki_signer_load_raw(const char *key_path, const char *tamid, struct pki_signer **out,
+    struct tam_err *err)
+{
+	struct pki_signer *s;
+	int rc;
+
+	*out = NULL;
+	if (tamid == NULL || tamid[0] == '\0')
+		return tam_err_set(err, TAM_EINVAL, "a signer without a certificate needs a tamid");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "signer: out of memory");
+	if ((rc = signer_load_key(key_path, &s->key, err)) != TAM_OK ||
+	    (rc = jose_key_public(s->key, &s->pub, err)) != TAM_OK)
+		goto out;
+	if ((s->x5c = json_array()) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "signer: out of memory");
+		goto out;
+	}
+	if ((s->alg = jose_key_sig_alg(s->key)) == NULL) {
+		rc = tam_err_set(err, TAM_EALG, "%s: no signature algorithm for this key type",
+		    key_path);
+		goto out;
+	}
+	if (tam_strlcpy_checked(s->tamid, tamid, sizeof(s->tamid)) != TAM_OK) {
+		rc = tam_err_set(err, TAM_EINVAL, "tamid must be 1 to %d bytes", PKI_TAMID_MAX - 1);
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+out:
+	pki_signer_free(s);
+	return rc;
+}
+
 void
 pki_signer_free(struct pki_signer *s)
 {
@@ -271,7 +313,7 @@ pki_signer_sign(const struct pki_signer *s, const json_t *protected_extra, bool 
 	int rc;
 
 	*out = NULL;
-	if (with_x5c) {
+	if (with_x5c && s->cert != NULL) {
 		/* A fresh header per call: the shared x5c array is never referenced twice. */
 		hdr = json_object();
 		if (hdr == NULL || json_object_set_new(hdr, "x5c", json_deep_copy(s->x5c)) != 0) {

@@ -24,6 +24,8 @@ static const char SQL_DEVICE_GET[] = DEVICE_COLS DEVICE_BLOBS " WHERE id = ?1";
 static const char SQL_DEVICE_BY_DID[] = DEVICE_COLS DEVICE_BLOBS " WHERE did = ?1";
 static const char SQL_DEVICE_BY_THUMBPRINT[] =
     DEVICE_COLS DEVICE_BLOBS " WHERE thumbprint = ?1";
+static const char SQL_DEVICE_BY_PROFILE[] =
+    DEVICE_COLS DEVICE_BLOBS " WHERE profile = ?1 AND state = 'active' ORDER BY id LIMIT ?2";
 static const char SQL_DEVICE_BY_NAME[] = DEVICE_COLS DEVICE_BLOBS " WHERE name = ?1";
 /* dids are all 32 bytes, so a hex prefix is a closed range of the did index. */
 static const char SQL_DEVICE_BY_RANGE[] =
@@ -220,6 +222,15 @@ store_device_get_by_did(struct store *st, const uint8_t did[32], struct store_de
 	snprintf(what, sizeof(what), "device %s", hex);
 	return store_get(st, SQL_DEVICE_BY_DID, STORE_PARAMS(STORE_BLOB(did, 32)), what,
 	    device_read_blobs, out, err);
+}
+
+int
+store_device_list_profile(struct store *st, const char *profile, size_t max,
+    struct store_device **out, size_t *n, struct tam_err *err)
+{
+	return store_list(st, SQL_DEVICE_BY_PROFILE, STORE_PARAMS(STORE_TEXT(profile),
+	    STORE_INT64((int64_t)max)), "devices of the profile", sizeof(**out), device_read_blobs,
+	    device_clear, out, n, err);
 }
 
 int

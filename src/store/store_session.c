@@ -11,7 +11,17 @@
 
 #include "store_int.h"
 
-static const char SQL_SESSION_NEW[] = "INSERT INTO sessions (tid, created) VALUES (?1, ?2)";
+static const char SQL_SESSION_NEW[] =
+    "INSERT INTO sessions (tid, created, profile, peer) VALUES (?1, ?2, ?3, ?4)";
+/* The one request a profile session's peer may answer now (its answers carry no usable rid). */
+static const char SQL_REQUEST_OF_PEER[] =
+    "SELECT r.rid FROM requests r JOIN sessions s ON s.id = r.session_id"
+    " WHERE s.profile = ?1 AND s.peer = ?2 AND s.ended IS NULL AND r.answered IS NULL"
+    " AND r.cancelled = 0 AND r.expires > ?3 ORDER BY r.created DESC, r.rowid DESC LIMIT 1";
+/* A new session of a peer supersedes what its earlier ones still wait for. */
+static const char SQL_REQUESTS_CANCEL_PEER[] =
+    "UPDATE requests SET cancelled = 1 WHERE answered IS NULL AND cancelled = 0"
+    " AND session_id IN (SELECT id FROM sessions WHERE profile = ?1 AND peer = ?2)";
 /* Binding the same device again is harmless; moving a session to another is not. */
 static const char SQL_SESSION_BIND[] =
     "UPDATE sessions SET device_id = ?2 WHERE id = ?1 AND (device_id IS NULL OR device_id = ?2)";
@@ -45,15 +55,48 @@ static const char SQL_PURGE_SESSIONS[] =
     "     AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.session_id = sessions.id))";
 
 int
-store_session_new(struct store *st, const char *tid, int64_t now, int64_t *session_id,
-    struct tam_err *err)
+store_session_new(struct store *st, const char *tid, int64_t now, const char *profile,
+    const char *peer, int64_t *session_id, struct tam_err *err)
 {
 	int rc;
 
-	if ((rc = store_check_name(tid, TAM_RID_MAX, "tid", err)) != TAM_OK)
+	if ((rc = store_check_name(tid, TAM_RID_MAX, "tid", err)) != TAM_OK ||
+	    (rc = store_check_name(profile, 16, "session profile", err)) != TAM_OK ||
+	    (rc = store_check_text(peer, 64, "session peer", err)) != TAM_OK)
 		return rc;
-	return store_insert(st, SQL_SESSION_NEW,
-	    STORE_PARAMS(STORE_TEXT(tid), STORE_INT64(now)), "session tid", session_id, err);
+	return store_insert(st, SQL_SESSION_NEW, STORE_PARAMS(STORE_TEXT(tid), STORE_INT64(now),
+	    STORE_TEXT(profile), STORE_TEXT(peer)), "session tid", session_id, err);
+}
+
+static int
+peer_rid_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	return store_col_text(st, s, 0, elem, TAM_RID_MAX, err);
+}
+
+int
+store_request_of_peer(struct store *st, const char *profile, const char *peer, int64_t now,
+    struct store_request *out, struct tam_err *err)
+{
+	char rid[TAM_RID_MAX] = "";
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_check_name(peer, 64, "peer", err)) != TAM_OK)
+		return rc;
+	rc = store_get(st, SQL_REQUEST_OF_PEER, STORE_PARAMS(STORE_TEXT(profile), STORE_TEXT(peer),
+	    STORE_INT64(now)), "outstanding request of the peer", peer_rid_read, rid, err);
+	if (rc != TAM_OK)
+		return rc;
+	return store_request_get(st, rid, out, err);
+}
+
+int
+store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
+    struct tam_err *err)
+{
+	return store_run(st, SQL_REQUESTS_CANCEL_PEER, STORE_PARAMS(STORE_TEXT(profile),
+	    STORE_TEXT(peer)), "requests of the peer", err);
 }
 
 /* A conditional UPDATE changed nothing: TAM_ENOTFOUND, or a conflict if the session exists. */

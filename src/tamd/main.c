@@ -350,22 +350,28 @@ store_for_thread(struct tam_err *err)
 	return st;
 }
 
+/* The profiles of the OTrP routes: the route's arg points at one. */
+static const enum otrp_profile profile_default = OTRP_PROFILE_DEFAULT;
+static const enum otrp_profile profile_aist = OTRP_PROFILE_AIST;
+
 static int
 handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
     struct http_answer *ans, struct tam_err *err)
 {
 	struct otrp_reply reply = { 0 };
+	struct otrp_origin from = { *(const enum otrp_profile *)arg, "" };
+	char peer[64];
 	struct timespec t0, t1;
 	struct store *st;
 	int rc;
 
-	(void)arg;
-	(void)req;
+	if (http_request_peer(req, peer, sizeof(peer)) == 0)
+		from.peer = peer;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((st = store_for_thread(err)) == NULL)
 		rc = err->code ? err->code : TAM_EDB;
 	else
-		rc = otrp_engine_handle(engine, st, body, len, &reply, err);
+		rc = otrp_engine_handle(engine, st, &from, body, len, &reply, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	metrics_request(rc != TAM_OK ? http_status_for(rc) : reply.done ? 204 : 200,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -477,8 +483,12 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 	memset(h, 0, sizeof(*h));
 	h->name = l->name;
 	if (strcmp(l->name, "otrp") == 0) {
-		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp, NULL, NULL, NULL };
+		routes[0] = (struct http_route){ "POST", c->otrp_path, OTRP_MEDIA_TYPE, handle_otrp,
+			(void *)&profile_default, NULL, NULL };
 		h->n_routes = 1;
+		if (c->aist_path[0] != '\0')
+			routes[h->n_routes++] = (struct http_route){ "POST", c->aist_path,
+				OTRP_MEDIA_TYPE, handle_otrp, (void *)&profile_aist, NULL, NULL };
 		h->address = c->otrp_address;
 		h->port = (uint16_t)c->otrp_port;
 		h->threads = c->threads;
@@ -596,6 +606,8 @@ keep_restart_keys(const struct tam_config *running, struct tam_config *next)
 	next->otrp_port = running->otrp_port;
 	memcpy(next->otrp_address, running->otrp_address, sizeof(next->otrp_address));
 	memcpy(next->otrp_path, running->otrp_path, sizeof(next->otrp_path));
+	memcpy(next->aist_path, running->aist_path, sizeof(next->aist_path));
+	memcpy(next->aist_tam_key, running->aist_tam_key, sizeof(next->aist_tam_key));
 	memcpy(next->db_path, running->db_path, sizeof(next->db_path));
 	next->api_enabled = running->api_enabled;
 	next->api_port = running->api_port;
@@ -720,7 +732,7 @@ main(int argc, char **argv)
 	struct options o = { 0 };
 	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
-	struct pki_signer *signer = NULL;
+	struct pki_signer *signer = NULL, *aist_signer = NULL;
 	struct listener ls[2] = { { .name = "otrp" }, { .name = "api" } };
 	struct store *main_store = NULL;
 	STACK_OF(X509) *anchors = NULL;
@@ -745,7 +757,9 @@ main(int argc, char **argv)
 	    listener_tls_load(&ls[0], &cfg, &ls[0].tls, &err) != TAM_OK ||
 	    listener_tls_load(&ls[1], &cfg, &ls[1].tls, &err) != TAM_OK ||
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
-	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK) {
+	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK ||
+	    (cfg.aist_tam_key[0] != '\0' && pki_signer_load_raw(cfg.aist_tam_key,
+	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
@@ -757,6 +771,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ecfg.signer = signer;
+	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
 	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK) {
@@ -792,6 +807,9 @@ main(int argc, char **argv)
 	    ls[0].tls.cert != NULL ? "https" : "http", strchr(cfg.otrp_address, ':') ? "[" : "",
 	    cfg.otrp_address, strchr(cfg.otrp_address, ':') ? "]" : "", http_server_port(ls[0].srv),
 	    cfg.otrp_path);
+	if (cfg.aist_path[0] != '\0')
+		fprintf(stderr, "otrp-tamd AIST interop profile on the same listener at %s\n",
+		    cfg.aist_path);
 	if (ls[1].srv != NULL)
 		fprintf(stderr, "otrp-tamd management API (/api/v1, health, metrics) on %s://%s%s%s:%u/\n",
 		    ls[1].tls.cert != NULL ? "https" : "http", strchr(cfg.api_address, ':') ? "[" : "",
@@ -818,6 +836,7 @@ out:
 		tls_files_clear(&ls[i].tls);
 	sk_X509_pop_free(anchors, X509_free);
 	pki_signer_free(signer);
+	pki_signer_free(aist_signer);
 	store_close(main_store);
 	if (status == 0 && !o.check_only)
 		log_info("event=shutdown");

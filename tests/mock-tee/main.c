@@ -17,6 +17,8 @@
 static const char usage_text[] =
     "usage: mock-tee --url URL --state DIR --key FILE [--cert FILE] [--cacert FILE]\n"
     "                --tam-anchor FILE [--name NAME]\n"
+    "       mock-tee --profile aist --url URL --state DIR --key FILE --tam-key FILE\n"
+    "                --sp-key FILE [--talist UUID,...]\n"
     "\n"
     "  --url URL          TAM endpoint, http://127.0.0.1[:port]/path or http://localhost...\n"
     "  --state DIR        state directory (created if missing)\n"
@@ -24,7 +26,11 @@ static const char usage_text[] =
     "  --cert FILE        TEE certificate (PEM); without it the TEE is a raw-key TEE\n"
     "  --cacert FILE      TEE CA chain (PEM), sent in the DSI\n"
     "  --tam-anchor FILE  root CA(s) the TAM certificate must chain to (PEM)\n"
-    "  --name NAME        TEE routing name (default mock-tee)\n";
+    "  --name NAME        TEE routing name (default mock-tee)\n"
+    "  --profile aist     play the AIST prototype's broker and agent (docs/interop-aist.md)\n"
+    "  --tam-key FILE     aist: the TAM public key it was built with (PEM or JWK)\n"
+    "  --sp-key FILE      aist: the SP public key it checks TA images with (PEM or JWK)\n"
+    "  --talist LIST      aist: TA UUIDs its DSI claims (its broker's --talist)\n";
 
 static void
 usage(FILE *f)
@@ -57,6 +63,10 @@ main(int argc, char **argv)
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "tam-anchor", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "tam-key", required_argument, NULL, 'T' },
+		{ "sp-key", required_argument, NULL, 'S' },
+		{ "talist", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +87,10 @@ main(int argc, char **argv)
 		case 'C': cfg.cacert_path = optarg; break;
 		case 'a': cfg.tam_anchor_path = optarg; break;
 		case 'n': cfg.tee_name = optarg; break;
+		case 'P': cfg.profile = optarg; break;
+		case 'T': cfg.tam_key_path = optarg; break;
+		case 'S': cfg.sp_key_path = optarg; break;
+		case 'L': cfg.talist = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -86,9 +100,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || url == NULL || cfg.state_dir == NULL || cfg.key_path == NULL ||
-	    cfg.tam_anchor_path == NULL || (cfg.cacert_path != NULL && cfg.cert_path == NULL)) {
-		fprintf(stderr, "mock-tee: --url, --state, --key and --tam-anchor are required; "
-		    "--cacert needs --cert\n");
+	    (cfg.profile == NULL && cfg.tam_anchor_path == NULL) ||
+	    (cfg.cacert_path != NULL && cfg.cert_path == NULL)) {
+		fprintf(stderr, "mock-tee: --url, --state, --key and --tam-anchor (or --profile aist "
+		    "with --tam-key and --sp-key) are required; --cacert needs --cert\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -63,7 +63,15 @@ struct mock_tee {
 	char jwe_enc[24];                /* content encryption of our answers */
 	char last_content_alg[24];       /* what the TAM used for the last request's content */
 	char last_content_enc[24];
+	bool aist;                       /* plays the AIST device side (mock_aist.c) */
+	struct jose_key *aist_tam;       /* aist: the compiled-in TAM public key; owned */
+	struct jose_key *aist_sp;        /* aist: the compiled-in SP public key; owned */
+	json_t *aist_talist;             /* aist: the TAs it claims (its --talist); owned */
 };
+
+/* Answer one message as the AIST broker + agent would (mock_aist.c). */
+int mt_aist_process(struct mock_tee *mt, const uint8_t *msg, size_t len, char **resp,
+    size_t *resp_len, struct tam_err *err);
 
 /* Load state_dir/state.json (absent = empty state) and check its shape. */
 int mt_state_load(struct mock_tee *mt, struct tam_err *err);

@@ -1140,6 +1140,8 @@ mock_tee_process(struct mock_tee *mt, const uint8_t *msg, size_t len, char **res
 	*resp_len = 0;
 	mt->last_request[0] = mt->last_response[0] = mt->last_outcome[0] = '\0';
 	mt->last_detail[0] = '\0';
+	if (mt->aist)
+		return mt_aist_process(mt, msg, len, resp, resp_len, err);
 	if (len > MT_MAX_MSG_BYTES)
 		return tam_err_set(err, TAM_ETOO_LARGE, "message of %zu bytes", len);
 	m.doc = json_loadb((const char *)msg, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -1301,19 +1303,62 @@ out:
 	return rc;
 }
 
+/* A key file, PEM or JWK (a JSON object). */
+static int
+load_key(const char *path, struct jose_key **out, struct tam_err *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, i = 0;
+	int rc;
+
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &data, &len, err)) != TAM_OK)
+		return rc;
+	while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t'))
+		i++;
+	rc = i < len && data[i] == '{' ? jose_key_from_jwk((const char *)data, len, out, err) :
+	    jose_key_from_pem(data, len, out, err);
+	tam_wipe(data, len);
+	free(data);
+	return rc;
+}
+
+/* "a,b,c" into a JSON array of strings; NULL or "" is an empty one. */
+static int
+split_talist(const char *s, json_t **out, struct tam_err *err)
+{
+	const char *p = s;
+
+	if ((*out = json_array()) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (n > 0 && json_array_append_new(*out, json_stringn(p, n)) != 0)
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return TAM_OK;
+}
+
 int
 mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_err *err)
 {
 	struct mock_tee *mt;
-	uint8_t *data = NULL, *spki = NULL;
-	size_t len = 0, spki_len = 0;
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
 	char path[PATH_MAX];
+	bool aist;
 	int rc;
 
 	*out = NULL;
-	if (cfg->state_dir == NULL || cfg->key_path == NULL || cfg->tam_anchor_path == NULL)
-		return tam_err_set(err, TAM_EINVAL,
-		    "state_dir, key_path and tam_anchor_path are required");
+	aist = cfg->profile != NULL && strcmp(cfg->profile, "aist") == 0;
+	if (cfg->profile != NULL && !aist && strcmp(cfg->profile, "default") != 0)
+		return tam_err_set(err, TAM_EINVAL, "unknown profile \"%s\"", cfg->profile);
+	if (cfg->state_dir == NULL || cfg->key_path == NULL ||
+	    (!aist && cfg->tam_anchor_path == NULL) ||
+	    (aist && (cfg->tam_key_path == NULL || cfg->sp_key_path == NULL || cfg->cert_path != NULL)))
+		return tam_err_set(err, TAM_EINVAL, "state_dir and key_path are required, with "
+		    "tam_anchor_path, or for aist tam_key_path and sp_key_path (and no certificate)");
 	if (cfg->cert_path == NULL && cfg->cacert_path != NULL)
 		return tam_err_set(err, TAM_EINVAL, "a CA chain needs a TEE certificate");
 	mt = calloc(1, sizeof(*mt));
@@ -1340,8 +1385,7 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 	}
 	if ((rc = make_dir(path, err)) != TAM_OK)
 		goto out;
-	if ((rc = tam_file_read(cfg->key_path, TAM_MAX_PEM_BYTES, &data, &len, err)) != TAM_OK ||
-	    (rc = jose_key_from_pem(data, len, &mt->key, err)) != TAM_OK)
+	if ((rc = load_key(cfg->key_path, &mt->key, err)) != TAM_OK)
 		goto out;
 	if (!jose_key_is_private(mt->key)) {
 		rc = tam_err_set(err, TAM_EINVAL, "%s holds no private key", cfg->key_path);
@@ -1361,17 +1405,21 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = load_anchors(mt, cfg->tam_anchor_path, err)) != TAM_OK ||
-	    (rc = mt_state_load(mt, err)) != TAM_OK)
+	if (aist) {
+		mt->aist = true;
+		if ((rc = load_key(cfg->tam_key_path, &mt->aist_tam, err)) != TAM_OK ||
+		    (rc = load_key(cfg->sp_key_path, &mt->aist_sp, err)) != TAM_OK ||
+		    (rc = split_talist(cfg->talist, &mt->aist_talist, err)) != TAM_OK)
+			goto out;
+	} else if ((rc = load_anchors(mt, cfg->tam_anchor_path, err)) != TAM_OK) {
+		goto out;
+	}
+	if ((rc = mt_state_load(mt, err)) != TAM_OK)
 		goto out;
 	*out = mt;
 	mt = NULL;
 out:
 	free(spki);
-	if (data != NULL) {
-		tam_wipe(data, len);
-		free(data);
-	}
 	mock_tee_close(mt);
 	return rc;
 }
@@ -1391,5 +1439,8 @@ mock_tee_close(struct mock_tee *mt)
 	json_decref(mt->cacerts);
 	free(mt->cert_b64);
 	jose_key_free(mt->key);
+	jose_key_free(mt->aist_tam);
+	jose_key_free(mt->aist_sp);
+	json_decref(mt->aist_talist);
 	free(mt);
 }

@@ -47,6 +47,15 @@ struct mock_tee_cfg {
 	const char *jwe_alg;         /* toward an RSA TAM key: NULL = RSA1_5, or RSA-OAEP
 				      * (a P-256 TAM key always gets ECDH-ES+A128KW) */
 	const char *jwe_enc;         /* content encryption of answers; NULL = A128CBC-HS256 */
+	/*
+	 * "aist": play the AIST prototype's device side (docs/interop-aist.md).
+	 * key_path is then its TEE key (PEM or JWK), cert_path NULL, and instead
+	 * of tam_anchor_path it holds the TAM and SP public keys it was built with.
+	 */
+	const char *profile;         /* NULL or "default", or "aist" */
+	const char *tam_key_path;    /* aist: the TAM public key (PEM or JWK) */
+	const char *sp_key_path;     /* aist: the SP public key (PEM or JWK) */
+	const char *talist;          /* aist: comma-separated TA UUIDs it claims, or NULL */
 };
 
 int mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out,

@@ -7,6 +7,7 @@
  *   jose-tool decrypt KEY.pem                        stdin JWE JSON  -> plaintext
  *   jose-tool sign KEY.pem ALG                       stdin payload   -> flattened JWS
  *   jose-tool verify KEY.pem                         stdin JWS JSON  -> payload
+ *   jose-tool pem KEY                                the key (PEM or JWK) as PEM
  *
  * Exit 0 on success, 1 when the operation fails (message on stderr), 2 on usage.
  */
@@ -70,8 +71,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (tam_file_read(argv[2], 1 << 20, &pem, &pemlen, &e) != TAM_OK ||
-	    jose_key_from_pem(pem, pemlen, &k, &e) != TAM_OK)
+	    (pemlen > 0 && pem[0] == '{' ? jose_key_from_jwk((const char *)pem, pemlen, &k, &e) :
+	    jose_key_from_pem(pem, pemlen, &k, &e)) != TAM_OK)
 		return fail(argv[2], &e);
+	if (strcmp(argv[1], "pem") == 0 && argc == 3) {
+		rc = jose_key_to_pem(k, jose_key_is_private(k), &text, &e) == TAM_OK ? 0 : fail("pem", &e);
+		if (rc == 0)
+			fputs(text, stdout);
+		goto out;
+	}
 	if (slurp(&in, &inlen) != 0) {
 		fprintf(stderr, "jose-tool: cannot read stdin\n");
 		goto out;

@@ -166,7 +166,7 @@ static struct otrp_reply
 engine_step(const char *body, size_t len, int want_rc, struct tam_err *err)
 {
 	struct otrp_reply r;
-	int rc = otrp_engine_handle(engine, st, (const uint8_t *)body, len, &r, err);
+	int rc = otrp_engine_handle(engine, st, NULL, (const uint8_t *)body, len, &r, err);
 
 	if (rc != want_rc)
 		fail_msg("engine returned %d (%s), wanted %d", rc, err->msg, want_rc);

@@ -211,7 +211,7 @@ add_session(struct store *st, const char *tid, int64_t now)
 {
 	int64_t id = 0;
 
-	assert_int_equal(store_session_new(st, tid, now, &id, NULL), TAM_OK);
+	assert_int_equal(store_session_new(st, tid, now, "default", "", &id, NULL), TAM_OK);
 	return id;
 }
 
@@ -1027,7 +1027,7 @@ test_sessions(void **state)
 	dev = add_device(st, 4, "sess-dev");
 	other = add_device(st, 5, "sess-other");
 	sid = add_session(st, "tid-1", 100);
-	assert_int_equal(store_session_new(st, "tid-1", 101, NULL, NULL), TAM_ECONFLICT);
+	assert_int_equal(store_session_new(st, "tid-1", 101, "default", "", NULL, NULL), TAM_ECONFLICT);
 	assert_int_equal(store_session_get(st, sid, &s, NULL), TAM_OK);
 	assert_string_equal(s.tid, "tid-1");
 	assert_int_equal(s.device_id, 0);
