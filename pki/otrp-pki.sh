@@ -21,6 +21,8 @@ usage() {
 	cat <<EOF
 usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
        $prog issue [--ec] [--expired] [--tamid URI] [--force] DIR ROLE NAME
+       $prog revoke DIR ROLE NAME
+       $prog crl DIR ROLE
 
   DIR               create root/, tam/, sp/, tee/ CAs and the leaves
                     tam/tam, sp/sp1, tee/tee1 (.key, .crt, -chain.pem)
@@ -30,6 +32,11 @@ usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
                     ROLE server (under the TAM CA; serverAuth, SAN
                     localhost/127.0.0.1/::1) or client (under the TEE CA;
                     clientAuth, for brokers)
+  revoke DIR ROLE NAME
+                    revoke ROLE/NAME.crt and reissue ROLE/ca.crl (the role
+                    CA's CRL, 30 days; revocations kept in ROLE/ca-index.txt)
+  crl DIR ROLE      reissue ROLE/ca.crl from the revocations so far (an
+                    empty CRL when there are none), e.g. before it expires
   --ec              EC P-256 leaves instead of RSA-2048
   --ca-alg ALG      role CA keys: ec (P-256, default) or rsa4096
   --tamid URI       subjectAltName URI of TAM leaves
@@ -269,9 +276,13 @@ valid_name() {
 # ---- arguments ----
 
 mode=init
-if [ $# -gt 0 ] && [ "$1" = issue ]; then
-	mode=issue
-	shift
+if [ $# -gt 0 ]; then
+	case $1 in
+	issue | revoke | crl)
+		mode=$1
+		shift
+		;;
+	esac
 fi
 leaf_alg=rsa2048
 ca_alg=ec
@@ -338,6 +349,19 @@ done
 
 if [ "$mode" = init ]; then
 	[ "$npos" -eq 1 ] || usage_error "expected one DIR"
+elif [ "$mode" = revoke ] || [ "$mode" = crl ]; then
+	if [ "$mode" = revoke ]; then
+		[ "$npos" -eq 3 ] || usage_error "revoke expects DIR ROLE NAME"
+		valid_name "$p3" || usage_error "NAME must be 1-64 of [A-Za-z0-9._-], not 'ca'"
+	else
+		[ "$npos" -eq 2 ] || usage_error "crl expects DIR ROLE"
+	fi
+	case $p2 in
+	tam | sp | tee) ;;
+	*) usage_error "ROLE must be tam, sp or tee" ;;
+	esac
+	[ "$force" = no ] && [ "$expired" = no ] && [ -z "$tamid" ] && [ "$leaf_alg" = rsa2048 ] ||
+		usage_error "$mode takes no options"
 else
 	[ "$npos" -eq 3 ] || usage_error "issue expects DIR ROLE NAME"
 	case $p2 in
@@ -361,7 +385,17 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$mode" = init ]; then
+if [ "$mode" = revoke ] || [ "$mode" = crl ]; then
+	# The CRL and its database are updated in place: they only ever grow.
+	files="$p2/ca.crl $p2/ca-index.txt"
+	for f in ca.crt ca.key; do
+		[ -f "$p1/$p2/$f" ] || die 1 "$p1/$p2/$f missing: create the PKI first with '$prog $p1'"
+	done
+	if [ "$mode" = revoke ]; then
+		[ -f "$p1/$p2/$p3.crt" ] || die 1 "$p1/$p2/$p3.crt missing"
+	fi
+	force=yes
+elif [ "$mode" = init ]; then
 	files="root/ca.key root/ca.crt tam/ca.key tam/ca.crt sp/ca.key sp/ca.crt tee/ca.key tee/ca.crt
 tam/tam.key tam/tam.crt tam/tam-chain.pem sp/sp1.key sp/sp1.crt sp/sp1-chain.pem
 tee/tee1.key tee/tee1.crt tee/tee1-chain.pem"
@@ -398,11 +432,23 @@ if [ "$mode" = init ]; then
 	make_leaf tam tam "$tmp/out"
 	make_leaf sp sp1 "$tmp/out"
 	make_leaf tee tee1 "$tmp/out"
-else
+elif [ "$mode" = issue ]; then
 	if [ "$expired" = yes ]; then
 		validity=expired
 	fi
 	make_leaf "$p2" "$p3" "$dir"
+else
+	mkdir "$tmp/out/$p2" || die 3 "cannot create $tmp/out/$p2"
+	if [ -f "$dir/$p2/ca-index.txt" ]; then
+		cp "$dir/$p2/ca-index.txt" "$tmp/index.txt" || die 3 "cannot read $p2/ca-index.txt"
+	fi
+	if [ "$mode" = revoke ]; then
+		ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -revoke "$dir/$p2/$p3.crt" \
+			-cert "$dir/$p2/ca.crt" -keyfile "$dir/$p2/ca.key" -md sha256
+	fi
+	ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -gencrl -crldays 30 -md sha256 \
+		-cert "$dir/$p2/ca.crt" -keyfile "$dir/$p2/ca.key" -out "$tmp/out/$p2/ca.crl"
+	cp "$tmp/index.txt" "$tmp/out/$p2/ca-index.txt" || die 3 "cannot stage ca-index.txt"
 fi
 
 # shellcheck disable=SC2086

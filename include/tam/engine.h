@@ -51,10 +51,13 @@ void otrp_engine_free(struct otrp_engine *e);
 /* Settings a reload may change while requests are being served. */
 void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register);
 /*
- * Trust anchors from outside the database (the configured anchor directory),
- * used together with the database's; takes ownership of anchors (may be NULL).
+ * Trust anchors and CRLs from outside the database (the configured anchor
+ * directory), used together with the database's anchors; takes ownership
+ * of both (either may be NULL). With CRLs, TEE certificates are checked for
+ * revocation wherever their issuer published one (pki_trust_add_crl).
  */
-void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors);
+void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
+    STACK_OF(X509_CRL) *crls);
 
 /*
  * Interop profiles: how the device side of an endpoint behaves on the wire.

@@ -36,6 +36,7 @@ enum tam_errcode {
 	TAM_EDENIED = -25,          /* device decommissioned or operation not allowed */
 	TAM_EUSAGE = -26,           /* command-line usage error */
 	TAM_EVERSION = -27,         /* peer message: protocol version we do not speak */
+	TAM_ECERT_REVOKED = -28,    /* a certificate in the chain is revoked (CRL) */
 };
 
 #define TAM_ERR_MSG_MAX 256

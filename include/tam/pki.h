@@ -29,6 +29,9 @@
 int pki_cert_from_der(const uint8_t *der, size_t len, X509 **out,
     struct tam_err *err) TAM_WUR;
 /* Every certificate in a PEM text, in file order; at least one. */
+/* Every CRL in data: one DER CRL, or PEM with one or more. */
+int pki_crls_load(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out,
+    struct tam_err *err) TAM_WUR;
 int pki_certs_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out,
     struct tam_err *err) TAM_WUR;
 /*
@@ -69,16 +72,28 @@ int pki_trust_new(struct pki_trust **out, struct tam_err *err) TAM_WUR;
  * tee/ca.crt accepts TEE leaves but not SP leaves under the same root.
  */
 int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WUR;
+/*
+ * Add a CRL. Once a store holds any, verification checks revocation of
+ * every certificate in a chain whose issuer has a CRL in the store (a
+ * revoked one is TAM_ECERT_REVOKED); a CRL that is expired, not yet valid
+ * or not signed by its issuer fails the chain (TAM_ECERT_INVALID); an
+ * issuer without a CRL is not checked.
+ */
+int pki_trust_add_crl(struct pki_trust *t, X509_CRL *crl, struct tam_err *err) TAM_WUR;
+/* Anchors and CRLs added. */
 size_t pki_trust_count(const struct pki_trust *t);
+size_t pki_trust_crl_count(const struct pki_trust *t);
 void pki_trust_free(struct pki_trust *t);
 
 /*
  * Validate leaf up to a trust anchor with X509_verify_cert: validity at
  * time now (0 = the current time), CA flags and path length, at most
  * TAM_MAX_CHAIN_CERTS certificates, security level 2 (>= 112-bit keys, no
- * SHA-1), and a leaf key usage that includes digitalSignature.
+ * SHA-1), a leaf key usage that includes digitalSignature, and revocation
+ * where the store holds a CRL (pki_trust_add_crl).
  * untrusted may be NULL. Errors: TAM_ECERT_EXPIRED (expired or not yet
- * valid anywhere in the chain), TAM_ECERT_UNTRUSTED (no path to an
+ * valid anywhere in the chain), TAM_ECERT_REVOKED (listed by a CRL of its
+ * issuer), TAM_ECERT_UNTRUSTED (no path to an
  * anchor, self-signed, unknown issuer, bad signature), TAM_ECERT_INVALID
  * (anything else: key usage, weak key, bad CA flags, path length, more
  * than TAM_MAX_CHAIN_CERTS - 1 untrusted certificates). A leaf without a

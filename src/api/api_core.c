@@ -57,6 +57,7 @@ api_status_for(int rc)
 	case TAM_ECERT_UNTRUSTED:
 	case TAM_ECERT_EXPIRED:
 	case TAM_ECERT_INVALID:
+	case TAM_ECERT_REVOKED:
 	case TAM_EUNSUPPORTED:
 		return 422;
 	case TAM_ENOMEM:

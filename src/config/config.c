@@ -59,7 +59,7 @@ static const struct tam_config_key keys[] = {
 	{ "aist", "tam_key", TAM_CFG_PATH, F(aist_tam_key), 0, 0, "", false,
 	    "the TAM private key compiled into the AIST device builds (JWK or PEM, mode 0600)" },
 	{ "trust", "anchor_dir", TAM_CFG_PATH, F(trust_anchor_dir), 0, 0, "", true,
-	    "directory of extra TEE trust anchors (*.pem, *.crt), read at start and on SIGHUP" },
+	    "directory of extra TEE trust anchors (*.pem, *.crt) and CRLs of TEE CAs (*.crl), read at start and on SIGHUP" },
 	{ "trust", "auto_register", TAM_CFG_BOOL, F(auto_register), 0, 0, "yes", true,
 	    "register a TEE whose certificate chains to an anchor on first contact" },
 	{ "limits", "max_body", TAM_CFG_SIZE, F(max_body), 1024, 1u << 30, "1M", true,

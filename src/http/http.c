@@ -205,6 +205,7 @@ http_status_for(int code)
 	case TAM_ECERT_UNTRUSTED:
 	case TAM_ECERT_EXPIRED:
 	case TAM_ECERT_INVALID:
+	case TAM_ECERT_REVOKED:
 	case TAM_EDEVICE_UNKNOWN:
 	case TAM_EDENIED:
 		return MHD_HTTP_FORBIDDEN;

@@ -34,6 +34,7 @@ struct otrp_engine {
 	int64_t extra_gen;            /* changes of the extra anchors */
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
+	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -125,6 +126,7 @@ otrp_engine_free(struct otrp_engine *e)
 		return;
 	trust_put(e->trust);
 	sk_X509_pop_free(e->extra, X509_free);
+	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	pthread_mutex_destroy(&e->trust_mu);
 	free(e);
 }
@@ -137,11 +139,14 @@ otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_reg
 }
 
 void
-otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors)
+otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
+    STACK_OF(X509_CRL) *crls)
 {
 	pthread_mutex_lock(&e->trust_mu);
 	sk_X509_pop_free(e->extra, X509_free);
+	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	e->extra = anchors;
+	e->crls = crls;
 	e->extra_gen++;
 	pthread_mutex_unlock(&e->trust_mu);
 }
@@ -184,6 +189,8 @@ trust_build(struct otrp_engine *e, struct store *st, struct trust_ref **out, int
 	*extra_gen = e->extra_gen;
 	for (int i = 0; e->extra != NULL && i < sk_X509_num(e->extra) && rc == TAM_OK; i++)
 		rc = pki_trust_add(r->trust, sk_X509_value(e->extra, i), err);
+	for (int i = 0; e->crls != NULL && i < sk_X509_CRL_num(e->crls) && rc == TAM_OK; i++)
+		rc = pki_trust_add_crl(r->trust, sk_X509_CRL_value(e->crls, i), err);
 	pthread_mutex_unlock(&e->trust_mu);
 	if (rc != TAM_OK)
 		goto fail;

@@ -98,6 +98,66 @@ out:
 }
 
 int
+pki_crls_load(const uint8_t *data, size_t len, STACK_OF(X509_CRL) **out, struct tam_err *err)
+{
+	STACK_OF(X509_CRL) *sk = NULL;
+	const uint8_t *p = data;
+	X509_CRL *c = NULL;
+	BIO *bio = NULL;
+	unsigned long e;
+	int rc = TAM_OK;
+
+	*out = NULL;
+	if (len == 0 || len > TAM_MAX_PEM_BYTES)
+		return tam_err_set(err, len == 0 ? TAM_EMALFORMED : TAM_ETOO_LARGE,
+		    "CRL: %zu bytes (1 to %u)", len, (unsigned)TAM_MAX_PEM_BYTES);
+	ERR_clear_error();
+	if ((sk = sk_X509_CRL_new_null()) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "CRL: out of memory");
+		goto out;
+	}
+	/* DER starts with a SEQUENCE tag, as for certificates; anything else is PEM. */
+	if (data[0] == 0x30) {
+		if ((c = d2i_X509_CRL(NULL, &p, (long)len)) == NULL || p != data + len) {
+			rc = tam_err_set(err, TAM_EMALFORMED, "CRL: not one DER CRL");
+			goto out;
+		}
+		if (sk_X509_CRL_push(sk, c) <= 0) {
+			rc = tam_err_set(err, TAM_ENOMEM, "CRL: out of memory");
+			goto out;
+		}
+		c = NULL;
+	} else {
+		if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
+			rc = tam_err_set(err, TAM_ENOMEM, "CRL: out of memory");
+			goto out;
+		}
+		while ((c = PEM_read_bio_X509_CRL(bio, NULL, tam_pem_no_password, NULL)) != NULL) {
+			if (sk_X509_CRL_push(sk, c) <= 0) {
+				rc = tam_err_set(err, TAM_ENOMEM, "CRL: out of memory");
+				goto out;
+			}
+			c = NULL;
+		}
+		e = ERR_peek_last_error();
+		if (ERR_GET_LIB(e) != ERR_LIB_PEM || ERR_GET_REASON(e) != PEM_R_NO_START_LINE ||
+		    sk_X509_CRL_num(sk) == 0) {
+			rc = tam_err_set(err, TAM_EMALFORMED, "CRL: %d unreadable or none",
+			    sk_X509_CRL_num(sk) + 1);
+			goto out;
+		}
+	}
+	*out = sk;
+	sk = NULL;
+out:
+	ERR_clear_error();
+	X509_CRL_free(c);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	BIO_free(bio);
+	return rc;
+}
+
+int
 pki_cert_load(const uint8_t *data, size_t len, X509 **out, struct tam_err *err)
 {
 	STACK_OF(X509) *sk = NULL;

@@ -21,7 +21,8 @@
 #define PKI_AUTH_LEVEL 2
 
 struct pki_trust {
-	X509_STORE *store;  /* trust anchors; owned; read-only once verification starts */
+	X509_STORE *store;  /* trust anchors and CRLs; owned; read-only once verification starts */
+	bool crls;          /* any: revocation is checked wherever a CRL is published */
 };
 
 int
@@ -64,12 +65,40 @@ pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err)
 	return TAM_OK;
 }
 
+int
+pki_trust_add_crl(struct pki_trust *t, X509_CRL *crl, struct tam_err *err)
+{
+	/* Its signature and dates are checked when a chain is, against the issuing CA. */
+	if (X509_STORE_add_crl(t->store, crl) != 1) {
+		ERR_clear_error();
+		return tam_err_set(err, TAM_ENOMEM, "cannot add a CRL to the trust store");
+	}
+	t->crls = true;
+	return TAM_OK;
+}
+
+/* Objects of one type in the store (it keeps one of each, however often added). */
+static size_t
+count_objects(const struct pki_trust *t, X509_LOOKUP_TYPE type)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(t->store);
+	size_t n = 0;
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++)
+		n += X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == type;
+	return n;
+}
+
 size_t
 pki_trust_count(const struct pki_trust *t)
 {
-	int n = sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
+	return count_objects(t, X509_LU_X509);
+}
 
-	return n > 0 ? (size_t)n : 0;
+size_t
+pki_trust_crl_count(const struct pki_trust *t)
+{
+	return count_objects(t, X509_LU_CRL);
 }
 
 void
@@ -86,6 +115,8 @@ static int
 map_verify_error(int e)
 {
 	switch (e) {
+	case X509_V_ERR_CERT_REVOKED:
+		return TAM_ECERT_REVOKED;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		return TAM_ECERT_EXPIRED;
@@ -109,6 +140,21 @@ map_verify_error(int e)
 		/* key size, digest, CA flags, path length, strict-mode findings */
 		return TAM_ECERT_INVALID;
 	}
+}
+
+/*
+ * With CRLs loaded, revocation is checked for every certificate whose
+ * issuer published one; an issuer without a CRL is not checked (there is
+ * nothing to check against), but a CRL that is present must be valid.
+ */
+static int
+crl_where_published(int ok, X509_STORE_CTX *ctx)
+{
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+		X509_STORE_CTX_set_error(ctx, X509_V_OK);
+		return 1;
+	}
+	return ok;
 }
 
 int
@@ -141,13 +187,15 @@ pki_verify_chain(const struct pki_trust *t, X509 *leaf, STACK_OF(X509) *untruste
 	/* The depth counts intermediates only: the leaf and the anchor come on top. */
 	X509_VERIFY_PARAM_set_depth(vp, TAM_MAX_CHAIN_CERTS - 2);
 	/* Partial chains: a role CA (tee/ca.crt) can be trusted without its root. */
-	if (X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT |
-	    X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+	if (X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN |
+	    (t->crls ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL : 0)) != 1) {
 		rc = tam_err_set(err, TAM_ECRYPTO, "chain validation: cannot set flags");
 		goto out;
 	}
 	if (now != 0)
 		X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+	if (t->crls)
+		X509_STORE_CTX_set_verify_cb(ctx, crl_where_published);
 	r = X509_verify_cert(ctx);
 	if (r != 1) {
 		verr = X509_STORE_CTX_get_error(ctx);

@@ -205,41 +205,109 @@ read_config(const struct options *o, struct tam_config *c, struct tam_err *err)
 	return tam_config_validate(c, err);
 }
 
-static bool
-anchor_file_name(const char *n)
-{
-	size_t l = strlen(n);
+/* What trust.anchor_dir holds: CA certificates and the CRLs of TEE CAs. */
+struct anchor_dir {
+	STACK_OF(X509) *anchors;
+	STACK_OF(X509_CRL) *crls;
+};
 
-	return n[0] != '.' && l > 4 &&
-	    (strcmp(n + l - 4, ".pem") == 0 || strcmp(n + l - 4, ".crt") == 0);
+static void
+anchor_dir_clear(struct anchor_dir *a)
+{
+	sk_X509_pop_free(a->anchors, X509_free);
+	sk_X509_CRL_pop_free(a->crls, X509_CRL_free);
+	a->anchors = NULL;
+	a->crls = NULL;
 }
 
-/* Every CA certificate in the *.pem / *.crt files of dir; a non-CA or bad file fails the load. */
-static int
-load_anchor_dir(const char *dir, STACK_OF(X509) **out, struct tam_err *err)
+/* Does n end in suffix (and is it more than that, and not hidden)? */
+static bool
+name_ends(const char *n, const char *suffix)
 {
-	STACK_OF(X509) *all = NULL;
+	size_t l = strlen(n), k = strlen(suffix);
+
+	return n[0] != '.' && l > k && strcmp(n + l - k, suffix) == 0;
+}
+
+static int
+anchor_file(const char *path, STACK_OF(X509) *all, struct tam_err *err)
+{
+	STACK_OF(X509) *certs = NULL;
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &pem, &len, err)) == TAM_OK)
+		rc = pki_certs_from_pem(pem, len, &certs, err);
+	free(pem);
+	while (rc == TAM_OK && sk_X509_num(certs) > 0) {
+		X509 *x = sk_X509_shift(certs);
+		if (!pki_cert_is_ca(x)) {
+			X509_free(x);
+			rc = tam_err_set(err, TAM_EINVAL, "%s: holds a certificate that is not a CA", path);
+		} else if (sk_X509_push(all, x) == 0) {
+			X509_free(x);
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	}
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+static int
+crl_file(const char *path, STACK_OF(X509_CRL) *all, struct tam_err *err)
+{
+	STACK_OF(X509_CRL) *crls = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &data, &len, err)) == TAM_OK &&
+	    (rc = pki_crls_load(data, len, &crls, err)) != TAM_OK && err != NULL) {
+		char why[TAM_ERR_MSG_MAX];
+		memcpy(why, err->msg, sizeof(why));
+		tam_err_set(err, rc, "%s: %s", path, why);
+	}
+	free(data);
+	while (rc == TAM_OK && sk_X509_CRL_num(crls) > 0) {
+		X509_CRL *c = sk_X509_CRL_shift(crls);
+		if (sk_X509_CRL_push(all, c) == 0) {
+			X509_CRL_free(c);
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return rc;
+}
+
+/*
+ * Every CA certificate in the *.pem / *.crt files of dir and every CRL in its
+ * *.crl files (PEM or DER); a non-CA or unreadable file fails the load.
+ */
+static int
+load_anchor_dir(const char *dir, struct anchor_dir *out, struct tam_err *err)
+{
 	struct dirent *e;
 	size_t files = 0;
 	DIR *d;
 	int rc = TAM_OK;
 
-	*out = NULL;
+	memset(out, 0, sizeof(*out));
 	if (dir[0] == '\0')
 		return TAM_OK;
 	if ((d = opendir(dir)) == NULL)
 		return tam_err_set(err, TAM_EIO, "trust.anchor_dir %s: %s", dir, strerror(errno));
-	if ((all = sk_X509_new_null()) == NULL) {
+	if ((out->anchors = sk_X509_new_null()) == NULL ||
+	    (out->crls = sk_X509_CRL_new_null()) == NULL) {
 		closedir(d);
+		anchor_dir_clear(out);
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	}
 	while (rc == TAM_OK && (e = readdir(d)) != NULL) {
-		STACK_OF(X509) *certs = NULL;
-		uint8_t *pem = NULL;
-		size_t len = 0;
 		char path[TAM_CONFIG_PATH_MAX + 256];
+		bool crl = name_ends(e->d_name, ".crl");
 
-		if (!anchor_file_name(e->d_name))
+		if (!crl && !name_ends(e->d_name, ".pem") && !name_ends(e->d_name, ".crt"))
 			continue;
 		if (++files > MAX_ANCHOR_FILES) {
 			rc = tam_err_set(err, TAM_ETOO_LARGE, "trust.anchor_dir %s: more than %d files",
@@ -247,28 +315,12 @@ load_anchor_dir(const char *dir, STACK_OF(X509) **out, struct tam_err *err)
 			break;
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &pem, &len, err)) == TAM_OK)
-			rc = pki_certs_from_pem(pem, len, &certs, err);
-		free(pem);
-		while (rc == TAM_OK && sk_X509_num(certs) > 0) {
-			X509 *x = sk_X509_shift(certs);
-			if (!pki_cert_is_ca(x)) {
-				X509_free(x);
-				rc = tam_err_set(err, TAM_EINVAL, "%s: holds a certificate that is not a CA", path);
-			} else if (sk_X509_push(all, x) == 0) {
-				X509_free(x);
-				rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			}
-		}
-		sk_X509_pop_free(certs, X509_free);
+		rc = crl ? crl_file(path, out->crls, err) : anchor_file(path, out->anchors, err);
 	}
 	closedir(d);
-	if (rc != TAM_OK) {
-		sk_X509_pop_free(all, X509_free);
-		return rc;
-	}
-	*out = all;
-	return TAM_OK;
+	if (rc != TAM_OK)
+		anchor_dir_clear(out);
+	return rc;
 }
 
 /* The listener's TLS material, read from the files the configuration names. */
@@ -628,7 +680,7 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 	struct tam_config next;
 	struct tam_err err = { 0 };
 	struct tls_files tls[2] = { { 0 } };
-	STACK_OF(X509) *anchors = NULL;
+	struct anchor_dir anchors = { 0 };
 	char diff[2048];
 	bool restart, loaded = false;
 
@@ -642,7 +694,7 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 	if (!loaded) {
 		for (size_t i = 0; i < nls; i++)
 			tls_files_clear(&tls[i]);
-		sk_X509_pop_free(anchors, X509_free);
+		anchor_dir_clear(&anchors);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -655,14 +707,14 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 		if (reload_tls(&ls[i], &next, &tls[i], next.shutdown_timeout, &err) != TAM_OK) {
 			for (size_t j = i + 1; j < nls; j++)
 				tls_files_clear(&tls[j]);
-			sk_X509_pop_free(anchors, X509_free);
+			anchor_dir_clear(&anchors);
 			log_error("event=reload result=refused error=\"%s TLS: %s\" note=\"keeping the "
 			    "running configuration\"", ls[i].name, err.msg);
 			sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
 			return;
 		}
 	apply_live(&next, ls[0].srv);
-	otrp_engine_set_extra_anchors(engine, anchors);
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
 	    restart ? " note=\"some changes need a restart\"" : "");
@@ -735,7 +787,7 @@ main(int argc, char **argv)
 	struct pki_signer *signer = NULL, *aist_signer = NULL;
 	struct listener ls[2] = { { .name = "otrp" }, { .name = "api" } };
 	struct store *main_store = NULL;
-	STACK_OF(X509) *anchors = NULL;
+	struct anchor_dir anchors = { 0 };
 	struct tam_err err = { 0 };
 	sigset_t set;
 	int status = 1, left;
@@ -764,9 +816,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (o.check_only) {
-		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors%s)\n",
+		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors, %d CRLs%s)\n",
 		    pki_signer_tamid(signer), pki_signer_alg(signer),
-		    anchors != NULL ? sk_X509_num(anchors) : 0, ls[0].tls.cert != NULL ? ", TLS" : "");
+		    anchors.anchors != NULL ? sk_X509_num(anchors.anchors) : 0,
+		    anchors.crls != NULL ? sk_X509_CRL_num(anchors.crls) : 0,
+		    ls[0].tls.cert != NULL ? ", TLS" : "");
 		status = 0;
 		goto out;
 	}
@@ -778,8 +832,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
-	otrp_engine_set_extra_anchors(engine, anchors);
-	anchors = NULL;
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	memset(&anchors, 0, sizeof(anchors));
 	conns.path = cfg.db_path;
 	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
 	if (strrchr(spool_dir, '/') != NULL)
@@ -834,7 +888,7 @@ out:
 	otrp_engine_free(engine);
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
-	sk_X509_pop_free(anchors, X509_free);
+	anchor_dir_clear(&anchors);
 	pki_signer_free(signer);
 	pki_signer_free(aist_signer);
 	store_close(main_store);

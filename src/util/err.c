@@ -68,6 +68,7 @@ tam_err_name(int code)
 	case TAM_EDENIED: return "denied";
 	case TAM_EUSAGE: return "usage";
 	case TAM_EVERSION: return "version";
+	case TAM_ECERT_REVOKED: return "cert_revoked";
 	default: return "unknown";
 	}
 }

@@ -134,6 +134,18 @@ check "EC TEE leaf key usage has keyAgreement" ext_has "$e/tee/tee1.crt" keyUsag
 check "--ca-alg rsa4096 gives RSA-4096 role CAs" is_rsa_key "$e/tam/ca.key" 4096
 check "EC leaf chain verifies" verify "$e" tee tee1
 
+# ---- revocation ----
+check "crl issues an empty CRL" pki crl "$d" tee
+check "the CRL verifies against the TEE CA" openssl crl -in "$d/tee/ca.crl" -CAfile "$d/tee/ca.crt" -noout
+check "the empty CRL lists nothing" sh -c "! openssl crl -in '$d/tee/ca.crl' -noout -text | grep -q 'Serial Number'"
+serial=$(openssl x509 -in "$d/tee/tee1.crt" -noout -serial | cut -d= -f2)
+check "revoke lists the certificate" sh -c "sh '$script' revoke '$d' tee tee1 >/dev/null && openssl crl -in '$d/tee/ca.crl' -noout -text | grep -q 'Serial Number: $serial'"
+check "openssl verify -crl_check refuses the revoked leaf" sh -c "cat '$d/tee/ca.crt' '$d/tee/ca.crl' > '$work/crlbundle.pem'; ! openssl verify -partial_chain -crl_check -CAfile '$work/crlbundle.pem' '$d/tee/tee1.crt' >/dev/null 2>&1"
+check "revocations accumulate" sh -c "sh '$script' issue '$d' tee tee-r2 >/dev/null && sh '$script' revoke '$d' tee tee-r2 >/dev/null && [ \$(openssl crl -in '$d/tee/ca.crl' -noout -text | grep -c 'Serial Number') -eq 2 ]"
+check "revoke of a missing leaf exits 1" pki_status 1 revoke "$d" tee nobody
+check "revoke with options exits 1" pki_status 1 revoke --force "$d" tee tee1
+check "crl of a bad role exits 1" pki_status 1 crl "$d" server
+
 # ---- usage and failures ----
 check "no argument exits 1" pki_status 1
 check "unknown option exits 1" pki_status 1 --bogus "$work/x"

@@ -792,6 +792,63 @@ test_signer_decrypt(void **state)
 	pki_signer_free(s);
 }
 
+/* CRLs: a revoked leaf is refused, others pass, an expired CRL fails closed, bad CRLs parse as errors. */
+static void
+test_crl(void **state)
+{
+	struct fx *f = *state;
+	struct tam_err err = { 0 };
+	struct pki_trust *t = NULL;
+	STACK_OF(X509_CRL) *crls = NULL, *again = NULL;
+	STACK_OF(X509) *sk;
+	uint8_t *pem = NULL, *der = NULL, *p;
+	size_t len = 0;
+	int n;
+
+	assert_int_equal(run(f, "sh '%s' revoke '%s/a' tee tee1", f->script, f->dir), 0);
+	assert_int_equal(read_file(f, "a/tee/ca.crl", &pem, &len), TAM_OK);
+	assert_int_equal(pki_crls_load(pem, len, &crls, &err), TAM_OK);
+	assert_int_equal(sk_X509_CRL_num(crls), 1);
+	/* the same CRL in DER */
+	n = i2d_X509_CRL(sk_X509_CRL_value(crls, 0), NULL);
+	assert_true(n > 0);
+	der = p = malloc((size_t)n);
+	assert_non_null(der);
+	assert_int_equal(i2d_X509_CRL(sk_X509_CRL_value(crls, 0), &p), n);
+	assert_int_equal(pki_crls_load(der, (size_t)n, &again, &err), TAM_OK);
+	assert_int_equal(sk_X509_CRL_num(again), 1);
+	sk_X509_CRL_pop_free(again, X509_CRL_free);
+	again = NULL;
+	assert_int_equal(pki_crls_load(der, (size_t)n - 1, &again, &err), TAM_EMALFORMED);
+	assert_int_equal(pki_crls_load((const uint8_t *)"junk", 4, &again, &err), TAM_EMALFORMED);
+	assert_int_equal(pki_crls_load(pem, 0, &again, &err), TAM_EMALFORMED);
+	assert_null(again);
+
+	assert_int_equal(pki_trust_new(&t, NULL), TAM_OK);
+	assert_int_equal(pki_trust_add(t, f->root_a, NULL), TAM_OK);
+	assert_int_equal(pki_trust_add_crl(t, sk_X509_CRL_value(crls, 0), NULL), TAM_OK);
+	assert_int_equal(pki_trust_count(t), 1);
+	assert_int_equal(pki_trust_crl_count(t), 1);
+	sk = stack_of(f->tee_ca, NULL);
+	assert_int_equal(pki_verify_chain(t, f->tee1, sk, 0, &err), TAM_ECERT_REVOKED);
+	assert_non_null(strstr(err.msg, "revoked"));
+	/* not listed: passes; the tee CA itself has no CRL from the root, so it is not checked */
+	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, 0, &err), TAM_OK);
+	/* the CRL is good for 30 days: after that the chain fails, it does not pass unchecked */
+	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, tam_now() + 40 * 86400, &err),
+	    TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "CRL"));
+	/* another PKI's leaf is untrusted, not revoked */
+	sk_X509_pop_free(sk, X509_free);
+	sk = stack_of(f->tee_ca_b, NULL);
+	assert_int_equal(pki_verify_chain(t, f->tee1_b, sk, 0, &err), TAM_ECERT_UNTRUSTED);
+	sk_X509_pop_free(sk, X509_free);
+	pki_trust_free(t);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	free(der);
+	free(pem);
+}
+
 int
 main(void)
 {
@@ -807,6 +864,7 @@ main(void)
 		cmocka_unit_test(test_verify_chain_too_long),
 		cmocka_unit_test(test_trust_anchor_must_be_ca),
 		cmocka_unit_test(test_trust_role_ca_alone),
+		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_pem_parsing),
 		cmocka_unit_test(test_der_parsing),
 		cmocka_unit_test(test_sha256_matches_openssl),
