@@ -23,6 +23,7 @@ usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
        $prog issue [--ec] [--expired] [--tamid URI] [--force] DIR ROLE NAME
        $prog revoke DIR ROLE NAME
        $prog crl DIR ROLE
+       $prog ocsp DIR
 
   DIR               create root/, tam/, sp/, tee/ CAs and the leaves
                     tam/tam, sp/sp1, tee/tee1 (.key, .crt, -chain.pem)
@@ -37,6 +38,11 @@ usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
                     CA's CRL, 30 days; revocations kept in ROLE/ca-index.txt)
   crl DIR ROLE      reissue ROLE/ca.crl from the revocations so far (an
                     empty CRL when there are none), e.g. before it expires
+  ocsp DIR          OCSP responses (DER, good for 7 days) for the TAM
+                    certificate (signed by the TAM CA) and the TAM CA (signed
+                    by the root) in tam/ocsp/, for otrp-tamd's
+                    identity.ocsp_dir; a TAM certificate revoked with
+                    'revoke DIR tam tam' gets a "revoked" response
   --ec              EC P-256 leaves instead of RSA-2048
   --ca-alg ALG      role CA keys: ec (P-256, default) or rsa4096
   --tamid URI       subjectAltName URI of TAM leaves
@@ -178,6 +184,24 @@ sign() { # csr issuer.crt issuer.key ext-section days|expired out
 	fi
 }
 
+# An OCSP response for cert from its issuer, with the issuer's revocations
+# (an openssl ca index, possibly absent) and the certificate itself as valid
+# unless it is listed there.
+ocsp_response() { # cert issuer.crt issuer.key index out
+	serial=$(openssl x509 -in "$1" -noout -serial) || die 3 "cannot read $1"
+	serial=${serial#serial=}
+	: >"$tmp/ocsp-index.txt" || die 3 "cannot write the OCSP index"
+	if [ -f "$4" ]; then
+		cp "$4" "$tmp/ocsp-index.txt" || die 3 "cannot read $4"
+	fi
+	if ! cut -f4 "$tmp/ocsp-index.txt" | grep -qx "$serial"; then
+		printf 'V\t491231235959Z\t\t%s\tunknown\t/CN=unused\n' "$serial" >>"$tmp/ocsp-index.txt"
+	fi
+	ossl ocsp -issuer "$2" -cert "$1" -no_nonce -reqout "$tmp/ocsp-req.der"
+	ossl ocsp -index "$tmp/ocsp-index.txt" -rsigner "$2" -rkey "$3" -CA "$2" \
+		-reqin "$tmp/ocsp-req.der" -respout "$5" -ndays 7
+}
+
 role_ou() {
 	case $1 in
 	tam) echo TAM ;;
@@ -278,7 +302,7 @@ valid_name() {
 mode=init
 if [ $# -gt 0 ]; then
 	case $1 in
-	issue | revoke | crl)
+	issue | revoke | crl | ocsp)
 		mode=$1
 		shift
 		;;
@@ -349,6 +373,10 @@ done
 
 if [ "$mode" = init ]; then
 	[ "$npos" -eq 1 ] || usage_error "expected one DIR"
+elif [ "$mode" = ocsp ]; then
+	[ "$npos" -eq 1 ] || usage_error "ocsp expects DIR"
+	[ "$force" = no ] && [ "$expired" = no ] && [ -z "$tamid" ] && [ "$leaf_alg" = rsa2048 ] ||
+		usage_error "ocsp takes no options"
 elif [ "$mode" = revoke ] || [ "$mode" = crl ]; then
 	if [ "$mode" = revoke ]; then
 		[ "$npos" -eq 3 ] || usage_error "revoke expects DIR ROLE NAME"
@@ -385,7 +413,14 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$mode" = revoke ] || [ "$mode" = crl ]; then
+if [ "$mode" = ocsp ]; then
+	files="tam/ocsp/tam.der tam/ocsp/ca.der"
+	for f in tam/tam.crt tam/ca.crt tam/ca.key root/ca.crt root/ca.key; do
+		[ -f "$p1/$f" ] || die 1 "$p1/$f missing: create the PKI first with '$prog $p1'"
+	done
+	# Fresh responses replace the old ones: that is what they are for.
+	force=yes
+elif [ "$mode" = revoke ] || [ "$mode" = crl ]; then
 	# The CRL and its database are updated in place: they only ever grow.
 	files="$p2/ca.crl $p2/ca-index.txt"
 	for f in ca.crt ca.key; do
@@ -432,6 +467,12 @@ if [ "$mode" = init ]; then
 	make_leaf tam tam "$tmp/out"
 	make_leaf sp sp1 "$tmp/out"
 	make_leaf tee tee1 "$tmp/out"
+elif [ "$mode" = ocsp ]; then
+	mkdir -p "$tmp/out/tam/ocsp" || die 3 "cannot create $tmp/out/tam/ocsp"
+	ocsp_response "$dir/tam/tam.crt" "$dir/tam/ca.crt" "$dir/tam/ca.key" "$dir/tam/ca-index.txt" \
+		"$tmp/out/tam/ocsp/tam.der"
+	ocsp_response "$dir/tam/ca.crt" "$dir/root/ca.crt" "$dir/root/ca.key" "$dir/root/ca-index.txt" \
+		"$tmp/out/tam/ocsp/ca.der"
 elif [ "$mode" = issue ]; then
 	if [ "$expired" = yes ]; then
 		validity=expired

@@ -41,6 +41,8 @@ struct tam_config {
 	char tam_key[TAM_CONFIG_PATH_MAX];
 	char tam_cert[TAM_CONFIG_PATH_MAX];
 	char tamid[256];
+	char ocsp_dir[TAM_CONFIG_PATH_MAX];       /* DER OCSP responses to staple; "": none */
+	char ocsp_stale[8];                       /* "refuse" or "warn" */
 	/* [aist]: the AIST interop profile (docs/interop-aist.md) */
 	char aist_path[128];                      /* its endpoint on the OTrP listener; "": off */
 	char aist_tam_key[TAM_CONFIG_PATH_MAX];   /* the TAM key its device builds carry */

@@ -48,6 +48,12 @@ int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,
     struct tam_err *err) TAM_WUR;
 void otrp_engine_free(struct otrp_engine *e);
 
+/*
+ * The OCSP responses every GetDeviceStateRequest staples (a JSON array of
+ * B64 DER, TAM certificate first; see pki_ocsp_staple); takes ownership,
+ * NULL staples none.
+ */
+void otrp_engine_set_ocsp(struct otrp_engine *e, json_t *staple);
 /* Settings a reload may change while requests are being served. */
 void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register);
 /*

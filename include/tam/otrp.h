@@ -119,9 +119,12 @@ struct otrp_req_common {
 	uint8_t dsihash[32];          /* SHA-256 of the last DSI */
 };
 
-/* {"GetDeviceStateTBSRequest":{ver,rid,tid,ocspdat:[],supportedsigalgs:[...]}} */
+/*
+ * {"GetDeviceStateTBSRequest":{ver,rid,tid,ocspdat,supportedsigalgs:[...]}};
+ * ocspdat (stolen) is the array of B64 OCSP responses, NULL for [].
+ */
 json_t *otrp_tbs_get_device_state(const char *rid, const char *tid,
-    const char *const *algs, size_t n_algs);
+    const char *const *algs, size_t n_algs, json_t *ocspdat);
 /* {"<Name>TBSRequest":{ver,rid,tid,tee,nextdsi:true,dsihash,content[,encrypted_ta]}}; steals content/encrypted_ta. */
 json_t *otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c,
     json_t *content, json_t *encrypted_ta);

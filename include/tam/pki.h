@@ -80,6 +80,8 @@ int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WU
  * issuer without a CRL is not checked.
  */
 int pki_trust_add_crl(struct pki_trust *t, X509_CRL *crl, struct tam_err *err) TAM_WUR;
+/* The OpenSSL store behind t (anchors and CRLs), for other OpenSSL checks; borrowed. */
+X509_STORE *pki_trust_store(const struct pki_trust *t);
 /* Anchors and CRLs added. */
 size_t pki_trust_count(const struct pki_trust *t);
 size_t pki_trust_crl_count(const struct pki_trust *t);
@@ -102,6 +104,31 @@ void pki_trust_free(struct pki_trust *t);
  */
 int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
     STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
+
+/* ---- OCSP ---- */
+
+/*
+ * The TAM's staple: for each certificate of chain (the TAM certificate
+ * first, then each intermediate), the one of the n DER OCSP responses that
+ * names it (by serial and issuer name), says good and is current at now
+ * (5 minutes of skew; a response without nextUpdate never is). *good gets a
+ * new JSON array of the B64 of those that pass, in chain order. Returns
+ * TAM_OK when every certificate has one; otherwise the first problem
+ * (TAM_ECERT_EXPIRED stale or missing, TAM_ECERT_REVOKED, TAM_ECERT_UNTRUSTED
+ * unknown status, TAM_EMALFORMED not an OCSP response), err naming it, and
+ * *good still holds those that passed. The responder's signature is the
+ * relying party's to check.
+ */
+int pki_ocsp_staple(STACK_OF(X509) *chain, const uint8_t *const *ders, const size_t *lens,
+    size_t n, int64_t now, json_t **good, struct tam_err *err) TAM_WUR;
+/*
+ * A relying party's check of one DER OCSP response about cert (issued by
+ * issuer): signed by the issuer or a delegated responder chaining to t
+ * (untrusted may add certificates), naming cert, good, current at now.
+ * Errors as pki_ocsp_staple, TAM_ECERT_UNTRUSTED for a bad signature.
+ */
+int pki_ocsp_check(const struct pki_trust *t, const uint8_t *der, size_t len, X509 *cert,
+    X509 *issuer, STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
 
 /*
  * Read a private key file (TAM key, TLS key): refused with TAM_EINVAL unless

@@ -58,6 +58,11 @@ static const struct tam_config_key keys[] = {
 	    "URL path (on the OTrP listener) of the AIST interop profile's endpoint; empty: off" },
 	{ "aist", "tam_key", TAM_CFG_PATH, F(aist_tam_key), 0, 0, "", false,
 	    "the TAM private key compiled into the AIST device builds (JWK or PEM, mode 0600)" },
+	{ "identity", "ocsp_dir", TAM_CFG_PATH, F(ocsp_dir), 0, 0, "", true,
+	    "directory of DER OCSP responses (*.der) for the TAM certificate and its intermediate CAs, "
+	    "stapled in every GetDeviceStateRequest; empty staples none" },
+	{ "identity", "ocsp_stale", TAM_CFG_STRING, F(ocsp_stale), 0, 0, "refuse", true,
+	    "when an OCSP response is missing, expired or not good: refuse (to start, or the reload) or warn" },
 	{ "trust", "anchor_dir", TAM_CFG_PATH, F(trust_anchor_dir), 0, 0, "", true,
 	    "directory of extra TEE trust anchors (*.pem, *.crt) and CRLs of TEE CAs (*.crl), read at start and on SIGHUP" },
 	{ "trust", "auto_register", TAM_CFG_BOOL, F(auto_register), 0, 0, "yes", true,
@@ -334,6 +339,8 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
 	if (c->db_path[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "database.path is empty");
+	if (strcmp(c->ocsp_stale, "refuse") != 0 && strcmp(c->ocsp_stale, "warn") != 0)
+		return tam_err_set(err, TAM_EUSAGE, "identity.ocsp_stale must be refuse or warn");
 	if ((c->aist_path[0] == '\0') != (c->aist_tam_key[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "aist.endpoint and aist.tam_key go together");
 	if (c->aist_path[0] != '\0' && (c->aist_path[0] != '/' ||

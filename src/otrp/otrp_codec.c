@@ -685,19 +685,24 @@ otrp_content_clear(struct otrp_content *c)
 
 json_t *
 otrp_tbs_get_device_state(const char *rid, const char *tid, const char *const *algs,
-    size_t n_algs)
+    size_t n_algs, json_t *ocspdat)
 {
 	json_t *a = json_array(), *tbs;
 
-	if (a == NULL)
+	if (ocspdat == NULL)
+		ocspdat = json_array();
+	if (a == NULL || ocspdat == NULL) {
+		json_decref(a);
+		json_decref(ocspdat);
 		return NULL;
+	}
 	for (size_t i = 0; i < n_algs; i++)
 		if (json_array_append_new(a, json_string(algs[i])) != 0) {
 			json_decref(a);
 			return NULL;
 		}
-	tbs = json_pack("{s:{s:s,s:s,s:s,s:[],s:o}}", "GetDeviceStateTBSRequest",
-	    "ver", OTRP_VERSION, "rid", rid, "tid", tid, "ocspdat", "supportedsigalgs", a);
+	tbs = json_pack("{s:{s:s,s:s,s:s,s:o,s:o}}", "GetDeviceStateTBSRequest",
+	    "ver", OTRP_VERSION, "rid", rid, "tid", tid, "ocspdat", ocspdat, "supportedsigalgs", a);
 	return tbs;
 }
 

@@ -35,6 +35,7 @@ struct otrp_engine {
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
+	json_t *ocsp;                 /* OCSP responses stapled in GetDeviceState, owned; or NULL */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -127,6 +128,7 @@ otrp_engine_free(struct otrp_engine *e)
 	trust_put(e->trust);
 	sk_X509_pop_free(e->extra, X509_free);
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
+	json_decref(e->ocsp);
 	pthread_mutex_destroy(&e->trust_mu);
 	free(e);
 }
@@ -156,6 +158,27 @@ otrp_reply_clear(struct otrp_reply *r)
 {
 	free(r->body);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+otrp_engine_set_ocsp(struct otrp_engine *e, json_t *staple)
+{
+	pthread_mutex_lock(&e->trust_mu);
+	json_decref(e->ocsp);
+	e->ocsp = staple;
+	pthread_mutex_unlock(&e->trust_mu);
+}
+
+/* A copy of the staple: jansson's reference counts are not for sharing between threads. */
+static json_t *
+ocsp_copy(struct otrp_engine *e)
+{
+	json_t *c;
+
+	pthread_mutex_lock(&e->trust_mu);
+	c = e->ocsp != NULL ? json_deep_copy(e->ocsp) : json_array();
+	pthread_mutex_unlock(&e->trust_mu);
+	return c;
 }
 
 /* Anchors of the database and the extra ones, in a new trust store. */
@@ -1559,7 +1582,8 @@ open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *
 	if (aist && (e->cfg.aist_signer == NULL || peer[0] == '\0'))
 		return tam_err_set(err, TAM_EINVAL, "profile aist needs its TAM key and the peer address");
 	rc = sign_and_wrap(aist ? e->cfg.aist_signer : e->cfg.signer, OTRP_MSG_GET_DEVICE_STATE,
-	    otrp_tbs_get_device_state(r.rid, tid, algs, sizeof(algs) / sizeof(algs[0])), &body, &len,
+	    otrp_tbs_get_device_state(r.rid, tid, algs, sizeof(algs) / sizeof(algs[0]), ocsp_copy(e)),
+	    &body, &len,
 	    err);
 	if (rc != TAM_OK)
 		return rc;

@@ -89,6 +89,12 @@ count_objects(const struct pki_trust *t, X509_LOOKUP_TYPE type)
 	return n;
 }
 
+X509_STORE *
+pki_trust_store(const struct pki_trust *t)
+{
+	return t->store;
+}
+
 size_t
 pki_trust_count(const struct pki_trust *t)
 {

@@ -323,6 +323,66 @@ load_anchor_dir(const char *dir, struct anchor_dir *out, struct tam_err *err)
 	return rc;
 }
 
+#define MAX_OCSP_FILES 16
+
+/*
+ * The OCSP staple: the *.der responses of identity.ocsp_dir, checked and
+ * ordered for the TAM's chain. A missing, stale, revoked or unreadable one
+ * fails (identity.ocsp_stale = refuse), or is logged and left out (warn).
+ */
+static int
+load_ocsp(const struct tam_config *c, const struct pki_signer *signer, json_t **staple,
+    struct tam_err *err)
+{
+	uint8_t *ders[MAX_OCSP_FILES] = { 0 };
+	size_t lens[MAX_OCSP_FILES], n = 0;
+	struct dirent *e;
+	DIR *d;
+	int rc = TAM_OK;
+
+	*staple = NULL;
+	if (c->ocsp_dir[0] == '\0')
+		return TAM_OK;
+	if (pki_signer_chain(signer) == NULL)
+		return tam_err_set(err, TAM_EINVAL, "identity.ocsp_dir: the TAM key has no certificate");
+	if ((d = opendir(c->ocsp_dir)) == NULL)
+		return tam_err_set(err, TAM_EIO, "identity.ocsp_dir %s: %s", c->ocsp_dir,
+		    strerror(errno));
+	while (rc == TAM_OK && (e = readdir(d)) != NULL) {
+		char path[TAM_CONFIG_PATH_MAX + 256];
+
+		if (!name_ends(e->d_name, ".der"))
+			continue;
+		if (n == MAX_OCSP_FILES) {
+			rc = tam_err_set(err, TAM_ETOO_LARGE, "identity.ocsp_dir %s: more than %d files",
+			    c->ocsp_dir, MAX_OCSP_FILES);
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", c->ocsp_dir, e->d_name);
+		if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &ders[n], &lens[n], err)) == TAM_OK)
+			n++;
+	}
+	closedir(d);
+	if (rc == TAM_OK) {
+		rc = pki_ocsp_staple(pki_signer_chain(signer), (const uint8_t *const *)ders, lens, n,
+		    tam_now(), staple, err);
+		if (rc != TAM_OK && strcmp(c->ocsp_stale, "warn") == 0) {
+			log_warn("event=ocsp.stale staple=%zu error=\"%s\" note=\"stapling the good ones; "
+			    "TEEs that check may refuse this TAM\"", json_array_size(*staple), err->msg);
+			rc = TAM_OK;
+		}
+	}
+	if (rc != TAM_OK) {
+		json_decref(*staple);
+		*staple = NULL;
+	} else {
+		log_info("event=ocsp.load responses=%zu", json_array_size(*staple));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ders[i]);
+	return rc;
+}
+
 /* The listener's TLS material, read from the files the configuration names. */
 struct tls_files {
 	uint8_t *cert;                /* PEM chain, NUL-terminated; NULL: plain HTTP */
@@ -675,18 +735,21 @@ keep_restart_keys(const struct tam_config *running, struct tam_config *next)
  * running one kept. Keys that need a restart keep their running value.
  */
 static void
-reload(const struct options *o, struct tam_config *running, struct listener *ls, size_t nls)
+reload(const struct options *o, const struct pki_signer *signer, struct tam_config *running,
+    struct listener *ls, size_t nls)
 {
 	struct tam_config next;
 	struct tam_err err = { 0 };
 	struct tls_files tls[2] = { { 0 } };
 	struct anchor_dir anchors = { 0 };
+	json_t *staple = NULL;
 	char diff[2048];
 	bool restart, loaded = false;
 
 	sd_notify(0, "RELOADING=1");
 	if (read_config(o, &next, &err) == TAM_OK &&
-	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) == TAM_OK) {
+	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) == TAM_OK &&
+	    load_ocsp(&next, signer, &staple, &err) == TAM_OK) {
 		loaded = true;
 		for (size_t i = 0; i < nls && loaded; i++)
 			loaded = listener_tls_load(&ls[i], &next, &tls[i], &err) == TAM_OK;
@@ -695,6 +758,7 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 		for (size_t i = 0; i < nls; i++)
 			tls_files_clear(&tls[i]);
 		anchor_dir_clear(&anchors);
+		json_decref(staple);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -708,6 +772,7 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 			for (size_t j = i + 1; j < nls; j++)
 				tls_files_clear(&tls[j]);
 			anchor_dir_clear(&anchors);
+			json_decref(staple);
 			log_error("event=reload result=refused error=\"%s TLS: %s\" note=\"keeping the "
 			    "running configuration\"", ls[i].name, err.msg);
 			sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -715,6 +780,7 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 		}
 	apply_live(&next, ls[0].srv);
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	otrp_engine_set_ocsp(engine, staple);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
 	    restart ? " note=\"some changes need a restart\"" : "");
@@ -722,8 +788,8 @@ reload(const struct options *o, struct tam_config *running, struct listener *ls,
 }
 
 static void
-serve_until_signal(const struct options *o, struct tam_config *c, struct store *st,
-    struct listener *ls, size_t nls, const sigset_t *set)
+serve_until_signal(const struct options *o, const struct pki_signer *signer,
+    struct tam_config *c, struct store *st, struct listener *ls, size_t nls, const sigset_t *set)
 {
 	int64_t next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 
@@ -733,7 +799,7 @@ serve_until_signal(const struct options *o, struct tam_config *c, struct store *
 		int sig = sigtimedwait(set, NULL, &ts);
 
 		if (sig == SIGHUP) {
-			reload(o, c, ls, nls);
+			reload(o, signer, c, ls, nls);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -785,6 +851,7 @@ main(int argc, char **argv)
 	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
 	struct pki_signer *signer = NULL, *aist_signer = NULL;
+	json_t *staple = NULL;
 	struct listener ls[2] = { { .name = "otrp" }, { .name = "api" } };
 	struct store *main_store = NULL;
 	struct anchor_dir anchors = { 0 };
@@ -811,7 +878,8 @@ main(int argc, char **argv)
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
 	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK ||
 	    (cfg.aist_tam_key[0] != '\0' && pki_signer_load_raw(cfg.aist_tam_key,
-	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK)) {
+	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK) ||
+	    load_ocsp(&cfg, signer, &staple, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
@@ -834,6 +902,8 @@ main(int argc, char **argv)
 	}
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
 	memset(&anchors, 0, sizeof(anchors));
+	otrp_engine_set_ocsp(engine, staple);
+	staple = NULL;
 	conns.path = cfg.db_path;
 	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
 	if (strrchr(spool_dir, '/') != NULL)
@@ -870,7 +940,7 @@ main(int argc, char **argv)
 		    cfg.api_address, strchr(cfg.api_address, ':') ? "]" : "", http_server_port(ls[1].srv));
 	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",
 	    http_server_port(ls[0].srv), (unsigned long)getpid());
-	serve_until_signal(&o, &cfg, main_store, ls, 2, &set);
+	serve_until_signal(&o, signer, &cfg, main_store, ls, 2, &set);
 	sd_notify(0, "STOPPING=1");
 	left = http_server_drain(ls[0].srv, cfg.shutdown_timeout);
 	if (left > 0)
@@ -889,6 +959,7 @@ out:
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
 	anchor_dir_clear(&anchors);
+	json_decref(staple);
 	pki_signer_free(signer);
 	pki_signer_free(aist_signer);
 	store_close(main_store);

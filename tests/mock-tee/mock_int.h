@@ -63,6 +63,9 @@ struct mock_tee {
 	char jwe_enc[24];                /* content encryption of our answers */
 	char last_content_alg[24];       /* what the TAM used for the last request's content */
 	char last_content_enc[24];
+	STACK_OF(X509) *tam_anchor_certs; /* the anchors of tam_trust, to find issuers; owned */
+	bool require_ocsp;               /* refuse a GetDeviceStateRequest without ocspdat */
+	size_t last_ocsp_count;          /* responses in the last GetDeviceStateRequest */
 	bool aist;                       /* plays the AIST device side (mock_aist.c) */
 	struct jose_key *aist_tam;       /* aist: the compiled-in TAM public key; owned */
 	struct jose_key *aist_sp;        /* aist: the compiled-in SP public key; owned */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "tam/otrp.h"
 #include "mock_int.h"
@@ -105,6 +106,7 @@ struct mt_msg {
 	json_t *doc;                         /* the whole message; owned */
 	struct jose_jws *jws;                /* its signature; owned */
 	struct jose_key *tam_key;            /* public key of the TAM certificate; owned */
+	STACK_OF(X509) *tam_chain;           /* the verified x5c: leaf, intermediates; owned */
 	char tamid[MT_TAMID_MAX];            /* identity of the TAM certificate */
 	json_t *tbs;                         /* verified payload document; owned */
 	json_t *body;                        /* the TBS object; borrowed from tbs */
@@ -173,6 +175,7 @@ msg_clear(struct mt_msg *m)
 	json_decref(m->content);
 	json_decref(m->tbs);
 	jose_key_free(m->tam_key);
+	sk_X509_pop_free(m->tam_chain, X509_free);
 	jose_jws_free(m->jws);
 	json_decref(m->doc);
 }
@@ -230,6 +233,14 @@ authenticate(struct mock_tee *mt, struct mt_msg *m, const json_t *jwsobj, struct
 	    (rc = jose_jws_verify(m->jws, m->tam_key, err)) != TAM_OK ||
 	    (rc = pki_cert_tamid(leaf, m->tamid, sizeof(m->tamid), err)) != TAM_OK)
 		goto out;
+	/* Kept for the OCSP check: the leaf first, then the intermediates. */
+	if (sk_X509_unshift(untrusted, leaf) <= 0) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	leaf = NULL;
+	m->tam_chain = untrusted;
+	untrusted = NULL;
 out:
 	X509_free(leaf);
 	sk_X509_pop_free(untrusted, X509_free);
@@ -370,6 +381,58 @@ cert_b64(X509 *x, char **out, struct tam_err *err)
 
 /* ---- GetDeviceState ---- */
 
+/* The issuer of x: the next certificate of the chain, or an anchor. */
+static X509 *
+issuer_of(const struct mock_tee *mt, STACK_OF(X509) *chain, int i)
+{
+	X509 *x = sk_X509_value(chain, i);
+
+	if (i + 1 < sk_X509_num(chain))
+		return sk_X509_value(chain, i + 1);
+	for (int k = 0; k < sk_X509_num(mt->tam_anchor_certs); k++)
+		if (X509_check_issued(sk_X509_value(mt->tam_anchor_certs, k), x) == X509_V_OK)
+			return sk_X509_value(mt->tam_anchor_certs, k);
+	return NULL;
+}
+
+/*
+ * ocspdat: one response per certificate of the TAM's chain, in its order,
+ * each signed by its issuer (or a delegate) and good now. Checked whenever
+ * sent; required when the mock was told to (require_ocsp).
+ */
+static int
+check_ocsp(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_err *err)
+{
+	const json_t *ocsp = json_object_get(m->body, "ocspdat"), *v;
+	struct tam_err e = { 0 };
+	uint8_t *der = NULL;
+	size_t len = 0, i;
+	X509 *issuer;
+	int rc;
+
+	(void)err;
+	mt->last_ocsp_count = json_array_size(ocsp);
+	if (json_array_size(ocsp) == 0 && !mt->require_ocsp)
+		return TAM_OK;
+	if (json_array_size(ocsp) != (size_t)sk_X509_num(m->tam_chain))
+		return refuse(o, "ERR_TAM_NOT_TRUSTED", "ocspdat has %zu responses for a chain of %d",
+		    json_array_size(ocsp), sk_X509_num(m->tam_chain));
+	json_array_foreach(ocsp, i, v) {
+		issuer = issuer_of(mt, m->tam_chain, (int)i);
+		if (!json_is_string(v) || mt_b64std_decode(json_string_value(v), json_string_length(v),
+		    &der, &len) != TAM_OK)
+			return refuse(o, "ERR_REQUEST_INVALID", "ocspdat[%zu] is not base64", i);
+		rc = issuer != NULL ? pki_ocsp_check(mt->tam_trust, der, len,
+		    sk_X509_value(m->tam_chain, (int)i), issuer, m->tam_chain, tam_now(), &e) :
+		    tam_err_set(&e, TAM_ECERT_UNTRUSTED, "no issuer for ocspdat[%zu]", i);
+		free(der);
+		der = NULL;
+		if (rc != TAM_OK)
+			return refuse(o, "ERR_TAM_NOT_TRUSTED", "ocspdat[%zu]: %s", i, e.msg);
+	}
+	return TAM_OK;
+}
+
 static int
 handle_gds(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_err *err)
 {
@@ -381,6 +444,8 @@ handle_gds(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct t
 
 	if (!json_is_array(json_object_get(m->body, "ocspdat")))
 		return refuse(o, "ERR_REQUEST_INVALID", "ocspdat must be an array");
+	if ((rc = check_ocsp(mt, m, o, err)) != TAM_OK || o->code != NULL)
+		return rc;
 	algs = json_object_get(m->body, "supportedsigalgs");
 	if (algs != NULL) {
 		if (!json_is_array(algs))
@@ -1197,6 +1262,12 @@ mock_tee_last_outcome(const struct mock_tee *mt)
 	return mt->last_outcome;
 }
 
+size_t
+mock_tee_last_ocsp_count(const struct mock_tee *mt)
+{
+	return mt->last_ocsp_count;
+}
+
 void
 mock_tee_last_content_suite(const struct mock_tee *mt, const char **alg, const char **enc)
 {
@@ -1297,6 +1368,8 @@ load_anchors(struct mock_tee *mt, const char *path, struct tam_err *err)
 	for (int i = 0; i < sk_X509_num(sk); i++)
 		if ((rc = pki_trust_add(mt->tam_trust, sk_X509_value(sk, i), err)) != TAM_OK)
 			goto out;
+	mt->tam_anchor_certs = sk;
+	sk = NULL;
 out:
 	sk_X509_pop_free(sk, X509_free);
 	free(data);
@@ -1370,6 +1443,7 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 		rc = tam_err_set(err, TAM_EINVAL, "state directory or TEE name too long or empty");
 		goto out;
 	}
+	mt->require_ocsp = cfg->require_ocsp;
 	if (tam_strlcpy_checked(mt->jwe_alg, cfg->jwe_alg != NULL ? cfg->jwe_alg :
 	    JOSE_ALG_RSA1_5, sizeof(mt->jwe_alg)) != TAM_OK ||
 	    tam_strlcpy_checked(mt->jwe_enc, cfg->jwe_enc != NULL ? cfg->jwe_enc :
@@ -1435,6 +1509,7 @@ mock_tee_close(struct mock_tee *mt)
 	free(mt->last_dsi);
 	json_decref(mt->state);
 	pki_trust_free(mt->tam_trust);
+	sk_X509_pop_free(mt->tam_anchor_certs, X509_free);
 	free(mt->did_b64url);
 	json_decref(mt->cacerts);
 	free(mt->cert_b64);

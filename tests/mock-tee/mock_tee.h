@@ -47,6 +47,8 @@ struct mock_tee_cfg {
 	const char *jwe_alg;         /* toward an RSA TAM key: NULL = RSA1_5, or RSA-OAEP
 				      * (a P-256 TAM key always gets ECDH-ES+A128KW) */
 	const char *jwe_enc;         /* content encryption of answers; NULL = A128CBC-HS256 */
+	bool require_ocsp;           /* refuse GetDeviceState without OCSP responses for the TAM chain
+				      * (ocspdat is checked whenever sent) */
 	/*
 	 * "aist": play the AIST prototype's device side (docs/interop-aist.md).
 	 * key_path is then its TEE key (PEM or JWK), cert_path NULL, and instead
@@ -79,6 +81,8 @@ int mock_tee_process(struct mock_tee *mt, const uint8_t *msg, size_t len, char *
 const char *mock_tee_last_request(const struct mock_tee *mt);   /* "InstallTARequest" */
 const char *mock_tee_last_response(const struct mock_tee *mt);  /* "InstallTAResponse" */
 const char *mock_tee_last_outcome(const struct mock_tee *mt);   /* "pass" or "ERR_..." */
+/* OCSP responses the last GetDeviceStateRequest stapled. */
+size_t mock_tee_last_ocsp_count(const struct mock_tee *mt);
 /* alg and enc of the last request's content JWE as the TAM sent it; "" before one. */
 void mock_tee_last_content_suite(const struct mock_tee *mt, const char **alg, const char **enc);
 /* Human-readable detail of the last refusal; "" after a pass. */

@@ -377,10 +377,16 @@ test_encode_requests(void **state)
 
 	(void)state;
 	memset(c.dsihash, 0xab, sizeof(c.dsihash));
-	tbs = otrp_tbs_get_device_state("R", "T", algs, 1);
+	tbs = otrp_tbs_get_device_state("R", "T", algs, 1, NULL);
 	s = json_dumps(tbs, JSON_COMPACT);
 	assert_string_equal(s, "{\"GetDeviceStateTBSRequest\":{\"ver\":\"1.0\",\"rid\":\"R\",\"tid\":\"T\","
 	    "\"ocspdat\":[],\"supportedsigalgs\":[\"RS256\"]}}");
+	free(s);
+	json_decref(tbs);
+	/* stapled OCSP responses go in as given */
+	tbs = otrp_tbs_get_device_state("R", "T", algs, 1, json_pack("[s,s]", "AAA=", "BBB="));
+	s = json_dumps(tbs, JSON_COMPACT);
+	assert_non_null(strstr(s, "\"ocspdat\":[\"AAA=\",\"BBB=\"]"));
 	free(s);
 	json_decref(tbs);
 

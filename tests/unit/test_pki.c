@@ -849,6 +849,102 @@ test_crl(void **state)
 	free(pem);
 }
 
+/* OCSP: the TAM's staple (order, status, dates) and a relying party's full check. */
+static void
+test_ocsp(void **state)
+{
+	struct fx *f = *state;
+	struct tam_err err = { 0 };
+	uint8_t *leaf_der = NULL, *ca_der = NULL, *pem = NULL;
+	size_t leaf_len = 0, ca_len = 0, len = 0;
+	STACK_OF(X509) *chain = NULL;
+	json_t *good = NULL;
+	X509 *tam_c, *tam_ca_c;
+	int64_t now = tam_now();
+
+	assert_int_equal(run(f, "sh '%s' '%s/c' && sh '%s' ocsp '%s/c'", f->script, f->dir,
+	    f->script, f->dir), 0);
+	assert_int_equal(read_file(f, "c/tam/ocsp/tam.der", &leaf_der, &leaf_len), TAM_OK);
+	assert_int_equal(read_file(f, "c/tam/ocsp/ca.der", &ca_der, &ca_len), TAM_OK);
+	assert_int_equal(read_file(f, "c/tam/tam-chain.pem", &pem, &len), TAM_OK);
+	assert_int_equal(pki_certs_from_pem(pem, len, &chain, &err), TAM_OK);
+	assert_int_equal(sk_X509_num(chain), 2);
+	tam_c = sk_X509_value(chain, 0);
+	tam_ca_c = sk_X509_value(chain, 1);
+
+	/* in whatever order the files come, the staple is in chain order */
+	{
+		const uint8_t *ders[2] = { ca_der, leaf_der };
+		size_t lens[2] = { ca_len, leaf_len };
+		char *b64 = NULL;
+		assert_int_equal(pki_ocsp_staple(chain, ders, lens, 2, now, &good, &err), TAM_OK);
+		assert_int_equal(json_array_size(good), 2);
+		assert_int_equal(tam_b64_encode(leaf_der, leaf_len, &b64), TAM_OK);
+		assert_string_equal(json_string_value(json_array_get(good, 0)), b64);
+		free(b64);
+		json_decref(good);
+		/* a week and a day later they are stale: none passes */
+		assert_int_equal(pki_ocsp_staple(chain, ders, lens, 2, now + 8 * 86400, &good, &err),
+		    TAM_ECERT_EXPIRED);
+		assert_non_null(strstr(err.msg, "expired"));
+		assert_int_equal(json_array_size(good), 0);
+		json_decref(good);
+		/* one missing: the other still goes out, the problem is named */
+		assert_int_equal(pki_ocsp_staple(chain, ders, lens, 1, now, &good, &err),
+		    TAM_ECERT_EXPIRED);
+		assert_non_null(strstr(err.msg, "no response"));
+		assert_int_equal(json_array_size(good), 1);
+		json_decref(good);
+		/* not an OCSP response */
+		ders[1] = (const uint8_t *)"junk";
+		lens[1] = 4;
+		assert_int_equal(pki_ocsp_staple(chain, ders, lens, 2, now, &good, &err),
+		    TAM_EMALFORMED);
+		json_decref(good);
+	}
+
+	/* the relying party: signature to its anchor, the certificate named, good, current */
+	assert_int_equal(pki_ocsp_check(f->trust, leaf_der, leaf_len, tam_c, tam_ca_c, chain, now,
+	    &err), TAM_ECERT_UNTRUSTED);   /* PKI c's root is not PKI a's */
+	{
+		struct pki_trust *tc = NULL;
+		X509 *root_c = load(f, "c/root/ca.crt");
+		assert_non_null(root_c);
+		assert_int_equal(pki_trust_new(&tc, NULL), TAM_OK);
+		assert_int_equal(pki_trust_add(tc, root_c, NULL), TAM_OK);
+		assert_int_equal(pki_ocsp_check(tc, leaf_der, leaf_len, tam_c, tam_ca_c, chain, now,
+		    &err), TAM_OK);
+		assert_int_equal(pki_ocsp_check(tc, ca_der, ca_len, tam_ca_c, root_c, chain, now, &err),
+		    TAM_OK);
+		assert_int_equal(pki_ocsp_check(tc, leaf_der, leaf_len, tam_c, tam_ca_c, chain,
+		    now + 8 * 86400, &err), TAM_ECERT_EXPIRED);
+		/* the CA's response does not speak for the leaf */
+		assert_int_equal(pki_ocsp_check(tc, ca_der, ca_len, tam_c, tam_ca_c, chain, now, &err),
+		    TAM_ECERT_UNTRUSTED);
+		/* revoked */
+		assert_int_equal(run(f, "sh '%s' revoke '%s/c' tam tam && sh '%s' ocsp '%s/c'",
+		    f->script, f->dir, f->script, f->dir), 0);
+		free(leaf_der);
+		leaf_der = NULL;
+		assert_int_equal(read_file(f, "c/tam/ocsp/tam.der", &leaf_der, &leaf_len), TAM_OK);
+		assert_int_equal(pki_ocsp_check(tc, leaf_der, leaf_len, tam_c, tam_ca_c, chain, now,
+		    &err), TAM_ECERT_REVOKED);
+		{
+			const uint8_t *ders[1] = { leaf_der };
+			size_t lens[1] = { leaf_len };
+			assert_int_equal(pki_ocsp_staple(chain, ders, lens, 1, now, &good, &err),
+			    TAM_ECERT_REVOKED);
+			json_decref(good);
+		}
+		pki_trust_free(tc);
+		X509_free(root_c);
+	}
+	sk_X509_pop_free(chain, X509_free);
+	free(pem);
+	free(leaf_der);
+	free(ca_der);
+}
+
 int
 main(void)
 {
@@ -865,6 +961,7 @@ main(void)
 		cmocka_unit_test(test_trust_anchor_must_be_ca),
 		cmocka_unit_test(test_trust_role_ca_alone),
 		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_ocsp),
 		cmocka_unit_test(test_pem_parsing),
 		cmocka_unit_test(test_der_parsing),
 		cmocka_unit_test(test_sha256_matches_openssl),
