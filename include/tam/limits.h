@@ -13,6 +13,9 @@
 #ifndef TAM_MAX_TA_BYTES
 #define TAM_MAX_TA_BYTES (128u << 20)        /* SP-signed TA bundle */
 #endif
+#ifndef TAM_MAX_PDATA_BYTES
+#define TAM_MAX_PDATA_BYTES (1000u << 10)    /* personalization data of a TA version (in one API body) */
+#endif
 #ifndef TAM_MAX_CERT_BYTES
 #define TAM_MAX_CERT_BYTES (16u << 10)       /* one DER certificate */
 #endif

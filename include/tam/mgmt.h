@@ -89,6 +89,14 @@ int mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *
     struct tam_err *err) TAM_WUR;
 
 /* Withdraw a version: never installed again; refused while an assignment pins it. */
+/*
+ * Personalization data for a TA version (opaque bytes, at most
+ * TAM_MAX_PDATA_BYTES), delivered encrypted beside the TA. Once per
+ * version, before any device holds it (else TAM_ECONFLICT); the same
+ * bytes again are a no-op.
+ */
+int mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8_t *data,
+    size_t len, struct tam_err *err) TAM_WUR;
 int mgmt_ta_withdraw(struct mgmt *m, const char *taid, const char *version,
     struct tam_err *err) TAM_WUR;
 

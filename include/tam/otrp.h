@@ -149,11 +149,12 @@ struct otrp_sd_changes {
 json_t *otrp_content_update_sd(const char *tamid, const char *spid, const char *sdname,
     const struct otrp_sd_changes *ch);
 /*
- * {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64}, or for an
- * UpdateTA (update true) "ciphernewtadata"; steals key_jwe.
+ * {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64[,"cipherpdata":B64]},
+ * or for an UpdateTA (update true) "ciphernewtadata" and "ciphernewpdata";
+ * pdata (sealed personalization data) may be NULL; steals key_jwe.
  */
 json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
-    size_t ct_len, bool update);
+    size_t ct_len, const uint8_t *pdata, size_t pdata_len, bool update);
 
 /* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
 int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;
@@ -163,6 +164,9 @@ int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *le
 /* AES-256-CBC with PKCS#7 padding under a fresh random key and IV. *ct malloc'd. */
 int otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t iv[16],
     uint8_t **ct, size_t *ct_len, struct tam_err *err) TAM_WUR;
+/* The same with a given key and IV: personalization data goes under its TA's. */
+int otrp_bundle_seal_with(const uint8_t *pt, size_t len, const uint8_t key[32],
+    const uint8_t iv[16], uint8_t **ct, size_t *ct_len, struct tam_err *err) TAM_WUR;
 /* Inverse of otrp_bundle_seal (used by TEEs; here for the mock TEE and tests). */
 int otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32],
     const uint8_t iv[16], uint8_t **pt, size_t *len, struct tam_err *err) TAM_WUR;

@@ -202,10 +202,22 @@ struct store_ta_version {
 	char created_by[128];
 	int64_t withdrawn;            /* time it was withdrawn, 0 if installable */
 	char withdrawn_by[128];
+	bool has_pdata;               /* it has personalization data: */
+	int64_t pdata_size;           /* its bytes */
+	uint8_t pdata_digest[32];     /* and SHA-256 */
 };
 int store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err) TAM_WUR;
 /* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
+/*
+ * Personalization data of a version, sealed with its TA key and IV: set
+ * once (TAM_ECONFLICT if it has some, or if a device already holds the
+ * version); *enc of store_ta_version_pdata is NULL when there is none.
+ */
+int store_ta_version_set_pdata(struct store *st, int64_t id, int64_t size,
+    const uint8_t digest[32], const uint8_t *enc, size_t enc_len, struct tam_err *err) TAM_WUR;
+int store_ta_version_pdata(struct store *st, int64_t id, uint8_t **enc, size_t *len,
+    struct tam_err *err) TAM_WUR;
 int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
 /* As store_ta_version_get with enc_ta only (bundle stays NULL): what serving needs. */

@@ -228,12 +228,14 @@ api_handle(void *arg, const struct http_request *req, const uint8_t *body, size_
 	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin)
 		return api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
 		    "this needs an admin token") == TAM_OK ? TAM_OK : TAM_ENOMEM;
-	if (len > 0 && !http_content_type_is(http_request_header(req, "Content-Type"), MEDIA_JSON))
+	if (len > 0 && !http_content_type_is(http_request_header(req, "Content-Type"),
+	    (b->flags & API_OCTETS) ? "application/octet-stream" : MEDIA_JSON))
 		return api_problem_as(http_request_id(req), ans, 415, "request.media_type",
+		    (b->flags & API_OCTETS) ? "the request body must be application/octet-stream" :
 		    "the request body must be application/json") == TAM_OK ? TAM_OK : TAM_ENOMEM;
 	if (len > API_MAX_JSON_BODY)
 		return api_problem_as(http_request_id(req), ans, 413, "request.too_large",
-		    "JSON request bodies are limited to 1 MiB") == TAM_OK ? TAM_OK : TAM_ENOMEM;
+		    "request bodies are limited to 1 MiB") == TAM_OK ? TAM_OK : TAM_ENOMEM;
 	rc = b->fn(&c, body, len, ans, err);
 	if (rc != TAM_OK)
 		rc = api_problem(&c, ans, rc, err) == TAM_OK ? TAM_OK : TAM_ENOMEM;
@@ -263,6 +265,8 @@ api_routes(struct api_ctx *ctx, struct http_route *out, size_t max)
 		{ "GET", API_PREFIX "/tas/{ta}/versions/{version}", api_version_get, 0 },
 		{ "DELETE", API_PREFIX "/tas/{ta}/versions/{version}", api_version_withdraw, 0 },
 		{ "GET", API_PREFIX "/tas/{ta}/versions/{version}/bundle", api_version_bundle, 0 },
+		{ "PUT", API_PREFIX "/tas/{ta}/versions/{version}/pdata", api_version_pdata,
+		    API_OCTETS },
 		{ "GET", API_PREFIX "/devices", api_devices_list, 0 },
 		{ "POST", API_PREFIX "/devices", api_devices_enroll, API_ADMIN_ONLY },
 		{ "GET", API_PREFIX "/devices/{device}", api_device_get, 0 },

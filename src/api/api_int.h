@@ -19,6 +19,7 @@
 /* api_binding.flags */
 #define API_ADMIN_ONLY 0x1            /* SP tokens get 403 */
 #define API_NO_AUTH 0x2               /* health and metrics */
+#define API_OCTETS 0x4                /* the body is application/octet-stream, not JSON */
 
 /* Who is calling. */
 struct api_principal {
@@ -120,6 +121,7 @@ int api_ta_get(struct api_call *, const uint8_t *, size_t, struct http_answer *,
 int api_versions_list(struct api_call *, const uint8_t *, size_t, struct http_answer *, struct tam_err *);
 int api_version_get(struct api_call *, const uint8_t *, size_t, struct http_answer *, struct tam_err *);
 int api_version_bundle(struct api_call *, const uint8_t *, size_t, struct http_answer *, struct tam_err *);
+int api_version_pdata(struct api_call *, const uint8_t *, size_t, struct http_answer *, struct tam_err *);
 int api_version_withdraw(struct api_call *, const uint8_t *, size_t, struct http_answer *, struct tam_err *);
 extern const struct http_upload_ops api_upload_ops;
 

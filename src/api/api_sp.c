@@ -45,11 +45,13 @@ ta_json(struct api_call *c, const struct store_ta *ta)
 static json_t *
 version_json(const char *taid, const struct store_ta_version *v)
 {
-	return json_pack("{s:s,s:s,s:I,s:o,s:o,s:s,s:o,s:o}", "taid", taid, "version", v->version,
-	    "size", (json_int_t)v->size, "sha256", api_hex(v->digest, sizeof(v->digest)),
+	return json_pack("{s:s,s:s,s:I,s:o,s:o,s:s,s:o,s:o,s:o}", "taid", taid, "version",
+	    v->version, "size", (json_int_t)v->size, "sha256", api_hex(v->digest, sizeof(v->digest)),
 	    "created", api_time(v->created), "uploaded_by", v->created_by,
 	    "withdrawn", api_time(v->withdrawn),
-	    "withdrawn_by", v->withdrawn != 0 ? json_string(v->withdrawn_by) : json_null());
+	    "withdrawn_by", v->withdrawn != 0 ? json_string(v->withdrawn_by) : json_null(),
+	    "personalization", v->has_pdata ? json_pack("{s:I,s:o}", "size",
+	    (json_int_t)v->pdata_size, "sha256", api_hex(v->pdata_digest, 32)) : json_null());
 }
 
 static json_t *
@@ -283,6 +285,26 @@ api_version_get(struct api_call *c, const uint8_t *body, size_t len, struct http
 	(void)body;
 	(void)len;
 	if ((rc = scoped_version(c, &ta, &v, err)) == TAM_OK)
+		rc = api_json(ans, 200, version_json(ta.taid, &v), err);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+int
+api_version_pdata(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
+    struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta;
+	int rc;
+
+	if ((rc = scoped_version(c, &ta, &v, err)) == TAM_OK) {
+		rc = mgmt_ta_pdata(&c->m, ta.taid, v.version, body, len, err);
+		if (rc == TAM_ECONFLICT && err->kind == NULL)
+			err->kind = "ta.pdata_refused";
+	}
+	store_ta_version_clear(&v);
+	if (rc == TAM_OK && (rc = scoped_version(c, &ta, &v, err)) == TAM_OK)
 		rc = api_json(ans, 200, version_json(ta.taid, &v), err);
 	store_ta_version_clear(&v);
 	return rc;

@@ -557,6 +557,48 @@ mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *vers
 }
 
 int
+mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8_t *data,
+    size_t len, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta = { 0 };
+	uint8_t digest[32], *enc = NULL;
+	size_t enc_len = 0;
+	char detail[160];
+	int rc;
+
+	if (data == NULL || len == 0)
+		return tam_err_set(err, TAM_EUSAGE, "personalization data is empty");
+	if (len > TAM_MAX_PDATA_BYTES)
+		return tam_err_set(err, TAM_ETOO_LARGE, "personalization data over %u bytes",
+		    (unsigned)TAM_MAX_PDATA_BYTES);
+	if ((rc = store_ta_get(m->st, taid, &ta, err)) != TAM_OK ||
+	    (rc = store_ta_version_find(m->st, ta.id, version, &v, err)) != TAM_OK)
+		goto out;
+	tam_sha256(data, len, digest);
+	/* The same bytes again change nothing. */
+	if (v.has_pdata && memcmp(v.pdata_digest, digest, 32) == 0)
+		goto out;
+	if (v.withdrawn != 0) {
+		rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_withdrawn",
+		    "version %s of TA %s is withdrawn", version, taid);
+		goto out;
+	}
+	/* Under the version's own key and IV: encrypted_ta has one of each for both. */
+	if ((rc = otrp_bundle_seal_with(data, len, v.enc_key, v.enc_iv, &enc, &enc_len, err)) != TAM_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "taid=%s version=%s size=%zu", taid, version, len);
+	if ((rc = begin(m, err)) != TAM_OK)
+		goto out;
+	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, enc, enc_len,
+	    err), "ta.pdata", taid, detail, err);
+out:
+	free(enc);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+int
 mgmt_ta_withdraw(struct mgmt *m, const char *taid, const char *version, struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };

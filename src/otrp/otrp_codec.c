@@ -818,15 +818,21 @@ out:
 
 json_t *
 otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len,
-    bool update)
+    const uint8_t *pdata, size_t pdata_len, bool update)
 {
-	char ivhex[33], *data = b64_or_null(ct, ct_len);
+	char ivhex[33], *data = b64_or_null(ct, ct_len), *pd = NULL;
 	json_t *j = NULL;
 
 	tam_hex_encode(iv, 16, ivhex);
 	if (data != NULL && key_jwe != NULL)
 		j = json_pack("{s:O,s:s,s:s,s:s}", "key", key_jwe, "iv", ivhex, "alg", "AESCBC",
 		    update ? "ciphernewtadata" : "ciphertadata", data);
+	if (j != NULL && pdata != NULL && ((pd = b64_or_null(pdata, pdata_len)) == NULL ||
+	    json_object_set_new(j, update ? "ciphernewpdata" : "cipherpdata", json_string(pd)) != 0)) {
+		json_decref(j);
+		j = NULL;
+	}
+	free(pd);
 	free(data);
 	json_decref(key_jwe);
 	return j;

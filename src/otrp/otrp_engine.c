@@ -369,6 +369,8 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	struct jose_key *aik_key = NULL;
 	json_t *key_jwe = NULL;
 	const char *alg, *enc;
+	uint8_t *pdata = NULL;
+	size_t pdata_len = 0;
 	int rc;
 
 	*out = NULL;
@@ -377,18 +379,21 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
 	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK)
+	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK ||
+	    (v.has_pdata &&
+	    (rc = store_ta_version_pdata(c->st, c->op.ta_version_id, &pdata, &pdata_len, err)) != TAM_OK))
 		goto out;
 	pick_suite(c, aik_key, &alg, &enc);
 	rc = jose_jwe_encrypt(aik_key, alg, enc, JOSE_JWE_GENERAL, v.enc_key, sizeof(v.enc_key),
 	    &key_jwe, err);
 	if (rc != TAM_OK)
 		goto out;
-	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len,
+	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len, pdata, pdata_len,
 	    c->op.kind == TAM_OP_UPDATE_TA);
 	if (*out == NULL)
 		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta");
 out:
+	free(pdata);
 	store_ta_version_clear(&v);
 	jose_key_free(aik_key);
 	return rc;
@@ -410,6 +415,11 @@ build_aist_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	*out = NULL;
 	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, false, &v, err)) != TAM_OK)
 		return rc;
+	if (v.has_pdata) {
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: its agent takes no "
+		    "personalization data");
+		goto out;
+	}
 	if (v.size > OTRP_AIST_MAX_BUNDLE) {
 		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the TA bundle is %lld bytes, "
 		    "its agent takes %d at most", (long long)v.size, OTRP_AIST_MAX_BUNDLE);

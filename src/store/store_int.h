@@ -161,6 +161,12 @@ typedef int (*store_read_fn)(struct store *st, sqlite3_stmt *s, void *elem,
     struct tam_err *err);
 /* Free what a store_read_fn allocated in elem. */
 typedef void (*store_clear_fn)(void *elem);
+/* A malloc'd blob read by a store_read_fn. */
+struct store_blob_out {
+	uint8_t *data;
+	size_t len;
+};
+
 /* The store_read_fn for a single integer: column 0 into the int64_t at elem. */
 int store_read_int64(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err);
 

@@ -34,10 +34,10 @@ static const char SQL_BLOB_ADD_SIZED[] =
     "INSERT INTO ta_blobs (version_id, kind, data) VALUES (?1, ?2, zeroblob(?3))";
 static const char SQL_BLOB_ROW[] =
     "SELECT id FROM ta_blobs WHERE version_id = ?1 AND kind = ?2";
-/* Columns 0..11 in every version query; 12 and 13 only when blobs are wanted. */
+/* Columns 0..13 in every version query; 14 and 15 only when blobs are wanted. */
 #define VERSION_COLS \
     "SELECT id, ta_id, version, version_key, digest, size, enc_key, enc_iv," \
-    " created, created_by, withdrawn, withdrawn_by"
+    " created, created_by, withdrawn, withdrawn_by, pdata_size, pdata_digest"
 static const char SQL_VERSION_GET[] = VERSION_COLS " FROM ta_versions WHERE id = ?1";
 #define BLOB_OF(kind) \
     "(SELECT data FROM ta_blobs b WHERE b.version_id = ta_versions.id AND b.kind = '" kind "')"
@@ -67,6 +67,13 @@ static const char SQL_VERSION_PINNED[] =
 static const char SQL_VERSION_WITHDRAW[] =
     "UPDATE ta_versions SET withdrawn = ?2, withdrawn_by = ?3 WHERE id = ?1 AND withdrawn IS NULL";
 static const char SQL_VERSION_EXISTS[] = "SELECT 1 FROM ta_versions WHERE id = ?1";
+/* Once, and only while no device holds the version. */
+static const char SQL_VERSION_SET_PDATA[] =
+    "UPDATE ta_versions SET pdata_size = ?2, pdata_digest = ?3, pdata_enc = ?4"
+    " WHERE id = ?1 AND pdata_enc IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM device_tas WHERE ta_version_id = ?1)";
+static const char SQL_VERSION_PDATA[] =
+    "SELECT pdata_enc FROM ta_versions WHERE id = ?1";
 
 /* Bytes copied per step between files and blobs. */
 #define BLOB_CHUNK (64u * 1024)
@@ -178,7 +185,7 @@ store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t
 	return rc;
 }
 
-/* Columns 0..11, which every version query selects. */
+/* Columns 0..13, which every version query selects. */
 static int
 version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
@@ -192,7 +199,11 @@ version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 	v->size = sqlite3_column_int64(s, 5);
 	v->created = sqlite3_column_int64(s, 8);
 	v->withdrawn = sqlite3_column_int64(s, 10);
-	if ((rc = store_col_text(st, s, 2, v->version, sizeof(v->version), err)) != TAM_OK ||
+	v->pdata_size = sqlite3_column_int64(s, 12);
+	v->has_pdata = sqlite3_column_type(s, 13) != SQLITE_NULL;
+	if ((v->has_pdata &&
+	    (rc = store_col_fixed(st, s, 13, v->pdata_digest, sizeof(v->pdata_digest), err)) != TAM_OK) ||
+	    (rc = store_col_text(st, s, 2, v->version, sizeof(v->version), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 4, v->digest, sizeof(v->digest), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 6, v->enc_key, sizeof(v->enc_key), err)) != TAM_OK ||
 	    (rc = store_col_fixed(st, s, 7, v->enc_iv, sizeof(v->enc_iv), err)) != TAM_OK ||
@@ -203,7 +214,7 @@ version_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 	return rc;
 }
 
-/* version_read and the blobs in columns 12 and 13 of SQL_VERSION_GET_BLOBS. */
+/* version_read and the blobs in columns 14 and 15 of SQL_VERSION_GET_BLOBS. */
 static int
 version_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
@@ -212,8 +223,8 @@ version_read_blobs(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err
 
 	if ((rc = version_read(st, s, v, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_col_blob(st, s, 12, &v->bundle, &v->bundle_len, err)) != TAM_OK ||
-	    (rc = store_col_blob(st, s, 13, &v->enc_ta, &v->enc_ta_len, err)) != TAM_OK)
+	if ((rc = store_col_blob(st, s, 14, &v->bundle, &v->bundle_len, err)) != TAM_OK ||
+	    (rc = store_col_blob(st, s, 15, &v->enc_ta, &v->enc_ta_len, err)) != TAM_OK)
 		store_ta_version_clear(v);
 	return rc;
 }
@@ -533,4 +544,46 @@ store_ta_versions_free(struct store_ta_version *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		store_ta_version_clear(&v[i]);
 	free(v);
+}
+
+int
+store_ta_version_set_pdata(struct store *st, int64_t id, int64_t size, const uint8_t digest[32],
+    const uint8_t *enc, size_t enc_len, struct tam_err *err)
+{
+	char what[48];
+	int rc;
+
+	if ((rc = store_check_blob(enc, enc_len, "sealed personalization data", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	if ((rc = store_run(st, SQL_VERSION_SET_PDATA, STORE_PARAMS(STORE_INT64(id),
+	    STORE_INT64(size), STORE_BLOB(digest, 32), STORE_BLOB(enc, enc_len)), what,
+	    err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s already has personalization data, or a device "
+		    "already holds it", what);
+	return rc;
+}
+
+static int
+pdata_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_blob_out *o = elem;
+
+	return store_col_blob(st, s, 0, &o->data, &o->len, err);
+}
+
+int
+store_ta_version_pdata(struct store *st, int64_t id, uint8_t **enc, size_t *len,
+    struct tam_err *err)
+{
+	struct store_blob_out o = { NULL, 0 };
+	char what[48];
+	int rc;
+
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	rc = store_get(st, SQL_VERSION_PDATA, STORE_PARAMS(STORE_INT64(id)), what, pdata_read, &o,
+	    err);
+	*enc = o.data;
+	*len = o.len;
+	return rc;
 }

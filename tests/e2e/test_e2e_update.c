@@ -141,11 +141,84 @@ test_update_flow(void **state)
 	assert_false(mock_tee_has_ta(mt, E2E_TAID));
 }
 
+/* The device holds what the TEE stored as the TA's personalization data. */
+static void
+pdata_is(const char *file)
+{
+	uint8_t *a = NULL, *b = NULL;
+	size_t al = 0, bl = 0;
+
+	assert_int_equal(mock_tee_pdata(mt, E2E_TAID, &a, &al), 0);
+	assert_int_equal(tam_file_read(file, 1 << 20, &b, &bl, NULL), 0);
+	assert_int_equal(al, bl);
+	assert_memory_equal(a, b, al);
+	free(a);
+	free(b);
+}
+
+static void
+test_personalization_data(void **state)
+{
+	char bin[400], jws[400], pd[400], pd2[400];
+	uint8_t *x = NULL;
+	size_t xl = 0;
+
+	(void)state;
+	snprintf(bin, sizeof(bin), "%s/ta-v3.bin", env.dir);
+	snprintf(jws, sizeof(jws), "%s/ta-v3.jws", env.dir);
+	snprintf(pd, sizeof(pd), "%s/pdata-v3.bin", env.dir);
+	snprintf(pd2, sizeof(pd2), "%s/pdata-other.bin", env.dir);
+	{
+		FILE *f;
+		assert_non_null(f = fopen(bin, "w"));
+		fputs("version three of the trusted application", f);
+		fclose(f);
+		assert_non_null(f = fopen(pd, "w"));
+		fputs("per-version personalization: bank keys, an opaque SP blob", f);
+		fclose(f);
+		assert_non_null(f = fopen(pd2, "w"));
+		fputs("something else", f);
+		fclose(f);
+	}
+	/* 3.0 with personalization data, set before any device has it; the same bytes again: no-op */
+	assert_int_equal(e2e_ctl(&env, "ta sign --key %s/sp/sp1.key %s %s", env.pki, bin, jws), 0);
+	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " " E2E_TAID " 3.0 %s >/dev/null",
+	    jws), 0);
+	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.0 %s >/dev/null", pd), 0);
+	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.0 %s >/dev/null", pd), 0);
+	/* operators see it: its size and digest */
+	assert_int_equal(e2e_db_scalar(&env, "SELECT pdata_size FROM ta_versions WHERE version = '3.0'"),
+	    57);
+	/* installed: cipherpdata beside ciphertadata, decrypted by the TEE to the same bytes */
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID " 3.0"), 0);
+	session("GetDeviceStateRequest CreateSDRequest InstallTARequest");
+	ta_is(bin);
+	pdata_is(pd);
+	/* once a device holds it, it cannot change */
+	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.0 %s 2>/dev/null", pd2), 3);
+	pdata_is(pd);
+	/* 3.1 brings new data with UpdateTA (ciphernewpdata) */
+	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " " E2E_TAID " 3.1 %s >/dev/null",
+	    jws), 0);
+	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.1 %s >/dev/null", pd2), 0);
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest UpdateTARequest");
+	pdata_is(pd2);
+	/* a version that does not exist */
+	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 9.9 %s 2>/dev/null", pd), 2);
+	/* deleting the TA takes its data too */
+	assert_int_equal(e2e_ctl(&env, "unassign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest DeleteTARequest DeleteSDRequest");
+	assert_int_not_equal(mock_tee_pdata(mt, E2E_TAID, &x, &xl), 0);
+	assert_null(x);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_update_flow),
+		cmocka_unit_test(test_personalization_data),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

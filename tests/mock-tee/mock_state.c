@@ -448,6 +448,19 @@ mock_tee_has_ta(struct mock_tee *mt, const char *taid)
 }
 
 int
+mock_tee_pdata(struct mock_tee *mt, const char *taid, uint8_t **data, size_t *len)
+{
+	char path[PATH_MAX];
+
+	*data = NULL;
+	*len = 0;
+	if (!mock_tee_has_ta(mt, taid) ||
+	    mt_path(mt, MT_TA_DIR, "", taid, ".pdata", path, sizeof(path), NULL) != TAM_OK)
+		return TAM_ENOTFOUND;
+	return tam_file_read(path, 1u << 24, data, len, NULL);
+}
+
+int
 mock_tee_ta_path(struct mock_tee *mt, const char *taid, char *out, size_t outlen)
 {
 	if (!mock_tee_has_ta(mt, taid))

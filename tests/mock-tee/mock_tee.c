@@ -58,7 +58,9 @@ static const char *const sd_changes[] = { "newsdname", "newspid", "spcert", "del
 	"renewteespaik", NULL };
 static const char *const no_members[] = { NULL };
 static const char *const encrypted_ta_members[] = { "key", "iv", "alg", "ciphertadata", NULL };
-/* UpdateTA: a new binary (personalization data is not sent by this TAM). */
+static const char *const encrypted_ta_optional[] = { "cipherpdata", NULL };
+static const char *const encrypted_newta_optional[] = { "ciphernewpdata", NULL };
+/* UpdateTA: a new binary, and perhaps new personalization data. */
 static const char *const encrypted_newta_members[] = { "key", "iv", "alg", "ciphernewtadata",
 	NULL };
 
@@ -627,9 +629,12 @@ bundle_signed_by(const struct jose_jws *bundle, const char *s)
 /* Decrypt encrypted_ta to the SP-signed bundle (a plaintext JWS). */
 static int
 open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid, bool update,
-    struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len)
+    struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len, uint8_t **pdata, size_t *pdata_len)
 {
 	const char *data_name = update ? "ciphernewtadata" : "ciphertadata";
+	const char *pdata_name = update ? "ciphernewpdata" : "cipherpdata", *pd;
+	uint8_t *pct = NULL;
+	size_t pctlen = 0;
 	const json_t *eta = json_object_get(m->body, "encrypted_ta"), *keyjwe;
 	const struct jose_key *aik = NULL;
 	uint8_t iv[MT_TA_IV_BYTES], *key = NULL, *ct = NULL;
@@ -639,10 +644,12 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 
 	*bundle = NULL;
 	*bundle_len = 0;
+	*pdata = NULL;
+	*pdata_len = 0;
 	if (!json_is_object(eta))
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta must be an object");
-	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members, NULL,
-	    NULL)) != NULL)
+	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members,
+	    update ? encrypted_newta_optional : encrypted_ta_optional, NULL)) != NULL)
 		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta has unknown member \"%.32s\"",
 		    bad);
 	alg = str_member(eta, "alg");
@@ -672,9 +679,20 @@ open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
 		rc = refuse(o, "ERR_REQUEST_INVALID", "%s is not standard base64", data_name);
 		goto out;
 	}
-	if (otrp_bundle_open(ct, ctlen, key, iv, bundle, bundle_len, NULL) != TAM_OK)
+	if (otrp_bundle_open(ct, ctlen, key, iv, bundle, bundle_len, NULL) != TAM_OK) {
 		rc = refuse(o, "ERR_TA_INVALID", "%s does not decrypt", data_name);
+		goto out;
+	}
+	/* Personalization data, under the same key and iv (spec 5.5). */
+	if (json_object_get(eta, pdata_name) != NULL) {
+		pd = str_member(eta, pdata_name);
+		if (pd == NULL || mt_b64std_decode(pd, strlen(pd), &pct, &pctlen) != TAM_OK)
+			rc = refuse(o, "ERR_REQUEST_INVALID", "%s is not standard base64", pdata_name);
+		else if (otrp_bundle_open(pct, pctlen, key, iv, pdata, pdata_len, NULL) != TAM_OK)
+			rc = refuse(o, "ERR_TA_INVALID", "%s does not decrypt", pdata_name);
+	}
 out:
+	free(pct);
 	if (key != NULL) {
 		tam_wipe(key, keylen);
 		free(key);
@@ -695,8 +713,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, b
 	struct jose_jws *jws = NULL;
 	struct tam_err e = { 0 };
 	const uint8_t *ta;
-	uint8_t *bundle = NULL;
-	size_t bundle_len = 0, ta_len = 0, i;
+	uint8_t *bundle = NULL, *pdata = NULL;
+	size_t bundle_len = 0, pdata_len = 0, ta_len = 0, i;
 	char path[PATH_MAX], *newcert = NULL;
 	json_t *sd, *doc = NULL, *next = NULL, *nsd, *c;
 	X509 *x = NULL;
@@ -726,7 +744,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, b
 		if ((rc = cert_b64(x, &newcert, err)) != TAM_OK)
 			goto out;
 	}
-	if ((rc = open_encrypted_ta(mt, m, spid, update, o, &bundle, &bundle_len)) != TAM_OK ||
+	if ((rc = open_encrypted_ta(mt, m, spid, update, o, &bundle, &bundle_len, &pdata,
+	    &pdata_len)) != TAM_OK ||
 	    o->code != NULL)
 		goto out;
 	/* The SP's JWS in either serialization, as the TAM received it. */
@@ -763,6 +782,13 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, b
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Personalization data first (an update without new data keeps the old), then the TA. */
+	if (pdata != NULL &&
+	    (mt_path(mt, MT_TA_DIR, "", taid, ".pdata", path, sizeof(path), &e) != TAM_OK ||
+	    tam_file_write_atomic(path, pdata, pdata_len, 0600, &e) != TAM_OK)) {
+		rc = refuse(o, "ERR_TEE_FAIL", "cannot store the personalization data: %s", e.msg);
+		goto out;
+	}
 	if (mt_path(mt, MT_TA_DIR, "", taid, ".ta", path, sizeof(path), &e) != TAM_OK ||
 	    tam_file_write_atomic(path, ta, ta_len, 0600, &e) != TAM_OK) {
 		rc = refuse(o, "ERR_TEE_FAIL", "cannot store the TA: %s", e.msg);
@@ -792,6 +818,10 @@ out:
 	if (bundle != NULL) {
 		tam_wipe(bundle, bundle_len);
 		free(bundle);
+	}
+	if (pdata != NULL) {
+		tam_wipe(pdata, pdata_len);
+		free(pdata);
 	}
 	X509_free(x);
 	free(newcert);
@@ -834,6 +864,11 @@ handle_delete_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 	if (commit_state(mt, next, &e) != TAM_OK)
 		return refuse(o, "ERR_TEE_FAIL", "cannot store the state: %s", e.msg);
 	/* The entry is gone; a file left behind would only be garbage, but say so. */
+	if (unlink(path) != 0 && errno != ENOENT)
+		return tam_err_set(err, TAM_EIO, "%s: %s", path, strerror(errno));
+	/* Its personalization data goes with it (spec 5.7: SHOULD). */
+	if (mt_path(mt, MT_TA_DIR, "", taid, ".pdata", path, sizeof(path), err) != TAM_OK)
+		return err->code;
 	if (unlink(path) != 0 && errno != ENOENT)
 		return tam_err_set(err, TAM_EIO, "%s: %s", path, strerror(errno));
 	o->content = json_object();

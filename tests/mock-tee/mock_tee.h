@@ -132,6 +132,8 @@ bool mock_tee_has_ta(struct mock_tee *mt, const char *taid);
 int mock_tee_sd_certs(struct mock_tee *mt, const char *sdname, uint8_t (*fps)[32], size_t max);
 /* Path of the installed TA's plaintext file; TAM_ENOTFOUND if not installed. */
 int mock_tee_ta_path(struct mock_tee *mt, const char *taid, char *out, size_t outlen) TAM_WUR;
+/* The personalization data installed with TA taid (*data malloc'd); TAM_ENOTFOUND if none. */
+int mock_tee_pdata(struct mock_tee *mt, const char *taid, uint8_t **data, size_t *len) TAM_WUR;
 /* TEE identity key (private); borrowed. */
 const struct jose_key *mock_tee_key(struct mock_tee *mt);
 /* TEE SP AIK (private) or NULL; borrowed, valid until mock_tee_close. */

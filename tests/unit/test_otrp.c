@@ -423,17 +423,28 @@ test_encode_contents(void **state)
 	free(s);
 	json_decref(j);
 	memset(iv, 0x4f, sizeof(iv));
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, false);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, false);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
 	    "\"alg\":\"AESCBC\",\"ciphertadata\":\"AQID\"}");
 	free(s);
 	json_decref(j);
 	/* UpdateTA names the new binary ciphernewtadata (spec 5.6) */
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, true);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, true);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
 	    "\"alg\":\"AESCBC\",\"ciphernewtadata\":\"AQID\"}");
+	free(s);
+	json_decref(j);
+	/* personalization data beside the TA, under its name for each message (spec 5.5, 5.6) */
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, false);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(s, "\"ciphertadata\":\"AQID\",\"cipherpdata\":\"AQI=\""));
+	free(s);
+	json_decref(j);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, true);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(s, "\"ciphernewtadata\":\"AQID\",\"ciphernewpdata\":\"AQI=\""));
 	free(s);
 	json_decref(j);
 	assert_string_equal(otrp_request_name(otrp_msg_for_op(TAM_OP_UPDATE_TA)), "UpdateTARequest");

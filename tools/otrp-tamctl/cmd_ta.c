@@ -217,6 +217,30 @@ ta_withdraw(struct ctl *c, int argc, char **argv)
 	return ctl_run(c, "DELETE", path, NULL, NULL, NULL);
 }
 
+static int
+ta_pdata(struct ctl *c, int argc, char **argv)
+{
+	static const char use[] = "ta pdata TAID VERSION FILE";
+	const char *pos[3];
+	struct ctl_resp r;
+	char path[400];
+	int rc;
+
+	if ((rc = ctl_parse(argc, argv, NULL, pos, 3, 3, use)) != 0 ||
+	    (rc = ctl_check_segment(pos[0], "TAID", use)) != 0 ||
+	    (rc = ctl_check_segment(pos[1], "VERSION", use)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), API_PREFIX "/tas/%s/versions/%s/pdata", pos[0], pos[1]);
+	if ((rc = ctl_put_file(c, path, pos[2], TAM_MAX_PDATA_BYTES, "application/octet-stream",
+	    &r)) != 0)
+		return rc;
+	if (c->json && r.json != NULL)
+		ctl_print_json(r.json);
+	rc = ctl_check(&r);
+	ctl_resp_clear(&r);
+	return rc;
+}
+
 int
 cmd_ta(struct ctl *c, int argc, char **argv)
 {
@@ -231,6 +255,8 @@ cmd_ta(struct ctl *c, int argc, char **argv)
 		    "save a version's SP-signed bundle" },
 		{ "withdraw", ta_withdraw, "ta withdraw TAID VERSION",
 		    "never install this version again" },
+		{ "pdata", ta_pdata, "ta pdata TAID VERSION FILE",
+		    "give a version personalization data, delivered encrypted beside it" },
 	};
 	return ctl_dispatch(c, "ta", cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv);
 }

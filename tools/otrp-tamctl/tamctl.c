@@ -34,7 +34,7 @@ static const struct ctl_cmd commands[] = {
 	{ "trust-anchor", cmd_trust_anchor, "trust-anchor add|list|show|remove ...",
 	    "CA certificates TEE certificates must chain to" },
 	{ "sp", cmd_sp, "sp add|list|show|remove ...", "service providers and their signing certificates" },
-	{ "ta", cmd_ta, "ta sign|upload|list|versions|download|withdraw ...",
+	{ "ta", cmd_ta, "ta sign|upload|list|versions|download|withdraw|pdata ...",
 	    "trusted applications and their versions" },
 	{ "device", cmd_device, "device enroll|list|show|decommission ...", "devices (TEEs)" },
 	{ "assign", cmd_assign,
@@ -253,6 +253,22 @@ ctl_upload(struct ctl *c, const char *path, const char *const *query, const char
 		return errno == ENOENT ? CTL_EXIT_NOTFOUND : CTL_EXIT_OTHER;
 	}
 	return request(c, "POST", path, query, NULL, 0, file, headers, NULL, r);
+}
+
+int
+ctl_put_file(struct ctl *c, const char *path, const char *file, size_t max,
+    const char *content_type, struct ctl_resp *r)
+{
+	const char *headers[] = { "Content-Type", content_type, NULL };
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ctl_read_file(file, max, &data, &len)) != 0)
+		return rc;
+	rc = request(c, "PUT", path, NULL, (const char *)data, len, NULL, headers, NULL, r);
+	free(data);
+	return rc;
 }
 
 int

@@ -96,6 +96,9 @@ int ctl_request(struct ctl *c, const char *method, const char *path, const char 
 /* Upload a file as the body (streamed), with a Content-Digest of it. */
 int ctl_upload(struct ctl *c, const char *path, const char *const *query, const char *file,
     const char *content_type, struct ctl_resp *r);
+/* PUT a whole file (at most max bytes) as the body. */
+int ctl_put_file(struct ctl *c, const char *path, const char *file, size_t max,
+    const char *content_type, struct ctl_resp *r);
 /* A download: the body goes to out_file (written atomically), JSON only on errors. */
 int ctl_download(struct ctl *c, const char *path, const char *out_file, struct ctl_resp *r);
 
