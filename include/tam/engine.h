@@ -59,8 +59,8 @@ void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool aut
 /*
  * Trust anchors and CRLs from outside the database (the configured anchor
  * directory), used together with the database's anchors; takes ownership
- * of both (either may be NULL). With CRLs, TEE certificates are checked for
- * revocation wherever their issuer published one (pki_trust_add_crl).
+ * of both (either may be NULL). With CRLs, a TEE certificate is checked for
+ * revocation when its issuing CA published one (pki_trust_add_crl).
  */
 void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
     STACK_OF(X509_CRL) *crls);
@@ -80,7 +80,7 @@ const char *otrp_profile_name(enum otrp_profile p);
 /* AIST limits: its agent's TA buffer, its broker's reply buffer, devices tried per answer. */
 #define OTRP_AIST_MAX_BUNDLE (200 * 1024)
 #define OTRP_AIST_MAX_MESSAGE (800 * 1024)
-#define OTRP_AIST_MAX_DEVICES 64
+#define OTRP_AIST_MAX_DEVICES TAM_MAX_AIST_DEVICES
 
 /* Where a message came from. */
 struct otrp_origin {

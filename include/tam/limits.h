@@ -13,6 +13,9 @@
 #ifndef TAM_MAX_TA_BYTES
 #define TAM_MAX_TA_BYTES (128u << 20)        /* SP-signed TA bundle */
 #endif
+#ifndef TAM_MAX_AIST_DEVICES
+#define TAM_MAX_AIST_DEVICES 64              /* aist-profile devices: each answer tries their keys */
+#endif
 #ifndef TAM_MAX_PDATA_BYTES
 #define TAM_MAX_PDATA_BYTES (1000u << 10)    /* personalization data of a TA version (in one API body) */
 #endif

@@ -73,11 +73,11 @@ int pki_trust_new(struct pki_trust **out, struct tam_err *err) TAM_WUR;
  */
 int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WUR;
 /*
- * Add a CRL. Once a store holds any, verification checks revocation of
- * every certificate in a chain whose issuer has a CRL in the store (a
- * revoked one is TAM_ECERT_REVOKED); a CRL that is expired, not yet valid
- * or not signed by its issuer fails the chain (TAM_ECERT_INVALID); an
- * issuer without a CRL is not checked.
+ * Add a CRL. Once a store holds any, verification checks the leaf against
+ * its issuer's CRL if the store has one (a revoked leaf is
+ * TAM_ECERT_REVOKED); a CRL that is expired, not yet valid or not signed by
+ * its issuer fails the chain (TAM_ECERT_INVALID); an issuer without a CRL
+ * is not checked, nor are the CAs above the leaf.
  */
 int pki_trust_add_crl(struct pki_trust *t, X509_CRL *crl, struct tam_err *err) TAM_WUR;
 /* The OpenSSL store behind t (anchors and CRLs), for other OpenSSL checks; borrowed. */
@@ -91,8 +91,8 @@ void pki_trust_free(struct pki_trust *t);
  * Validate leaf up to a trust anchor with X509_verify_cert: validity at
  * time now (0 = the current time), CA flags and path length, at most
  * TAM_MAX_CHAIN_CERTS certificates, security level 2 (>= 112-bit keys, no
- * SHA-1), a leaf key usage that includes digitalSignature, and revocation
- * where the store holds a CRL (pki_trust_add_crl).
+ * SHA-1), a leaf key usage that includes digitalSignature, and the leaf's
+ * revocation when the store holds its issuer's CRL (pki_trust_add_crl).
  * untrusted may be NULL. Errors: TAM_ECERT_EXPIRED (expired or not yet
  * valid anywhere in the chain), TAM_ECERT_REVOKED (listed by a CRL of its
  * issuer), TAM_ECERT_UNTRUSTED (no path to an

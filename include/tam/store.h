@@ -477,6 +477,12 @@ int store_stats_get(struct store *st, int64_t now, struct store_stats *out,
 /* profile: the interop profile of the endpoint; peer: the client's address ("" if unknown). */
 int store_session_new(struct store *st, const char *tid, int64_t now, const char *profile,
     const char *peer, int64_t *session_id, struct tam_err *err) TAM_WUR;
+/*
+ * Remember an accepted answer of a device by the SHA-256 of its signed
+ * payload; one seen before is TAM_ERID_REPLAYED.
+ */
+int store_answer_remember(struct store *st, int64_t device_id, const uint8_t digest[32],
+    int64_t now, struct tam_err *err) TAM_WUR;
 /* Cancel every request that sessions of this profile and peer still wait for. */
 int store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
     struct tam_err *err) TAM_WUR;

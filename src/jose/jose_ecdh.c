@@ -179,7 +179,12 @@ jose_ecdh_unwrap(const struct jose_key *k, const char *alg, const json_t *hdr,
 	if (k->kty != JOSE_KTY_EC_P256 || !k->priv || eklen != ceklen + 8 || eklen > sizeof(out))
 		return -1;
 	/* An ephemeral key must be public P-256 and on the curve (invalid-curve attacks). */
+	/* Named P-256 before any key is built: nothing costly for a stranger's input. */
 	if (!json_is_object(epk) || json_object_get(epk, "d") != NULL ||
+	    !json_is_string(json_object_get(epk, "kty")) ||
+	    strcmp(json_string_value(json_object_get(epk, "kty")), "EC") != 0 ||
+	    !json_is_string(json_object_get(epk, "crv")) ||
+	    strcmp(json_string_value(json_object_get(epk, "crv")), "P-256") != 0 ||
 	    jose_key_from_jwk_obj(epk, &eph, NULL) != TAM_OK || eph->kty != JOSE_KTY_EC_P256)
 		goto out;
 	if (party_info(hdr, "apu", &apu, &apulen) != 0 || party_info(hdr, "apv", &apv, &apvlen) != 0)

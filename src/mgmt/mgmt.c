@@ -685,6 +685,20 @@ mgmt_device_enroll(struct mgmt *m, const char *name, const char *profile, const 
 		    "profile aist enrolls a TEE by its RSA public key, not by certificate");
 		goto out;
 	}
+	/* Its answers name no device: each tries the keys of all of them, so they are few. */
+	if (strcmp(profile, "aist") == 0) {
+		struct store_device *devs = NULL;
+		size_t n = 0;
+		if ((rc = store_device_list_profile(m->st, "aist", TAM_MAX_AIST_DEVICES, &devs, &n,
+		    err)) != TAM_OK)
+			goto out;
+		store_devices_free(devs, n);
+		if (n >= TAM_MAX_AIST_DEVICES) {
+			rc = tam_err_setk(err, TAM_ECONFLICT, "device.profile_full",
+			    "profile aist serves at most %d active devices", TAM_MAX_AIST_DEVICES);
+			goto out;
+		}
+	}
 	if ((rc = jose_key_to_spki(key, &d.spki, &d.spki_len, err)) != TAM_OK ||
 	    (rc = jose_key_thumbprint(key, d.thumbprint, err)) != TAM_OK)
 		goto out;

@@ -699,6 +699,7 @@ otrp_tbs_get_device_state(const char *rid, const char *tid, const char *const *a
 	for (size_t i = 0; i < n_algs; i++)
 		if (json_array_append_new(a, json_string(algs[i])) != 0) {
 			json_decref(a);
+			json_decref(ocspdat);
 			return NULL;
 		}
 	tbs = json_pack("{s:{s:s,s:s,s:s,s:o,s:o}}", "GetDeviceStateTBSRequest",

@@ -663,6 +663,14 @@ decide(struct ctx *c, struct tam_err *err)
 		goto out;
 	if ((rc = mark_managed(c, err)) != TAM_OK)
 		goto out;
+	/* What this answer settles is dropped in the same commit: already settled for policy. */
+	for (size_t i = 0; c->clear_sd_requests != -2 && i < n_sds; i++)
+		if (strcmp(sds[i].spid, c->req.spid) == 0) {
+			if (c->clear_sd_requests == -1 || c->clear_sd_requests == STORE_SD_PURGE)
+				sds[i].purge = false;
+			if (c->clear_sd_requests == -1 || c->clear_sd_requests == STORE_SD_RENEW_AIK)
+				sds[i].renew_aik = false;
+		}
 	if (c->aist) {
 		struct tam_dev_state view;
 		if ((rc = aist_view(c, want, n, &view, err)) != TAM_OK)
@@ -771,6 +779,16 @@ commit(struct ctx *c, struct tam_err *err)
 		goto fail;
 	if (c->new_device) {
 		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
+			goto fail;
+	}
+	/* Its rid proves nothing (always "1"): a replayed answer is caught by its payload. */
+	if (c->aist) {
+		const uint8_t *payload;
+		uint8_t digest[32];
+		size_t plen = 0;
+		payload = jose_jws_payload_unverified(c->resp->jws, &plen);
+		tam_sha256(payload, plen, digest);
+		if ((rc = store_answer_remember(st, c->dev.id, digest, c->now, err)) != TAM_OK)
 			goto fail;
 	}
 	if (c->dsi != NULL &&

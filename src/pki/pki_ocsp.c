@@ -70,7 +70,7 @@ judge(int status, const ASN1_GENERALIZEDTIME *thisupd, const ASN1_GENERALIZEDTIM
 	/* A response without nextUpdate is never known to be current: refused. */
 	if (t < 0 || n < 0)
 		return tam_err_set(err, TAM_ECERT_EXPIRED, "OCSP: the response for %s has no "
-		    "nextUpdate", subj);
+		    "readable %s", subj, t < 0 ? "thisUpdate" : "nextUpdate");
 	if (now + OCSP_SKEW_SECONDS < t)
 		return tam_err_set(err, TAM_ECERT_EXPIRED, "OCSP: the response for %s is not yet "
 		    "valid", subj);
@@ -113,12 +113,20 @@ find_single(OCSP_BASICRESP *bs, X509 *cert)
 	return -1;
 }
 
+/* Keep the first problem: its code is returned, its message must match. */
+static void
+note_problem(struct tam_err *first, const struct tam_err *e)
+{
+	if (first->code == TAM_OK)
+		*first = *e;
+}
+
 int
 pki_ocsp_staple(STACK_OF(X509) *chain, const uint8_t *const *ders, const size_t *lens, size_t n,
     int64_t now, json_t **good, struct tam_err *err)
 {
+	struct tam_err first = { 0 }, e = { 0 };
 	OCSP_BASICRESP **bs = NULL;
-	int rc = TAM_OK, first_bad = TAM_OK;
 	char subj[128];
 
 	*good = json_array();
@@ -130,38 +138,51 @@ pki_ocsp_staple(STACK_OF(X509) *chain, const uint8_t *const *ders, const size_t 
 		return tam_err_set(err, TAM_ENOMEM, "OCSP: out of memory");
 	}
 	for (size_t i = 0; i < n; i++)
-		if ((bs[i] = basic_of(ders[i], lens[i], err)) == NULL && first_bad == TAM_OK)
-			first_bad = err != NULL ? err->code : TAM_EMALFORMED;
+		if ((bs[i] = basic_of(ders[i], lens[i], &e)) == NULL)
+			note_problem(&first, &e);
 	/* In chain order: the TAM certificate, then each intermediate up. */
 	for (int c = 0; c < sk_X509_num(chain); c++) {
 		X509 *cert = sk_X509_value(chain, c);
-		ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
-		int at = -1, status, reason;
-		size_t k = 0;
+		struct tam_err why = { 0 };
+		int64_t best_this = -1;
+		size_t best = n;
 		char *b64 = NULL;
 
 		pki_cert_subject(cert, subj, sizeof(subj));
-		for (size_t i = 0; i < n && at < 0; i++)
-			if (bs[i] != NULL && (at = find_single(bs[i], cert)) >= 0)
-				k = i;
-		if (at < 0) {
-			rc = tam_err_set(err, TAM_ECERT_EXPIRED, "OCSP: no response for %s", subj);
-			if (first_bad == TAM_OK)
-				first_bad = rc;
+		/*
+		 * Of several responses for it (old and new files side by side), the
+		 * newest good one; none if any says revoked.
+		 */
+		for (size_t i = 0; i < n; i++) {
+			ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+			int at, status, reason;
+
+			if (bs[i] == NULL || (at = find_single(bs[i], cert)) < 0)
+				continue;
+			status = OCSP_single_get0_status(OCSP_resp_get0(bs[i], at), &reason, &rev,
+			    &thisupd, &nextupd);
+			if (judge(status, thisupd, nextupd, now, subj, &e) != TAM_OK) {
+				/* A revocation outweighs any good answer beside it. */
+				if (why.code != TAM_ECERT_REVOKED)
+					why = e;
+				continue;
+			}
+			if (time_of(thisupd) > best_this) {
+				best_this = time_of(thisupd);
+				best = i;
+			}
+		}
+		if (best == n || why.code == TAM_ECERT_REVOKED) {
+			if (why.code == TAM_OK)
+				tam_err_set(&why, TAM_ECERT_EXPIRED, "OCSP: no response for %s", subj);
+			note_problem(&first, &why);
 			continue;
 		}
-		status = OCSP_single_get0_status(OCSP_resp_get0(bs[k], at), &reason, &rev, &thisupd,
-		    &nextupd);
-		rc = judge(status, thisupd, nextupd, now, subj, err);
-		if (rc != TAM_OK) {
-			if (first_bad == TAM_OK)
-				first_bad = rc;
-			continue;
-		}
-		if (tam_b64_encode(ders[k], lens[k], &b64) != TAM_OK ||
+		if (tam_b64_encode(ders[best], lens[best], &b64) != TAM_OK ||
 		    json_array_append_new(*good, json_string(b64)) != 0) {
 			free(b64);
-			first_bad = tam_err_set(err, TAM_ENOMEM, "OCSP: out of memory");
+			tam_err_set(&e, TAM_ENOMEM, "OCSP: out of memory");
+			note_problem(&first, &e);
 			break;
 		}
 		free(b64);
@@ -170,7 +191,9 @@ pki_ocsp_staple(STACK_OF(X509) *chain, const uint8_t *const *ders, const size_t 
 		OCSP_BASICRESP_free(bs[i]);
 	free(bs);
 	ERR_clear_error();
-	return first_bad;
+	if (first.code != TAM_OK && err != NULL)
+		*err = first;
+	return first.code;
 }
 
 int

@@ -149,9 +149,11 @@ map_verify_error(int e)
 }
 
 /*
- * With CRLs loaded, revocation is checked for every certificate whose
+ * With CRLs loaded, the leaf is checked against its issuer's CRL when that
  * issuer published one; an issuer without a CRL is not checked (there is
- * nothing to check against), but a CRL that is present must be valid.
+ * nothing to check against), but a CRL that is present must be valid. Only
+ * the leaf: with partial chains the top of a chain is a role CA trusted on
+ * its own, and a CRL of its issuer could not be verified there.
  */
 static int
 crl_where_published(int ok, X509_STORE_CTX *ctx)
@@ -194,7 +196,7 @@ pki_verify_chain(const struct pki_trust *t, X509 *leaf, STACK_OF(X509) *untruste
 	X509_VERIFY_PARAM_set_depth(vp, TAM_MAX_CHAIN_CERTS - 2);
 	/* Partial chains: a role CA (tee/ca.crt) can be trusted without its root. */
 	if (X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN |
-	    (t->crls ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL : 0)) != 1) {
+	    (t->crls ? X509_V_FLAG_CRL_CHECK : 0)) != 1) {
 		rc = tam_err_set(err, TAM_ECRYPTO, "chain validation: cannot set flags");
 		goto out;
 	}

@@ -47,6 +47,8 @@ static const char SQL_REQUEST_STATUS[] =
 static const char SQL_REQUESTS_CANCEL[] =
     "UPDATE requests SET cancelled = 1"
     " WHERE device_id = ?1 AND answered IS NULL AND cancelled = 0 AND session_id IS NOT ?2";
+static const char SQL_ANSWER_SEEN[] =
+    "INSERT INTO answers_seen (device_id, digest, at) VALUES (?1, ?2, ?3)";
 static const char SQL_PURGE_REQUESTS[] = "DELETE FROM requests WHERE expires < ?1";
 /* Sessions left open by a device that went away go too once none of their requests remain. */
 static const char SQL_PURGE_SESSIONS[] =
@@ -319,4 +321,16 @@ store_purge(struct store *st, int64_t before, struct tam_err *err)
 	if ((rc = store_run(st, SQL_PURGE_REQUESTS, cutoff, "purge", err)) == TAM_OK)
 		rc = store_run(st, SQL_PURGE_SESSIONS, cutoff, "purge", err);
 	return store_tx_close(st, &tx, rc, err);
+}
+
+int
+store_answer_remember(struct store *st, int64_t device_id, const uint8_t digest[32], int64_t now,
+    struct tam_err *err)
+{
+	int rc = store_run(st, SQL_ANSWER_SEEN, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_BLOB(digest, 32), STORE_INT64(now)), "answer", err);
+
+	if (rc == TAM_ECONFLICT)
+		rc = tam_err_set(err, TAM_ERID_REPLAYED, "this answer was accepted before");
+	return rc;
 }

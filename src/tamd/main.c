@@ -271,7 +271,13 @@ crl_file(const char *path, STACK_OF(X509_CRL) *all, struct tam_err *err)
 	free(data);
 	while (rc == TAM_OK && sk_X509_CRL_num(crls) > 0) {
 		X509_CRL *c = sk_X509_CRL_shift(crls);
-		if (sk_X509_CRL_push(all, c) == 0) {
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(c);
+		/* A stale CRL would refuse every TEE of its CA: better to refuse the file. */
+		if (next == NULL || X509_cmp_time(next, NULL) <= 0) {
+			X509_CRL_free(c);
+			rc = tam_err_set(err, TAM_EINVAL, "%s: a CRL %s", path,
+			    next == NULL ? "without nextUpdate" : "past its nextUpdate");
+		} else if (sk_X509_CRL_push(all, c) == 0) {
 			X509_CRL_free(c);
 			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		}
@@ -331,8 +337,8 @@ load_anchor_dir(const char *dir, struct anchor_dir *out, struct tam_err *err)
  * fails (identity.ocsp_stale = refuse), or is logged and left out (warn).
  */
 static int
-load_ocsp(const struct tam_config *c, const struct pki_signer *signer, json_t **staple,
-    struct tam_err *err)
+load_ocsp(const struct tam_config *c, const struct pki_signer *signer, bool running,
+    json_t **staple, struct tam_err *err)
 {
 	uint8_t *ders[MAX_OCSP_FILES] = { 0 };
 	size_t lens[MAX_OCSP_FILES], n = 0;
@@ -366,17 +372,23 @@ load_ocsp(const struct tam_config *c, const struct pki_signer *signer, json_t **
 	if (rc == TAM_OK) {
 		rc = pki_ocsp_staple(pki_signer_chain(signer), (const uint8_t *const *)ders, lens, n,
 		    tam_now(), staple, err);
-		if (rc != TAM_OK && strcmp(c->ocsp_stale, "warn") == 0) {
-			log_warn("event=ocsp.stale staple=%zu error=\"%s\" note=\"stapling the good ones; "
-			    "TEEs that check may refuse this TAM\"", json_array_size(*staple), err->msg);
+		/* While running nothing can be refused: what went stale is dropped, loudly. */
+		if (rc != TAM_OK && (running || strcmp(c->ocsp_stale, "warn") == 0)) {
+			if (running)
+				log_error("event=ocsp.stale staple=%zu error=\"%s\" note=\"stapling the good "
+				    "ones; refresh identity.ocsp_dir\"", json_array_size(*staple), err->msg);
+			else
+				log_warn("event=ocsp.stale staple=%zu error=\"%s\" note=\"stapling the good "
+				    "ones; TEEs that check may refuse this TAM\"", json_array_size(*staple),
+				    err->msg);
 			rc = TAM_OK;
+		} else if (rc == TAM_OK && !running) {
+			log_info("event=ocsp.load responses=%zu", json_array_size(*staple));
 		}
 	}
 	if (rc != TAM_OK) {
 		json_decref(*staple);
 		*staple = NULL;
-	} else {
-		log_info("event=ocsp.load responses=%zu", json_array_size(*staple));
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ders[i]);
@@ -749,7 +761,7 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
 	sd_notify(0, "RELOADING=1");
 	if (read_config(o, &next, &err) == TAM_OK &&
 	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) == TAM_OK &&
-	    load_ocsp(&next, signer, &staple, &err) == TAM_OK) {
+	    load_ocsp(&next, signer, false, &staple, &err) == TAM_OK) {
 		loaded = true;
 		for (size_t i = 0; i < nls && loaded; i++)
 			loaded = listener_tls_load(&ls[i], &next, &tls[i], &err) == TAM_OK;
@@ -787,6 +799,26 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
 	sd_notify(0, "READY=1\nSTATUS=serving");
 }
 
+/*
+ * The staple again, from the files as they are now: responses that went
+ * stale while the daemon ran leave it (and say so), refreshed files join it.
+ */
+static void
+refresh_ocsp(const struct tam_config *c, const struct pki_signer *signer)
+{
+	struct tam_err err = { 0 };
+	json_t *staple = NULL;
+
+	if (c->ocsp_dir[0] == '\0')
+		return;
+	if (load_ocsp(c, signer, true, &staple, &err) != TAM_OK) {
+		log_error("event=ocsp.refresh result=failed error=\"%s\" note=\"keeping the staple\"",
+		    err.msg);
+		return;
+	}
+	otrp_engine_set_ocsp(engine, staple);
+}
+
 static void
 serve_until_signal(const struct options *o, const struct pki_signer *signer,
     struct tam_config *c, struct store *st, struct listener *ls, size_t nls, const sigset_t *set)
@@ -814,6 +846,7 @@ serve_until_signal(const struct options *o, const struct pki_signer *signer,
 			reap_retired(&ls[i], false);
 		if (tam_now() >= next_housekeeping) {
 			housekeeping(st);
+			refresh_ocsp(c, signer);
 			next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 		}
 	}
@@ -877,9 +910,11 @@ main(int argc, char **argv)
 	    listener_tls_load(&ls[1], &cfg, &ls[1].tls, &err) != TAM_OK ||
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
 	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK ||
-	    (cfg.aist_tam_key[0] != '\0' && pki_signer_load_raw(cfg.aist_tam_key,
-	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK) ||
-	    load_ocsp(&cfg, signer, &staple, &err) != TAM_OK) {
+	    (cfg.aist_tam_key[0] != '\0' && (pki_signer_load_raw(cfg.aist_tam_key,
+	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK ||
+	    (jose_key_type(pki_signer_public(aist_signer)) != JOSE_KTY_RSA &&
+	    tam_err_set(&err, TAM_EINVAL, "aist.tam_key: the AIST agent knows RSA keys only") != 0))) ||
+	    load_ocsp(&cfg, signer, false, &staple, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}

@@ -258,6 +258,58 @@ test_oversized_ta_blocked(void **state)
 	    " AND result LIKE 'blocked:profile aist: the TA bundle is %'"), 1);
 }
 
+/* POST body to the AIST endpoint; the answer in *r. */
+static void
+post(const char *body, size_t len, struct mock_http_resp *r)
+{
+	struct tam_err err = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(mock_http_post(aist_url, len ? OTRP_MEDIA_TYPE : NULL, OTRP_MEDIA_TYPE,
+	    (const uint8_t *)body, len, r, &err), 0);
+}
+
+/* A signed answer recorded on the wire and played again is refused: its rid is no proof. */
+static void
+test_replayed_answer_refused(void **state)
+{
+	struct mock_http_resp r1, r2, r3;
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = aist_device("replay", NULL);
+	char *ans = NULL, *again = NULL;
+	size_t ans_len = 0, again_len = 0;
+
+	(void)state;
+	/* a whole honest exchange: GetDeviceState, its answer, the TAM's reply */
+	post("", 0, &r1);
+	assert_int_equal(r1.status, 200);
+	assert_int_equal(mock_tee_process(mt, (const uint8_t *)r1.body, r1.len, &ans, &ans_len,
+	    &err), 0);
+	post(ans, ans_len, &r2);
+	assert_true(r2.status == 200 || r2.status == 204);
+	/* a new session, and the recorded answer instead of a fresh one */
+	post("", 0, &r3);
+	assert_int_equal(r3.status, 200);
+	mock_http_resp_clear(&r3);
+	post(ans, ans_len, &r3);
+	assert_int_equal(r3.status, 400);
+	assert_non_null(strstr(r3.body, "accepted before"));
+	mock_http_resp_clear(&r3);
+	/* the device's own fresh answer still goes through */
+	post("", 0, &r3);
+	assert_int_equal(mock_tee_process(mt, (const uint8_t *)r3.body, r3.len, &again, &again_len,
+	    &err), 0);
+	mock_http_resp_clear(&r3);
+	post(again, again_len, &r3);
+	assert_true(r3.status == 200 || r3.status == 204);
+	mock_http_resp_clear(&r1);
+	mock_http_resp_clear(&r2);
+	mock_http_resp_clear(&r3);
+	free(ans);
+	free(again);
+	mock_tee_close(mt);
+}
+
 int
 main(void)
 {
@@ -265,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_seed_flow),
 		cmocka_unit_test(test_profile_is_confined),
 		cmocka_unit_test(test_oversized_ta_blocked),
+		cmocka_unit_test(test_replayed_answer_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

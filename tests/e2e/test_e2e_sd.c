@@ -172,6 +172,19 @@ test_update_sd(void **state)
 	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sd_requests"), 0);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM audit WHERE action = 'sd.update'"), 3);
+	/* one UpdateSD per renewal: the session ends ok, not "no progress" */
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM sessions WHERE result <> 'ok'"), 0);
+	session("GetDeviceStateRequest");
+	/* a rename and a renewal together still make a single UpdateSD */
+	assert_int_equal(e2e_ctl(&env, "sp update " E2E_SPID " --sdname sp1.third"), 0);
+	assert_int_equal(e2e_ctl(&env, "device renew-aik tee1 " E2E_SPID), 0);
+	session("GetDeviceStateRequest UpdateSDRequest");
+	assert_true(mock_tee_has_sd(mt, "sp1.third"));
+	assert_int_equal(e2e_ctl(&env, "sp update " E2E_SPID " --sdname sp1.renamed"), 0);
+	session("GetDeviceStateRequest UpdateSDRequest");
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM sessions WHERE result <> 'ok'"), 0);
 	session("GetDeviceStateRequest");
 	free(aik1);
 	free(aik2);

@@ -832,7 +832,7 @@ test_crl(void **state)
 	sk = stack_of(f->tee_ca, NULL);
 	assert_int_equal(pki_verify_chain(t, f->tee1, sk, 0, &err), TAM_ECERT_REVOKED);
 	assert_non_null(strstr(err.msg, "revoked"));
-	/* not listed: passes; the tee CA itself has no CRL from the root, so it is not checked */
+	/* not listed: passes (only the leaf is checked; the tee CA has no CRL from the root anyway) */
 	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, 0, &err), TAM_OK);
 	/* the CRL is good for 30 days: after that the chain fails, it does not pass unchecked */
 	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, tam_now() + 40 * 86400, &err),
@@ -855,8 +855,8 @@ test_ocsp(void **state)
 {
 	struct fx *f = *state;
 	struct tam_err err = { 0 };
-	uint8_t *leaf_der = NULL, *ca_der = NULL, *pem = NULL;
-	size_t leaf_len = 0, ca_len = 0, len = 0;
+	uint8_t *leaf_der = NULL, *ca_der = NULL, *pem = NULL, *old_leaf = NULL;
+	size_t leaf_len = 0, ca_len = 0, len = 0, old_leaf_len = 0;
 	STACK_OF(X509) *chain = NULL;
 	json_t *good = NULL;
 	X509 *tam_c, *tam_ca_c;
@@ -924,7 +924,8 @@ test_ocsp(void **state)
 		/* revoked */
 		assert_int_equal(run(f, "sh '%s' revoke '%s/c' tam tam && sh '%s' ocsp '%s/c'",
 		    f->script, f->dir, f->script, f->dir), 0);
-		free(leaf_der);
+		old_leaf = leaf_der;
+		old_leaf_len = leaf_len;
 		leaf_der = NULL;
 		assert_int_equal(read_file(f, "c/tam/ocsp/tam.der", &leaf_der, &leaf_len), TAM_OK);
 		assert_int_equal(pki_ocsp_check(tc, leaf_der, leaf_len, tam_c, tam_ca_c, chain, now,
@@ -936,12 +937,29 @@ test_ocsp(void **state)
 			    TAM_ECERT_REVOKED);
 			json_decref(good);
 		}
+		/* an older good response beside the revoked one does not hide it */
+		{
+			const uint8_t *ders[3] = { old_leaf, leaf_der, ca_der };
+			size_t lens[3] = { old_leaf_len, leaf_len, ca_len };
+			assert_int_equal(pki_ocsp_staple(chain, ders, lens, 3, now, &good, &err),
+			    TAM_ECERT_REVOKED);
+			assert_non_null(strstr(err.msg, "revoked"));
+			assert_int_equal(json_array_size(good), 1);
+			json_decref(good);
+			/* and of two good ones, either serves: the staple is complete */
+			ders[1] = old_leaf;
+			lens[1] = old_leaf_len;
+			assert_int_equal(pki_ocsp_staple(chain, ders, lens, 3, now, &good, &err), TAM_OK);
+			assert_int_equal(json_array_size(good), 2);
+			json_decref(good);
+		}
 		pki_trust_free(tc);
 		X509_free(root_c);
 	}
 	sk_X509_pop_free(chain, X509_free);
 	free(pem);
 	free(leaf_der);
+	free(old_leaf);
 	free(ca_der);
 }
 
