@@ -6,6 +6,7 @@
 #   make check      every test, in a normal and an ASan+UBSan build
 #   make fuzz       libFuzzer harnesses (clang) into build-fuzz/
 #   make vectors    regenerate the published test vectors in docs/vectors/
+#   make bench      the benchmark of bench/ (minutes; results as in docs/performance.md)
 #   make install    PREFIX, DESTDIR, SBINDIR, BINDIR, SYSTEMDUNITDIR honoured
 #
 # `run` and `check` first run `make deps`, which installs missing Debian
@@ -76,7 +77,7 @@ SCHEMA := $(sort $(wildcard schema/*.sql))
 BINS := $(BUILD)/otrp-tamd $(BUILD)/otrp-tamctl $(BUILD)/mock-tee
 
 .PHONY: all tests deps run check test-run fuzz fuzz-bins fuzz-run valgrind clean install uninstall \
-	vectors
+	vectors bench
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -146,7 +147,20 @@ $(BUILD)/tests/vectors: $(BUILD)/tests/tools/vectors.o $(MOCK_LIB_OBJS) $(BUILD)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY) $(BUILD)/tests/list-routes \
-	$(BUILD)/tests/jose-tool $(BUILD)/tests/vectors
+	$(BUILD)/tests/jose-tool $(BUILD)/tests/vectors $(BUILD)/bench/otrp-loadgen
+
+# The load generator of bench/ (not part of make check: it measures, it does not test).
+$(BUILD)/bench/otrp-loadgen: $(BUILD)/bench/loadgen.o $(BUILD)/libtam.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+bench: $(BINS) $(BUILD)/bench/otrp-loadgen
+	$(Q)sh bench/run.sh $(BUILD)
 
 # Regenerate docs/vectors/ (deterministic: the same bytes on every run).
 vectors: $(BUILD)/tests/vectors

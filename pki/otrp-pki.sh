@@ -19,8 +19,8 @@ tmp=
 
 usage() {
 	cat <<EOF
-usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
-       $prog issue [--ec] [--expired] [--tamid URI] [--force] DIR ROLE NAME
+usage: $prog [--ec|--rsa4096] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
+       $prog issue [--ec|--rsa4096] [--expired] [--tamid URI] [--force] DIR ROLE NAME
        $prog revoke DIR ROLE NAME
        $prog crl DIR ROLE
        $prog ocsp DIR
@@ -44,6 +44,7 @@ usage: $prog [--ec] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
                     identity.ocsp_dir; a TAM certificate revoked with
                     'revoke DIR tam tam' gets a "revoked" response
   --ec              EC P-256 leaves instead of RSA-2048
+  --rsa4096         RSA-4096 leaves instead of RSA-2048
   --ca-alg ALG      role CA keys: ec (P-256, default) or rsa4096
   --tamid URI       subjectAltName URI of TAM leaves
                     (default $default_tamid)
@@ -324,6 +325,7 @@ while [ $# -gt 0 ]; do
 		exit 0
 		;;
 	--ec) leaf_alg=ec ;;
+	--rsa4096) leaf_alg=rsa4096 ;;
 	--force) force=yes ;;
 	--expired)
 		[ "$mode" = issue ] || usage_error "--expired only applies to issue"
