@@ -150,7 +150,7 @@ tests: $(BINS) $(UNIT_TESTS) $(E2E_TESTS) $(FUZZ_REPLAY) $(BUILD)/tests/list-rou
 	$(BUILD)/tests/jose-tool $(BUILD)/tests/vectors $(BUILD)/bench/otrp-loadgen
 
 # The load generator of bench/ (not part of make check: it measures, it does not test).
-$(BUILD)/bench/otrp-loadgen: $(BUILD)/bench/loadgen.o $(BUILD)/libtam.a
+$(BUILD)/bench/otrp-loadgen: $(BUILD)/bench/loadgen.o $(MOCK_LIB_OBJS) $(BUILD)/libtam.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 

@@ -6,6 +6,10 @@
  *   otrp-loadgen --url URL --pid PID --tee-key K --tee-cert C --tee-ca C
  *                --tam-cert C --tam-key K --anchor C --sessions N --concurrency C
  *   otrp-loadgen --url URL --pid PID --open N        (N sessions left open; RSS)
+ *   otrp-loadgen --url URL --pid PID --install DIR --devices N --anchor C [--prefix P]
+ *                (N mock TEEs P1..PN (dev1..) of the PKI in DIR, each installing what
+ *                 is assigned to it; prints server CPU per install session and
+ *                 the AES-256-CBC + copy floor of 1 MiB)
  *
  * Each session is what a device with nothing to install does: an empty POST,
  * the TAM's signed GetDeviceStateRequest, the device's signed answer with
@@ -33,6 +37,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "mock_tee.h"
 #include "tam/jose.h"
 #include "tam/pki.h"
 #include "tam/util.h"
@@ -40,12 +45,13 @@
 #define MEDIA "application/otrp+json"
 
 struct opts {
-	const char *url, *tee_key, *tee_cert, *tee_ca, *tam_cert, *tam_key, *anchor;
+	const char *url, *tee_key, *tee_cert, *tee_ca, *tam_cert, *tam_key, *anchor, *install;
+	const char *prefix;
 	long pid;
-	long sessions, concurrency, open;
+	long sessions, concurrency, open, devices;
 };
 
-static struct opts o = { .sessions = 1000, .concurrency = 8 };
+static struct opts o = { .sessions = 1000, .concurrency = 8, .prefix = "dev" };
 static struct jose_key *tee_key;
 static json_t *edsi;              /* the DSI, encrypted once to the TAM key */
 static atomic_long next_session, failures;
@@ -418,6 +424,76 @@ measure_floor(double parts[4])
 	return parts[0] + parts[1] + parts[2] + parts[3];
 }
 
+/* One device's whole session (GetDeviceState, CreateSD, InstallTA), the server's CPU for it. */
+static double
+install_one(long i, char *dir)
+{
+	char state[1200], key[1200], cert[1200], ca[1200];
+	struct mock_tee_cfg cfg = { 0 };
+	struct mock_session_result res;
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = NULL;
+	double c0, c1;
+
+	snprintf(state, sizeof(state), "%s/state-%s%ld", dir, o.prefix, i);
+	snprintf(key, sizeof(key), "%s/tee/%s%ld.key", dir, o.prefix, i);
+	snprintf(cert, sizeof(cert), "%s/tee/%s%ld.crt", dir, o.prefix, i);
+	snprintf(ca, sizeof(ca), "%s/tee/ca.crt", dir);
+	cfg.state_dir = state;
+	cfg.key_path = key;
+	cfg.cert_path = cert;
+	cfg.cacert_path = ca;
+	cfg.tam_anchor_path = o.anchor;
+	cfg.tee_name = "bench";
+	if (mock_tee_open(&cfg, &mt, &err) != TAM_OK)
+		die("mock TEE dev%ld: %s", i, err.msg);
+	c0 = cpu_of(o.pid);
+	if (mock_tee_run_session(mt, o.url, &res, &err) != TAM_OK || res.n_requests != 3)
+		die("dev%ld: the session did not install (%s; %d requests)", i, err.msg,
+		    res.n_requests);
+	c1 = cpu_of(o.pid);
+	mock_tee_close(mt);
+	return c1 - c0;
+}
+
+static void
+f_aes_copy(void *a)
+{
+	uint8_t *buf = a, key[32] = { 1 }, iv[16] = { 2 }, *ct = NULL, *copy;
+	size_t ct_len = 0;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+
+	ct = malloc((1u << 20) + 16);
+	copy = malloc(1u << 20);
+	if (ctx == NULL || ct == NULL || copy == NULL ||
+	    EVP_EncryptInit_ex2(ctx, EVP_aes_256_cbc(), key, iv, NULL) != 1 ||
+	    EVP_EncryptUpdate(ctx, ct, &n1, buf, 1 << 20) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, ct + n1, &n2) != 1)
+		die("floor: AES");
+	ct_len = (size_t)n1 + (size_t)n2;
+	memcpy(copy, ct, ct_len < (1u << 20) ? ct_len : (1u << 20));
+	EVP_CIPHER_CTX_free(ctx);
+	free(ct);
+	free(copy);
+}
+
+static void
+install_run(void)
+{
+	double sum = 0, floor;
+	uint8_t *buf = calloc(1, 1u << 20);
+
+	if (buf == NULL)
+		die("out of memory");
+	for (long i = 1; i <= o.devices; i++)
+		sum += install_one(i, (char *)o.install);
+	floor = per_call(f_aes_copy, buf, 50);
+	printf("install_devices=%ld server_cpu_ms_per_install_session=%.3f aes_copy_1mib_floor_ms=%.3f\n",
+	    o.devices, sum / (double)o.devices * 1e3, floor * 1e3);
+	free(buf);
+}
+
 /* Open n sessions and leave them waiting; report the server's memory. */
 static void
 open_sessions(void)
@@ -446,7 +522,9 @@ main(int argc, char **argv)
 		{ "tam-key", required_argument, NULL, 'K' }, { "anchor", required_argument, NULL, 'r' },
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "concurrency", required_argument, NULL, 'C' },
-		{ "open", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "open", required_argument, NULL, 'o' }, { "install", required_argument, NULL, 'i' },
+		{ "devices", required_argument, NULL, 'd' }, { "prefix", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
 	};
 	double floor_parts[4], floor, t0, t1, c0, c1, wall, cpu;
 	pthread_t *th;
@@ -465,6 +543,9 @@ main(int argc, char **argv)
 		case 'n': o.sessions = strtol(optarg, NULL, 10); break;
 		case 'C': o.concurrency = strtol(optarg, NULL, 10); break;
 		case 'o': o.open = strtol(optarg, NULL, 10); break;
+		case 'i': o.install = optarg; break;
+		case 'd': o.devices = strtol(optarg, NULL, 10); break;
+		case 'P': o.prefix = optarg; break;
 		default: return 2;
 		}
 	}
@@ -475,6 +556,12 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (o.open > 0) {
 		open_sessions();
+		return 0;
+	}
+	if (o.install != NULL) {
+		if (o.devices <= 0 || o.anchor == NULL)
+			die("--install needs --devices and --anchor");
+		install_run();
 		return 0;
 	}
 	if (o.sessions <= 0 || o.concurrency <= 0 || o.concurrency > 1024)

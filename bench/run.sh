@@ -6,7 +6,7 @@
 # nothing to do; then the daemon's memory with many sessions open. Prints one
 # result line per run; docs/performance.md explains them.
 #
-#   sh bench/run.sh [BUILD]        knobs: SESSIONS CONCURRENCY PROFILES COUNTS OPEN
+#   sh bench/run.sh [BUILD]        knobs: SESSIONS CONCURRENCY PROFILES COUNTS OPEN INSTALLS
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -15,6 +15,7 @@ concurrency=${CONCURRENCY:-8}
 profiles=${PROFILES:-"es256-p256 rs256-rsa2048 rs256-rsa4096"}
 counts=${COUNTS:-"100 10000 1000000"}
 open=${OPEN:-1000}
+installs=${INSTALLS:-10}
 py=/usr/bin/python3
 t=$(mktemp -d "${TMPDIR:-/tmp}/otrp-bench.XXXXXX")
 pid=
@@ -90,4 +91,42 @@ for p in $profiles; do
 		fi
 		stop
 	done
+done
+
+# A 1 MiB TA installed on fresh devices against a 1 KiB one: the difference is
+# what each device costs for the megabyte (its bulk encryption was done once,
+# at upload), next to the AES-256-CBC + copy floor of 1 MiB.
+for p in es256-p256 rs256-rsa2048; do
+	case $p in es256-p256) alg=--ec ;; *) alg= ;; esac
+	d=$t/install-$p
+	# shellcheck disable=SC2086
+	sh "$top/pki/otrp-pki.sh" $alg "$d/pki" >/dev/null
+	db=$d/tamd.db
+	ctl() { "$build/otrp-tamctl" -d "$db" "$@" >/dev/null; }
+	ctl init --key "$d/pki/tam/tam.key" --cert "$d/pki/tam/tam-chain.pem"
+	ctl trust-anchor add tee-ca "$d/pki/tee/ca.crt"
+	ctl sp add sp1 "$d/pki/sp/sp1.crt"
+	head -c 1048576 /dev/urandom >"$d/big.bin"
+	head -c 1024 /dev/urandom >"$d/small.bin"
+	for s in big small; do
+		ctl ta sign --key "$d/pki/sp/sp1.key" "$d/$s.bin" "$d/$s.jws"
+	done
+	ctl ta upload sp1 11111111-1111-4111-8111-111111111111 1.0 "$d/big.jws"
+	ctl ta upload sp1 22222222-2222-4222-8222-222222222222 1.0 "$d/small.jws"
+	for i in $(seq 1 "$installs"); do
+		for s in big small; do
+			# shellcheck disable=SC2086
+			sh "$top/pki/otrp-pki.sh" issue $alg "$d/pki" tee "$s$i" >/dev/null
+			ctl device enroll --cert "$d/pki/tee/$s$i.crt" --name "$s$i"
+		done
+		ctl assign "big$i" 11111111-1111-4111-8111-111111111111
+		ctl assign "small$i" 22222222-2222-4222-8222-222222222222
+	done
+	start "$db"
+	for s in big small; do
+		printf 'profile=%s ta=%s ' "$p" "$s"
+		"$build/bench/otrp-loadgen" --url "http://127.0.0.1:$port/tam" --pid "$pid" \
+			--install "$d/pki" --devices "$installs" --prefix "$s" --anchor "$d/pki/root/ca.crt"
+	done
+	stop
 done

@@ -20,6 +20,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (otrp_dsi_parse(data, size, &d, &err) == TAM_OK)
 		otrp_dsi_clear(&d);
+	/* As the AIST profile reads it: SDs without a name. */
+	if (otrp_dsi_parse_flags(data, size, OTRP_DSI_NAMELESS_SD, &d, &err) == TAM_OK)
+		otrp_dsi_clear(&d);
 	if (otrp_content_parse(data, size, &c, &err) == TAM_OK) {
 		if (c.dsi != NULL && otrp_dsi_parse(c.dsi, c.dsi_len, &d, &err) == TAM_OK)
 			otrp_dsi_clear(&d);

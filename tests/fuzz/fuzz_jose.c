@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tam/jose.h"
 
@@ -46,7 +47,15 @@ static const char test_key_pem[] =
 	"kaIXsNbyBRr17JDz0+Fw9ZW/\n"
 	"-----END PRIVATE KEY-----\n";
 
-static struct jose_key *key;
+/* And a fixed P-256 key, so ECDH-ES+A128KW seeds reach their unwrap. */
+static const char test_ec_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgP1GyIlY4PDw8eZI0\n"
+	"Twr5lNMslBptuQhR2z8l+p7ULCChRANCAARTzSIA2V3TwWj5OGd0fe0sWyTktZMS\n"
+	"zYIkJ2AZx8UB/oNMbxjAKrnZi/mcDm7iIRdjze1ss7o/Dc75NZUgNNSi\n"
+	"-----END PRIVATE KEY-----\n";
+
+static struct jose_key *key, *ec_key;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (key == NULL && jose_key_from_pem((const uint8_t *)test_key_pem,
 	    sizeof(test_key_pem) - 1, &key, NULL) != TAM_OK)
 		abort();
+	if (ec_key == NULL && jose_key_from_pem((const uint8_t *)test_ec_pem,
+	    sizeof(test_ec_pem) - 1, &ec_key, NULL) != TAM_OK)
+		abort();
 	doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
 	if (doc == NULL)
 		return 0;
@@ -69,6 +81,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (jose_jwe_decrypt(key, doc, &pt, &len, NULL) == TAM_OK)
 		free(pt);
+	pt = NULL;
+	if (jose_jwe_decrypt(ec_key, doc, &pt, &len, NULL) == TAM_OK)
+		free(pt);
+	{
+		char alg[JOSE_ALG_MAX], enc[JOSE_ALG_MAX];
+		/* Whatever it names, it is an allowed name that fits its buffer. */
+		if (jose_jwe_suite(doc, alg, enc, NULL) == TAM_OK &&
+		    (strlen(alg) >= JOSE_ALG_MAX || strlen(enc) >= JOSE_ALG_MAX))
+			abort();
+	}
 	json_decref(doc);
 	return 0;
 }
