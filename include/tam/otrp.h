@@ -156,6 +156,12 @@ json_t *otrp_content_update_sd(const char *tamid, const char *spid, const char *
 json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
     size_t ct_len, const uint8_t *pdata, size_t pdata_len, bool update);
 
+/*
+ * json_dumps(root, JSON_COMPACT), byte for byte, but long base64 strings (a
+ * TA, a JWS payload) are copied in rather than checked and escaped one
+ * character at a time; *out malloc'd, NUL-terminated.
+ */
+int otrp_dumps(const json_t *root, char **out, size_t *len) TAM_WUR;
 /* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
 int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;
 

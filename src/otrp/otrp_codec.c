@@ -825,11 +825,13 @@ otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size
 	json_t *j = NULL;
 
 	tam_hex_encode(iv, 16, ivhex);
+	/* Base64 is plain ASCII: the megabytes of a TA need no UTF-8 check. */
 	if (data != NULL && key_jwe != NULL)
-		j = json_pack("{s:O,s:s,s:s,s:s}", "key", key_jwe, "iv", ivhex, "alg", "AESCBC",
-		    update ? "ciphernewtadata" : "ciphertadata", data);
+		j = json_pack("{s:O,s:s,s:s,s:o}", "key", key_jwe, "iv", ivhex, "alg", "AESCBC",
+		    update ? "ciphernewtadata" : "ciphertadata", json_string_nocheck(data));
 	if (j != NULL && pdata != NULL && ((pd = b64_or_null(pdata, pdata_len)) == NULL ||
-	    json_object_set_new(j, update ? "ciphernewpdata" : "cipherpdata", json_string(pd)) != 0)) {
+	    json_object_set_new(j, update ? "ciphernewpdata" : "cipherpdata",
+	    json_string_nocheck(pd)) != 0)) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -839,18 +841,130 @@ otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size
 	return j;
 }
 
+/* Strings this long that are base64 or base64url are spliced in, not escaped. */
+#define SPLICE_MIN 4096
+
+static bool
+plain_base64(const char *s, size_t n)
+{
+	static bool table[256];
+	static bool ready;
+
+	if (!ready) {
+		for (int c = 0; c < 256; c++)
+			table[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=' || c == '-' ||
+			    c == '_';
+		ready = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!table[(unsigned char)s[i]])
+			return false;
+	return true;
+}
+
+/* Replace long base64 strings of o (a copy) by "\x01N\x01" markers; keep them in big. */
+static int
+mark_big(json_t *o, json_t **big, size_t *n, size_t max)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(o)) {
+		json_object_foreach(o, key, v) {
+			if (json_is_string(v) && json_string_length(v) >= SPLICE_MIN &&
+			    plain_base64(json_string_value(v), json_string_length(v)) && *n < max) {
+				char mark[16];
+				snprintf(mark, sizeof(mark), "\x01%zu\x01", *n);
+				big[(*n)++] = json_incref(v);
+				if (json_object_set_new(o, key, json_string(mark)) != 0)
+					return -1;
+			} else if (mark_big(v, big, n, max) != 0) {
+				return -1;
+			}
+		}
+	} else if (json_is_array(o)) {
+		json_array_foreach(o, i, v)
+			if (mark_big(v, big, n, max) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+int
+otrp_dumps(const json_t *root, char **out, size_t *len)
+{
+	json_t *copy = NULL, *big[8];
+	size_t n = 0, total, at = 0;
+	char *text = NULL, *buf = NULL, *p, *q;
+	int rc = TAM_ENOMEM;
+
+	*out = NULL;
+	*len = 0;
+	/* A shallow copy is enough for the top; mark_big replaces members, never mutates shared ones. */
+	if ((copy = json_deep_copy(root)) == NULL || mark_big(copy, big, &n, 8) != 0 ||
+	    (text = json_dumps(copy, JSON_COMPACT)) == NULL)
+		goto out;
+	/* A string of the tree that looks like a marker: nothing to gain, dump it plainly. */
+	{
+		size_t marks = 0;
+		for (p = text; (q = strstr(p, "\\u0001")) != NULL; p = q + 6)
+			marks++;
+		if (marks != 2 * n) {
+			free(text);
+			if ((text = json_dumps(root, JSON_COMPACT)) == NULL)
+				goto out;
+			*len = strlen(text);
+			*out = text;
+			text = NULL;
+			rc = TAM_OK;
+			goto out;
+		}
+	}
+	total = strlen(text);
+	for (size_t i = 0; i < n; i++)
+		total += json_string_length(big[i]);
+	if ((buf = malloc(total + 1)) == NULL)
+		goto out;
+	/* jansson wrote each marker as \u0001N\u0001: put the string's bytes there instead. */
+	for (p = text; (q = strstr(p, "\\u0001")) != NULL;) {
+		char *end;
+		unsigned long k = strtoul(q + 6, &end, 10);
+		if (strncmp(end, "\\u0001", 6) != 0 || k >= n ||
+		    at + (size_t)(q - p) + json_string_length(big[k]) > total)
+			goto out;
+		memcpy(buf + at, p, (size_t)(q - p));
+		at += (size_t)(q - p);
+		memcpy(buf + at, json_string_value(big[k]), json_string_length(big[k]));
+		at += json_string_length(big[k]);
+		p = end + 6;
+	}
+	memcpy(buf + at, p, strlen(p) + 1);
+	at += strlen(p);
+	*out = buf;
+	*len = at;
+	buf = NULL;
+	rc = TAM_OK;
+out:
+	for (size_t i = 0; i < n; i++)
+		json_decref(big[i]);
+	free(buf);
+	free(text);
+	json_decref(copy);
+	return rc;
+}
+
 int
 otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len)
 {
 	json_t *w = json_pack("{s:O}", otrp_request_name(m), jws);
+	int rc;
 
 	*out = NULL;
 	if (w == NULL)
 		return TAM_ENOMEM;
-	*out = json_dumps(w, JSON_COMPACT);
+	rc = otrp_dumps(w, out, len);
 	json_decref(w);
-	if (*out == NULL)
-		return TAM_ENOMEM;
-	*len = strlen(*out);
-	return TAM_OK;
+	return rc;
 }

@@ -289,18 +289,18 @@ sign_and_wrap(struct pki_signer *signer, enum otrp_msg m, json_t *tbs, char **bo
     struct tam_err *err)
 {
 	json_t *jws = NULL;
-	char *payload;
+	char *payload = NULL;
+	size_t plen = 0;
 	int rc;
 
 	if (tbs == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "cannot build %s", otrp_request_name(m));
-	payload = json_dumps(tbs, JSON_COMPACT);
+	rc = otrp_dumps(tbs, &payload, &plen);
 	json_decref(tbs);
-	if (payload == NULL)
+	if (rc != TAM_OK)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	/* x5c when the signer has a certificate; a raw-key signer (aist) sends a flat JWS. */
-	rc = pki_signer_sign(signer, NULL, true, (const uint8_t *)payload, strlen(payload), &jws,
-	    err);
+	rc = pki_signer_sign(signer, NULL, true, (const uint8_t *)payload, plen, &jws, err);
 	free(payload);
 	if (rc != TAM_OK)
 		return rc;

@@ -489,6 +489,47 @@ test_bundle(void **state)
 	free(bundle);
 }
 
+/* otrp_dumps writes what json_dumps writes, big base64 strings included. */
+static void
+test_dumps_splices(void **state)
+{
+	char *big = malloc(20001), *a, *b = NULL;
+	size_t blen = 0;
+	json_t *j;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < 20000; i++)
+		big[i] = "ABCxyz019+/=-_"[i % 14];
+	big[20000] = '\0';
+	j = json_pack("{s:{s:s,s:s,s:[s,i]},s:s}", "m", "data", big, "k", "v\"q\\u",
+	    "arr", big, 7, "other", big);
+	assert_non_null(j);
+	a = json_dumps(j, JSON_COMPACT);
+	assert_int_equal(otrp_dumps(j, &b, &blen), 0);
+	assert_int_equal(blen, strlen(a));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	/* a string that looks like a marker falls back to jansson, never overruns */
+	json_object_set_new(j, "tail", json_string("\x01" "1\x01"));
+	a = json_dumps(j, JSON_COMPACT);
+	assert_int_equal(otrp_dumps(j, &b, &blen), 0);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	/* a long string that is not base64 goes through jansson, escaped */
+	big[5000] = '"';
+	json_object_set_new(j, "other", json_string(big));
+	a = json_dumps(j, JSON_COMPACT);
+	assert_int_equal(otrp_dumps(j, &b, &blen), 0);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	json_decref(j);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -507,6 +548,7 @@ main(void)
 		cmocka_unit_test(test_encode_requests),
 		cmocka_unit_test(test_encode_contents),
 		cmocka_unit_test(test_bundle),
+		cmocka_unit_test(test_dumps_splices),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
