@@ -30,10 +30,11 @@ basic_of(const uint8_t *der, size_t len, struct tam_err *err)
 	OCSP_BASICRESP *bs = NULL;
 
 	if (len == 0 || len > INT_MAX ||
-	    (r = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL || p != der + len) {
-		ERR_clear_error();
-		tam_err_set(err, TAM_EMALFORMED, "not one DER OCSP response");
-		return NULL;
+	    (r = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL)
+		goto bad;
+	if (p != der + len) {
+		OCSP_RESPONSE_free(r);
+		goto bad;
 	}
 	if (OCSP_response_status(r) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
 		tam_err_set(err, TAM_EMALFORMED, "OCSP response status is %s",
@@ -43,6 +44,10 @@ basic_of(const uint8_t *der, size_t len, struct tam_err *err)
 	OCSP_RESPONSE_free(r);
 	ERR_clear_error();
 	return bs;
+bad:
+	ERR_clear_error();
+	tam_err_set(err, TAM_EMALFORMED, "not one DER OCSP response");
+	return NULL;
 }
 
 /* Seconds since the epoch of an ASN1_TIME; -1 if it cannot be read. */

@@ -895,6 +895,20 @@ test_ocsp(void **state)
 		assert_non_null(strstr(err.msg, "no response"));
 		assert_int_equal(json_array_size(good), 1);
 		json_decref(good);
+		/* a response with a byte after it is not one response (and is freed) */
+		{
+			uint8_t *longer = malloc(leaf_len + 1);
+			assert_non_null(longer);
+			memcpy(longer, leaf_der, leaf_len);
+			longer[leaf_len] = 0;
+			ders[1] = longer;
+			lens[1] = leaf_len + 1;
+			assert_int_equal(pki_ocsp_staple(chain, ders, lens, 2, now, &good, &err),
+			    TAM_EMALFORMED);
+			assert_non_null(strstr(err.msg, "not one DER OCSP response"));
+			json_decref(good);
+			free(longer);
+		}
 		/* not an OCSP response */
 		ders[1] = (const uint8_t *)"junk";
 		lens[1] = 4;
