@@ -23,6 +23,13 @@ const char *http_request_header(const struct http_request *r, const char *name);
 int http_request_peer(const struct http_request *r, char *buf, size_t size);
 /* A query-string argument, or NULL. */
 const char *http_request_query(const struct http_request *r, const char *name);
+/*
+ * Every value of a repeatable query-string argument, in order: the first
+ * max go to vals ("" for a name without "="); returns how many there were,
+ * which may be more than max.
+ */
+size_t http_request_query_all(const struct http_request *r, const char *name,
+    const char **vals, size_t max);
 const char *http_request_method(const struct http_request *r);
 const char *http_request_path(const struct http_request *r);
 /* The path segment a route's {name} matched (percent-decoded), or NULL. */

@@ -37,6 +37,12 @@
 #ifndef TAM_MAX_ASSIGNMENTS
 #define TAM_MAX_ASSIGNMENTS 1024             /* assignments per device */
 #endif
+#ifndef TAM_MAX_TA_REQUIRES
+#define TAM_MAX_TA_REQUIRES 16               /* TAs one TA version may require */
+#endif
+#ifndef TAM_MAX_REQUIRE_DEPTH
+#define TAM_MAX_REQUIRE_DEPTH 64             /* requirement chain followed for implied assignments */
+#endif
 
 #define TAM_SPID_MAX 64                      /* SP id, bytes incl. NUL */
 #define TAM_SDNAME_MAX 64                    /* SD name, bytes incl. NUL */

@@ -75,6 +75,16 @@ struct mgmt_upload_result {
 int mgmt_upload_begin(struct mgmt *m, const char *spid, const char *taid, const char *version,
     const char *name, const char *spool_dir, uint64_t max_bytes, struct mgmt_upload **out,
     struct tam_err *err) TAM_WUR;
+/*
+ * What the version requires on a device, each "TAID" or "TAID@VERSION" (a
+ * minimum version), given after begin and before finish. More than
+ * TAM_MAX_TA_REQUIRES (refused before specs is read), a malformed entry or a
+ * TA twice is TAM_EUSAGE; a TA that does not exist or the TA itself is
+ * TAM_EINVAL. Stored with the version and never changed: the same version
+ * uploaded again must require the same TAs (else TAM_ECONFLICT).
+ */
+int mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *specs,
+    size_t n, struct tam_err *err) TAM_WUR;
 /* TAM_ETOO_LARGE past max_bytes; a malformed or refused JWS fails as soon as it shows. */
 int mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n,
     struct tam_err *err) TAM_WUR;

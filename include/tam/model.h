@@ -67,6 +67,17 @@ struct tam_assignment {
 	int64_t sp_id;                 /* sps row of the TA's owner */
 	char spid[TAM_SPID_MAX];
 	char sdname[TAM_SDNAME_MAX];   /* SD name this TAM uses for that SP */
+	bool implied;                  /* not assigned: a TA an assigned one requires (latest version) */
+};
+
+/*
+ * One TA a TA version requires on the device. It is met when that TA is
+ * there and, with a minimum, when we know its installed version reaches it.
+ */
+struct tam_ta_req {
+	int64_t ta_version_id;         /* the requiring version (ta_versions row) */
+	char taid[TAM_TAID_MAX];       /* the required TA */
+	int64_t min_version_key;       /* tam_version_key of the least version; 0: any */
 };
 
 /*
@@ -106,7 +117,9 @@ struct tam_op {
 	bool del_spcert;               /* UpdateSD: and remove the one of old_spcert_fp */
 	uint8_t old_spcert_fp[32];
 	bool renew_aik;                /* UpdateSD: the TEE makes a new SP AIK */
-	bool blocked;                  /* NONE, but an assignment waits: its SP has no TEE SP AIK */
+	bool blocked;                  /* NONE, but an assignment waits: see blocked_on */
+	char blocked_on[TAM_TAID_MAX]; /* with blocked: the required TA it waits for; "" when
+					  it waits for its SP's TEE SP AIK */
 };
 
 /* Names one operation on one device, e.g. a refused one policy should skip. */

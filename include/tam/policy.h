@@ -20,13 +20,20 @@ struct policy_in {
 	size_t n_sds;
 	const struct tam_op_key *skip;          /* refused recently: never chosen */
 	size_t n_skip;
+	/* What the versions in want and those the device holds (ta_version_id) require. */
+	const struct tam_ta_req *reqs;
+	size_t n_reqs;
 };
 
 /*
  * Order, SD deletions before anything is created or installed:
  * 1. DeleteSD with deleteta for an SD an operator purged and nothing assigns;
  * 2. DeleteTA for a TA the device holds that is in our catalogue (managed)
- *    and not assigned (a TA we do not know is left alone);
+ *    and not assigned (a TA we do not know is left alone), unless another TA
+ *    the device holds, at a version we installed, requires it: dependents go
+ *    first (nothing requires them), and what they required goes once they
+ *    are gone or updated to versions that do not require it. TAs that
+ *    require each other stay;
  * 3. DeleteSD for an SD no assignment uses and no TA lives in (every SD a
  *    TEE reports to us is ours);
  * 4. UpdateSD for an SD whose name or SP certificate is not what we want,
@@ -36,8 +43,17 @@ struct policy_in {
  *    device holds another version we installed and the assigned one is newer
  *    (or older, with allow_downgrade). An SP's SD is found by spid, so a TA
  *    goes into the SD the SP has even if a rename was refused.
+ *    An assignment whose version requires a TA the device lacks, or holds
+ *    below the minimum version (or at a version we cannot compare), waits:
+ *    the required TA's own assignment (explicit, or implied: the store adds
+ *    those) comes first in this same loop. So dependencies are installed or
+ *    updated before what needs them, whatever the order of want.
  * An assignment whose SP has an SD but no AIK is skipped. Writes TAM_OP_NONE
- * when nothing is left; then op->blocked says whether an assignment waits.
+ * when nothing is left; then op->blocked says whether an assignment waits,
+ * op->taid which, and op->blocked_on the required TA it waits for ("" when
+ * it waits for its SP's AIK). Requirements that nothing can meet (no
+ * version of the required TA is new enough, or TAs require each other) end
+ * there, never in a loop: every step is a bounded pass over the arrays.
  */
 void policy_next_op(const struct policy_in *in, struct tam_op *op);
 

@@ -185,6 +185,13 @@ int store_ta_list(struct store *st, struct store_ta **out, size_t *n,
 int store_ta_page(struct store *st, int64_t sp_id, const struct store_page *pg,
     struct store_ta **out, size_t *n, struct tam_err *err) TAM_WUR;
 
+/* A TA that a TA version requires on the device. */
+struct store_ta_require {
+	char taid[TAM_TAID_MAX];              /* the required TA */
+	char min_version[TAM_VERSION_MAX];    /* its least version as given; "" for any */
+	int64_t min_version_key;              /* tam_version_key of that; 0: any (computed on add) */
+};
+
 struct store_ta_version {
 	int64_t id;
 	int64_t ta_id;
@@ -205,6 +212,14 @@ struct store_ta_version {
 	bool has_pdata;               /* it has personalization data: */
 	int64_t pdata_size;           /* its bytes */
 	uint8_t pdata_digest[32];     /* and SHA-256 */
+	/*
+	 * Adding: the TAs this version requires (borrowed, at most
+	 * TAM_MAX_TA_REQUIRES), stored in the version's transaction; each must
+	 * exist and not be the version's own TA, else TAM_EINVAL and nothing is
+	 * stored. Not filled on read: see store_ta_version_requires.
+	 */
+	const struct store_ta_require *reqs;
+	size_t n_reqs;
 };
 int store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err) TAM_WUR;
@@ -252,6 +267,18 @@ int store_ta_version_page(struct store *st, int64_t ta_id, const struct store_pa
  * pins it (unpin first); by is recorded as withdrawn_by.
  */
 int store_ta_version_withdraw(struct store *st, int64_t id, const char *by,
+    struct tam_err *err) TAM_WUR;
+
+/* What a version requires, by taid; *out malloc'd. */
+int store_ta_version_requires(struct store *st, int64_t version_id,
+    struct store_ta_require **out, size_t *n, struct tam_err *err) TAM_WUR;
+/*
+ * Policy's input: the requirements of every version in want and every
+ * version the device holds that we installed (observed may be NULL), each
+ * version once; *out malloc'd.
+ */
+int store_ta_requires_get(struct store *st, const struct tam_assignment *want, size_t n_want,
+    const struct tam_dev_state *observed, struct tam_ta_req **out, size_t *n,
     struct tam_err *err) TAM_WUR;
 
 /* A blob read in pieces, on its own read-only connection (any one thread may use it). */
@@ -375,7 +402,9 @@ int store_device_ids_for_sp(struct store *st, int64_t sp_id, int64_t **ids, size
 /*
  * The device's assignments with the version resolved (pinned, else latest)
  * and the SP's spid and sdname filled; TAs without any version are left out.
- * Ordered by taid; *out malloc'd.
+ * With them, flagged implied, the TAs those versions require (and what those
+ * require, up to TAM_MAX_REQUIRE_DEPTH steps) that are not assigned, each
+ * once, at its latest installable version. Ordered by taid; *out malloc'd.
  */
 int store_assignments_get(struct store *st, int64_t device_id,
     struct tam_assignment **out, size_t *n, struct tam_err *err) TAM_WUR;

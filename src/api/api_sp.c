@@ -42,16 +42,42 @@ ta_json(struct api_call *c, const struct store_ta *ta)
 	    ta->name, "latest_version", latest, "created", api_time(ta->created));
 }
 
+/* What a version requires, as [{"taid", "min_version"}]; NULL when it cannot be read. */
 static json_t *
-version_json(const char *taid, const struct store_ta_version *v)
+requires_json(struct store *st, int64_t version_id)
 {
-	return json_pack("{s:s,s:s,s:I,s:o,s:o,s:s,s:o,s:o,s:o}", "taid", taid, "version",
+	struct store_ta_require *r = NULL;
+	json_t *a = NULL;
+	size_t n = 0;
+
+	if (store_ta_version_requires(st, version_id, &r, &n, NULL) != TAM_OK)
+		return NULL;
+	a = json_array();
+	for (size_t i = 0; i < n && a != NULL; i++)
+		if (json_array_append_new(a, json_pack("{s:s,s:o}", "taid", r[i].taid, "min_version",
+		    r[i].min_version[0] != '\0' ? json_string(r[i].min_version) : json_null())) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	free(r);
+	return a;
+}
+
+static json_t *
+version_json(struct store *st, const char *taid, const struct store_ta_version *v)
+{
+	json_t *reqs = requires_json(st, v->id);
+
+	if (reqs == NULL)
+		return NULL;
+	return json_pack("{s:s,s:s,s:I,s:o,s:o,s:s,s:o,s:o,s:o,s:o}", "taid", taid, "version",
 	    v->version, "size", (json_int_t)v->size, "sha256", api_hex(v->digest, sizeof(v->digest)),
 	    "created", api_time(v->created), "uploaded_by", v->created_by,
 	    "withdrawn", api_time(v->withdrawn),
 	    "withdrawn_by", v->withdrawn != 0 ? json_string(v->withdrawn_by) : json_null(),
 	    "personalization", v->has_pdata ? json_pack("{s:I,s:o}", "size",
-	    (json_int_t)v->pdata_size, "sha256", api_hex(v->pdata_digest, 32)) : json_null());
+	    (json_int_t)v->pdata_size, "sha256", api_hex(v->pdata_digest, 32)) : json_null(),
+	    "requires", reqs);
 }
 
 static json_t *
@@ -67,11 +93,18 @@ ta_row(const void *ctx, const void *row)
 	return ta_json((struct api_call *)ctx, row);
 }
 
-/* ctx: the versions' taid. */
+/* The versions of one TA, for version_row. */
+struct version_ctx {
+	struct store *st;
+	const char *taid;
+};
+
 static json_t *
 version_row(const void *ctx, const void *row)
 {
-	return version_json(ctx, row);
+	const struct version_ctx *vc = ctx;
+
+	return version_json(vc->st, vc->taid, row);
 }
 
 int
@@ -250,7 +283,8 @@ api_versions_list(struct api_call *c, const uint8_t *body, size_t len, struct ht
 	    (rc = api_page_open(c, 'v', &p, err)) != TAM_OK ||
 	    (rc = store_ta_version_page(c->st, ta.id, &p.pg, &vs, &n, err)) != TAM_OK)
 		return rc;
-	items = api_items(vs, n, p.limit, sizeof(*vs), version_row, ta.taid);
+	items = api_items(vs, n, p.limit, sizeof(*vs), version_row,
+	    &(const struct version_ctx){ c->st, ta.taid });
 	rc = api_page_answer(c, &p, items, n, n > p.limit ? vs[p.limit - 1].version_key : 0, NULL,
 	    "", ans, err);
 	store_ta_versions_free(vs, n);
@@ -285,7 +319,7 @@ api_version_get(struct api_call *c, const uint8_t *body, size_t len, struct http
 	(void)body;
 	(void)len;
 	if ((rc = scoped_version(c, &ta, &v, err)) == TAM_OK)
-		rc = api_json(ans, 200, version_json(ta.taid, &v), err);
+		rc = api_json(ans, 200, version_json(c->st, ta.taid, &v), err);
 	store_ta_version_clear(&v);
 	return rc;
 }
@@ -305,7 +339,7 @@ api_version_pdata(struct api_call *c, const uint8_t *body, size_t len, struct ht
 	}
 	store_ta_version_clear(&v);
 	if (rc == TAM_OK && (rc = scoped_version(c, &ta, &v, err)) == TAM_OK)
-		rc = api_json(ans, 200, version_json(ta.taid, &v), err);
+		rc = api_json(ans, 200, version_json(c->st, ta.taid, &v), err);
 	store_ta_version_clear(&v);
 	return rc;
 }
@@ -327,7 +361,7 @@ api_version_withdraw(struct api_call *c, const uint8_t *body, size_t len,
 	}
 	store_ta_version_clear(&v);
 	if (rc == TAM_OK && (rc = scoped_version(c, &ta, &v, err)) == TAM_OK)
-		rc = api_json(ans, 200, version_json(ta.taid, &v), err);
+		rc = api_json(ans, 200, version_json(c->st, ta.taid, &v), err);
 	store_ta_version_clear(&v);
 	return rc;
 }
@@ -441,7 +475,9 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 	struct api_ctx *ctx = arg;
 	const char *cl = http_request_header(req, "Content-Length");
 	const char *version = http_request_query(req, "version");
+	const char *reqs[TAM_MAX_TA_REQUIRES];
 	uint64_t max = atomic_load(&ctx->max_upload);
+	size_t n_req;
 	struct store_sp sp = { 0 };
 	struct upload *up = NULL;
 	struct api_call c;
@@ -489,6 +525,10 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 		rc = hide_other_sp(&c.who, rc, http_request_param(req, "ta"), err);
 		goto fail;
 	}
+	/* Refused before the body is read, like everything the query string decides. */
+	n_req = http_request_query_all(req, "requires", reqs, TAM_MAX_TA_REQUIRES);
+	if ((rc = mgmt_upload_requires(&c.m, up->u, reqs, n_req, err)) != TAM_OK)
+		goto fail;
 	store_sp_clear(&sp);
 	*state = up;
 	return TAM_OK;
@@ -552,7 +592,7 @@ upload_end(void *state, const struct http_request *req, struct http_answer *ans,
 	log_info("event=ta.upload request_id=%s actor=%s taid=%s version=%s bytes=%llu existed=%d",
 	    http_request_id(req), c.who.actor, up->taid, v.version, (unsigned long long)res.size,
 	    res.existed);
-	rc = api_json(ans, res.existed ? 200 : 201, version_json(up->taid, &v), err);
+	rc = api_json(ans, res.existed ? 200 : 201, version_json(c.st, up->taid, &v), err);
 	if (rc == TAM_OK && http_answer_header(ans, "Location", API_PREFIX "/tas/%s/versions/%s",
 	    up->taid, v.version) != TAM_OK)
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");

@@ -100,6 +100,51 @@ http_request_query(const struct http_request *r, const char *name)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* Where http_request_query_all collects one name's values. */
+struct query_values {
+	const char *name;
+	const char **vals;            /* room for max */
+	size_t max;
+	size_t n;                     /* values seen, also past max */
+};
+
+static void
+query_values_add(struct query_values *q, const char *value)
+{
+	if (q->n < q->max)
+		q->vals[q->n] = value != NULL ? value : "";
+	q->n++;
+}
+
+static enum MHD_Result
+query_values_each(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_values *q = cls;
+
+	(void)kind;
+	if (key != NULL && strcmp(key, q->name) == 0)
+		query_values_add(q, value);
+	return MHD_YES;
+}
+
+size_t
+http_request_query_all(const struct http_request *r, const char *name, const char **vals,
+    size_t max)
+{
+	struct query_values q = { name, vals, max, 0 };
+	const char *const *kv;
+
+	if (r->local == NULL) {
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_values_each, &q);
+		return q.n;
+	}
+	kv = r->local->query;
+	for (size_t i = 0; kv != NULL && kv[i] != NULL && kv[i + 1] != NULL; i += 2)
+		if (strcmp(kv[i], name) == 0)
+			query_values_add(&q, kv[i + 1]);
+	return q.n;
+}
+
 const char *
 http_request_local_actor(const struct http_request *r)
 {

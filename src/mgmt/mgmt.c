@@ -288,6 +288,8 @@ struct mgmt_upload {
 	uint64_t len;
 	uint64_t max;
 	char spool_dir[4096];
+	struct store_ta_require reqs[TAM_MAX_TA_REQUIRES];   /* what the version requires */
+	size_t n_reqs;
 };
 
 void
@@ -368,6 +370,67 @@ fail:
 	return rc;
 }
 
+/* "TAID" or "TAID@VERSION" into r; TAM_EUSAGE naming what is wrong. */
+static int
+parse_require(const char *spec, struct store_ta_require *r, struct tam_err *err)
+{
+	const char *at = strchr(spec, '@');
+	size_t len = at != NULL ? (size_t)(at - spec) : strlen(spec);
+
+	memset(r, 0, sizeof(*r));
+	if (len == 0 || len >= sizeof(r->taid))
+		return tam_err_setk(err, TAM_EUSAGE, "upload.bad_requires",
+		    "requires \"%.80s\": a TA id of 1-%zu characters must come first", spec,
+		    sizeof(r->taid) - 1);
+	memcpy(r->taid, spec, len);
+	if (!tam_valid_name(r->taid, sizeof(r->taid)))
+		return tam_err_setk(err, TAM_EUSAGE, "upload.bad_requires",
+		    "requires \"%.80s\": a TA id is made of [A-Za-z0-9._:-]", spec);
+	if (at == NULL)
+		return TAM_OK;
+	if (strlen(at + 1) >= sizeof(r->min_version) ||
+	    tam_version_key(at + 1, &r->min_version_key) != 0)
+		return tam_err_setk(err, TAM_EUSAGE, "upload.bad_requires",
+		    "requires \"%.80s\": the version after @ must be MAJOR[.MINOR[.PATCH]] "
+		    "(each 0-65535)", spec);
+	memcpy(r->min_version, at + 1, strlen(at + 1) + 1);
+	return TAM_OK;
+}
+
+int
+mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *specs, size_t n,
+    struct tam_err *err)
+{
+	struct store_ta t;
+	int rc;
+
+	if (n > TAM_MAX_TA_REQUIRES)
+		return tam_err_setk(err, TAM_EUSAGE, "upload.bad_requires",
+		    "a TA version may require at most %d TAs, not %zu", TAM_MAX_TA_REQUIRES, n);
+	u->n_reqs = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_ta_require *r = &u->reqs[i];
+		if ((rc = parse_require(specs[i], r, err)) != TAM_OK)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(u->reqs[j].taid, r->taid) == 0)
+				return tam_err_setk(err, TAM_EUSAGE, "upload.bad_requires",
+				    "TA %s is required twice", r->taid);
+		if (strcmp(r->taid, u->taid) == 0)
+			return tam_err_setk(err, TAM_EINVAL, "upload.self_requirement",
+			    "a TA version cannot require its own TA");
+		/* Early, like finish would (the store checks again in its transaction). */
+		rc = store_ta_get(m->st, r->taid, &t, err);
+		if (rc == TAM_ENOTFOUND)
+			return tam_err_setk(err, TAM_EINVAL, "upload.unknown_requirement",
+			    "the required TA %s does not exist", r->taid);
+		if (rc != TAM_OK)
+			return rc;
+	}
+	u->n_reqs = n;
+	return TAM_OK;
+}
+
 int
 mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_err *err)
 {
@@ -435,6 +498,29 @@ upload_verify_json(struct mgmt_upload *u, struct tam_err *err)
 	return rc;
 }
 
+/* Does the stored version require exactly what the upload says (in any order)? */
+static int
+upload_same_requires(struct mgmt *m, struct mgmt_upload *u, int64_t version_id, bool *same,
+    struct tam_err *err)
+{
+	struct store_ta_require *have = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = store_ta_version_requires(m->st, version_id, &have, &n, err)) != TAM_OK)
+		return rc;
+	*same = n == u->n_reqs;
+	for (size_t i = 0; *same && i < u->n_reqs; i++) {
+		bool found = false;
+		for (size_t j = 0; !found && j < n; j++)
+			found = strcmp(have[j].taid, u->reqs[i].taid) == 0 &&
+			    have[j].min_version_key == u->reqs[i].min_version_key;
+		*same = found;
+	}
+	free(have);
+	return TAM_OK;
+}
+
 /* Is the TA's first version or an update to it allowed, given what is stored? */
 static int
 upload_check_version(struct mgmt *m, struct mgmt_upload *u, int64_t ta_id,
@@ -445,12 +531,16 @@ upload_check_version(struct mgmt *m, struct mgmt_upload *u, int64_t ta_id,
 
 	rc = store_ta_version_find(m->st, ta_id, u->version, &v, err);
 	if (rc == TAM_OK) {
-		if (CRYPTO_memcmp(v.digest, digest, 32) == 0) {
-			res->existed = true;
-			res->version_id = v.id;
-		} else {
+		bool same = false;
+		if (CRYPTO_memcmp(v.digest, digest, 32) != 0) {
 			rc = tam_err_setk(err, TAM_ECONFLICT, "ta.version_exists",
 			    "version %s of TA %s exists with other bytes", u->version, u->taid);
+		} else if ((rc = upload_same_requires(m, u, v.id, &same, err)) == TAM_OK && !same) {
+			rc = tam_err_setk(err, TAM_ECONFLICT, "ta.requires_differ",
+			    "version %s of TA %s exists and requires other TAs", u->version, u->taid);
+		} else if (rc == TAM_OK) {
+			res->existed = true;
+			res->version_id = v.id;
 		}
 		store_ta_version_clear(&v);
 		return rc;
@@ -523,6 +613,8 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	}
 	memcpy(v.version, u->version, sizeof(v.version));
 	v.ta_id = ta.id;
+	v.reqs = u->reqs;
+	v.n_reqs = u->n_reqs;
 	snprintf(v.created_by, sizeof(v.created_by), "%s", m->actor);
 	rc = store_ta_version_add_files(m->st, &v, u->fd, u->len, enc_fd, enc_len,
 	    &res->version_id, err);

@@ -653,7 +653,8 @@ decide(struct ctx *c, struct tam_err *err)
 	struct tam_assignment *want = NULL;
 	struct tam_sd_want *sds = NULL;
 	struct tam_op_key *skip = NULL;
-	size_t n = 0, n_sds = 0, n_skip = 0;
+	struct tam_ta_req *reqs = NULL;
+	size_t n = 0, n_sds = 0, n_skip = 0, n_reqs = 0;
 	int rc;
 
 	if (!c->new_device &&
@@ -661,7 +662,8 @@ decide(struct ctx *c, struct tam_err *err)
 	    (rc = store_sd_wants_get(c->st, c->dev.id, &sds, &n_sds, err)) != TAM_OK ||
 	    (rc = refused_ops(c, &skip, &n_skip, err)) != TAM_OK))
 		goto out;
-	if ((rc = mark_managed(c, err)) != TAM_OK)
+	if ((rc = mark_managed(c, err)) != TAM_OK ||
+	    (rc = store_ta_requires_get(c->st, want, n, &c->state, &reqs, &n_reqs, err)) != TAM_OK)
 		goto out;
 	/* What this answer settles is dropped in the same commit: already settled for policy. */
 	for (size_t i = 0; c->clear_sd_requests != -2 && i < n_sds; i++)
@@ -676,21 +678,31 @@ decide(struct ctx *c, struct tam_err *err)
 		if ((rc = aist_view(c, want, n, &view, err)) != TAM_OK)
 			goto out;
 		policy_next_op(&(const struct policy_in){ .observed = &view, .want = want,
-		    .n_want = n, .skip = skip, .n_skip = n_skip }, &c->op);
+		    .n_want = n, .skip = skip, .n_skip = n_skip, .reqs = reqs, .n_reqs = n_reqs },
+		    &c->op);
 		free(view.sds);
 		free(view.aiks);
 	} else {
 		policy_next_op(&(const struct policy_in){ .observed = &c->state, .want = want,
-		    .n_want = n, .sds = sds, .n_sds = n_sds, .skip = skip, .n_skip = n_skip }, &c->op);
+		    .n_want = n, .sds = sds, .n_sds = n_sds, .skip = skip, .n_skip = n_skip,
+		    .reqs = reqs, .n_reqs = n_reqs }, &c->op);
 	}
 	free(want);
 	free(sds);
 	free(skip);
+	free(reqs);
 	want = NULL;
 	sds = NULL;
 	skip = NULL;
+	reqs = NULL;
 	if (c->op.kind == TAM_OP_NONE) {
-		if (c->op.blocked) {
+		if (c->op.blocked && c->op.blocked_on[0] != '\0') {
+			log_warn("event=otrp.blocked taid=%s requires=%s reason=\"a TA it requires is "
+			    "missing or too old, and nothing can bring it now\"", c->op.taid,
+			    c->op.blocked_on);
+			snprintf(c->result, sizeof(c->result), "blocked:required TA %s missing for %s",
+			    c->op.blocked_on, c->op.taid);
+		} else if (c->op.blocked) {
 			log_warn("event=otrp.blocked taid=%s spid=%s reason=\"no TEE SP AIK for the SP\"",
 			    c->op.taid, c->op.spid);
 			snprintf(c->result, sizeof(c->result), "blocked:no TEE SP AIK for %s", c->op.spid);
@@ -731,6 +743,7 @@ out:
 	free(want);
 	free(sds);
 	free(skip);
+	free(reqs);
 	return rc;
 }
 

@@ -27,6 +27,69 @@ skipped(const struct tam_op_key *skip, size_t n, enum tam_op_kind kind, const ch
 	return 0;
 }
 
+/* May policy delete this TA: in our catalogue, not assigned, not refused lately? */
+static bool
+delete_candidate(const struct policy_in *in, const struct tam_ta_obs *ta)
+{
+	return ta->managed && !is_assigned(in->want, in->n_want, ta->taid) &&
+	    !skipped(in->skip, in->n_skip, TAM_OP_DELETE_TA, ta->taid, ta->sdname);
+}
+
+/* Does another TA on the device, at a version we installed, require this one? */
+static bool
+required_on_device(const struct policy_in *in, const struct tam_ta_obs *ta)
+{
+	for (size_t i = 0; i < in->n_reqs; i++) {
+		if (strcmp(in->reqs[i].taid, ta->taid) != 0)
+			continue;
+		for (size_t j = 0; j < in->observed->n_tas; j++) {
+			const struct tam_ta_obs *o = &in->observed->tas[j];
+			if (o != ta && o->ta_version_id == in->reqs[i].ta_version_id)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Is a requirement met on the device? A minimum version can only be checked
+ * against a version we installed; any other copy of the TA meets "any version".
+ */
+static bool
+req_met(const struct tam_dev_state *observed, const struct tam_ta_req *r)
+{
+	const struct tam_ta_obs *have = tam_dev_state_ta(observed, r->taid);
+
+	return have != NULL && (r->min_version_key == 0 ||
+	    (have->ta_version_id != 0 && have->version_key >= r->min_version_key));
+}
+
+/*
+ * The requirement of version vid the device does not meet yet, or NULL. One
+ * that no assignment can meet is named first: that is what the version
+ * really waits for; the others are met by TAs this same loop delivers.
+ */
+static const struct tam_ta_req *
+unmet_req(const struct policy_in *in, int64_t vid)
+{
+	const struct tam_ta_req *first = NULL;
+
+	for (size_t i = 0; i < in->n_reqs; i++) {
+		const struct tam_ta_req *r = &in->reqs[i];
+		if (r->ta_version_id != vid || req_met(in->observed, r))
+			continue;
+		const struct tam_assignment *dep = NULL;
+		for (size_t j = 0; j < in->n_want && dep == NULL; j++)
+			if (strcmp(in->want[j].taid, r->taid) == 0)
+				dep = &in->want[j];
+		if (dep == NULL || dep->version_key < r->min_version_key)
+			return r;
+		if (first == NULL)
+			first = r;
+	}
+	return first;
+}
+
 /*
  * Does an installed TA need UpdateTA to reach its assignment? Only a version
  * we installed can be compared; a newer one goes on, an older one only with
@@ -135,9 +198,12 @@ policy_next_op(const struct policy_in *in, struct tam_op *op)
 
 	for (size_t i = 0; i < observed->n_tas; i++) {
 		const struct tam_ta_obs *ta = &observed->tas[i];
-		/* TAs we do not know (not in our catalogue) are left alone, not deleted. */
-		if (!ta->managed || is_assigned(in->want, in->n_want, ta->taid) ||
-		    skipped(in->skip, in->n_skip, TAM_OP_DELETE_TA, ta->taid, ta->sdname))
+		/*
+		 * TAs we do not know (not in our catalogue) are left alone, not deleted.
+		 * One that a TA staying on the device requires stays too; one that
+		 * leaving TAs require goes after them, which nothing requires.
+		 */
+		if (!delete_candidate(in, ta) || required_on_device(in, ta))
 			continue;
 		op->kind = TAM_OP_DELETE_TA;
 		COPY(op->taid, ta->taid);
@@ -170,6 +236,7 @@ policy_next_op(const struct policy_in *in, struct tam_op *op)
 	}
 
 	const struct tam_assignment *waiting = NULL;
+	const struct tam_ta_req *waiting_on = NULL;
 	for (size_t i = 0; i < in->n_want; i++) {
 		const struct tam_assignment *a = &in->want[i];
 		const struct tam_ta_obs *have = tam_dev_state_ta(observed, a->taid);
@@ -178,6 +245,15 @@ policy_next_op(const struct policy_in *in, struct tam_op *op)
 			if (!wants_update(have, a))
 				continue;
 			kind = TAM_OP_UPDATE_TA;
+		}
+		/* What it requires goes first: an assignment further on may bring it now. */
+		const struct tam_ta_req *r = unmet_req(in, a->ta_version_id);
+		if (r != NULL) {
+			if (waiting == NULL) {
+				waiting = a;
+				waiting_on = r;
+			}
+			continue;
 		}
 		const struct tam_sd_obs *sd = sd_of_sp(observed, a->spid, a->sdname);
 		if (sd == NULL) {
@@ -210,5 +286,7 @@ policy_next_op(const struct policy_in *in, struct tam_op *op)
 		COPY(op->spid, waiting->spid);
 		COPY(op->sdname, waiting->sdname);
 		COPY(op->taid, waiting->taid);
+		if (waiting_on != NULL)
+			COPY(op->blocked_on, waiting_on->taid);
 	}
 }

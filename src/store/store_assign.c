@@ -28,17 +28,40 @@ static const char SQL_ASSIGN_UNPURGE[] =
     " AND sp_id = (SELECT sp_id FROM tas WHERE id = ?2)";
 static const char SQL_UNASSIGN[] =
     "DELETE FROM assignments WHERE device_id = ?1 AND ta_id = ?2";
-/* A version id of NULL joins nothing, which leaves out TAs with no version yet. */
+/* The newest version of TA ta that is not withdrawn, or NULL. */
+#define LATEST_OF(ta) \
+    "(SELECT l.id FROM ta_versions l WHERE l.ta_id = " ta " AND l.withdrawn IS NULL" \
+    " ORDER BY l.version_key DESC LIMIT 1)"
+/*
+ * The walk starts at the assigned versions (pinned, else latest) and steps
+ * to the versions of what they require: an assigned TA's own resolution,
+ * any other TA's latest. UNION over (TA, version, depth) and the depth bound
+ * keep cycles and diamonds finite. What the walk reached and nobody assigned
+ * is implied, each TA once. A version id of NULL joins nothing, which leaves
+ * out TAs with no version yet.
+ */
 static const char SQL_ASSIGNMENTS[] =
-    "SELECT a.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname, v.version_key,"
-    " a.allow_downgrade"
-    " FROM assignments a"
-    " JOIN tas t ON t.id = a.ta_id"
+    "WITH RECURSIVE walk(ta_id, vid, depth) AS ("
+    " SELECT a.ta_id, COALESCE(a.ta_version_id, " LATEST_OF("a.ta_id") "), 0"
+    "  FROM assignments a WHERE a.device_id = ?1"
+    " UNION"
+    " SELECT r.needs_ta_id, COALESCE((SELECT p.ta_version_id FROM assignments p"
+    "   WHERE p.device_id = ?1 AND p.ta_id = r.needs_ta_id), " LATEST_OF("r.needs_ta_id") "),"
+    "  w.depth + 1"
+    "  FROM walk w JOIN ta_version_requires r ON r.ta_version_id = w.vid"
+    "  WHERE w.depth < ?2),"
+    " chosen(ta_id, vid, allow_downgrade, implied) AS ("
+    " SELECT w.ta_id, w.vid, a.allow_downgrade, 0 FROM walk w"
+    "  JOIN assignments a ON a.device_id = ?1 AND a.ta_id = w.ta_id WHERE w.depth = 0"
+    " UNION ALL"
+    " SELECT DISTINCT w.ta_id, w.vid, 0, 1 FROM walk w WHERE w.depth > 0"
+    "  AND NOT EXISTS (SELECT 1 FROM assignments p WHERE p.device_id = ?1 AND p.ta_id = w.ta_id))"
+    " SELECT c.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname, v.version_key,"
+    " c.allow_downgrade, c.implied"
+    " FROM chosen c"
+    " JOIN tas t ON t.id = c.ta_id"
     " JOIN sps s ON s.id = t.sp_id"
-    " JOIN ta_versions v ON v.id = COALESCE(a.ta_version_id,"
-    "  (SELECT l.id FROM ta_versions l WHERE l.ta_id = a.ta_id AND l.withdrawn IS NULL"
-    "   ORDER BY l.version_key DESC LIMIT 1))"
-    " WHERE a.device_id = ?1"
+    " JOIN ta_versions v ON v.id = c.vid"
     " ORDER BY t.taid";
 /* As above, for people: the pin and the resolution side by side, TAs without versions too. */
 static const char SQL_ASSIGNMENT_PAGE[] =
@@ -114,6 +137,7 @@ assignment_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *e
 	a->sp_id = sqlite3_column_int64(s, 4);
 	a->version_key = sqlite3_column_int64(s, 7);
 	a->allow_downgrade = sqlite3_column_int64(s, 8) != 0;
+	a->implied = sqlite3_column_int64(s, 9) != 0;
 	if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) == TAM_OK)
@@ -125,8 +149,8 @@ int
 store_assignments_get(struct store *st, int64_t device_id, struct tam_assignment **out,
     size_t *n, struct tam_err *err)
 {
-	return store_list(st, SQL_ASSIGNMENTS, STORE_PARAMS(STORE_INT64(device_id)),
-	    "assignments", sizeof(**out), assignment_read, NULL, out, n, err);
+	return store_list(st, SQL_ASSIGNMENTS, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_INT64(TAM_MAX_REQUIRE_DEPTH)), "assignments", sizeof(**out), assignment_read, NULL, out, n, err);
 }
 
 static int

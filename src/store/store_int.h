@@ -112,6 +112,14 @@ int64_t store_limit(const struct store_page *pg);
 /* A page's text key: "" when it starts at the top. */
 const char *store_after_text(const struct store_page *pg);
 
+/*
+ * Record what version version_id of TA ta_id requires (n entries of in), in
+ * the caller's transaction: a TA that does not exist, the version's own TA,
+ * a TA twice or a malformed minimum version is TAM_EINVAL.
+ */
+int store_requires_add(struct store *st, int64_t version_id, int64_t ta_id,
+    const struct store_ta_require *in, size_t n, struct tam_err *err) TAM_WUR;
+
 /* Make room for need elements of size bytes in *arr (capacity *cap). */
 int store_grow(void *arrp, size_t *cap, size_t need, size_t size,
     struct tam_err *err) TAM_WUR;

@@ -179,6 +179,8 @@ store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t
 	if (rc == TAM_OK)
 		rc = store_run(st, SQL_BLOB_ADD, STORE_PARAMS(STORE_INT64(rowid), STORE_TEXT("enc_ta"),
 		    STORE_BLOB(v->enc_ta, v->enc_ta_len)), what, err);
+	if (rc == TAM_OK)
+		rc = store_requires_add(st, rowid, v->ta_id, v->reqs, v->n_reqs, err);
 	rc = store_tx_close(st, &tx, rc, err);
 	if (rc == TAM_OK && id != NULL)
 		*id = rowid;
@@ -445,6 +447,8 @@ store_ta_version_add_files(struct store *st, struct store_ta_version *v, int bun
 	if (rc == TAM_OK)
 		rc = store_run(st, SQL_VERSION_SET_DIGEST, STORE_PARAMS(STORE_INT64(rowid),
 		    STORE_BLOB(v->digest, sizeof(v->digest))), what, err);
+	if (rc == TAM_OK)
+		rc = store_requires_add(st, rowid, v->ta_id, v->reqs, v->n_reqs, err);
 	rc = store_tx_close(st, &tx, rc, err);
 	if (rc == TAM_OK) {
 		v->id = rowid;

@@ -420,6 +420,95 @@ test_upload_metrics(void **state)
 	free(page);
 }
 
+#define DEPENDENT "5b5b5b5b-0000-4000-8000-000000000006"
+
+/* POST file as version 1.0 of DEPENDENT with the query's requires parameters. */
+static long
+upload_requiring(const char *file, const char *query, struct e2e_resp *r)
+{
+	char path[1024];
+	struct e2e_req req = { "POST", path, admin, "application/jose", NULL, 0, file, NULL, false };
+
+	snprintf(path, sizeof(path), "/api/v1/sps/sp1/tas/" DEPENDENT "/versions?version=1.0%s",
+	    query);
+	if (e2e_api(&env, &req, r) != 0)
+		return 0;
+	return r->status;
+}
+
+static void
+test_requires_param(void **state)
+{
+	char bundle[400], many[1200];
+	struct e2e_resp r;
+	json_t *req;
+
+	(void)state;
+	make_bundle(env.pki, 3000, 6, bundle, sizeof(bundle));
+	/* malformed: 400 before the body is read, naming what is wrong */
+	assert_int_equal(upload_requiring(bundle, "&requires=%401.0", &r), 400);
+	assert_string_equal(code_of(&r), "tam.upload.bad_requires");
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "&requires=" E2E_TAID "@1.x", &r), 400);
+	assert_string_equal(code_of(&r), "tam.upload.bad_requires");
+	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "MAJOR"));
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "&requires=" E2E_TAID "&requires=" E2E_TAID, &r),
+	    400);
+	assert_string_equal(code_of(&r), "tam.upload.bad_requires");
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "&requires", &r), 400);
+	e2e_resp_clear(&r);
+	many[0] = '\0';
+	for (int i = 0; i <= TAM_MAX_TA_REQUIRES; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "&requires=ta%d", i);
+	assert_int_equal(upload_requiring(bundle, many, &r), 400);
+	assert_string_equal(code_of(&r), "tam.upload.bad_requires");
+	e2e_resp_clear(&r);
+	/* a TA that does not exist, or the TA itself: 422 */
+	assert_int_equal(upload_requiring(bundle, "&requires=no-such-ta", &r), 422);
+	assert_string_equal(code_of(&r), "tam.upload.unknown_requirement");
+	assert_non_null(strstr(json_string_value(json_object_get(r.json, "detail")), "no-such-ta"));
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "&requires=" DEPENDENT, &r), 422);
+	assert_string_equal(code_of(&r), "tam.upload.self_requirement");
+	e2e_resp_clear(&r);
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM tas WHERE taid = '" DEPENDENT "'"),
+	    0);
+
+	/* accepted and shown: with a minimum (%40 is "@" too), and without */
+	assert_int_equal(upload_requiring(bundle, "&requires=" E2E_TAID "%401.0&requires=" TA, &r),
+	    201);
+	assert_int_equal(json_array_size(json_object_get(r.json, "requires")), 2);
+	req = json_array_get(json_object_get(r.json, "requires"), 0);
+	assert_string_equal(json_string_value(json_object_get(req, "taid")), TA);
+	assert_true(json_is_null(json_object_get(req, "min_version")));
+	req = json_array_get(json_object_get(r.json, "requires"), 1);
+	assert_string_equal(json_string_value(json_object_get(req, "taid")), E2E_TAID);
+	assert_string_equal(json_string_value(json_object_get(req, "min_version")), "1.0");
+	e2e_resp_clear(&r);
+	struct e2e_req get = { "GET", "/api/v1/tas/" DEPENDENT "/versions/1.0", admin, NULL, NULL, 0,
+		NULL, NULL, false };
+	assert_int_equal(e2e_api(&env, &get, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "requires")), 2);
+	e2e_resp_clear(&r);
+	/* the same again, in another order: the stored version; other requirements: conflict */
+	assert_int_equal(upload_requiring(bundle, "&requires=" TA "&requires=" E2E_TAID "@1.0.0", &r),
+	    200);
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "&requires=" TA, &r), 409);
+	assert_string_equal(code_of(&r), "tam.ta.requires_differ");
+	e2e_resp_clear(&r);
+	assert_int_equal(upload_requiring(bundle, "", &r), 409);
+	e2e_resp_clear(&r);
+	/* a version that requires nothing says so */
+	assert_int_equal(upload("8.0", bundle, NULL, false, &r), 201);
+	assert_true(json_is_array(json_object_get(r.json, "requires")));
+	assert_int_equal(json_array_size(json_object_get(r.json, "requires")), 0);
+	e2e_resp_clear(&r);
+}
+
 int
 main(void)
 {
@@ -430,6 +519,7 @@ main(void)
 		cmocka_unit_test(test_over_limit),
 		cmocka_unit_test(test_concurrent_uploads),
 		cmocka_unit_test(test_upload_metrics),
+		cmocka_unit_test(test_requires_param),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -125,6 +125,19 @@ suite() {
 	expect 3 "$l: ta upload of sp1's TA by sp2: conflict" $c ta upload sp2 $taid 2.0 "$t/ta-bad.jws"
 	expect 0 "$l: ta upload of a newer version (JSON form)" $c ta upload sp1 $taid 1.1 "$t/ta-json.jws"
 	expect 0 "$l: ta upload of a second TA" $c ta upload sp1 $taid2 3.0 "$t/ta-other.jws"
+	expect 0 "$l: ta upload with --requires" $c ta upload sp1 $taid2 3.1 "$t/ta-other.jws" --requires "$taid@1.0"
+	expect_text "requires $taid@1.0" "$l: ta upload names what the version requires"
+	expect 0 "$l: ta upload with the same --requires again" $c ta upload sp1 $taid2 3.1 "$t/ta-other.jws" --requires "$taid@1.0"
+	expect_text "already have" "$l: the same version and requirements again are no error"
+	expect 3 "$l: ta upload of the same version requiring otherwise: conflict" $c ta upload sp1 $taid2 3.1 "$t/ta-other.jws"
+	expect 1 "$l: ta upload with a malformed --requires" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires "$taid@1.x"
+	expect_text "MAJOR" "$l: the refusal says what a version looks like"
+	expect 5 "$l: ta upload requiring an unknown TA" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires nosuch
+	expect_text "nosuch does not exist" "$l: the refusal names the unknown TA"
+	expect 5 "$l: ta upload requiring itself" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires $taid2
+	expect 1 "$l: --requires without a value" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires
+	expect 0 "$l: ta versions (requirements)" $c ta versions $taid2
+	expect_text "^3.1 .* $taid@1.0" "$l: ta versions shows what a version requires"
 	expect 0 "$l: ta list" $c ta list
 	expect_text "1.1" "$l: ta list shows the latest version"
 	expect 0 "$l: ta list --sp" $c ta list --sp sp2

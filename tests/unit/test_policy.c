@@ -23,6 +23,8 @@ struct fixture {
 	size_t n_skip;
 	struct tam_sd_want sdw[4];
 	size_t n_sdw;
+	struct tam_ta_req reqs[4];
+	size_t n_reqs;
 };
 
 static void
@@ -64,6 +66,7 @@ static void
 want(struct fixture *f, const char *taid, const char *spid, int64_t sp_id, int64_t vid)
 {
 	struct tam_assignment *a = &f->want[f->n_want++];
+	memset(a, 0, sizeof(*a));
 	strcpy(a->taid, taid);
 	strcpy(a->spid, spid);
 	snprintf(a->sdname, sizeof(a->sdname), "%s.sd", spid);
@@ -77,7 +80,17 @@ next(const struct fixture *f, struct tam_op *op)
 {
 	policy_next_op(&(const struct policy_in){ .observed = &f->st, .want = f->want,
 	    .n_want = f->n_want, .sds = f->sdw, .n_sds = f->n_sdw, .skip = f->skip,
-	    .n_skip = f->n_skip }, op);
+	    .n_skip = f->n_skip, .reqs = f->reqs, .n_reqs = f->n_reqs }, op);
+}
+
+/* Version vid requires TA taid at version key min (0: any). */
+static void
+require(struct fixture *f, int64_t vid, const char *taid, int64_t min)
+{
+	struct tam_ta_req *r = &f->reqs[f->n_reqs++];
+	r->ta_version_id = vid;
+	strcpy(r->taid, taid);
+	r->min_version_key = min;
 }
 
 static void
@@ -334,6 +347,7 @@ test_update_to_newer(void **state)
 	assert_int_equal(op.kind, TAM_OP_NONE);
 	assert_true(op.blocked);
 	assert_string_equal(op.taid, "ta-1");
+	assert_string_equal(op.blocked_on, "");
 	/* a refused update is not tried again at once */
 	installed_and_wanted(&f, 10, 0x10000, 0x10001);
 	f.skip[f.n_skip].kind = TAM_OP_UPDATE_TA;
@@ -578,6 +592,263 @@ test_renew_aik(void **state)
 	assert_false(op.add_spcert);
 }
 
+/* What installing "app" (sp bank, version 11) asks for when it requires "lib" (sp lib, version 21). */
+static void
+app_and_lib(struct fixture *f, bool lib_first)
+{
+	reset(f);
+	if (lib_first)
+		want(f, "lib", "lib", 9, 21);
+	want(f, "app", "bank", 7, 11);
+	if (!lib_first)
+		want(f, "lib", "lib", 9, 21);
+	for (size_t i = 0; i < f->n_want; i++)
+		f->want[i].version_key = 0x10000;
+	f->want[lib_first ? 0 : 1].implied = true;
+	require(f, 11, "lib", 0);
+}
+
+static void
+test_requires_installed_first(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	for (int lib_first = 0; lib_first < 2; lib_first++) {
+		/* whatever the order of the assignments, the library's SD and TA come first */
+		app_and_lib(&f, lib_first);
+		next(&f, &op);
+		assert_int_equal(op.kind, TAM_OP_CREATE_SD);
+		assert_string_equal(op.spid, "lib");
+		add_sd(&f, "lib.sd", "lib");
+		add_aik(&f, "lib");
+		next(&f, &op);
+		assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+		assert_string_equal(op.taid, "lib");
+		assert_int_equal(op.ta_version_id, 21);
+		add_ta(&f, "lib", "lib.sd");
+		f.tas[0].ta_version_id = 21;
+		f.tas[0].version_key = 0x10000;
+		/* then the TA that needs it, into its own SP's SD */
+		next(&f, &op);
+		assert_int_equal(op.kind, TAM_OP_CREATE_SD);
+		assert_string_equal(op.spid, "bank");
+		add_sd(&f, "bank.sd", "bank");
+		add_aik(&f, "bank");
+		next(&f, &op);
+		assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+		assert_string_equal(op.taid, "app");
+		assert_string_equal(op.sdname, "bank.sd");
+		add_ta(&f, "app", "bank.sd");
+		f.tas[1].ta_version_id = 11;
+		next(&f, &op);
+		assert_int_equal(op.kind, TAM_OP_NONE);
+		assert_false(op.blocked);
+	}
+	/* any copy of the library meets a requirement without a minimum version */
+	app_and_lib(&f, false);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	add_sd(&f, "lib.sd", "lib");
+	add_ta(&f, "lib", "lib.sd");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "app");
+}
+
+static void
+test_requires_min_version_updates_first(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* lib 1.0 (version 20) is installed, app needs lib 1.1, which version 21 is */
+	app_and_lib(&f, false);
+	f.reqs[0].min_version_key = 0x10001;
+	f.want[1].version_key = 0x10001;
+	add_sd(&f, "bank.sd", "bank");
+	add_sd(&f, "lib.sd", "lib");
+	add_aik(&f, "bank");
+	add_aik(&f, "lib");
+	add_ta(&f, "lib", "lib.sd");
+	f.tas[0].ta_version_id = 20;
+	f.tas[0].version_key = 0x10000;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
+	assert_string_equal(op.taid, "lib");
+	assert_int_equal(op.ta_version_id, 21);
+	f.tas[0].ta_version_id = 21;
+	f.tas[0].version_key = 0x10001;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "app");
+}
+
+static void
+test_requires_unmet_blocks(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* no version of lib reaches 2.0: app waits, naming lib; nothing else to do */
+	app_and_lib(&f, false);
+	f.reqs[0].min_version_key = 0x20000;
+	add_sd(&f, "bank.sd", "bank");
+	add_sd(&f, "lib.sd", "lib");
+	add_aik(&f, "bank");
+	add_aik(&f, "lib");
+	add_ta(&f, "lib", "lib.sd");
+	f.tas[0].ta_version_id = 21;
+	f.tas[0].version_key = 0x10000;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "app");
+	assert_string_equal(op.blocked_on, "lib");
+	/* a copy of lib we did not install cannot be shown to reach a minimum */
+	f.reqs[0].min_version_key = 0x10000;
+	f.tas[0].ta_version_id = 0;
+	f.tas[0].version_key = 0;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.blocked_on, "lib");
+	/* nothing assigns lib (it has no installable version): app waits, others go on */
+	app_and_lib(&f, false);
+	f.n_want = 1;
+	want(&f, "other", "bank", 7, 31);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_INSTALL_TA);
+	assert_string_equal(op.taid, "other");
+	add_ta(&f, "other", "bank.sd");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "app");
+	assert_string_equal(op.blocked_on, "lib");
+	/* of two TAs missing, the one nothing can bring is named, not the one on its way */
+	f.n_reqs = 0;
+	require(&f, 11, "zlib", 0);
+	require(&f, 11, "lib", 0);
+	want(&f, "zlib", "shop", 8, 41);
+	add_sd(&f, "shop.sd", "shop");
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "app");
+	assert_string_equal(op.blocked_on, "lib");
+}
+
+static void
+test_requires_dependents_deleted_first(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* lib is listed first, but app (version 11) requires it: app goes first */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_ta(&f, "lib", "bank.sd");
+	add_ta(&f, "app", "bank.sd");
+	f.tas[0].ta_version_id = 21;
+	f.tas[1].ta_version_id = 11;
+	require(&f, 11, "lib", 0);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "app");
+	f.tas[1] = f.tas[0];
+	f.st.n_tas = 1;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "lib");
+	/* an unmanaged TA requires nothing we know of: lib goes */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_ta(&f, "lib", "bank.sd");
+	add_ta(&f, "app", "bank.sd");
+	f.tas[0].ta_version_id = 21;
+	f.tas[1].managed = false;
+	require(&f, 11, "lib", 0);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "lib");
+}
+
+static void
+test_requires_kept_while_installed_version_needs_it(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* app 1.0 (version 11) needs lib; app 1.1 (version 12), assigned, does not */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	add_ta(&f, "app", "bank.sd");
+	add_ta(&f, "lib", "bank.sd");
+	f.tas[0].ta_version_id = 11;
+	f.tas[0].version_key = 0x10000;
+	f.tas[1].ta_version_id = 21;
+	want(&f, "app", "bank", 7, 12);
+	f.want[0].version_key = 0x10001;
+	require(&f, 11, "lib", 0);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_UPDATE_TA);
+	assert_string_equal(op.taid, "app");
+	/* updated: nothing needs lib any more */
+	f.tas[0].ta_version_id = 12;
+	f.tas[0].version_key = 0x10001;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_DELETE_TA);
+	assert_string_equal(op.taid, "lib");
+	/* pinned at the version that needs it: lib stays, and nothing is to do */
+	f.tas[0].ta_version_id = 11;
+	f.tas[0].version_key = 0x10000;
+	f.want[0].ta_version_id = 11;
+	f.want[0].version_key = 0x10000;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_false(op.blocked);
+}
+
+static void
+test_requires_cycle_ends(void **state)
+{
+	struct fixture f;
+	struct tam_op op;
+
+	(void)state;
+	/* a needs b and b needs a: neither can go first */
+	reset(&f);
+	add_sd(&f, "bank.sd", "bank");
+	add_aik(&f, "bank");
+	want(&f, "a", "bank", 7, 1);
+	want(&f, "b", "bank", 7, 2);
+	require(&f, 1, "b", 0);
+	require(&f, 2, "a", 0);
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_true(op.blocked);
+	assert_string_equal(op.taid, "a");
+	assert_string_equal(op.blocked_on, "b");
+	/* installed and unassigned, each keeps the other: nothing is deleted, nothing hangs */
+	f.n_want = 0;
+	add_ta(&f, "a", "bank.sd");
+	add_ta(&f, "b", "bank.sd");
+	f.tas[0].ta_version_id = 1;
+	f.tas[1].ta_version_id = 2;
+	next(&f, &op);
+	assert_int_equal(op.kind, TAM_OP_NONE);
+	assert_false(op.blocked);
+}
+
 int
 main(void)
 {
@@ -601,6 +872,12 @@ main(void)
 		cmocka_unit_test(test_update_sd_rename_and_cert),
 		cmocka_unit_test(test_refused_rename_still_installs),
 		cmocka_unit_test(test_renew_aik),
+		cmocka_unit_test(test_requires_installed_first),
+		cmocka_unit_test(test_requires_min_version_updates_first),
+		cmocka_unit_test(test_requires_unmet_blocks),
+		cmocka_unit_test(test_requires_dependents_deleted_first),
+		cmocka_unit_test(test_requires_kept_while_installed_version_needs_it),
+		cmocka_unit_test(test_requires_cycle_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,8 +136,10 @@ add_ta(struct store *st, int64_t sp_id, const char *taid)
 	return id;
 }
 
+/* A version that requires n_reqs TAs (reqs may be NULL when none). */
 static int
-try_add_version(struct store *st, int64_t ta_id, const char *version, int64_t *id)
+try_add_version_reqs(struct store *st, int64_t ta_id, const char *version,
+    const struct store_ta_require *reqs, size_t n_reqs, int64_t *id, struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };
 	char bundle[64], enc[80];
@@ -153,7 +155,15 @@ try_add_version(struct store *st, int64_t ta_id, const char *version, int64_t *i
 	fill(v.enc_key, sizeof(v.enc_key), 0x40);
 	fill(v.enc_iv, sizeof(v.enc_iv), 0x90);
 	strcpy(v.created_by, "cli:test");
-	return store_ta_version_add(st, &v, id, NULL);
+	v.reqs = reqs;
+	v.n_reqs = n_reqs;
+	return store_ta_version_add(st, &v, id, err);
+}
+
+static int
+try_add_version(struct store *st, int64_t ta_id, const char *version, int64_t *id)
+{
+	return try_add_version_reqs(st, ta_id, version, NULL, 0, id, NULL);
 }
 
 static int64_t
@@ -1012,6 +1022,236 @@ test_assignments(void **state)
 	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(a[0].taid, "uuid-2");
+	free(a);
+}
+
+/* ---- what TA versions require ---- */
+
+static int spool(const char *text, size_t len);
+
+/* A requirement of TA taid, at least version min ("" for any). */
+static struct store_ta_require
+req(const char *taid, const char *min)
+{
+	struct store_ta_require r;
+
+	memset(&r, 0, sizeof(r));
+	strcpy(r.taid, taid);
+	strcpy(r.min_version, min);
+	return r;
+}
+
+static size_t
+versions_of(struct store *st, int64_t ta_id)
+{
+	struct store_ta_version *vs = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_ta_version_list(st, ta_id, &vs, &n, NULL), TAM_OK);
+	store_ta_versions_free(vs, n);
+	return n;
+}
+
+static void
+test_requires(void **state)
+{
+	struct store *st = *state;
+	struct store_ta_require r[TAM_MAX_TA_REQUIRES + 1], *got = NULL;
+	struct store_ta_version v = { 0 };
+	struct tam_err err = { 0 };
+	int64_t sp1, sp2, app, lib, tool, id = 0;
+	char taid[16];
+	size_t n = 0;
+	int bfd, efd;
+
+	sp1 = add_sp(st, "sp.app", "sd.app");
+	sp2 = add_sp(st, "sp.lib", "sd.lib");
+	app = add_ta(st, sp1, "uuid-app");
+	lib = add_ta(st, sp2, "uuid-lib");
+	tool = add_ta(st, sp1, "uuid-tool");
+	add_version(st, lib, "1.0");
+
+	/* stored with the version, read back by taid; another SP's TA, and one without versions */
+	r[0] = req("uuid-tool", "");
+	r[1] = req("uuid-lib", "1.1");
+	assert_int_equal(try_add_version_reqs(st, app, "1.0", r, 2, &id, NULL), TAM_OK);
+	assert_int_equal(store_ta_version_requires(st, id, &got, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[0].taid, "uuid-lib");
+	assert_string_equal(got[0].min_version, "1.1");
+	assert_int_equal(got[0].min_version_key, 0x100010000LL);
+	assert_string_equal(got[1].taid, "uuid-tool");
+	assert_string_equal(got[1].min_version, "");
+	assert_int_equal(got[1].min_version_key, 0);
+	free(got);
+	/* a version without requirements has none */
+	assert_int_equal(store_ta_version_requires(st, add_version(st, tool, "1.0"), &got, &n, NULL),
+	    TAM_OK);
+	assert_int_equal(n, 0);
+	free(got);
+
+	/* refused, and then nothing of the version is stored: an unknown TA ... */
+	r[1] = req("uuid-nosuch", "");
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
+	assert_non_null(strstr(err.msg, "required TA uuid-nosuch does not exist"));
+	/* ... its own TA, a TA twice, a bad minimum version, too many */
+	r[1] = req("uuid-app", "");
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
+	assert_non_null(strstr(err.msg, "its own TA"));
+	r[1] = req("uuid-tool", "2");
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
+	r[1] = req("uuid-lib", "1.x");
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
+	for (size_t i = 0; i <= TAM_MAX_TA_REQUIRES; i++) {
+		snprintf(taid, sizeof(taid), "uuid-many%zu", i);
+		add_ta(st, sp2, taid);
+		r[i] = req(taid, "");
+	}
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, TAM_MAX_TA_REQUIRES + 1, NULL,
+	    &err), TAM_EINVAL);
+	assert_int_equal(versions_of(st, app), 1);
+	/* exactly the limit is fine */
+	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, TAM_MAX_TA_REQUIRES, &id, NULL),
+	    TAM_OK);
+	assert_int_equal(store_ta_version_requires(st, id, &got, &n, NULL), TAM_OK);
+	assert_int_equal(n, TAM_MAX_TA_REQUIRES);
+	free(got);
+
+	/* the streamed add stores them in its transaction too, and refuses the same way */
+	bfd = spool("bundle three", 12);
+	efd = spool("ciphertext", 10);
+	v.ta_id = app;
+	strcpy(v.version, "3.0");
+	strcpy(v.created_by, "cli:test");
+	r[0] = req("uuid-lib", "1.0");
+	r[1] = req("uuid-nosuch", "");
+	v.reqs = r;
+	v.n_reqs = 2;
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, 12, efd, 10, &id, &err), TAM_EINVAL);
+	assert_int_equal(versions_of(st, app), 2);
+	v.n_reqs = 1;
+	assert_int_equal(store_ta_version_add_files(st, &v, bfd, 12, efd, 10, &id, NULL), TAM_OK);
+	assert_int_equal(store_ta_version_requires(st, id, &got, &n, NULL), TAM_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].taid, "uuid-lib");
+	free(got);
+	close(bfd);
+	close(efd);
+
+	/* the caller's transaction: undone with it */
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	assert_int_equal(try_add_version_reqs(st, app, "4.0", r, 1, &id, NULL), TAM_OK);
+	store_rollback(st);
+	assert_int_equal(versions_of(st, app), 3);
+	assert_int_equal(store_ta_version_requires(st, id, &got, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
+	free(got);
+}
+
+static void
+test_implied_assignments(void **state)
+{
+	struct store *st = *state;
+	struct store_ta_require r[2];
+	struct store_assignment_row *rows = NULL;
+	struct store_page pg = { 0 };
+	struct tam_assignment *a = NULL;
+	struct tam_ta_req *q = NULL;
+	struct tam_ta_obs obs[2];
+	struct tam_dev_state seen = { 0 };
+	int64_t dev, sp1, sp2, app, lib, util, crypto, vapp, vlib, vutil, vc1, vc2, vlib2;
+	size_t n = 0, nq = 0;
+
+	dev = add_device(st, 9, "implied-dev");
+	sp1 = add_sp(st, "sp.app", "sd.app");
+	sp2 = add_sp(st, "sp.lib", "sd.lib");
+	app = add_ta(st, sp1, "uuid-app");
+	lib = add_ta(st, sp2, "uuid-lib");
+	util = add_ta(st, sp1, "uuid-util");
+	crypto = add_ta(st, sp2, "uuid-crypto");
+	add_ta(st, sp2, "uuid-empty");
+	/*
+	 * app needs lib and util, both need crypto (a diamond), util also a TA
+	 * without versions, and crypto 2.0 needs app again (a cycle)
+	 */
+	vc1 = add_version(st, crypto, "1.0");
+	r[0] = req("uuid-crypto", "1.0");
+	assert_int_equal(try_add_version_reqs(st, lib, "1.0", r, 1, &vlib, NULL), TAM_OK);
+	r[1] = req("uuid-empty", "");
+	assert_int_equal(try_add_version_reqs(st, util, "1.0", r, 2, &vutil, NULL), TAM_OK);
+	r[0] = req("uuid-lib", "");
+	r[1] = req("uuid-util", "");
+	assert_int_equal(try_add_version_reqs(st, app, "1.0", r, 2, &vapp, NULL), TAM_OK);
+	r[0] = req("uuid-app", "");
+	assert_int_equal(try_add_version_reqs(st, crypto, "2.0", r, 1, &vc2, NULL), TAM_OK);
+
+	/* only app is assigned: the rest comes along, each once, at its latest version */
+	assert_int_equal(store_assign(st, dev, app, 0, false, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(a[0].taid, "uuid-app");
+	assert_false(a[0].implied);
+	assert_int_equal(a[0].ta_version_id, vapp);
+	assert_string_equal(a[1].taid, "uuid-crypto");
+	assert_true(a[1].implied);
+	assert_int_equal(a[1].ta_version_id, vc2);
+	assert_string_equal(a[1].spid, "sp.lib");
+	assert_string_equal(a[1].sdname, "sd.lib");
+	assert_false(a[1].allow_downgrade);
+	assert_string_equal(a[2].taid, "uuid-lib");
+	assert_true(a[2].implied);
+	assert_int_equal(a[2].ta_version_id, vlib);
+	assert_string_equal(a[3].taid, "uuid-util");
+	assert_true(a[3].implied);
+
+	/* policy's input: what those versions and the device's require, each version once */
+	memset(obs, 0, sizeof(obs));
+	strcpy(obs[0].taid, "uuid-app");
+	obs[0].ta_version_id = vapp;
+	strcpy(obs[1].taid, "uuid-other");
+	seen.tas = obs;
+	seen.n_tas = 2;
+	assert_int_equal(store_ta_requires_get(st, a, n, &seen, &q, &nq, NULL), TAM_OK);
+	assert_int_equal(nq, 6);
+	for (size_t i = 0; i < nq; i++) {
+		if (q[i].ta_version_id == vlib) {
+			assert_string_equal(q[i].taid, "uuid-crypto");
+			assert_int_equal(q[i].min_version_key, 0x100000000LL);
+		} else if (q[i].ta_version_id == vc2) {
+			assert_string_equal(q[i].taid, "uuid-app");
+		} else {
+			assert_true(q[i].ta_version_id == vapp || q[i].ta_version_id == vutil);
+		}
+	}
+	free(q);
+	free(a);
+	assert_int_equal(store_ta_requires_get(st, NULL, 0, NULL, &q, &nq, NULL), TAM_OK);
+	assert_int_equal(nq, 0);
+	assert_null(q);
+
+	/* an assigned TA is not implied too, and keeps its pin; a withdrawn version is not implied */
+	vlib2 = add_version(st, lib, "2.0");
+	assert_int_equal(store_assign(st, dev, lib, vlib, true, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_ta_version_withdraw(st, vc2, "cli:op", NULL), TAM_OK);
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 4);
+	assert_string_equal(a[1].taid, "uuid-crypto");
+	assert_int_equal(a[1].ta_version_id, vc1);
+	assert_string_equal(a[2].taid, "uuid-lib");
+	assert_false(a[2].implied);
+	assert_true(a[2].allow_downgrade);
+	assert_int_equal(a[2].ta_version_id, vlib);
+	assert_int_not_equal(a[2].ta_version_id, vlib2);
+	free(a);
+	/* operators' listing shows what they assigned, nothing implied */
+	assert_int_equal(store_assignment_page(st, dev, 0, &pg, &rows, &n, NULL), TAM_OK);
+	assert_int_equal(n, 2);
+	free(rows);
+	/* unassigned, nothing is implied any more */
+	assert_int_equal(store_unassign(st, dev, app, NULL), TAM_OK);
+	assert_int_equal(store_unassign(st, dev, lib, NULL), TAM_OK);
+	assert_int_equal(store_assignments_get(st, dev, &a, &n, NULL), TAM_OK);
+	assert_int_equal(n, 0);
 	free(a);
 }
 
@@ -1876,6 +2116,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_device_state, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_state_in_tx, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_assignments, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_requires, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_implied_assignments, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_requests, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_device, db_setup, db_teardown),

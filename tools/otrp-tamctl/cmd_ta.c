@@ -72,28 +72,57 @@ out:
 	return rc;
 }
 
+/* What a TaVersion requires, as "TAID@VERSION,TAID" into buf ("-" when nothing). */
+static const char *
+requires_text(const json_t *v, char *buf, size_t size)
+{
+	const json_t *r;
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(v, "requires"), i, r) {
+		const char *min = json_string_value(json_object_get(r, "min_version"));
+		int n = snprintf(buf + len, size - len, "%s%s%s%s", i > 0 ? "," : "",
+		    ctl_str(r, "taid"), min != NULL ? "@" : "", min != NULL ? min : "");
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+	return buf[0] != '\0' ? buf : "-";
+}
+
 static int
 ta_upload(struct ctl *c, int argc, char **argv)
 {
-	static const char use[] = "ta upload SPID TAID VERSION BUNDLE [--name NAME]";
-	const char *name = NULL, *pos[4];
+	static const char use[] =
+	    "ta upload SPID TAID VERSION BUNDLE [--name NAME] [--requires TAID[@VERSION]]...";
+	const char *name = NULL, *pos[4], *reqs[TAM_MAX_TA_REQUIRES];
 	const struct ctl_opt opts[] = { { "--name", &name, NULL }, { NULL, NULL, NULL } };
-	const char *query[] = { "version", NULL, "name", NULL, NULL };
+	const char *query[2 * (2 + TAM_MAX_TA_REQUIRES) + 1];
+	char path[400], need[2048];
+	size_t n = 0, n_req = 0, nq = 0;
 	uint8_t head[64];
 	struct ctl_resp r;
-	char path[400];
-	size_t n = 0;
 	FILE *f;
 	int rc;
 
-	if ((rc = ctl_parse(argc, argv, opts, pos, 4, 4, use)) != 0 ||
+	if ((rc = ctl_parse_repeated(&argc, argv, "--requires", reqs, TAM_MAX_TA_REQUIRES, &n_req,
+	    use)) != 0 ||
+	    (rc = ctl_parse(argc, argv, opts, pos, 4, 4, use)) != 0 ||
 	    (rc = ctl_check_segment(pos[0], "SPID", use)) != 0 ||
 	    (rc = ctl_check_segment(pos[1], "TAID", use)) != 0)
 		return rc;
-	query[1] = pos[2];
-	query[3] = name;
-	if (name == NULL)
-		query[2] = NULL;
+	query[nq++] = "version";
+	query[nq++] = pos[2];
+	if (name != NULL) {
+		query[nq++] = "name";
+		query[nq++] = name;
+	}
+	for (size_t i = 0; i < n_req; i++) {
+		query[nq++] = "requires";
+		query[nq++] = reqs[i];
+	}
+	query[nq] = NULL;
 	/* The serialization names the media type: a JSON bundle starts with "{". */
 	if ((f = fopen(pos[3], "rb")) != NULL) {
 		n = fread(head, 1, sizeof(head), f);
@@ -107,11 +136,12 @@ ta_upload(struct ctl *c, int argc, char **argv)
 		if (c->json)
 			ctl_print_json(r.json);
 		else
-			printf("%s %s version %s (%lld bytes, sha256 %s)\n", r.status == 201 ?
-			    "uploaded" : "already have", ctl_str(r.json, "taid"),
+			printf("%s %s version %s (%lld bytes, sha256 %s%s%s)\n",
+			    r.status == 201 ? "uploaded" : "already have", ctl_str(r.json, "taid"),
 			    ctl_str(r.json, "version"),
 			    (long long)json_integer_value(json_object_get(r.json, "size")),
-			    ctl_str(r.json, "sha256"));
+			    ctl_str(r.json, "sha256"), n_req > 0 ? ", requires " : "",
+			    n_req > 0 ? requires_text(r.json, need, sizeof(need)) : "");
 	}
 	ctl_resp_clear(&r);
 	return rc;
@@ -155,7 +185,7 @@ ta_versions(struct ctl *c, int argc, char **argv)
 	static const char use[] = "ta versions TAID";
 	const char *pos[1];
 	json_t *items, *v;
-	char path[400];
+	char path[400], need[2048];
 	size_t i;
 	int rc;
 
@@ -168,13 +198,13 @@ ta_versions(struct ctl *c, int argc, char **argv)
 	if (c->json) {
 		ctl_print_json(items);
 	} else {
-		printf("%-10s %-10s %-20s %-20s %-16.16s %s\n", "VERSION", "BYTES", "UPLOADED",
-		    "WITHDRAWN", "SHA-256", "BY");
+		printf("%-10s %-10s %-20s %-20s %-16.16s %-20s %s\n", "VERSION", "BYTES", "UPLOADED",
+		    "WITHDRAWN", "SHA-256", "BY", "REQUIRES");
 		json_array_foreach(items, i, v)
-			printf("%-10s %-10lld %-20s %-20s %-16.16s %s\n", ctl_str(v, "version"),
+			printf("%-10s %-10lld %-20s %-20s %-16.16s %-20s %s\n", ctl_str(v, "version"),
 			    (long long)json_integer_value(json_object_get(v, "size")),
 			    ctl_str(v, "created"), ctl_str(v, "withdrawn"), ctl_str(v, "sha256"),
-			    ctl_str(v, "uploaded_by"));
+			    ctl_str(v, "uploaded_by"), requires_text(v, need, sizeof(need)));
 	}
 	json_decref(items);
 	return CTL_EXIT_OK;
@@ -247,8 +277,9 @@ cmd_ta(struct ctl *c, int argc, char **argv)
 	static const struct ctl_cmd cmds[] = {
 		{ "sign", ta_sign, "ta sign --key SPKEY [--flattened] INPUT OUTPUT",
 		    "SP side: sign a TA binary into a bundle (compact JWS)" },
-		{ "upload", ta_upload, "ta upload SPID TAID VERSION BUNDLE [--name NAME]",
-		    "upload a signed TA version" },
+		{ "upload", ta_upload,
+		    "ta upload SPID TAID VERSION BUNDLE [--name NAME] [--requires TAID[@VERSION]]...",
+		    "upload a signed TA version (and the TAs it requires)" },
 		{ "list", ta_list, "ta list [--sp SPID]", "list TAs and their latest versions" },
 		{ "versions", ta_versions, "ta versions TAID", "list a TA's versions" },
 		{ "download", ta_download, "ta download TAID VERSION OUTPUT",

@@ -127,6 +127,30 @@ ctl_parse(int argc, char **argv, const struct ctl_opt *opts, const char **pos, i
 }
 
 int
+ctl_parse_repeated(int *argc, char **argv, const char *name, const char **vals, size_t max,
+    size_t *n, const char *use)
+{
+	int keep = 1;
+
+	*n = 0;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], name) != 0) {
+			argv[keep++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= *argc)
+			return ctl_usage_error(use, "option %s needs a value", name);
+		if (*n >= max)
+			return ctl_usage_error(use, "option %s may be given at most %zu times", name,
+			    max);
+		vals[(*n)++] = argv[++i];
+	}
+	*argc = keep;
+	argv[keep] = NULL;
+	return CTL_EXIT_OK;
+}
+
+int
 ctl_fail(int code, const struct tam_err *err)
 {
 	fprintf(stderr, "otrp-tamctl: %s\n", err != NULL && err->msg[0] ? err->msg : tam_err_name(code));

@@ -67,6 +67,14 @@ struct ctl_opt {
 int ctl_parse(int argc, char **argv, const struct ctl_opt *opts, const char **pos, int min,
     int max, const char *usage);
 
+/*
+ * Take every "NAME VALUE" of a repeatable option out of argv, before
+ * ctl_parse sees the rest (*argc shrinks): at most max values, in order.
+ * Returns CTL_EXIT_USAGE (usage printed) for a missing value or too many.
+ */
+int ctl_parse_repeated(int *argc, char **argv, const char *name, const char **vals, size_t max,
+    size_t *n, const char *usage);
+
 /* Open the database (direct transport only). */
 int ctl_open(struct ctl *c, bool create);
 /* Print "otrp-tamctl: msg" and return the exit code for a TAM_E* code. */

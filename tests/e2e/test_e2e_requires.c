@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/*
+ * End-to-end TA dependencies on a real otrp-tamd and a mock TEE: a TA
+ * version that requires another SP's library TA brings the library along
+ * (an implied assignment) and installs it first; a minimum version nothing
+ * offers blocks the update and says why, until the library catches up and
+ * is updated first; unassigning the TA deletes it before the library.
+ * The order is read from the audit rows the daemon writes per operation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "e2e.h"
+
+/* Sorts after E2E_TAID: assignments in taid order would reach the app first. */
+#define LIB_TAID "f00dface-0000-4000-8000-00000000011b"
+
+static struct e2e_env env;
+static struct mock_tee *mt;
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (e2e_setup(&env) != 0 || e2e_pki_issue(&env, "sp", "sp2") != 0 ||
+	    e2e_ctl(&env, "sp add sp2 %s/sp/sp2.crt >/dev/null", env.pki) != 0 ||
+	    e2e_start(&env, NULL) != 0)
+		return -1;
+	return e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt);
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	mock_tee_close(mt);
+	if (env.tamd > 0 && e2e_stop(&env) != 0)
+		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
+	e2e_teardown(&env);
+	return 0;
+}
+
+/* One session; the requests the TAM sent, as "A B C", must be want. */
+static void
+session(const char *want)
+{
+	struct mock_session_result res;
+	struct tam_err err = { 0 };
+	char got[512] = "";
+
+	if (mock_tee_run_session(mt, env.url, &res, &err) != 0)
+		fail_msg("session: %s (HTTP %ld)", res.error, res.final_status);
+	for (int i = 0; i < res.n_requests; i++) {
+		strncat(got, i ? " " : "", sizeof(got) - strlen(got) - 1);
+		strncat(got, res.requests[i], sizeof(got) - strlen(got) - 1);
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("requests \"%s\", wanted \"%s\"", got, want);
+	for (int i = 0; i < res.n_outcomes; i++)
+		assert_string_equal(res.outcomes[i], "pass");
+}
+
+/* Sign text as a TA of the SP whose key is pki/sp/<key>.key and upload it with extra args. */
+static void
+upload(const char *key, const char *spid, const char *taid, const char *version,
+    const char *text, const char *extra)
+{
+	char bin[400], jws[400];
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s/%s-%s.bin", env.dir, taid, version);
+	snprintf(jws, sizeof(jws), "%s/%s-%s.jws", env.dir, taid, version);
+	assert_non_null(f = fopen(bin, "w"));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(e2e_ctl(&env, "ta sign --key %s/sp/%s.key %s %s", env.pki, key, bin, jws),
+	    0);
+	assert_int_equal(e2e_ctl(&env, "ta upload %s %s %s %s %s >/dev/null", spid, taid, version,
+	    jws, extra), 0);
+}
+
+/* The latest audit row of action for TA a came before the latest for TA b. */
+static void
+audited_in_order(const char *action, const char *a, const char *b)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT (SELECT max(id) FROM audit WHERE action = '%s'"
+	    " AND detail LIKE 'taid=%s%%') < (SELECT max(id) FROM audit WHERE action = '%s'"
+	    " AND detail LIKE 'taid=%s%%')", action, a, action, b);
+	if (e2e_db_scalar(&env, sql) != 1)
+		fail_msg("%s of %s did not come before %s of %s", action, a, action, b);
+}
+
+static void
+test_dependency_order(void **state)
+{
+	(void)state;
+	/* sp2's library; sp1's TA 1.1 needs at least its 1.0 */
+	upload("sp2", "sp2", LIB_TAID, "1.0", "a shared crypto library TA", "");
+	upload("sp1", E2E_SPID, E2E_TAID, "1.1", "the app, linked to the library",
+	    "--requires " LIB_TAID "@1.0");
+
+	/* only the app is assigned: the library's SD and TA come first, in one session */
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest CreateSDRequest InstallTARequest CreateSDRequest "
+	    "InstallTARequest");
+	assert_true(mock_tee_has_ta(mt, LIB_TAID));
+	assert_true(mock_tee_has_ta(mt, E2E_TAID));
+	audited_in_order("ta.install", LIB_TAID, E2E_TAID);
+	/* the library's SP got its SD first */
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM audit WHERE action = 'sd.create'"
+	    " AND detail LIKE '%spid=sp2' AND id < (SELECT min(id) FROM audit"
+	    " WHERE action = 'sd.create' AND detail LIKE '%spid=" E2E_SPID "')"), 1);
+	/* operators see what they assigned, not what came along */
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM assignments"), 1);
+	session("GetDeviceStateRequest");
+
+	/* 1.2 needs a library 2.0 nobody has: the update waits and the session says why */
+	upload("sp1", E2E_SPID, E2E_TAID, "1.2", "the app, needing a newer library",
+	    "--requires " LIB_TAID "@2.0");
+	session("GetDeviceStateRequest");
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE result ="
+	    " 'blocked:required TA " LIB_TAID " missing for " E2E_TAID "'"), 1);
+	assert_true(e2e_log_wait(&env, "event=otrp.blocked taid=" E2E_TAID " requires=" LIB_TAID,
+	    2000));
+	/* the library's 2.0 arrives: it is updated first, then the app */
+	upload("sp2", "sp2", LIB_TAID, "2.0", "a shared crypto library TA, second edition", "");
+	session("GetDeviceStateRequest UpdateTARequest UpdateTARequest");
+	audited_in_order("ta.update", LIB_TAID, E2E_TAID);
+	session("GetDeviceStateRequest");
+
+	/* unassigned: the app goes before the library it needed, then both SDs */
+	assert_int_equal(e2e_ctl(&env, "unassign tee1 " E2E_TAID), 0);
+	session("GetDeviceStateRequest DeleteTARequest DeleteTARequest DeleteSDRequest "
+	    "DeleteSDRequest");
+	audited_in_order("ta.delete", E2E_TAID, LIB_TAID);
+	assert_false(mock_tee_has_ta(mt, E2E_TAID));
+	assert_false(mock_tee_has_ta(mt, LIB_TAID));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dependency_order),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
