@@ -38,9 +38,10 @@ usage: $prog [--ec|--rsa4096] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
                     CA's CRL, 30 days; revocations kept in ROLE/ca-index.txt)
   crl DIR ROLE      reissue ROLE/ca.crl from the revocations so far (an
                     empty CRL when there are none), e.g. before it expires
-  ocsp DIR          OCSP responses (DER, good for 7 days) for the TAM
-                    certificate (signed by the TAM CA) and the TAM CA (signed
-                    by the root) in tam/ocsp/, for otrp-tamd's
+  ocsp DIR          OCSP responses (DER, good for 7 days) for each TAM
+                    certificate (signed by the TAM CA; an alternate identity
+                    issued with 'issue --ec DIR tam NAME' gets its own) and
+                    the TAM CA (signed by the root) in tam/ocsp/, for otrp-tamd's
                     identity.ocsp_dir; a TAM certificate revoked with
                     'revoke DIR tam tam' gets a "revoked" response
   --ec              EC P-256 leaves instead of RSA-2048
@@ -416,7 +417,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ "$mode" = ocsp ]; then
-	files="tam/ocsp/tam.der tam/ocsp/ca.der"
+	# One response per TAM leaf (an alternate identity has its own), one for the TAM CA.
+	files="tam/ocsp/ca.der"
+	for crt in "$p1"/tam/*.crt; do
+		name=${crt##*/}
+		name=${name%.crt}
+		[ "$name" = ca ] || files="$files tam/ocsp/$name.der"
+	done
 	for f in tam/tam.crt tam/ca.crt tam/ca.key root/ca.crt root/ca.key; do
 		[ -f "$p1/$f" ] || die 1 "$p1/$f missing: create the PKI first with '$prog $p1'"
 	done
@@ -471,8 +478,13 @@ if [ "$mode" = init ]; then
 	make_leaf tee tee1 "$tmp/out"
 elif [ "$mode" = ocsp ]; then
 	mkdir -p "$tmp/out/tam/ocsp" || die 3 "cannot create $tmp/out/tam/ocsp"
-	ocsp_response "$dir/tam/tam.crt" "$dir/tam/ca.crt" "$dir/tam/ca.key" "$dir/tam/ca-index.txt" \
-		"$tmp/out/tam/ocsp/tam.der"
+	for f in $files; do
+		name=${f##*/}
+		name=${name%.der}
+		[ "$name" = ca ] && continue
+		ocsp_response "$dir/tam/$name.crt" "$dir/tam/ca.crt" "$dir/tam/ca.key" \
+			"$dir/tam/ca-index.txt" "$tmp/out/tam/ocsp/$name.der"
+	done
 	ocsp_response "$dir/tam/ca.crt" "$dir/root/ca.crt" "$dir/root/ca.key" "$dir/root/ca-index.txt" \
 		"$tmp/out/tam/ocsp/ca.der"
 elif [ "$mode" = issue ]; then

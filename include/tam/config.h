@@ -41,6 +41,8 @@ struct tam_config {
 	char tam_key[TAM_CONFIG_PATH_MAX];
 	char tam_cert[TAM_CONFIG_PATH_MAX];
 	char tamid[256];
+	char alt_key[TAM_CONFIG_PATH_MAX];        /* second identity, other algorithm; "": none */
+	char alt_cert[TAM_CONFIG_PATH_MAX];
 	char ocsp_dir[TAM_CONFIG_PATH_MAX];       /* DER OCSP responses to staple; "": none */
 	char ocsp_stale[8];                       /* "refuse" or "warn" */
 	/* [aist]: the AIST interop profile (docs/interop-aist.md) */

@@ -26,6 +26,11 @@
 struct otrp_engine_cfg {
 	struct pki_signer *signer;    /* TAM identity; borrowed, outlives the engine */
 	struct pki_signer *aist_signer; /* the TAM key AIST device builds carry; NULL: no aist */
+	/*
+	 * A second identity of the same TAM (same tamid) with a key of the other
+	 * algorithm, for TEEs that cannot verify the first; NULL: none.
+	 */
+	struct pki_signer *alt_signer;
 	int64_t request_ttl;          /* seconds a request stays answerable */
 	bool auto_register;           /* register new TEEs whose certificate chains to an anchor */
 	int64_t (*now)(void);         /* clock; NULL = tam_now */
@@ -42,6 +47,7 @@ struct otrp_reply {
 	char result[128];             /* when done: how the session ended ("ok", "tee-fail:...") */
 	enum tam_op_kind answered_op; /* the operation this message answered, or NONE */
 	bool answered_pass;           /* ... and whether the TEE did it */
+	int retry_after;              /* when done: seconds the broker should wait; 0 if any time */
 };
 
 int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,
@@ -50,10 +56,10 @@ void otrp_engine_free(struct otrp_engine *e);
 
 /*
  * The OCSP responses every GetDeviceStateRequest staples (a JSON array of
- * B64 DER, TAM certificate first; see pki_ocsp_staple); takes ownership,
- * NULL staples none.
+ * B64 DER, TAM certificate first; see pki_ocsp_staple), for the identity
+ * or (alt) the alternate one; takes ownership, NULL staples none.
  */
-void otrp_engine_set_ocsp(struct otrp_engine *e, json_t *staple);
+void otrp_engine_set_ocsp(struct otrp_engine *e, bool alt, json_t *staple);
 /* Settings a reload may change while requests are being served. */
 void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_register);
 /*

@@ -61,5 +61,6 @@
 #ifndef TAM_RETRY_MAX_SECONDS
 #define TAM_RETRY_MAX_SECONDS 86400          /* the wait doubles per refusal up to this */
 #endif
+#define TAM_BUSY_RETRY_SECONDS 30           /* Retry-After for a broker whose TEE was busy */
 
 #endif

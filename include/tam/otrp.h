@@ -56,6 +56,7 @@ struct otrp_response {
 	const json_t *edsi;           /* GetDeviceState pass: JWE object; borrowed */
 	const json_t *content;        /* other responses: JWE object or NULL; borrowed */
 	char reason[128];             /* ERR_* code from a clear "reason", if any */
+	char sigalgs[64];             /* failed GetDeviceState: the TEE's supportedsigalgs, "A,B" */
 	char broker_error[64];        /* broker error code */
 };
 

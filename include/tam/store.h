@@ -556,6 +556,8 @@ struct store_request {
 };
 #define STORE_REQ_RENEW_AIK 0x1u  /* UpdateSD asked for a new TEE SP AIK */
 #define STORE_REQ_DELETE_TA 0x2u  /* DeleteSD took the SD's TAs with it */
+#define STORE_REQ_RESYNCED 0x4u   /* the session re-read the device's state after a drift refusal */
+#define STORE_REQ_ALT_IDENTITY 0x8u /* signed by the TAM's alternate identity (and its session) */
 /* A new request is unanswered and not cancelled; expires must be after created. */
 int store_request_add(struct store *st, const struct store_request *r,
     struct tam_err *err) TAM_WUR;

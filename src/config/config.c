@@ -54,6 +54,11 @@ static const struct tam_config_key keys[] = {
 	    "PEM TAM certificate chain, leaf first; required with identity.key" },
 	{ "identity", "tamid", TAM_CFG_STRING, F(tamid), 0, 0, "", false,
 	    "TAM identity sent to TEEs; empty derives it from the certificate" },
+	{ "identity", "alt_key", TAM_CFG_PATH, F(alt_key), 0, 0, "", false,
+	    "a second TAM private key of the other algorithm (RSA or EC P-256, mode 0600), for "
+	    "TEEs that cannot verify the first; empty: none" },
+	{ "identity", "alt_cert", TAM_CFG_PATH, F(alt_cert), 0, 0, "", false,
+	    "PEM certificate chain of identity.alt_key, naming the same TAM; required with it" },
 	{ "aist", "endpoint", TAM_CFG_STRING, F(aist_path), 0, 0, "", false,
 	    "URL path (on the OTrP listener) of the AIST interop profile's endpoint; empty: off" },
 	{ "aist", "tam_key", TAM_CFG_PATH, F(aist_tam_key), 0, 0, "", false,
@@ -337,6 +342,8 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_ca needs api.tls_cert");
 	if ((c->tam_key[0] == '\0') != (c->tam_cert[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
+	if ((c->alt_key[0] == '\0') != (c->alt_cert[0] == '\0'))
+		return tam_err_set(err, TAM_EUSAGE, "identity.alt_key and identity.alt_cert go together");
 	if (c->db_path[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "database.path is empty");
 	if (strcmp(c->ocsp_stale, "refuse") != 0 && strcmp(c->ocsp_stale, "warn") != 0)

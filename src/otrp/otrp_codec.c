@@ -222,6 +222,28 @@ read_reason(const json_t *v, char *dst, size_t dstsize)
 		memcpy(dst, json_string_value(code), json_string_length(code) + 1);
 }
 
+/*
+ * A refused GetDeviceState may say which JWS algorithms the TEE verifies:
+ * kept as "A,B" for the operator, each a plain token; anything else, or
+ * more than fits, is left out (the list is advice, not an input).
+ */
+static void
+read_sigalgs(const json_t *v, char *dst, size_t dstsize)
+{
+	const json_t *a;
+	size_t i, used = 0;
+
+	dst[0] = '\0';
+	json_array_foreach(v, i, a) {
+		const char *s = json_string_value(a);
+		size_t n = json_string_length(a);
+		if (s == NULL || n == 0 || n > JOSE_ALG_MAX - 1 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-+_") != n || used + n + 2 > dstsize)
+			continue;
+		used += (size_t)snprintf(dst + used, dstsize - used, "%s%s", used ? "," : "", s);
+	}
+}
+
 /* ---- responses ---- */
 
 static int
@@ -289,6 +311,9 @@ decode_tbs(struct otrp_response *r, const struct msg_names *n, struct tam_err *e
 		if (v != NULL && lenient_bool(v, &b) != 0)
 			return tam_err_set(err, TAM_EMALFORMED, "signerreq must be a boolean");
 		r->edsi = json_object_get(r->body, "edsi");
+		if (!r->pass)
+			read_sigalgs(json_object_get(r->body, "supportedsigalgs"), r->sigalgs,
+			    sizeof(r->sigalgs));
 		if (r->pass && !json_is_object(r->edsi))
 			return tam_err_set(err, TAM_EMALFORMED, "edsi must be a JWE object");
 	} else {

@@ -35,7 +35,7 @@ struct otrp_engine {
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
-	json_t *ocsp;                 /* OCSP responses stapled in GetDeviceState, owned; or NULL */
+	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -59,6 +59,9 @@ struct ctx {
 	char audit_detail[256];
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
+	bool resync;                  /* ... because our view of it is stale */
+	bool ask_state;               /* the next request is a GetDeviceStateRequest again */
+	int retry_after;              /* seconds the broker should wait before the next session */
 	int clear_sd_requests;        /* operator SD requests this answer settles: -1 all, -2 none */
 	char tee_alg[JOSE_ALG_MAX];   /* JWE suite the TEE used toward us in this answer: */
 	char tee_enc[JOSE_ALG_MAX];   /* what it can do, so what we use toward it */
@@ -81,11 +84,20 @@ otrp_profile_name(enum otrp_profile p)
 	return p == OTRP_PROFILE_AIST ? "aist" : "default";
 }
 
+/* Is this conversation with the TAM's alternate identity? */
+static bool
+alt_of(const struct ctx *c)
+{
+	return !c->aist && c->e->cfg.alt_signer != NULL && (c->req.flags & STORE_REQ_ALT_IDENTITY);
+}
+
 /* The key this conversation is signed and decrypted with. */
 static struct pki_signer *
 signer_of(const struct ctx *c)
 {
-	return c->aist ? c->e->cfg.aist_signer : c->e->cfg.signer;
+	if (c->aist)
+		return c->e->cfg.aist_signer;
+	return alt_of(c) ? c->e->cfg.alt_signer : c->e->cfg.signer;
 }
 
 int
@@ -128,7 +140,8 @@ otrp_engine_free(struct otrp_engine *e)
 	trust_put(e->trust);
 	sk_X509_pop_free(e->extra, X509_free);
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
-	json_decref(e->ocsp);
+	json_decref(e->ocsp[0]);
+	json_decref(e->ocsp[1]);
 	pthread_mutex_destroy(&e->trust_mu);
 	free(e);
 }
@@ -161,22 +174,22 @@ otrp_reply_clear(struct otrp_reply *r)
 }
 
 void
-otrp_engine_set_ocsp(struct otrp_engine *e, json_t *staple)
+otrp_engine_set_ocsp(struct otrp_engine *e, bool alt, json_t *staple)
 {
 	pthread_mutex_lock(&e->trust_mu);
-	json_decref(e->ocsp);
-	e->ocsp = staple;
+	json_decref(e->ocsp[alt]);
+	e->ocsp[alt] = staple;
 	pthread_mutex_unlock(&e->trust_mu);
 }
 
-/* A copy of the staple: jansson's reference counts are not for sharing between threads. */
+/* A copy of a staple: jansson's reference counts are not for sharing between threads. */
 static json_t *
-ocsp_copy(struct otrp_engine *e)
+ocsp_copy(struct otrp_engine *e, bool alt)
 {
 	json_t *c;
 
 	pthread_mutex_lock(&e->trust_mu);
-	c = e->ocsp != NULL ? json_deep_copy(e->ocsp) : json_array();
+	c = e->ocsp[alt] != NULL ? json_deep_copy(e->ocsp[alt]) : json_array();
 	pthread_mutex_unlock(&e->trust_mu);
 	return c;
 }
@@ -441,6 +454,28 @@ out:
 	return rc;
 }
 
+/*
+ * A GetDeviceStateRequest under tid signed by signer (alt: the alternate
+ * identity, whose OCSP staple goes with it), and the row (without its
+ * session) that will remember it.
+ */
+static int
+build_get_device_state(struct otrp_engine *e, struct pki_signer *signer, bool alt,
+    struct store_request *r, const char *tid, int64_t now, char **body, size_t *len,
+    struct tam_err *err)
+{
+	/* The algorithms we verify TEE signatures with; the TEE must pick one of them. */
+	static const char *const algs[] = { JOSE_ALG_RS256, JOSE_ALG_ES256 };
+
+	r->op = TAM_OP_NONE;
+	r->created = now;
+	r->expires = now + atomic_load(&e->request_ttl);
+	snprintf(r->response, sizeof(r->response), "%s",
+	    otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
+	return sign_and_wrap(signer, OTRP_MSG_GET_DEVICE_STATE, otrp_tbs_get_device_state(r->rid, tid,
+	    algs, sizeof(algs) / sizeof(algs[0]), ocsp_copy(e, alt)), body, len, err);
+}
+
 /* Build the request for c->op and the row that will remember it. */
 static int
 build_next(struct ctx *c, struct tam_err *err)
@@ -468,7 +503,8 @@ build_next(struct ctx *c, struct tam_err *err)
 	memcpy(c->next.response, otrp_response_name(m), strlen(otrp_response_name(m)) + 1);
 	memcpy(c->next.new_sdname, c->op.new_sdname, sizeof(c->next.new_sdname));
 	c->next.flags = (c->op.renew_aik ? STORE_REQ_RENEW_AIK : 0) |
-	    (c->op.deleteta ? STORE_REQ_DELETE_TA : 0);
+	    (c->op.deleteta ? STORE_REQ_DELETE_TA : 0) |
+	    (c->req.flags & (STORE_REQ_RESYNCED | STORE_REQ_ALT_IDENTITY));
 
 	if (c->op.kind == TAM_OP_CREATE_SD || c->op.kind == TAM_OP_INSTALL_TA ||
 	    c->op.kind == TAM_OP_UPDATE_TA || c->op.kind == TAM_OP_UPDATE_SD) {
@@ -815,10 +851,10 @@ commit(struct ctx *c, struct tam_err *err)
 		    (rc = store_requests_cancel_device(st, c->dev.id, c->req.session_id, err)) != TAM_OK)
 			goto fail;
 	}
-	if (c->refused)
+	if (c->refused && !c->resync)
 		rc = store_op_failure_record(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname,
 		    c->refusal, c->now, TAM_RETRY_BASE_SECONDS, TAM_RETRY_MAX_SECONDS, err);
-	else if (c->req.op != TAM_OP_NONE)
+	else if (c->req.op != TAM_OP_NONE && !c->refused)
 		rc = store_op_failure_clear(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname, err);
 	if (rc == TAM_OK && c->clear_sd_requests != -2)
 		rc = store_sd_requests_clear(st, c->dev.id, c->req.spid, c->clear_sd_requests, err);
@@ -829,7 +865,7 @@ commit(struct ctx *c, struct tam_err *err)
 	if (c->audit_action[0] != '\0' &&
 	    (rc = store_audit(st, "tamd", c->audit_action, object, c->audit_detail, err)) != TAM_OK)
 		goto fail;
-	if (c->op.kind != TAM_OP_NONE) {
+	if (c->op.kind != TAM_OP_NONE || c->ask_state) {
 		c->next.device_id = c->dev.id;
 		rc = store_request_add(st, &c->next, err);
 	} else {
@@ -849,8 +885,9 @@ reply_from(struct ctx *c, struct otrp_reply *reply)
 {
 	reply->answered_op = c->req.op;
 	reply->answered_pass = c->req.op != TAM_OP_NONE && !c->refused;
-	if (c->op.kind == TAM_OP_NONE) {
+	if (c->op.kind == TAM_OP_NONE && !c->ask_state) {
 		reply->done = true;
+		reply->retry_after = c->retry_after;
 		snprintf(reply->result, sizeof(reply->result), "%s", c->result[0] ? c->result : "ok");
 	} else {
 		reply->body = c->body;
@@ -1204,6 +1241,70 @@ aist_keep_state(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t *doc, s
 	return TAM_OK;
 }
 
+/* Does the comma-separated list name alg? */
+static bool
+alg_listed(const char *list, const char *alg)
+{
+	size_t n = strlen(alg);
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, alg, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/*
+ * A TEE that cannot verify our signature lists what it can (§6.1); when the
+ * alternate identity signs with one of those, and this session has not
+ * switched yet, the request is made again with it.
+ */
+static bool
+can_switch_identity(const struct ctx *c)
+{
+	return !c->aist && c->e->cfg.alt_signer != NULL && !(c->req.flags & STORE_REQ_ALT_IDENTITY) &&
+	    alg_listed(c->resp->sigalgs, pki_signer_alg(c->e->cfg.alt_signer));
+}
+
+/*
+ * The same GetDeviceStateRequest, signed by the alternate identity, in the
+ * same session; the session's later requests follow it. The refusal was
+ * not signed by a key we know, so it may be forged: all it can do is have
+ * our other, equally trusted identity speak, once.
+ */
+static int
+switch_identity(struct ctx *c, struct tam_err *err)
+{
+	int rc;
+
+	log_info("event=otrp.switch_identity rid=%s tam_alg=%s tee_algs=%s",
+	    c->resp->rid, pki_signer_alg(c->e->cfg.alt_signer), c->resp->sigalgs);
+	memset(&c->next, 0, sizeof(c->next));
+	if (tam_random_id(c->next.rid) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	c->next.session_id = c->req.session_id;
+	c->next.device_id = c->req.device_id;
+	c->next.flags = STORE_REQ_ALT_IDENTITY | (c->req.flags & STORE_REQ_RESYNCED);
+	if ((rc = build_get_device_state(c->e, c->e->cfg.alt_signer, true, &c->next, c->req.tid,
+	    c->now, &c->body, &c->body_len, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_begin(c->st, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_request_consume(c->st, c->req.rid, c->now, err)) != TAM_OK ||
+	    (rc = store_request_add(c->st, &c->next, err)) != TAM_OK ||
+	    (rc = store_commit(c->st, err)) != TAM_OK) {
+		store_rollback(c->st);
+		return rc;
+	}
+	c->ask_state = true;
+	return TAM_OK;
+}
+
 static int
 handle_get_device_state(struct ctx *c, struct tam_err *err)
 {
@@ -1215,11 +1316,22 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 
 	if (!c->resp->pass) {
 		/* Nothing here is signed by a key we know; record it and stop. */
+		const char *why = c->resp->reason[0] ? c->resp->reason : "unspecified";
 		char result[128];
-		snprintf(result, sizeof(result), "tee-fail:%s (unverified)",
-		    c->resp->reason[0] ? c->resp->reason : "unspecified");
+		snprintf(result, sizeof(result), "tee-fail:%s (unverified)", why);
 		log_warn("event=otrp.tee_fail msg=GetDeviceStateResponse rid=%s reason=%s",
-		    c->resp->rid, c->resp->reason[0] ? c->resp->reason : "none");
+		    c->resp->rid, why);
+		if (strcmp(why, "ERR_UNSUPPORTED_CRYPTO_ALG") == 0 && can_switch_identity(c))
+			return switch_identity(c, err);
+		/* Retrying cannot help with these (§7): only an operator can. */
+		if (strcmp(why, "ERR_UNSUPPORTED_CRYPTO_ALG") == 0)
+			log_error("event=otrp.alert reason=%s tam_alg=%s tee_algs=%s action=\"give the "
+			    "TAM a key of an algorithm the TEE verifies\"", why,
+			    pki_signer_alg(signer_of(c)), c->resp->sigalgs[0] ? c->resp->sigalgs :
+			    "unknown");
+		else if (strcmp(why, "ERR_TAM_NOT_TRUSTED") == 0)
+			log_error("event=otrp.alert reason=%s action=\"check the TAM certificate chain, "
+			    "its dates and its OCSP responses against the TEE's trust anchors\"", why);
 		if ((rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
 			return rc;
 		snprintf(c->result, sizeof(c->result), "%s", result);
@@ -1239,6 +1351,12 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		rc = dsi.cert != NULL ? identify_by_cert(c, &dsi, err) : identify_by_kid(c, err);
 	if (rc != TAM_OK)
 		goto out;
+	/* A state asked for again in a session: only the session's device may answer. */
+	if (c->req.device_id != 0 && (c->new_device || c->dev.id != c->req.device_id)) {
+		rc = tam_err_set(err, TAM_EDEVICE_MISMATCH,
+		    "a device other than the session's answered rid \"%s\"", c->resp->rid);
+		goto out;
+	}
 	if ((rc = jose_jws_verify(c->resp->jws, c->dev_key, err)) != TAM_OK)
 		goto out;
 	remember_read(c);
@@ -1409,6 +1527,54 @@ apply_op_to_state(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 }
 
+/*
+ * Refusals that say our view of the device is stale (§7): it changed
+ * without telling us (a lost answer, a local reset), so the request was
+ * computed from a state it no longer has.
+ */
+static bool
+state_drift(const char *code)
+{
+	static const char *const codes[] = { "ERR_DEV_STATE_MISMATCH", "ERR_SD_ALREADY_EXISTS",
+	    "ERR_SD_ALREADY_EXIST", "ERR_TA_ALREADY_INSTALLED", "ERR_SD_NOT_FOUND",
+	    "ERR_TA_NOT_FOUND" };
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Answer a drift refusal with a new GetDeviceStateRequest in the same
+ * session, and decide again from the state the TEE reports; the operation
+ * is not counted as refused. Once per session: the flag travels with the
+ * session's later requests, and a second drift is an ordinary refusal, so
+ * a TEE that keeps disagreeing cannot hold a session in a loop.
+ */
+static int
+resync(struct ctx *c, struct tam_err *err)
+{
+	char didhex[17];
+	int rc;
+
+	did_short(c->dev.did, didhex);
+	log_info("event=otrp.resync device=%s rid=%s op=%s reason=%s", didhex, c->resp->rid,
+	    tam_op_kind_name(c->req.op), c->refusal);
+	if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK)
+		return rc;
+	memset(&c->next, 0, sizeof(c->next));
+	if (tam_random_id(c->next.rid) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	c->next.session_id = c->req.session_id;
+	c->next.flags = STORE_REQ_RESYNCED | (c->req.flags & STORE_REQ_ALT_IDENTITY);
+	if ((rc = build_get_device_state(c->e, signer_of(c), alt_of(c), &c->next, c->req.tid, c->now,
+	    &c->body, &c->body_len, err)) != TAM_OK)
+		return rc;
+	c->ask_state = true;
+	return commit(c, err);
+}
+
 static int
 handle_op_response(struct ctx *c, struct tam_err *err)
 {
@@ -1462,14 +1628,19 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 	if (!c->resp->pass) {
 		const char *why = content.reason[0] ? content.reason :
 		    c->resp->reason[0] ? c->resp->reason : "unspecified";
+		c->resync = !c->aist && state_drift(why) && !(c->req.flags & STORE_REQ_RESYNCED);
 		log_warn("event=otrp.tee_fail device=%s rid=%s op=%s reason=%s", didhex, c->resp->rid,
 		    tam_op_kind_name(c->req.op), why);
 		snprintf(c->audit_action, sizeof(c->audit_action), "%s.fail", tam_op_kind_name(c->req.op));
-		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s sdname=%s reason=%s",
-		    c->req.taid, c->req.sdname, why);
+		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s sdname=%s reason=%s%s",
+		    c->req.taid, c->req.sdname, why, c->resync ? " state=reread" : "");
 		snprintf(c->result, sizeof(c->result), "tee-fail:%.100s", why);
 		c->refused = true;
 		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+		if (c->resync) {
+			rc = resync(c, err);
+			goto out;
+		}
 		/* Remembered, so policy moves on to the next operation now and retries this one later. */
 		if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK ||
 		    (rc = decide(c, err)) != TAM_OK)
@@ -1592,6 +1763,9 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 	    c->resp->rid[0] ? c->resp->rid : "-");
 	c->op.kind = TAM_OP_NONE;
 	snprintf(c->result, sizeof(c->result), "broker:%s", c->resp->broker_error);
+	/* A busy TEE is worth another try later (§7); HTTP says when. */
+	if (strcmp(c->resp->broker_error, "ERR_AGENT_TEE_BUSY") == 0)
+		c->retry_after = TAM_BUSY_RETRY_SECONDS;
 	/* Unsigned: it may only close the session it names, nothing else (so not into c->req). */
 	struct store_request req;
 	if (c->resp->rid[0] == '\0' ||
@@ -1609,8 +1783,6 @@ open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *
 {
 	const bool aist = from->profile == OTRP_PROFILE_AIST;
 	const char *peer = from->peer != NULL ? from->peer : "";
-	/* The algorithms we verify TEE signatures with; the TEE must pick one of them. */
-	static const char *const algs[] = { JOSE_ALG_RS256, JOSE_ALG_ES256 };
 	char tid[TAM_RANDOM_ID_LEN];
 	struct store_request r = { 0 };
 	int64_t now = engine_now(e);
@@ -1622,16 +1794,9 @@ open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *
 		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
 	if (aist && (e->cfg.aist_signer == NULL || peer[0] == '\0'))
 		return tam_err_set(err, TAM_EINVAL, "profile aist needs its TAM key and the peer address");
-	rc = sign_and_wrap(aist ? e->cfg.aist_signer : e->cfg.signer, OTRP_MSG_GET_DEVICE_STATE,
-	    otrp_tbs_get_device_state(r.rid, tid, algs, sizeof(algs) / sizeof(algs[0]), ocsp_copy(e)),
-	    &body, &len,
-	    err);
-	if (rc != TAM_OK)
+	if ((rc = build_get_device_state(e, aist ? e->cfg.aist_signer : e->cfg.signer, false, &r, tid,
+	    now, &body, &len, err)) != TAM_OK)
 		return rc;
-	r.op = TAM_OP_NONE;
-	r.created = now;
-	r.expires = now + atomic_load(&e->request_ttl);
-	snprintf(r.response, sizeof(r.response), "%s", otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
 	if ((rc = store_begin(st, err)) != TAM_OK)
 		goto fail;
 	/* AIST answers carry no rid: one outstanding request per peer is how they are matched. */

@@ -395,6 +395,31 @@ load_ocsp(const struct tam_config *c, const struct pki_signer *signer, bool runn
 	return rc;
 }
 
+/* The staples of the identity and of the alternate one (NULL without it); both or neither. */
+static int
+load_staples(const struct tam_config *c, struct pki_signer *const ids[2], bool running,
+    json_t *staples[2], struct tam_err *err)
+{
+	int rc;
+
+	staples[0] = staples[1] = NULL;
+	for (int i = 0; i < 2; i++)
+		if (ids[i] != NULL && (rc = load_ocsp(c, ids[i], running, &staples[i], err)) != TAM_OK) {
+			json_decref(staples[0]);
+			staples[0] = NULL;
+			return rc;
+		}
+	return TAM_OK;
+}
+
+static void
+set_staples(json_t *staples[2])
+{
+	otrp_engine_set_ocsp(engine, false, staples[0]);
+	otrp_engine_set_ocsp(engine, true, staples[1]);
+	staples[0] = staples[1] = NULL;
+}
+
 /* The listener's TLS material, read from the files the configuration names. */
 struct tls_files {
 	uint8_t *cert;                /* PEM chain, NUL-terminated; NULL: plain HTTP */
@@ -512,6 +537,11 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 	if (reply.done)
 		metrics_session_completed(reply.result);
 	ans->no_content = reply.done;
+	if (reply.retry_after > 0 &&
+	    (rc = http_answer_header(ans, "Retry-After", "%d", reply.retry_after)) != TAM_OK) {
+		otrp_reply_clear(&reply);
+		return tam_err_set(err, rc, "out of memory");
+	}
 	ans->body = reply.body;
 	ans->len = reply.len;
 	return TAM_OK;
@@ -544,6 +574,53 @@ load_signer(const struct tam_config *c, struct store *st, struct pki_signer **si
 	rc = pki_signer_load(id.key_path, id.chain_pem, id.chain_len,
 	    tamid != NULL ? tamid : id.tamid, signer, err);
 	store_identity_clear(&id);
+	return rc;
+}
+
+/*
+ * identity.alt_key: the same TAM, by the name its certificate carries (a TEE
+ * ties SDs to it), with a key of the other algorithm; *alt stays NULL when
+ * none is configured.
+ */
+static int
+load_alt_signer(const struct tam_config *c, const struct pki_signer *signer,
+    struct pki_signer **alt, struct tam_err *err)
+{
+	STACK_OF(X509) *mine = pki_signer_chain(signer), *theirs;
+	char id1[256], id2[256];
+	uint8_t *chain = NULL;
+	size_t len = 0;
+	int rc;
+
+	*alt = NULL;
+	if (c->alt_key[0] == '\0')
+		return TAM_OK;
+	if (mine == NULL)
+		return tam_err_set(err, TAM_EINVAL, "identity.alt_key: the TAM key has no certificate");
+	if ((rc = tam_file_read(c->alt_cert, TAM_MAX_PEM_BYTES, &chain, &len, err)) != TAM_OK)
+		return rc;
+	rc = pki_signer_load(c->alt_key, chain, len, pki_signer_tamid(signer), alt, err);
+	free(chain);
+	if (rc != TAM_OK)
+		return rc;
+	theirs = pki_signer_chain(*alt);
+	if ((rc = pki_cert_tamid(sk_X509_value(mine, 0), id1, sizeof(id1), err)) != TAM_OK ||
+	    (rc = pki_cert_tamid(sk_X509_value(theirs, 0), id2, sizeof(id2), err)) != TAM_OK)
+		goto fail;
+	if (strcmp(id1, id2) != 0) {
+		rc = tam_err_set(err, TAM_EINVAL, "identity.alt_cert names TAM \"%.100s\", the TAM "
+		    "certificate \"%.100s\": both must name the same TAM", id2, id1);
+		goto fail;
+	}
+	if (strcmp(pki_signer_alg(*alt), pki_signer_alg(signer)) == 0) {
+		rc = tam_err_set(err, TAM_EINVAL, "identity.alt_key signs with %s like the TAM key; "
+		    "the alternate identity is for the other algorithm", pki_signer_alg(signer));
+		goto fail;
+	}
+	return TAM_OK;
+fail:
+	pki_signer_free(*alt);
+	*alt = NULL;
 	return rc;
 }
 
@@ -747,21 +824,21 @@ keep_restart_keys(const struct tam_config *running, struct tam_config *next)
  * running one kept. Keys that need a restart keep their running value.
  */
 static void
-reload(const struct options *o, const struct pki_signer *signer, struct tam_config *running,
+reload(const struct options *o, struct pki_signer *const ids[2], struct tam_config *running,
     struct listener *ls, size_t nls)
 {
 	struct tam_config next;
 	struct tam_err err = { 0 };
 	struct tls_files tls[2] = { { 0 } };
 	struct anchor_dir anchors = { 0 };
-	json_t *staple = NULL;
+	json_t *staples[2] = { NULL, NULL };
 	char diff[2048];
 	bool restart, loaded = false;
 
 	sd_notify(0, "RELOADING=1");
 	if (read_config(o, &next, &err) == TAM_OK &&
 	    load_anchor_dir(next.trust_anchor_dir, &anchors, &err) == TAM_OK &&
-	    load_ocsp(&next, signer, false, &staple, &err) == TAM_OK) {
+	    load_staples(&next, ids, false, staples, &err) == TAM_OK) {
 		loaded = true;
 		for (size_t i = 0; i < nls && loaded; i++)
 			loaded = listener_tls_load(&ls[i], &next, &tls[i], &err) == TAM_OK;
@@ -770,7 +847,8 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
 		for (size_t i = 0; i < nls; i++)
 			tls_files_clear(&tls[i]);
 		anchor_dir_clear(&anchors);
-		json_decref(staple);
+		json_decref(staples[0]);
+		json_decref(staples[1]);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -784,7 +862,8 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
 			for (size_t j = i + 1; j < nls; j++)
 				tls_files_clear(&tls[j]);
 			anchor_dir_clear(&anchors);
-			json_decref(staple);
+			json_decref(staples[0]);
+			json_decref(staples[1]);
 			log_error("event=reload result=refused error=\"%s TLS: %s\" note=\"keeping the "
 			    "running configuration\"", ls[i].name, err.msg);
 			sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -792,7 +871,7 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
 		}
 	apply_live(&next, ls[0].srv);
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
-	otrp_engine_set_ocsp(engine, staple);
+	set_staples(staples);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
 	    restart ? " note=\"some changes need a restart\"" : "");
@@ -804,23 +883,23 @@ reload(const struct options *o, const struct pki_signer *signer, struct tam_conf
  * stale while the daemon ran leave it (and say so), refreshed files join it.
  */
 static void
-refresh_ocsp(const struct tam_config *c, const struct pki_signer *signer)
+refresh_ocsp(const struct tam_config *c, struct pki_signer *const ids[2])
 {
 	struct tam_err err = { 0 };
-	json_t *staple = NULL;
+	json_t *staples[2];
 
 	if (c->ocsp_dir[0] == '\0')
 		return;
-	if (load_ocsp(c, signer, true, &staple, &err) != TAM_OK) {
+	if (load_staples(c, ids, true, staples, &err) != TAM_OK) {
 		log_error("event=ocsp.refresh result=failed error=\"%s\" note=\"keeping the staple\"",
 		    err.msg);
 		return;
 	}
-	otrp_engine_set_ocsp(engine, staple);
+	set_staples(staples);
 }
 
 static void
-serve_until_signal(const struct options *o, const struct pki_signer *signer,
+serve_until_signal(const struct options *o, struct pki_signer *const ids[2],
     struct tam_config *c, struct store *st, struct listener *ls, size_t nls, const sigset_t *set)
 {
 	int64_t next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
@@ -831,7 +910,7 @@ serve_until_signal(const struct options *o, const struct pki_signer *signer,
 		int sig = sigtimedwait(set, NULL, &ts);
 
 		if (sig == SIGHUP) {
-			reload(o, signer, c, ls, nls);
+			reload(o, ids, c, ls, nls);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM) {
@@ -846,7 +925,7 @@ serve_until_signal(const struct options *o, const struct pki_signer *signer,
 			reap_retired(&ls[i], false);
 		if (tam_now() >= next_housekeeping) {
 			housekeeping(st);
-			refresh_ocsp(c, signer);
+			refresh_ocsp(c, ids);
 			next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
 		}
 	}
@@ -883,8 +962,8 @@ main(int argc, char **argv)
 	struct options o = { 0 };
 	struct tam_config cfg;
 	struct otrp_engine_cfg ecfg = { 0 };
-	struct pki_signer *signer = NULL, *aist_signer = NULL;
-	json_t *staple = NULL;
+	struct pki_signer *ids[2] = { NULL, NULL }, *aist_signer = NULL;
+	json_t *staples[2] = { NULL, NULL };
 	struct listener ls[2] = { { .name = "otrp" }, { .name = "api" } };
 	struct store *main_store = NULL;
 	struct anchor_dir anchors = { 0 };
@@ -909,25 +988,28 @@ main(int argc, char **argv)
 	    listener_tls_load(&ls[0], &cfg, &ls[0].tls, &err) != TAM_OK ||
 	    listener_tls_load(&ls[1], &cfg, &ls[1].tls, &err) != TAM_OK ||
 	    store_open(cfg.db_path, o.check_only ? STORE_READONLY : 0, &main_store, &err) != TAM_OK ||
-	    load_signer(&cfg, main_store, &signer, &err) != TAM_OK ||
+	    load_signer(&cfg, main_store, &ids[0], &err) != TAM_OK ||
+	    load_alt_signer(&cfg, ids[0], &ids[1], &err) != TAM_OK ||
 	    (cfg.aist_tam_key[0] != '\0' && (pki_signer_load_raw(cfg.aist_tam_key,
-	    pki_signer_tamid(signer), &aist_signer, &err) != TAM_OK ||
+	    pki_signer_tamid(ids[0]), &aist_signer, &err) != TAM_OK ||
 	    (jose_key_type(pki_signer_public(aist_signer)) != JOSE_KTY_RSA &&
 	    tam_err_set(&err, TAM_EINVAL, "aist.tam_key: the AIST agent knows RSA keys only") != 0))) ||
-	    load_ocsp(&cfg, signer, false, &staple, &err) != TAM_OK) {
+	    load_staples(&cfg, ids, false, staples, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
 	if (o.check_only) {
-		printf("configuration OK (tamid %s, alg %s, %d extra trust anchors, %d CRLs%s)\n",
-		    pki_signer_tamid(signer), pki_signer_alg(signer),
+		printf("configuration OK (tamid %s, alg %s%s%s, %d extra trust anchors, %d CRLs%s)\n",
+		    pki_signer_tamid(ids[0]), pki_signer_alg(ids[0]), ids[1] != NULL ? " and " : "",
+		    ids[1] != NULL ? pki_signer_alg(ids[1]) : "",
 		    anchors.anchors != NULL ? sk_X509_num(anchors.anchors) : 0,
 		    anchors.crls != NULL ? sk_X509_CRL_num(anchors.crls) : 0,
 		    ls[0].tls.cert != NULL ? ", TLS" : "");
 		status = 0;
 		goto out;
 	}
-	ecfg.signer = signer;
+	ecfg.signer = ids[0];
+	ecfg.alt_signer = ids[1];
 	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
@@ -937,8 +1019,7 @@ main(int argc, char **argv)
 	}
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
 	memset(&anchors, 0, sizeof(anchors));
-	otrp_engine_set_ocsp(engine, staple);
-	staple = NULL;
+	set_staples(staples);
 	conns.path = cfg.db_path;
 	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
 	if (strrchr(spool_dir, '/') != NULL)
@@ -957,9 +1038,9 @@ main(int argc, char **argv)
 	}
 	if (o.port_file != NULL && write_ports(o.port_file, ls) != 0)
 		goto out;
-	log_info("event=startup version=%s tamid=%s alg=%s listen=%s port=%u path=%s tls=%s "
-	    "client_certs=%s api_port=%u", TAMD_VERSION, pki_signer_tamid(signer),
-	    pki_signer_alg(signer), cfg.otrp_address, http_server_port(ls[0].srv), cfg.otrp_path,
+	log_info("event=startup version=%s tamid=%s alg=%s alt_alg=%s listen=%s port=%u path=%s "
+	    "tls=%s client_certs=%s api_port=%u", TAMD_VERSION, pki_signer_tamid(ids[0]),
+	    pki_signer_alg(ids[0]), ids[1] != NULL ? pki_signer_alg(ids[1]) : "none", cfg.otrp_address, http_server_port(ls[0].srv), cfg.otrp_path,
 	    ls[0].tls.cert ? "yes" : "no", ls[0].tls.trust ? "required" : "no",
 	    ls[1].srv != NULL ? http_server_port(ls[1].srv) : 0);
 	fprintf(stderr, "otrp-tamd listening on %s://%s%s%s:%u%s\n",
@@ -975,7 +1056,7 @@ main(int argc, char **argv)
 		    cfg.api_address, strchr(cfg.api_address, ':') ? "]" : "", http_server_port(ls[1].srv));
 	sd_notifyf(0, "READY=1\nSTATUS=serving OTrP on port %u\nMAINPID=%lu",
 	    http_server_port(ls[0].srv), (unsigned long)getpid());
-	serve_until_signal(&o, signer, &cfg, main_store, ls, 2, &set);
+	serve_until_signal(&o, ids, &cfg, main_store, ls, 2, &set);
 	sd_notify(0, "STOPPING=1");
 	left = http_server_drain(ls[0].srv, cfg.shutdown_timeout);
 	if (left > 0)
@@ -994,8 +1075,10 @@ out:
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
 	anchor_dir_clear(&anchors);
-	json_decref(staple);
-	pki_signer_free(signer);
+	json_decref(staples[0]);
+	json_decref(staples[1]);
+	pki_signer_free(ids[0]);
+	pki_signer_free(ids[1]);
 	pki_signer_free(aist_signer);
 	store_close(main_store);
 	if (status == 0 && !o.check_only)

@@ -578,6 +578,8 @@ test_broker_error_ends_session(void **state)
 	mock_http_resp_clear(&r);
 	ended = e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE result LIKE 'broker:%'");
 	post_ok(msg, strlen(msg), &r, 204);
+	/* a busy TEE is told when to come back */
+	assert_int_equal(r.retry_after, TAM_BUSY_RETRY_SECONDS);
 	mock_http_resp_clear(&r);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM sessions WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), ended + 1);
@@ -610,11 +612,41 @@ test_unverified_failure_ends_session(void **state)
 	mock_http_resp_clear(&r);
 	assert_int_equal(e2e_db_scalar(&env,
 	    "SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_TAM_NOT_TRUSTED (unverified)'"), 1);
+	/* retrying cannot help: the operator is alerted */
+	assert_true(e2e_log_wait(&env, "event=otrp.alert reason=ERR_TAM_NOT_TRUSTED", 2000));
 	/* a replay of it, and the genuine answer, find the session over */
 	expect_problem(forged, strlen(forged), 400, "rid_expired");
 	expect_problem(genuine, len, 400, "rid_expired");
 	free(forged);
 	free(genuine);
+	json_decref(fail);
+	json_decref(tbs);
+}
+
+/* A TEE that cannot verify the TAM's algorithm: the operator learns which ones it can. */
+static void
+test_unsupported_alg_alerts(void **state)
+{
+	struct mock_http_resp r;
+	json_t *tbs, *body, *fail;
+	char *forged;
+
+	(void)state;
+	post_ok("", 0, &r, 200);
+	tbs = tbs_of(r.body, r.len);
+	body = json_object_get(tbs, "GetDeviceStateTBSRequest");
+	fail = json_pack("{s:{s:s,s:s,s:O,s:O,s:{s:s},s:[sss]}}", "GetDeviceTEEStateTBSResponse",
+	    "ver", "1.0", "status", "fail", "rid", json_object_get(body, "rid"), "tid",
+	    json_object_get(body, "tid"), "reason", "error-code", "ERR_UNSUPPORTED_CRYPTO_ALG",
+	    "supportedsigalgs", "PS256", "no alg\n", "EdDSA");
+	forged = signed_response(mock_tee_key(tee1), "GetDeviceStateResponse", fail);
+	mock_http_resp_clear(&r);
+	post_ok(forged, strlen(forged), &r, 204);
+	mock_http_resp_clear(&r);
+	/* only plain algorithm names reach the log */
+	assert_true(e2e_log_wait(&env, "event=otrp.alert reason=ERR_UNSUPPORTED_CRYPTO_ALG "
+	    "tam_alg=RS256 tee_algs=PS256,EdDSA action=", 2000));
+	free(forged);
 	json_decref(fail);
 	json_decref(tbs);
 }
@@ -660,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_decrypt_failures_indistinguishable),
 		cmocka_unit_test(test_broker_error_ends_session),
 		cmocka_unit_test(test_unverified_failure_ends_session),
+		cmocka_unit_test(test_unsupported_alg_alerts),
 		cmocka_unit_test(test_decommissioned_device_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

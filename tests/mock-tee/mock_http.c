@@ -79,6 +79,7 @@ mock_http_post(const char *url, const char *content_type, const char *accept,
 	char line[256], *ct = NULL;
 	CURL *c = NULL;
 	CURLcode cc;
+	curl_off_t wait = 0;
 	int rc = TAM_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -140,6 +141,8 @@ mock_http_post(const char *url, const char *content_type, const char *accept,
 	}
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
 		snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK)
+		out->retry_after = (long)wait;
 	out->body = (char *)b.data;
 	out->len = b.len;
 	b.data = NULL;

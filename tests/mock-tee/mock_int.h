@@ -60,6 +60,7 @@ struct mock_tee {
 	char last_outcome[MOCK_OUTCOME_MAX]; /* "pass" or ERR_* */
 	char last_detail[160];           /* why the last answer was a refusal */
 	char jwe_alg[24];                /* key management toward an RSA TAM key */
+	char sigalgs[64];                /* JWS algorithms of TAM signatures it verifies, "A,B" */
 	char jwe_enc[24];                /* content encryption of our answers */
 	char last_content_alg[24];       /* what the TAM used for the last request's content */
 	char last_content_enc[24];

@@ -184,6 +184,38 @@ msg_clear(struct mt_msg *m)
 
 /* ---- authentication of the TAM ---- */
 
+/* Is alg one of the JWS algorithms this TEE verifies? */
+static bool
+verifies_alg(const struct mock_tee *mt, const char *alg)
+{
+	size_t n = strlen(alg);
+
+	for (const char *p = mt->sigalgs; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, alg, n) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* The algorithms it verifies, as supportedsigalgs. */
+static json_t *
+sigalgs_array(const struct mock_tee *mt)
+{
+	json_t *a = json_array();
+
+	for (const char *p = mt->sigalgs; a != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (json_array_append_new(a, json_stringn(p, len)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return a;
+}
+
 /*
  * header.x5c: leaf then intermediates, standard base64 DER. The chain must
  * reach a TAM anchor, the signature must verify with the leaf, and the
@@ -201,6 +233,9 @@ authenticate(struct mock_tee *mt, struct mt_msg *m, const json_t *jwsobj, struct
 
 	if ((rc = jose_jws_parse(jwsobj, &m->jws, err)) != TAM_OK)
 		return rc;
+	if (!verifies_alg(mt, jose_jws_alg(m->jws)))
+		return tam_err_set(err, TAM_EALG, "%s: signed with %s, this TEE verifies %s",
+		    m->n->request, jose_jws_alg(m->jws), mt->sigalgs);
 	x5c = json_object_get(jose_jws_unprotected(m->jws), "x5c");
 	if (!json_is_array(x5c) || json_array_size(x5c) == 0 ||
 	    json_array_size(x5c) > TAM_MAX_CHAIN_CERTS)
@@ -481,10 +516,10 @@ request_common(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o)
 {
 	uint8_t md[32], *pt = NULL;
 	const char *tee, *hash, *bad;
-	char *want = NULL;
+	char *want = NULL, *now = NULL;
 	const json_t *v;
 	json_error_t jerr;
-	size_t len = 0;
+	size_t len = 0, now_len = 0;
 	int rc = TAM_OK;
 
 	tee = str_member(m->body, "tee");
@@ -502,12 +537,16 @@ request_common(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o)
 		return refuse(o, "ERR_REQUEST_INVALID", "dsihash must be a string");
 	if (mt->last_dsi == NULL)
 		return refuse(o, "ERR_DEV_STATE_MISMATCH", "no DSI was sent yet");
-	tam_sha256(mt->last_dsi, mt->last_dsi_len, md);
+	/* The state as it is now, which a local change may have moved from the last one sent. */
+	if (mt_dsi_build(mt, mt->state, m->tamid, &now, &now_len, NULL) != TAM_OK)
+		return refuse(o, "ERR_TEE_FAIL", "cannot build the DSI");
+	tam_sha256((const uint8_t *)now, now_len, md);
+	free(now);
 	if (tam_b64_encode(md, sizeof(md), &want) != TAM_OK)
 		return refuse(o, "ERR_TEE_FAIL", "out of memory");
 	if (strcmp(hash, want) != 0)
 		rc = refuse(o, "ERR_DEV_STATE_MISMATCH", "dsihash %.48s is not B64(SHA-256) of "
-		    "the last DSI (%s)", hash, want);
+		    "the current DSI (%s)", hash, want);
 	free(want);
 	if (o->code != NULL)
 		return rc;
@@ -879,29 +918,16 @@ handle_delete_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 
 /* ---- DeleteSD ---- */
 
+/* Remove SD sdname (it exists) with its TAs' files, and its SP's AIK with the SP's last SD. */
 static int
-handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
-    struct tam_err *err)
+drop_sd(struct mock_tee *mt, const char *sdname, struct tam_err *err)
 {
-	const char *sdname = str_member(m->content, "sdname");
-	const json_t *deleteta = json_object_get(m->content, "deleteta"), *ta, *other;
 	char spid[TAM_SPID_MAX], path[PATH_MAX];
-	struct tam_err e = { 0 };
-	json_t *sd, *next, *sds, *gone;
+	json_t *sd = mt_state_sd(mt->state, sdname), *next, *sds, *gone, *ta, *other;
 	bool last = true;
 	size_t i, at = 0;
+	int rc;
 
-	if (!tam_valid_name(sdname, TAM_SDNAME_MAX))
-		return refuse(o, "ERR_REQUEST_INVALID", "sdname must be a plain name");
-	if (!json_is_boolean(deleteta))
-		return refuse(o, "ERR_REQUEST_INVALID", "deleteta must be true or false");
-	sd = mt_state_sd(mt->state, sdname);
-	if (sd == NULL)
-		return refuse(o, "ERR_SD_NOT_FOUND", "no SD %s", sdname);
-	if (strcmp(str_member(sd, "owner"), m->tamid) != 0)
-		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another TAM", sdname);
-	if (json_array_size(json_object_get(sd, "tas")) > 0 && !json_is_true(deleteta))
-		return refuse(o, "ERR_SD_NOT_EMPTY", "SD %s holds TAs", sdname);
 	snprintf(spid, sizeof(spid), "%s", str_member(sd, "spid"));
 	/* The SD's TAs, kept apart: committing frees the state sd points into. */
 	if ((gone = json_deep_copy(json_object_get(sd, "tas"))) == NULL)
@@ -922,9 +948,9 @@ handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 		json_decref(gone);
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	}
-	if (commit_state(mt, next, &e) != TAM_OK) {
+	if ((rc = commit_state(mt, next, err)) != TAM_OK) {
 		json_decref(gone);
-		return refuse(o, "ERR_TEE_FAIL", "cannot store the state: %s", e.msg);
+		return rc;
 	}
 	/* Gone from the state, so the files are garbage: remove them, and the AIK with the last SD. */
 	json_array_foreach(gone, i, ta)
@@ -932,8 +958,39 @@ handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
 		    NULL) == TAM_OK)
 			unlink(path);
 	json_decref(gone);
-	if (last && mt_aik_forget(mt, spid, err) != TAM_OK)
-		return err->code;
+	return last ? mt_aik_forget(mt, spid, err) : TAM_OK;
+}
+
+int
+mock_tee_reset_sd(struct mock_tee *mt, const char *sdname)
+{
+	if (mt_state_sd(mt->state, sdname) == NULL)
+		return -1;
+	return drop_sd(mt, sdname, NULL) == TAM_OK ? 0 : -1;
+}
+
+static int
+handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
+    struct tam_err *err)
+{
+	const char *sdname = str_member(m->content, "sdname");
+	const json_t *deleteta = json_object_get(m->content, "deleteta");
+	struct tam_err e = { 0 };
+	json_t *sd;
+
+	if (!tam_valid_name(sdname, TAM_SDNAME_MAX))
+		return refuse(o, "ERR_REQUEST_INVALID", "sdname must be a plain name");
+	if (!json_is_boolean(deleteta))
+		return refuse(o, "ERR_REQUEST_INVALID", "deleteta must be true or false");
+	sd = mt_state_sd(mt->state, sdname);
+	if (sd == NULL)
+		return refuse(o, "ERR_SD_NOT_FOUND", "no SD %s", sdname);
+	if (strcmp(str_member(sd, "owner"), m->tamid) != 0)
+		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another TAM", sdname);
+	if (json_array_size(json_object_get(sd, "tas")) > 0 && !json_is_true(deleteta))
+		return refuse(o, "ERR_SD_NOT_EMPTY", "SD %s holds TAs", sdname);
+	if (drop_sd(mt, sdname, &e) != TAM_OK)
+		return refuse(o, "ERR_TEE_FAIL", "cannot delete SD %s: %s", sdname, e.msg);
 	o->content = json_object();
 	if (o->content == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
@@ -1260,11 +1317,21 @@ mock_tee_process(struct mock_tee *mt, const uint8_t *msg, size_t len, char **res
 		goto out;
 	}
 	snprintf(mt->last_request, sizeof(mt->last_request), "%s", m.n->request);
-	if ((rc = authenticate(mt, &m, json_object_get(m.doc, name), err)) != TAM_OK ||
-	    (rc = parse_tbs(&m, err)) != TAM_OK)
+	rc = authenticate(mt, &m, json_object_get(m.doc, name), err);
+	if (rc == TAM_EALG && m.n->kind == MT_GET_DEVICE_STATE) {
+		/* It cannot check the TAM, so it says so in the clear, with what it can check (§6.1). */
+		if ((rc = parse_tbs(&m, err)) != TAM_OK)
+			goto out;
+		if ((o.algs = sigalgs_array(mt)) == NULL) {
+			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+			goto out;
+		}
+		refuse(&o, "ERR_UNSUPPORTED_CRYPTO_ALG", "the TAM signed with %s",
+		    jose_jws_alg(m.jws));
+	} else if (rc != TAM_OK || (rc = parse_tbs(&m, err)) != TAM_OK ||
+	    (rc = decide(mt, &m, &o, err)) != TAM_OK) {
 		goto out;
-	if ((rc = decide(mt, &m, &o, err)) != TAM_OK)
-		goto out;
+	}
 	if ((rc = respond(mt, &m, &o, resp, resp_len, err)) != TAM_OK)
 		goto out;
 	rid_record(mt, m.rid);
@@ -1479,6 +1546,11 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 		goto out;
 	}
 	mt->require_ocsp = cfg->require_ocsp;
+	if (tam_strlcpy_checked(mt->sigalgs, cfg->sigalgs != NULL ? cfg->sigalgs :
+	    JOSE_ALG_RS256 "," JOSE_ALG_ES256, sizeof(mt->sigalgs)) != TAM_OK) {
+		rc = tam_err_set(err, TAM_EINVAL, "sigalgs too long");
+		goto out;
+	}
 	if (tam_strlcpy_checked(mt->jwe_alg, cfg->jwe_alg != NULL ? cfg->jwe_alg :
 	    JOSE_ALG_RSA1_5, sizeof(mt->jwe_alg)) != TAM_OK ||
 	    tam_strlcpy_checked(mt->jwe_enc, cfg->jwe_enc != NULL ? cfg->jwe_enc :

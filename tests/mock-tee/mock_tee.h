@@ -47,6 +47,8 @@ struct mock_tee_cfg {
 	const char *jwe_alg;         /* toward an RSA TAM key: NULL = RSA1_5, or RSA-OAEP
 				      * (a P-256 TAM key always gets ECDH-ES+A128KW) */
 	const char *jwe_enc;         /* content encryption of answers; NULL = A128CBC-HS256 */
+	const char *sigalgs;         /* JWS algorithms it verifies, "RS256,ES256"; NULL: both. A
+	                                request signed otherwise: ERR_UNSUPPORTED_CRYPTO_ALG */
 	bool require_ocsp;           /* refuse GetDeviceState without OCSP responses for the TAM chain
 				      * (ocspdat is checked whenever sent) */
 	/*
@@ -93,6 +95,7 @@ struct mock_http_resp {
 	char *body;                  /* malloc'd, NUL-terminated past len; NULL when empty */
 	size_t len;                  /* body bytes */
 	char content_type[128];      /* Content-Type header, "" if absent (truncated) */
+	long retry_after;            /* seconds of a Retry-After header, 0 if absent */
 };
 
 /*
@@ -123,6 +126,13 @@ struct mock_session_result {
  */
 int mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_session_result *res,
     struct tam_err *err) TAM_WUR;
+
+/*
+ * A local change the TAM is not told of, as after a reset: SD sdname, its
+ * TAs and (with the SP's last SD) the SP's AIK vanish. 0, or -1 if there is
+ * no such SD or the state cannot be stored.
+ */
+int mock_tee_reset_sd(struct mock_tee *mt, const char *sdname);
 
 /* ---- inspection for tests ---- */
 

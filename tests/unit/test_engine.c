@@ -201,6 +201,17 @@ scalar(const char *sql)
 	return v;
 }
 
+/* Test-only SQL that writes, to put the database back the way later tests expect. */
+static void
+exec_sql(const char *sql)
+{
+	sqlite3 *h = NULL;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
 /* A response of name outer for the request in r, signed by mt, with content for the TAM. */
 static char *
 forge(struct mock_tee *mt, const struct otrp_reply *r, const char *outer, const char *tbs_name,
@@ -485,13 +496,13 @@ test_tee_signed_failure_ends_session(void **state)
 	tam_hex_encode(did, 32, hex);
 	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
 	content = json_pack("{s:s,s:{s:s,s:s}}", "did", b64, "reason", "error-code",
-	    "ERR_SD_ALREADY_EXISTS", "error-message", "exists");
+	    "ERR_SPCERT_INVALID", "error-message", "bad certificate");
 	ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
 	fails = scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'");
 	r2 = engine_step(ans, strlen(ans), 0, &err);
 	assert_true(r2.done);
 	assert_int_equal(scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'"), fails + 1);
-	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SD_ALREADY_EXISTS'"), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SPCERT_INVALID'"), 1);
 	/* the verified failure consumed its rid */
 	engine_step(ans, strlen(ans), TAM_ERID_REPLAYED, &err);
 	free(ans);
@@ -504,6 +515,60 @@ test_tee_signed_failure_ends_session(void **state)
 	r = engine_step(ans, len, 0, &err);
 	free(ans);
 	assert_true(r.done);
+	json_decref(content);
+	free(b64);
+	otrp_reply_clear(&r);
+	otrp_reply_clear(&r2);
+	mock_tee_close(mt);
+}
+
+/* A refusal that says the TAM's view is stale is answered by asking for the state again. */
+static void
+test_drift_refusal_reads_state_again(void **state)
+{
+	struct mock_tee *mt = open_tee("tee1", "drift");
+	struct tam_err err = { 0 };
+	struct otrp_reply r, r2;
+	json_t *content;
+	uint8_t did[32];
+	char *b64 = NULL, *ans;
+	size_t len;
+
+	(void)state;
+	r = engine_step("", 0, 0, &err);
+	ans = tee_answer(mt, &r, &len);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_non_null(strstr(r.body, "CreateSDRequest"));
+	mock_tee_did(mt, did);
+	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
+	content = json_pack("{s:s,s:{s:s}}", "did", b64, "reason", "error-code",
+	    "ERR_SD_ALREADY_EXISTS");
+	ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
+	r2 = engine_step(ans, strlen(ans), 0, &err);
+	free(ans);
+	assert_false(r2.done);
+	assert_non_null(strstr(r2.body, "GetDeviceStateRequest"));
+	assert_int_equal(scalar("SELECT count(*) FROM op_failures"), 0);
+	assert_int_equal(scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail' AND"
+	    " detail LIKE '%ERR_SD_ALREADY_EXISTS state=reread'"), 1);
+	/* the TEE answers it; the TAM decides from that state (the SD is still missing) */
+	ans = tee_answer(mt, &r2, &len);
+	otrp_reply_clear(&r2);
+	r2 = engine_step(ans, len, 0, &err);
+	free(ans);
+	assert_false(r2.done);
+	assert_non_null(strstr(r2.body, "CreateSDRequest"));
+	/* refused the same way again in this session: an ordinary refusal now */
+	ans = forge(mt, &r2, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
+	otrp_reply_clear(&r);
+	r = engine_step(ans, strlen(ans), 0, &err);
+	free(ans);
+	assert_true(r.done);
+	assert_int_equal(scalar("SELECT count(*) FROM op_failures WHERE op = 'CreateSD' AND"
+	    " reason = 'ERR_SD_ALREADY_EXISTS'"), 1);
+	exec_sql("DELETE FROM op_failures");
 	json_decref(content);
 	free(b64);
 	otrp_reply_clear(&r);
@@ -616,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_full_flow_in_process),
 		cmocka_unit_test(test_new_session_supersedes_old),
 		cmocka_unit_test(test_removed_anchor_takes_effect),
+		cmocka_unit_test(test_drift_refusal_reads_state_again),
 		cmocka_unit_test(test_tee_signed_failure_ends_session),
 		cmocka_unit_test(test_ec_tee_served),
 		cmocka_unit_test(test_only_catalogue_tas_are_deleted),

@@ -106,6 +106,44 @@ test_decode_op_fail_with_reason(void **state)
 	free(m);
 }
 
+/* A refused GetDeviceState keeps the TEE's algorithms as plain tokens, bounded. */
+static void
+test_decode_gds_fail_sigalgs(void **state)
+{
+	struct otrp_response *r = NULL;
+	char *m;
+
+	(void)state;
+	m = signed_msg("GetDeviceStateResponse",
+	    "{\"GetDeviceTEEStateTBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\","
+	    "\"tid\":\"t\",\"reason\":{\"error-code\":\"ERR_UNSUPPORTED_CRYPTO_ALG\"},"
+	    "\"supportedsigalgs\":[\"ES256\",7,\"bad alg\",\"\",\"PS256\"]}}", 1);
+	assert_int_equal(decode(m, &r, NULL), 0);
+	assert_false(r->pass);
+	assert_string_equal(r->reason, "ERR_UNSUPPORTED_CRYPTO_ALG");
+	assert_string_equal(r->sigalgs, "ES256,PS256");
+	otrp_response_free(r);
+	free(m);
+	/* more than fits: whole names only, the rest left out */
+	m = signed_msg("GetDeviceStateResponse",
+	    "{\"GetDeviceTEEStateTBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\","
+	    "\"tid\":\"t\",\"supportedsigalgs\":[\"RS256\",\"RS384\",\"RS512\",\"ES256\",\"ES384\","
+	    "\"ES512\",\"PS256\",\"PS384\",\"PS512\",\"EdDSA\",\"ES256K\",\"RS256\"]}}", 1);
+	assert_int_equal(decode(m, &r, NULL), 0);
+	assert_true(strlen(r->sigalgs) < sizeof(r->sigalgs));
+	assert_string_equal(r->sigalgs, "RS256,RS384,RS512,ES256,ES384,ES512,PS256,PS384,PS512,EdDSA");
+	otrp_response_free(r);
+	free(m);
+	/* not an array: nothing */
+	m = signed_msg("GetDeviceStateResponse",
+	    "{\"GetDeviceTEEStateTBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\","
+	    "\"tid\":\"t\",\"supportedsigalgs\":\"RS256\"}}", 1);
+	assert_int_equal(decode(m, &r, NULL), 0);
+	assert_string_equal(r->sigalgs, "");
+	otrp_response_free(r);
+	free(m);
+}
+
 static void
 expect_reject(const char *outer, const char *tbs, int arr, int code, const char *needle)
 {
@@ -536,6 +574,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_gds_pass),
 		cmocka_unit_test(test_decode_op_fail_with_reason),
+		cmocka_unit_test(test_decode_gds_fail_sigalgs),
 		cmocka_unit_test(test_decode_structure_errors),
 		cmocka_unit_test(test_decode_envelope_errors),
 		cmocka_unit_test(test_decode_alg_none),
