@@ -7,6 +7,7 @@
 # result line per run; docs/performance.md explains them.
 #
 #   sh bench/run.sh [BUILD]        knobs: SESSIONS CONCURRENCY PROFILES COUNTS OPEN INSTALLS
+#                                  (OPEN=0 or INSTALLS=0 skip those parts)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -84,7 +85,7 @@ for p in $profiles; do
 		lg --sessions 200 --concurrency "$concurrency" >/dev/null || true
 		printf 'profile=%s devices=%s ' "$p" "$n"
 		lg --sessions "$sessions" --concurrency "$concurrency"
-		if [ "$n" = 100 ]; then
+		if [ "$n" = 100 ] && [ "$open" -gt 0 ]; then
 			printf 'profile=%s devices=%s ' "$p" "$n"
 			"$build/bench/otrp-loadgen" --url "http://127.0.0.1:$port/tam" --pid "$pid" \
 				--open "$open"
@@ -96,6 +97,7 @@ done
 # A 1 MiB TA installed on fresh devices against a 1 KiB one: the difference is
 # what each device costs for the megabyte (its bulk encryption was done once,
 # at upload), next to the AES-256-CBC + copy floor of 1 MiB.
+[ "$installs" -gt 0 ] || exit 0
 for p in es256-p256 rs256-rsa2048; do
 	case $p in es256-p256) alg=--ec ;; *) alg= ;; esac
 	d=$t/install-$p
