@@ -95,6 +95,28 @@ bool jose_key_equal_public(const struct jose_key *a, const struct jose_key *b);
 /* ---- JWS, flattened JSON serialization ---- */
 
 /*
+ * JWS over payloads that share a long prefix: its base64url and the SHA-256
+ * of the signing input up to it are computed once (new), then each payload
+ * prefix || tail costs an encoding, a hash and a signature of its tail alone
+ * (sign). The message is {"protected": jose_jws_prefix_protected,
+ * "payload": head || *tail_b64, "signature": *sig_b64}: the JWS
+ * jose_jws_sign makes with no extra protected members. An object is
+ * read-only after new, so threads may sign with it at once.
+ */
+struct jose_jws_prefix;
+int jose_jws_prefix_new(const char *alg, const uint8_t *prefix, size_t len,
+    struct jose_jws_prefix **out, struct tam_err *err) TAM_WUR;
+void jose_jws_prefix_free(struct jose_jws_prefix *p);
+const char *jose_jws_prefix_protected(const struct jose_jws_prefix *p);
+/* The payload's first *len characters, the same for every tail. */
+const char *jose_jws_prefix_head(const struct jose_jws_prefix *p, size_t *len);
+/* Memory it holds, for a cache's accounting. */
+size_t jose_jws_prefix_bytes(const struct jose_jws_prefix *p);
+int jose_jws_prefix_sign(const struct jose_jws_prefix *p, const struct jose_key *k,
+    const uint8_t *tail, size_t tail_len, char **tail_b64, char **sig_b64,
+    struct tam_err *err) TAM_WUR;
+
+/*
  * Sign payload with k. The protected header holds "alg" plus the members of
  * protected_extra (may be NULL; must not contain "alg"). unprotected (may be
  * NULL) becomes the "header" member. *out is a new JSON object

@@ -129,6 +129,16 @@ json_t *otrp_tbs_get_device_state(const char *rid, const char *tid,
 /* {"<Name>TBSRequest":{ver,rid,tid,tee,nextdsi:true,dsihash,content[,encrypted_ta]}}; steals content/encrypted_ta. */
 json_t *otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c,
     json_t *content, json_t *encrypted_ta);
+/*
+ * InstallTA or UpdateTA with encrypted_ta first (a JSON object's order means
+ * nothing to a TEE): {"<Name>TBSRequest":{"encrypted_ta":{...},"ver",...}}.
+ * Serialized with the TA's string empty, it begins with otrp_tbs_ta_head,
+ * where the TA's base64 goes. Steals content and encrypted_ta.
+ */
+json_t *otrp_tbs_ta_request(enum otrp_msg m, const struct otrp_req_common *c,
+    json_t *content, json_t *encrypted_ta);
+/* {"<Name>TBSRequest":{"encrypted_ta":{"ciphertadata":"  (or UpdateTA's names) */
+int otrp_tbs_ta_head(enum otrp_msg m, char *out, size_t outlen) TAM_WUR;
 
 json_t *otrp_content_create_sd(const char *spid, const char *sdname,
     const uint8_t *spcert, size_t spcert_len, const char *tamid, const uint8_t did[32]);
@@ -150,9 +160,12 @@ struct otrp_sd_changes {
 json_t *otrp_content_update_sd(const char *tamid, const char *spid, const char *sdname,
     const struct otrp_sd_changes *ch);
 /*
- * {"key":key_jwe,"iv":hex,"alg":"AESCBC","ciphertadata":B64[,"cipherpdata":B64]},
+ * {"ciphertadata":B64,"key":key_jwe,"iv":hex,"alg":"AESCBC"[,"cipherpdata":B64]},
  * or for an UpdateTA (update true) "ciphernewtadata" and "ciphernewpdata";
- * pdata (sealed personalization data) may be NULL; steals key_jwe.
+ * the TA first, so that every device's message begins the same way. ct
+ * NULL leaves the TA's string empty, for it to be spliced in at
+ * otrp_tbs_ta_head. pdata (sealed personalization data) may be NULL;
+ * steals key_jwe.
  */
 json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
     size_t ct_len, const uint8_t *pdata, size_t pdata_len, bool update);
@@ -165,6 +178,9 @@ json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *
 int otrp_dumps(const json_t *root, char **out, size_t *len) TAM_WUR;
 /* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
 int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;
+/* The same for a jws whose "payload" is "": head then tail (base64url) go in its place. */
+int otrp_wrap_request_payload(enum otrp_msg m, const json_t *jws, const char *head,
+    size_t head_len, const char *tail, char **out, size_t *len) TAM_WUR;
 
 /* ---- TA bundles (SP-signed TA, encrypted once per version) ---- */
 

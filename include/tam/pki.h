@@ -173,6 +173,18 @@ STACK_OF(X509) *pki_signer_chain(const struct pki_signer *s);
 const json_t *pki_signer_x5c(const struct pki_signer *s);
 
 /*
+ * Payloads sharing a long prefix (jose_jws_prefix): the prefix's part of the
+ * work done once for this signer's alg, then one flattened JWS per tail,
+ * with x5c when the signer has a certificate and "payload" left "": it is
+ * jose_jws_prefix_head followed by *tail_b64 (otrp_wrap_request_payload).
+ */
+int pki_signer_prefix_new(const struct pki_signer *s, const uint8_t *prefix, size_t len,
+    struct jose_jws_prefix **out, struct tam_err *err) TAM_WUR;
+int pki_signer_sign_prefixed(const struct pki_signer *s, const struct jose_jws_prefix *p,
+    const uint8_t *tail, size_t tail_len, json_t **jws, char **tail_b64,
+    struct tam_err *err) TAM_WUR;
+
+/*
  * Flattened JWS over payload with the signer's alg. protected_extra as in
  * jose_jws_sign; with_x5c puts {"x5c": [...]} in the unprotected header.
  */

@@ -134,6 +134,8 @@ int jose_header_decode(const char *b64, size_t n, const char *what,
     json_t **hdr, struct tam_err *err);
 /* s if it is a short printable name, else a placeholder: safe to log. */
 const char *jose_printable(const char *s);
+/* Does the JWS alg (RS256, ES256) fit the key's type? */
+bool jose_sig_alg_fits(const char *alg, const struct jose_key *k);
 
 /* cjose's message, or a placeholder when cjose left none. */
 static inline const char *

@@ -42,8 +42,8 @@ sig_alg(const char *s)
 	return NULL;
 }
 
-static bool
-sig_alg_fits(const char *alg, const struct jose_key *k)
+bool
+jose_sig_alg_fits(const char *alg, const struct jose_key *k)
 {
 	return (strcmp(alg, JOSE_ALG_RS256) == 0 && k->kty == JOSE_KTY_RSA) ||
 	    (strcmp(alg, JOSE_ALG_ES256) == 0 && k->kty == JOSE_KTY_EC_P256);
@@ -126,7 +126,7 @@ jose_jws_sign(const struct jose_key *k, const char *alg,
 	if ((a = sig_alg(alg)) == NULL)
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s is not allowed",
 		    jose_printable(alg));
-	if (!sig_alg_fits(a, k))
+	if (!jose_sig_alg_fits(a, k))
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s does not fit the key", a);
 	if (!k->priv)
 		return tam_err_set(err, TAM_EINVAL, WHAT ": signing needs a private key");
@@ -314,7 +314,7 @@ jose_jws_verify(const struct jose_jws *jws, const struct jose_key *k,
 
 	if (jws == NULL || k == NULL)
 		return tam_err_set(err, TAM_EINVAL, "jose_jws_verify: bad arguments");
-	if (!sig_alg_fits(jws->alg, k))
+	if (!jose_sig_alg_fits(jws->alg, k))
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s does not fit the key",
 		    jws->alg);
 	want = k->kty == JOSE_KTY_RSA ? (size_t)EVP_PKEY_get_size(k->pkey)
@@ -438,7 +438,7 @@ stream_header_done(struct jose_jws_stream *s, struct tam_err *err)
 	rc = jose_header_decode((const char *)s->header.data, s->header.len, WHAT, &tmp.hdr, &e);
 	if (rc == TAM_OK)
 		rc = parse_headers(&tmp, NULL, &e);
-	if (rc == TAM_OK && !sig_alg_fits(tmp.alg, s->key))
+	if (rc == TAM_OK && !jose_sig_alg_fits(tmp.alg, s->key))
 		rc = tam_err_set(&e, TAM_EALG, WHAT ": alg %s does not fit the key", tmp.alg);
 	json_decref(tmp.hdr);
 	if (rc != TAM_OK) {

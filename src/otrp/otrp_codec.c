@@ -732,6 +732,55 @@ otrp_tbs_get_device_state(const char *rid, const char *tid, const char *const *a
 	return tbs;
 }
 
+/* The member of encrypted_ta that holds the TA. */
+static const char *
+ta_member(bool update)
+{
+	return update ? "ciphernewtadata" : "ciphertadata";
+}
+
+json_t *
+otrp_tbs_ta_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
+    json_t *encrypted_ta)
+{
+	const struct msg_names *n = names_of(m);
+	json_t *tbs = NULL, *rest, *body = NULL;
+	const char *key;
+	json_t *v;
+
+	if ((m != OTRP_MSG_INSTALL_TA && m != OTRP_MSG_UPDATE_TA) || encrypted_ta == NULL) {
+		json_decref(content);
+		json_decref(encrypted_ta);
+		return NULL;
+	}
+	json_incref(encrypted_ta);
+	rest = otrp_tbs_request(m, c, content, encrypted_ta);
+	if (rest == NULL || (body = json_pack("{s:O}", "encrypted_ta", encrypted_ta)) == NULL)
+		goto out;
+	json_object_foreach(json_object_get(rest, n->tbs_request), key, v)
+		if (strcmp(key, "encrypted_ta") != 0 && json_object_set(body, key, v) != 0)
+			goto out;
+	tbs = json_pack("{s:O}", n->tbs_request, body);
+out:
+	json_decref(body);
+	json_decref(rest);
+	json_decref(encrypted_ta);
+	return tbs;
+}
+
+int
+otrp_tbs_ta_head(enum otrp_msg m, char *out, size_t outlen)
+{
+	const struct msg_names *n = names_of(m);
+	int len;
+
+	if (m != OTRP_MSG_INSTALL_TA && m != OTRP_MSG_UPDATE_TA)
+		return TAM_EINVAL;
+	len = snprintf(out, outlen, "{\"%s\":{\"encrypted_ta\":{\"%s\":\"", n->tbs_request,
+	    ta_member(m == OTRP_MSG_UPDATE_TA));
+	return len < 0 || (size_t)len >= outlen ? TAM_EINVAL : TAM_OK;
+}
+
 json_t *
 otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
     json_t *encrypted_ta)
@@ -846,14 +895,14 @@ json_t *
 otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len,
     const uint8_t *pdata, size_t pdata_len, bool update)
 {
-	char ivhex[33], *data = b64_or_null(ct, ct_len), *pd = NULL;
+	char ivhex[33], *data = ct != NULL ? b64_or_null(ct, ct_len) : strdup(""), *pd = NULL;
 	json_t *j = NULL;
 
 	tam_hex_encode(iv, 16, ivhex);
 	/* Base64 is plain ASCII: the megabytes of a TA need no UTF-8 check. */
 	if (data != NULL && key_jwe != NULL)
-		j = json_pack("{s:O,s:s,s:s,s:o}", "key", key_jwe, "iv", ivhex, "alg", "AESCBC",
-		    update ? "ciphernewtadata" : "ciphertadata", json_string_nocheck(data));
+		j = json_pack("{s:o,s:O,s:s,s:s}", ta_member(update), json_string_nocheck(data),
+		    "key", key_jwe, "iv", ivhex, "alg", "AESCBC");
 	if (j != NULL && pdata != NULL && ((pd = b64_or_null(pdata, pdata_len)) == NULL ||
 	    json_object_set_new(j, update ? "ciphernewpdata" : "cipherpdata",
 	    json_string_nocheck(pd)) != 0)) {
@@ -978,6 +1027,39 @@ out:
 	free(text);
 	json_decref(copy);
 	return rc;
+}
+
+int
+otrp_wrap_request_payload(enum otrp_msg m, const json_t *jws, const char *head, size_t head_len,
+    const char *tail, char **out, size_t *len)
+{
+	static const char hole[] = "\"payload\":\"\"";
+	size_t tail_len = strlen(tail), n = 0, at;
+	char *text = NULL, *p, *buf;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if ((rc = otrp_wrap_request(m, jws, &text, &n)) != TAM_OK)
+		return rc;
+	/* The other members are base64 and the name: the first empty payload is the one. */
+	if ((p = strstr(text, hole)) == NULL) {
+		free(text);
+		return TAM_EINVAL;
+	}
+	at = (size_t)(p - text) + sizeof(hole) - 2;
+	if ((buf = malloc(n + head_len + tail_len + 1)) == NULL) {
+		free(text);
+		return TAM_ENOMEM;
+	}
+	memcpy(buf, text, at);
+	memcpy(buf + at, head, head_len);
+	memcpy(buf + at + head_len, tail, tail_len);
+	memcpy(buf + at + head_len + tail_len, text + at, n - at + 1);
+	free(text);
+	*out = buf;
+	*len = n + head_len + tail_len;
+	return TAM_OK;
 }
 
 int

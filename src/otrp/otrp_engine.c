@@ -24,6 +24,25 @@ struct trust_ref {
 	atomic_int refs;
 };
 
+/*
+ * A TA version's share of its InstallTA or UpdateTA messages, the same for
+ * every device (sign_ta_request): the base64url of the TBS up to the end of
+ * the TA and the signature hash so far. Kept for a few versions at once.
+ */
+struct ta_prefix {
+	int64_t ta_version_id;
+	uint8_t iv[16];               /* the sealing's random IV: a re-sealed version is another */
+	enum otrp_msg m;              /* InstallTA or UpdateTA (their heads differ) */
+	const struct pki_signer *signer;
+	struct jose_jws_prefix *p;
+	size_t bytes;                 /* what p holds */
+	atomic_int refs;              /* the cache's and each message's being built */
+	uint64_t used;                /* prefix_tick when last used */
+};
+#define TA_PREFIX_SLOTS 4
+/* All of them together; a larger one is made for one message and dropped. */
+#define TA_PREFIX_MAX_BYTES ((size_t)64 << 20)
+
 struct otrp_engine {
 	struct otrp_engine_cfg cfg;   /* request_ttl and auto_register are read from the atomics */
 	atomic_llong request_ttl;     /* seconds; SIGHUP may change it */
@@ -36,6 +55,10 @@ struct otrp_engine {
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
 	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
+	pthread_mutex_t prefix_build_mu; /* one prefix made at a time: a wave of devices makes it once */
+	pthread_mutex_t prefix_mu;    /* guards the two below */
+	struct ta_prefix *prefixes[TA_PREFIX_SLOTS]; /* recently sent TAs; NULL slots free */
+	uint64_t prefix_tick;         /* LRU clock of prefixes */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -119,8 +142,28 @@ otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out, str
 		free(e);
 		return tam_err_set(err, TAM_ENOMEM, "cannot create mutex");
 	}
+	if (pthread_mutex_init(&e->prefix_mu, NULL) != 0) {
+		pthread_mutex_destroy(&e->trust_mu);
+		free(e);
+		return tam_err_set(err, TAM_ENOMEM, "cannot create mutex");
+	}
+	if (pthread_mutex_init(&e->prefix_build_mu, NULL) != 0) {
+		pthread_mutex_destroy(&e->prefix_mu);
+		pthread_mutex_destroy(&e->trust_mu);
+		free(e);
+		return tam_err_set(err, TAM_ENOMEM, "cannot create mutex");
+	}
 	*out = e;
 	return TAM_OK;
+}
+
+static void
+ta_prefix_put(struct ta_prefix *tp)
+{
+	if (tp != NULL && atomic_fetch_sub(&tp->refs, 1) == 1) {
+		jose_jws_prefix_free(tp->p);
+		free(tp);
+	}
 }
 
 static void
@@ -142,6 +185,10 @@ otrp_engine_free(struct otrp_engine *e)
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	json_decref(e->ocsp[0]);
 	json_decref(e->ocsp[1]);
+	for (size_t i = 0; i < TA_PREFIX_SLOTS; i++)
+		ta_prefix_put(e->prefixes[i]);
+	pthread_mutex_destroy(&e->prefix_build_mu);
+	pthread_mutex_destroy(&e->prefix_mu);
 	pthread_mutex_destroy(&e->trust_mu);
 	free(e);
 }
@@ -374,8 +421,9 @@ encrypt_content(const struct ctx *c, json_t *content, json_t **out, struct tam_e
 	return rc;
 }
 
+/* encrypted_ta without the TA (sign_ta_request puts it in), and the sealing's IV. */
 static int
-build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
+build_encrypted_ta(struct ctx *c, json_t **out, uint8_t iv[16], struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };
 	const struct tam_spaik_obs *aik;
@@ -392,7 +440,7 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
 	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK ||
+	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, false, &v, err)) != TAM_OK ||
 	    (v.has_pdata &&
 	    (rc = store_ta_version_pdata(c->st, c->op.ta_version_id, &pdata, &pdata_len, err)) != TAM_OK))
 		goto out;
@@ -401,7 +449,8 @@ build_encrypted_ta(struct ctx *c, json_t **out, struct tam_err *err)
 	    &key_jwe, err);
 	if (rc != TAM_OK)
 		goto out;
-	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, v.enc_ta, v.enc_ta_len, pdata, pdata_len,
+	memcpy(iv, v.enc_iv, 16);
+	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, NULL, 0, pdata, pdata_len,
 	    c->op.kind == TAM_OP_UPDATE_TA);
 	if (*out == NULL)
 		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta");
@@ -409,6 +458,180 @@ out:
 	free(pdata);
 	store_ta_version_clear(&v);
 	jose_key_free(aik_key);
+	return rc;
+}
+
+static bool
+ta_prefix_is(const struct ta_prefix *tp, const struct ctx *c, enum otrp_msg m,
+    const uint8_t iv[16])
+{
+	return tp != NULL && tp->ta_version_id == c->op.ta_version_id && tp->m == m &&
+	    tp->signer == signer_of(c) && memcmp(tp->iv, iv, 16) == 0;
+}
+
+/* A reference to the cached prefix of this message, or NULL. */
+static struct ta_prefix *
+ta_prefix_find(struct ctx *c, enum otrp_msg m, const uint8_t iv[16])
+{
+	struct otrp_engine *e = c->e;
+	struct ta_prefix *tp = NULL;
+
+	pthread_mutex_lock(&e->prefix_mu);
+	for (size_t i = 0; i < TA_PREFIX_SLOTS && tp == NULL; i++)
+		if (ta_prefix_is(e->prefixes[i], c, m, iv)) {
+			tp = e->prefixes[i];
+			atomic_fetch_add(&tp->refs, 1);
+			tp->used = ++e->prefix_tick;
+		}
+	pthread_mutex_unlock(&e->prefix_mu);
+	return tp;
+}
+
+/*
+ * Keep tp, unless another thread made the same one meanwhile (that one is
+ * returned instead): the least used go to make room, in slots and in bytes.
+ */
+static struct ta_prefix *
+ta_prefix_keep(struct ctx *c, struct ta_prefix *tp)
+{
+	struct otrp_engine *e = c->e;
+	struct ta_prefix *drop[TA_PREFIX_SLOTS + 1] = { NULL };
+	size_t n_drop = 0, total = tp->bytes, free_slot = TA_PREFIX_SLOTS;
+
+	if (tp->bytes > TA_PREFIX_MAX_BYTES)
+		return tp;
+	pthread_mutex_lock(&e->prefix_mu);
+	for (size_t i = 0; i < TA_PREFIX_SLOTS; i++) {
+		if (ta_prefix_is(e->prefixes[i], c, tp->m, tp->iv)) {
+			atomic_fetch_add(&e->prefixes[i]->refs, 1);
+			drop[n_drop++] = tp;
+			tp = e->prefixes[i];
+			goto out;
+		}
+		if (e->prefixes[i] != NULL)
+			total += e->prefixes[i]->bytes;
+	}
+	for (;;) {
+		size_t lru = TA_PREFIX_SLOTS;
+		for (size_t i = 0; i < TA_PREFIX_SLOTS; i++) {
+			if (e->prefixes[i] == NULL)
+				free_slot = i;
+			else if (lru == TA_PREFIX_SLOTS || e->prefixes[i]->used < e->prefixes[lru]->used)
+				lru = i;
+		}
+		if (free_slot < TA_PREFIX_SLOTS && total <= TA_PREFIX_MAX_BYTES)
+			break;
+		total -= e->prefixes[lru]->bytes;
+		drop[n_drop++] = e->prefixes[lru];
+		e->prefixes[lru] = NULL;
+	}
+	atomic_fetch_add(&tp->refs, 1);
+	tp->used = ++e->prefix_tick;
+	e->prefixes[free_slot] = tp;
+out:
+	pthread_mutex_unlock(&e->prefix_mu);
+	for (size_t i = 0; i < n_drop; i++)
+		ta_prefix_put(drop[i]);
+	return tp;
+}
+
+/* The prefix of this TA version's message: from the cache, or made from the sealed TA. */
+static int
+ta_prefix_get(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], const char *head,
+    struct ta_prefix **out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct ta_prefix *tp;
+	char *b64 = NULL, *text = NULL;
+	size_t hlen = strlen(head), blen;
+	int rc;
+
+	if ((*out = ta_prefix_find(c, m, iv)) != NULL)
+		return TAM_OK;
+	pthread_mutex_lock(&c->e->prefix_build_mu);
+	if ((*out = ta_prefix_find(c, m, iv)) != NULL) {
+		pthread_mutex_unlock(&c->e->prefix_build_mu);
+		return TAM_OK;
+	}
+	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK) {
+		pthread_mutex_unlock(&c->e->prefix_build_mu);
+		return rc;
+	}
+	if (memcmp(v.enc_iv, iv, 16) != 0) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "TA version %lld was sealed again meanwhile",
+		    (long long)v.id);
+		goto out;
+	}
+	if (tam_b64_encode(v.enc_ta, v.enc_ta_len, &b64) != TAM_OK ||
+	    (text = malloc(hlen + (blen = strlen(b64)))) == NULL ||
+	    (tp = calloc(1, sizeof(*tp))) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(text, head, hlen);
+	memcpy(text + hlen, b64, blen);
+	tp->ta_version_id = c->op.ta_version_id;
+	memcpy(tp->iv, iv, 16);
+	tp->m = m;
+	tp->signer = signer_of(c);
+	atomic_init(&tp->refs, 1);
+	if ((rc = pki_signer_prefix_new(signer_of(c), (const uint8_t *)text, hlen + blen, &tp->p,
+	    err)) != TAM_OK) {
+		free(tp);
+		goto out;
+	}
+	tp->bytes = jose_jws_prefix_bytes(tp->p);
+	*out = ta_prefix_keep(c, tp);
+out:
+	pthread_mutex_unlock(&c->e->prefix_build_mu);
+	free(text);
+	free(b64);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+/*
+ * An InstallTA or UpdateTA. Its TBS begins with the TA, the same for every
+ * device, so that share of the encoding and of the signature's hash is done
+ * once per version and identity, and a device's message costs its own
+ * members, a signature and a copy, however large the TA.
+ */
+static int
+sign_ta_request(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], json_t *tbs,
+    struct tam_err *err)
+{
+	struct ta_prefix *tp = NULL;
+	char head[96], *text = NULL, *tail_b64 = NULL;
+	const char *phead;
+	size_t len = 0, hlen, plen = 0;
+	json_t *jws = NULL;
+	int rc;
+
+	if (tbs == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "cannot build %s", otrp_request_name(m));
+	rc = otrp_dumps(tbs, &text, &len);
+	json_decref(tbs);
+	if (rc != TAM_OK)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if (otrp_tbs_ta_head(m, head, sizeof(head)) != TAM_OK ||
+	    len <= (hlen = strlen(head)) || memcmp(text, head, hlen) != 0 || text[hlen] != '"') {
+		rc = tam_err_set(err, TAM_EINVAL, "%s does not begin with its TA",
+		    otrp_request_name(m));
+		goto out;
+	}
+	if ((rc = ta_prefix_get(c, m, iv, head, &tp, err)) != TAM_OK ||
+	    (rc = pki_signer_sign_prefixed(signer_of(c), tp->p, (const uint8_t *)text + hlen,
+	    len - hlen, &jws, &tail_b64, err)) != TAM_OK)
+		goto out;
+	phead = jose_jws_prefix_head(tp->p, &plen);
+	if ((rc = otrp_wrap_request_payload(m, jws, phead, plen, tail_b64, &c->body,
+	    &c->body_len)) != TAM_OK)
+		rc = tam_err_set(err, rc, "cannot serialize %s", otrp_request_name(m));
+out:
+	ta_prefix_put(tp);
+	json_decref(jws);
+	free(tail_b64);
+	free(text);
 	return rc;
 }
 
@@ -486,6 +709,7 @@ build_next(struct ctx *c, struct tam_err *err)
 	struct store_sp sp = { 0 };
 	json_t *content = NULL, *enc_content = NULL, *enc_ta = NULL;
 	enum otrp_msg m = otrp_msg_for_op(c->op.kind);
+	uint8_t ta_iv[16];
 	int rc;
 
 	memset(&c->next, 0, sizeof(c->next));
@@ -527,7 +751,7 @@ build_next(struct ctx *c, struct tam_err *err)
 		content = otrp_content_install_ta(tamid, sp.spid, sp.sdname, sp.cert, sp.cert_len,
 		    c->op.taid);
 		if ((rc = c->aist ? build_aist_ta(c, &enc_ta, err) : build_encrypted_ta(c, &enc_ta,
-		    err)) != TAM_OK)
+		    ta_iv, err)) != TAM_OK)
 			goto out;
 		break;
 	case TAM_OP_DELETE_TA:
@@ -563,8 +787,12 @@ build_next(struct ctx *c, struct tam_err *err)
 		tam_sha256(c->dsi, c->dsi_len, com.dsihash);
 	else
 		memcpy(com.dsihash, c->dev.dsihash, sizeof(com.dsihash));
-	rc = sign_and_wrap(signer_of(c), m, otrp_tbs_request(m, &com, enc_content, enc_ta),
-	    &c->body, &c->body_len, err);
+	if (enc_ta != NULL && !c->aist)
+		rc = sign_ta_request(c, m, ta_iv, otrp_tbs_ta_request(m, &com, enc_content, enc_ta),
+		    err);
+	else
+		rc = sign_and_wrap(signer_of(c), m, otrp_tbs_request(m, &com, enc_content, enc_ta),
+		    &c->body, &c->body_len, err);
 	enc_content = enc_ta = NULL;
 	if (rc == TAM_OK && c->aist && c->body_len > OTRP_AIST_MAX_MESSAGE)
 		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the %s is %zu bytes, its "

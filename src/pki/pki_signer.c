@@ -327,6 +327,39 @@ pki_signer_sign(const struct pki_signer *s, const json_t *protected_extra, bool 
 }
 
 int
+pki_signer_prefix_new(const struct pki_signer *s, const uint8_t *prefix, size_t len,
+    struct jose_jws_prefix **out, struct tam_err *err)
+{
+	return jose_jws_prefix_new(s->alg, prefix, len, out, err);
+}
+
+int
+pki_signer_sign_prefixed(const struct pki_signer *s, const struct jose_jws_prefix *p,
+    const uint8_t *tail, size_t tail_len, json_t **jws, char **tail_b64, struct tam_err *err)
+{
+	char *sig = NULL;
+	json_t *o;
+	int rc;
+
+	*jws = NULL;
+	if ((rc = jose_jws_prefix_sign(p, s->key, tail, tail_len, tail_b64, &sig, err)) != TAM_OK)
+		return rc;
+	/* The members in jose_jws_sign's order, so the message reads the same either way. */
+	o = json_pack("{s:s,s:s,s:s}", "protected", jose_jws_prefix_protected(p), "payload", "",
+	    "signature", sig);
+	free(sig);
+	if (o == NULL || (s->cert != NULL &&
+	    json_object_set_new(o, "header", json_pack("{s:o}", "x5c", json_deep_copy(s->x5c))) != 0)) {
+		json_decref(o);
+		free(*tail_b64);
+		*tail_b64 = NULL;
+		return tam_err_set(err, TAM_ENOMEM, "signer: out of memory");
+	}
+	*jws = o;
+	return TAM_OK;
+}
+
+int
 pki_signer_decrypt(const struct pki_signer *s, const json_t *jwe, uint8_t **pt, size_t *len,
     struct tam_err *err)
 {

@@ -2132,10 +2132,92 @@ test_jwe_ecdh_bad_epk(void **state)
 	json_decref(o);
 }
 
+/*
+ * A JWS signed through a shared prefix is the JWS jose_jws_sign makes of the
+ * whole payload: byte for byte with RS256 (deterministic), verifying with
+ * ES256, for every prefix length modulo 3 and tails long and empty.
+ */
+static void
+test_jws_prefix(void **state)
+{
+	struct fixture *f = *state;
+	static const size_t plens[] = { 0, 1, 2, 3, 4, 5, 100, 4097 };
+	static const size_t tlens[] = { 0, 1, 2, 70, 1000 };
+	struct tam_err e = { 0 };
+	uint8_t buf[5200];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	for (size_t a = 0; a < 2; a++) {
+		const char *alg = a == 0 ? JOSE_ALG_RS256 : JOSE_ALG_ES256;
+		struct jose_key *k = a == 0 ? f->rsa : f->ec;
+		for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++) {
+			struct jose_jws_prefix *p = NULL;
+			assert_int_equal(jose_jws_prefix_new(alg, buf, plens[i], &p, &e), TAM_OK);
+			for (size_t j = 0; j < sizeof(tlens) / sizeof(tlens[0]); j++) {
+				char *tail = NULL, *sig = NULL, *payload;
+				const char *head;
+				size_t hlen = 0;
+				json_t *want = NULL, *got;
+				struct jose_jws *jws = NULL;
+				const uint8_t *pl;
+				size_t n = 0;
+
+				assert_int_equal(jose_jws_prefix_sign(p, k, buf + plens[i], tlens[j],
+				    &tail, &sig, &e), TAM_OK);
+				head = jose_jws_prefix_head(p, &hlen);
+				payload = malloc(hlen + strlen(tail) + 1);
+				assert_non_null(payload);
+				memcpy(payload, head, hlen);
+				memcpy(payload + hlen, tail, strlen(tail) + 1);
+				got = json_pack("{s:s,s:s,s:s}", "protected", jose_jws_prefix_protected(p),
+				    "payload", payload, "signature", sig);
+				assert_non_null(got);
+				assert_int_equal(jose_jws_sign(k, alg, NULL, NULL, buf,
+				    plens[i] + tlens[j], &want, &e), TAM_OK);
+				assert_string_equal(json_string_value(json_object_get(got, "protected")),
+				    json_string_value(json_object_get(want, "protected")));
+				assert_string_equal(payload,
+				    json_string_value(json_object_get(want, "payload")));
+				if (a == 0)
+					assert_string_equal(sig,
+					    json_string_value(json_object_get(want, "signature")));
+				assert_int_equal(jose_jws_parse(got, &jws, &e), TAM_OK);
+				assert_int_equal(jose_jws_verify(jws, k, &e), TAM_OK);
+				pl = jose_jws_payload_unverified(jws, &n);
+				assert_int_equal(n, plens[i] + tlens[j]);
+				assert_memory_equal(pl, buf, n);
+				jose_jws_free(jws);
+				json_decref(got);
+				json_decref(want);
+				free(payload);
+				free(tail);
+				free(sig);
+			}
+			jose_jws_prefix_free(p);
+		}
+	}
+	/* a key of the other type, a public key, an alg off the list */
+	{
+		struct jose_jws_prefix *p = NULL;
+		char *tail = NULL, *sig = NULL;
+		assert_int_equal(jose_jws_prefix_new(JOSE_ALG_RS256, buf, 10, &p, &e), TAM_OK);
+		assert_int_equal(jose_jws_prefix_sign(p, f->ec, buf, 3, &tail, &sig, &e), TAM_EALG);
+		assert_int_equal(jose_jws_prefix_sign(p, f->rsa_pub, buf, 3, &tail, &sig, &e),
+		    TAM_EINVAL);
+		assert_null(tail);
+		assert_null(sig);
+		jose_jws_prefix_free(p);
+		assert_int_equal(jose_jws_prefix_new("HS256", buf, 10, &p, &e), TAM_EALG);
+		assert_null(p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jws_prefix),
 		cmocka_unit_test(test_ecdh_rfc7518_appendix_c),
 		cmocka_unit_test(test_key_generate),
 		cmocka_unit_test(test_key_pem),

@@ -463,30 +463,98 @@ test_encode_contents(void **state)
 	memset(iv, 0x4f, sizeof(iv));
 	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, false);
 	s = json_dumps(j, JSON_COMPACT);
-	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
-	    "\"alg\":\"AESCBC\",\"ciphertadata\":\"AQID\"}");
+	assert_string_equal(s, "{\"ciphertadata\":\"AQID\",\"key\":{\"k\":\"v\"},"
+	    "\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\",\"alg\":\"AESCBC\"}");
 	free(s);
 	json_decref(j);
 	/* UpdateTA names the new binary ciphernewtadata (spec 5.6) */
 	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, true);
 	s = json_dumps(j, JSON_COMPACT);
-	assert_string_equal(s, "{\"key\":{\"k\":\"v\"},\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\","
-	    "\"alg\":\"AESCBC\",\"ciphernewtadata\":\"AQID\"}");
+	assert_string_equal(s, "{\"ciphernewtadata\":\"AQID\",\"key\":{\"k\":\"v\"},"
+	    "\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\",\"alg\":\"AESCBC\"}");
 	free(s);
 	json_decref(j);
 	/* personalization data beside the TA, under its name for each message (spec 5.5, 5.6) */
 	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, false);
 	s = json_dumps(j, JSON_COMPACT);
-	assert_non_null(strstr(s, "\"ciphertadata\":\"AQID\",\"cipherpdata\":\"AQI=\""));
+	assert_non_null(strstr(s, "\"alg\":\"AESCBC\",\"cipherpdata\":\"AQI=\""));
 	free(s);
 	json_decref(j);
 	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, true);
 	s = json_dumps(j, JSON_COMPACT);
-	assert_non_null(strstr(s, "\"ciphernewtadata\":\"AQID\",\"ciphernewpdata\":\"AQI=\""));
+	assert_non_null(strstr(s, "\"alg\":\"AESCBC\",\"ciphernewpdata\":\"AQI=\""));
 	free(s);
 	json_decref(j);
 	assert_string_equal(otrp_request_name(otrp_msg_for_op(TAM_OP_UPDATE_TA)), "UpdateTARequest");
 	assert_string_equal(otrp_response_name(OTRP_MSG_UPDATE_TA), "UpdateTAResponse");
+}
+
+/*
+ * An InstallTA's TBS begins with its TA, so the TA's base64 can be put in
+ * at otrp_tbs_ta_head; the result is the TBS that holds it, and a message
+ * whose payload is spliced in is the message that holds it.
+ */
+static void
+test_ta_first_tbs_and_splice(void **state)
+{
+	struct otrp_req_common c = { .rid = "r", .tid = "t", .tee = "tee1" };
+	uint8_t iv[16] = { 0 }, ct[4] = { 1, 2, 3, 4 };
+	char head[96], *empty = NULL, *full = NULL, *spliced = NULL, *direct = NULL;
+	size_t elen = 0, flen = 0, slen = 0, dlen = 0, hlen;
+	json_t *tbs, *jws, *jws2;
+
+	(void)state;
+	assert_int_equal(otrp_tbs_ta_head(OTRP_MSG_INSTALL_TA, head, sizeof(head)), 0);
+	assert_string_equal(head, "{\"InstallTATBSRequest\":{\"encrypted_ta\":{\"ciphertadata\":\"");
+	assert_int_equal(otrp_tbs_ta_head(OTRP_MSG_UPDATE_TA, head, sizeof(head)), 0);
+	assert_string_equal(head, "{\"UpdateTATBSRequest\":{\"encrypted_ta\":{\"ciphernewtadata\":\"");
+	assert_int_not_equal(otrp_tbs_ta_head(OTRP_MSG_DELETE_TA, head, sizeof(head)), 0);
+	assert_int_not_equal(otrp_tbs_ta_head(OTRP_MSG_INSTALL_TA, head, 10), 0);
+	assert_int_equal(otrp_tbs_ta_head(OTRP_MSG_INSTALL_TA, head, sizeof(head)), 0);
+	hlen = strlen(head);
+
+	tbs = otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"),
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, NULL, 0, NULL, 0, false));
+	assert_non_null(tbs);
+	assert_int_equal(otrp_dumps(tbs, &empty, &elen), 0);
+	json_decref(tbs);
+	assert_memory_equal(empty, head, hlen);
+	assert_int_equal(empty[hlen], '"');
+	tbs = otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"),
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, NULL, 0, false));
+	assert_int_equal(otrp_dumps(tbs, &full, &flen), 0);
+	json_decref(tbs);
+	/* "AQIDBA==" is ct's base64: full is empty with it put in at the head */
+	assert_int_equal(flen, elen + 8);
+	assert_memory_equal(full, head, hlen);
+	assert_memory_equal(full + hlen, "AQIDBA==", 8);
+	assert_string_equal(full + hlen + 8, empty + hlen);
+	assert_non_null(strstr(full, "\"ver\":\"1.0\",\"rid\":\"r\""));
+	/* only InstallTA and UpdateTA have a TA */
+	assert_null(otrp_tbs_ta_request(OTRP_MSG_DELETE_TA, &c, json_pack("{s:s}", "c", "x"),
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, NULL, 0, false)));
+	assert_null(otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"), NULL));
+
+	/* the payload spliced in is the payload serialized */
+	jws = json_pack("{s:s,s:s,s:s,s:{s:[s]}}", "protected", "eyJ", "payload", "", "signature",
+	    "c2ln", "header", "x5c", "MIIB");
+	jws2 = json_pack("{s:s,s:s,s:s,s:{s:[s]}}", "protected", "eyJ", "payload", "aGVhZHRhaWw",
+	    "signature", "c2ln", "header", "x5c", "MIIB");
+	assert_int_equal(otrp_wrap_request_payload(OTRP_MSG_INSTALL_TA, jws, "aGVhZ", 5,
+	    "HRhaWw", &spliced, &slen), 0);
+	assert_int_equal(otrp_wrap_request(OTRP_MSG_INSTALL_TA, jws2, &direct, &dlen), 0);
+	assert_int_equal(slen, dlen);
+	assert_string_equal(spliced, direct);
+	free(spliced);
+	json_object_set_new(jws, "payload", json_string("x"));
+	assert_int_not_equal(otrp_wrap_request_payload(OTRP_MSG_INSTALL_TA, jws, "a", 1, "b",
+	    &spliced, &slen), 0);
+	assert_null(spliced);
+	json_decref(jws);
+	json_decref(jws2);
+	free(direct);
+	free(empty);
+	free(full);
 }
 
 static void
@@ -575,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_decode_gds_pass),
 		cmocka_unit_test(test_decode_op_fail_with_reason),
 		cmocka_unit_test(test_decode_gds_fail_sigalgs),
+		cmocka_unit_test(test_ta_first_tbs_and_splice),
 		cmocka_unit_test(test_decode_structure_errors),
 		cmocka_unit_test(test_decode_envelope_errors),
 		cmocka_unit_test(test_decode_alg_none),
