@@ -7,27 +7,33 @@
  *                --tam-cert C --tam-key K --anchor C --sessions N --concurrency C
  *   otrp-loadgen --url URL --pid PID --open N        (N sessions left open; RSS)
  *   otrp-loadgen --url URL --pid PID --install DIR --devices N --anchor C [--prefix P]
+ *                [--versus Q]
  *                (N mock TEEs P1..PN (dev1..) of the PKI in DIR, each installing what
  *                 is assigned to it; prints server CPU per install session and
- *                 the AES-256-CBC + copy floor of 1 MiB)
+ *                 the AES-256-CBC + copy floor of 1 MiB; with --versus, Q1..QN
+ *                 take turns with them, and the difference per device and its
+ *                 ratio to the floor are printed too)
  *
  * Each session is what a device with nothing to install does: an empty POST,
  * the TAM's signed GetDeviceStateRequest, the device's signed answer with
  * its DSI encrypted to the TAM, and the TAM's 204. The device side is cheap
  * on purpose (the DSI is encrypted once; only the signature is per session,
  * over the rid and tid the TAM chose) so the load generator leaves the CPU to
- * the server. The server's CPU time comes from /proc/PID/stat.
+ * the server. The server's CPU time comes from its threads' run time in
+ * /proc/PID/task/TID/schedstat (nanoseconds), else /proc/PID/stat (ticks).
  *
  * The floor is the cryptography the server cannot avoid per session, timed
  * here with the same library calls on one core: signing the request with the
  * TAM key, verifying the device's signature, decrypting its DSI with the TAM
  * key, and validating the device's certificate chain.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +52,7 @@
 
 struct opts {
 	const char *url, *tee_key, *tee_cert, *tee_ca, *tam_cert, *tam_key, *anchor, *install;
-	const char *prefix;
+	const char *prefix, *versus;
 	long pid;
 	long sessions, concurrency, open, devices;
 };
@@ -273,14 +279,38 @@ worker(void *arg)
 	return NULL;
 }
 
-/* utime + stime of a process, in seconds. */
+/*
+ * CPU time of a process, in seconds: the sum of its threads' run time from
+ * /proc/PID/task/TID/schedstat (nanoseconds; the server's threads live as
+ * long as it does), else utime + stime from /proc/PID/stat (clock ticks).
+ */
 static double
 cpu_of(long pid)
 {
-	char path[64], line[2048], *p;
+	char path[320], line[2048], *p;
 	unsigned long ut = 0, st = 0;
+	unsigned long long ns = 0, sum = 0;
+	struct dirent *e;
+	bool ok = false;
 	FILE *f;
+	DIR *d;
 
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if ((d = opendir(path)) != NULL) {
+		ok = true;
+		while (ok && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%ld/task/%.64s/schedstat", pid, e->d_name);
+			ok = (f = fopen(path, "r")) != NULL && fscanf(f, "%llu", &ns) == 1;
+			if (f != NULL)
+				fclose(f);
+			sum += ns;
+		}
+		closedir(d);
+		if (ok)
+			return (double)sum / 1e9;
+	}
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((f = fopen(path, "r")) == NULL || fgets(line, sizeof(line), f) == NULL)
 		die("cannot read %s", path);
@@ -424,20 +454,19 @@ measure_floor(double parts[4])
 	return parts[0] + parts[1] + parts[2] + parts[3];
 }
 
-/* One device's whole session (GetDeviceState, CreateSD, InstallTA), the server's CPU for it. */
-static double
-install_one(long i, char *dir)
+/* One device's whole session (GetDeviceState, CreateSD, InstallTA). */
+static void
+install_one(long i, const char *dir, const char *prefix)
 {
 	char state[1200], key[1200], cert[1200], ca[1200];
 	struct mock_tee_cfg cfg = { 0 };
 	struct mock_session_result res;
 	struct tam_err err = { 0 };
 	struct mock_tee *mt = NULL;
-	double c0, c1;
 
-	snprintf(state, sizeof(state), "%s/state-%s%ld", dir, o.prefix, i);
-	snprintf(key, sizeof(key), "%s/tee/%s%ld.key", dir, o.prefix, i);
-	snprintf(cert, sizeof(cert), "%s/tee/%s%ld.crt", dir, o.prefix, i);
+	snprintf(state, sizeof(state), "%s/state-%s%ld", dir, prefix, i);
+	snprintf(key, sizeof(key), "%s/tee/%s%ld.key", dir, prefix, i);
+	snprintf(cert, sizeof(cert), "%s/tee/%s%ld.crt", dir, prefix, i);
 	snprintf(ca, sizeof(ca), "%s/tee/ca.crt", dir);
 	cfg.state_dir = state;
 	cfg.key_path = key;
@@ -447,13 +476,10 @@ install_one(long i, char *dir)
 	cfg.tee_name = "bench";
 	if (mock_tee_open(&cfg, &mt, &err) != TAM_OK)
 		die("mock TEE dev%ld: %s", i, err.msg);
-	c0 = cpu_of(o.pid);
 	if (mock_tee_run_session(mt, o.url, &res, &err) != TAM_OK || res.n_requests != 3)
 		die("dev%ld: the session did not install (%s; %d requests)", i, err.msg,
 		    res.n_requests);
-	c1 = cpu_of(o.pid);
 	mock_tee_close(mt);
-	return c1 - c0;
 }
 
 static void
@@ -481,16 +507,32 @@ f_aes_copy(void *a)
 static void
 install_run(void)
 {
-	double sum = 0, floor;
+	double sum = 0, vs = 0, floor, c0;
 	uint8_t *buf = calloc(1, 1u << 20);
 
 	if (buf == NULL)
 		die("out of memory");
-	for (long i = 1; i <= o.devices; i++)
-		sum += install_one(i, (char *)o.install);
+	/* Taken turn about, the two kinds of session see the same machine: its noise cancels out. */
+	for (long i = 1; i <= o.devices; i++) {
+		c0 = cpu_of(o.pid);
+		install_one(i, o.install, o.prefix);
+		sum += cpu_of(o.pid) - c0;
+		if (o.versus != NULL) {
+			c0 = cpu_of(o.pid);
+			install_one(i, o.install, o.versus);
+			vs += cpu_of(o.pid) - c0;
+		}
+	}
 	floor = per_call(f_aes_copy, buf, 50);
-	printf("install_devices=%ld server_cpu_ms_per_install_session=%.3f aes_copy_1mib_floor_ms=%.3f\n",
-	    o.devices, sum / (double)o.devices * 1e3, floor * 1e3);
+	sum /= (double)o.devices;
+	vs /= (double)o.devices;
+	printf("install_devices=%ld server_cpu_ms_per_install_session=%.3f", o.devices, sum * 1e3);
+	if (o.versus != NULL)
+		printf(" versus_ms=%.3f difference_ms=%.3f", vs * 1e3, (sum - vs) * 1e3);
+	printf(" aes_copy_1mib_floor_ms=%.3f", floor * 1e3);
+	if (o.versus != NULL)
+		printf(" ratio=%.2f", (sum - vs) / floor);
+	printf("\n");
 	free(buf);
 }
 
@@ -524,6 +566,7 @@ main(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, 'C' },
 		{ "open", required_argument, NULL, 'o' }, { "install", required_argument, NULL, 'i' },
 		{ "devices", required_argument, NULL, 'd' }, { "prefix", required_argument, NULL, 'P' },
+		{ "versus", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double floor_parts[4], floor, t0, t1, c0, c1, wall, cpu;
@@ -546,6 +589,7 @@ main(int argc, char **argv)
 		case 'i': o.install = optarg; break;
 		case 'd': o.devices = strtol(optarg, NULL, 10); break;
 		case 'P': o.prefix = optarg; break;
+		case 'v': o.versus = optarg; break;
 		default: return 2;
 		}
 	}
