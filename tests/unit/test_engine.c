@@ -481,7 +481,7 @@ test_tee_signed_failure_ends_session(void **state)
 	uint8_t did[32];
 	char hex[65], *b64 = NULL, *ans;
 	size_t len;
-	long long fails;
+	long long fails, ended;
 
 	(void)state;
 	/* a fresh state dir: the device holds nothing, so the TAM asks for CreateSD again */
@@ -499,10 +499,12 @@ test_tee_signed_failure_ends_session(void **state)
 	    "ERR_SPCERT_INVALID", "error-message", "bad certificate");
 	ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
 	fails = scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'");
+	ended = scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SPCERT_INVALID'");
 	r2 = engine_step(ans, strlen(ans), 0, &err);
 	assert_true(r2.done);
 	assert_int_equal(scalar("SELECT count(*) FROM audit WHERE action = 'CreateSD.fail'"), fails + 1);
-	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SPCERT_INVALID'"), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_SPCERT_INVALID'"),
+	    ended + 1);
 	/* the verified failure consumed its rid */
 	engine_step(ans, strlen(ans), TAM_ERID_REPLAYED, &err);
 	free(ans);
@@ -573,6 +575,108 @@ test_drift_refusal_reads_state_again(void **state)
 	free(b64);
 	otrp_reply_clear(&r);
 	otrp_reply_clear(&r2);
+	mock_tee_close(mt);
+}
+
+/* A GetDeviceState refusal to the request in r, signed by mt, with code as its reason. */
+static char *
+forge_gds_fail(struct mock_tee *mt, const struct otrp_reply *r, const char *code)
+{
+	char rid[64], tid[64], *txt, *res;
+	json_t *tbs, *jws = NULL, *out;
+
+	rid_tid(r, rid, tid);
+	tbs = json_pack("{s:{s:s,s:s,s:s,s:s,s:{s:s}}}", "GetDeviceTEEStateTBSResponse", "ver", "1.0",
+	    "status", "fail", "rid", rid, "tid", tid, "reason", "error-code", code);
+	txt = json_dumps(tbs, JSON_COMPACT);
+	json_decref(tbs);
+	assert_int_equal(jose_jws_sign(mock_tee_key(mt), jose_key_sig_alg(mock_tee_key(mt)), NULL,
+	    NULL, (uint8_t *)txt, strlen(txt), &jws, NULL), 0);
+	free(txt);
+	out = json_pack("{s:[{s:o}]}", "GetDeviceStateResponse", "GetDeviceTEEStateResponse", jws);
+	res = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return res;
+}
+
+/*
+ * Every TEE-signed error code of spec §7 gets its reaction. A refused
+ * GetDeviceState ends the session whatever the code (nothing in it is
+ * signed by a key we know yet). A refused operation is remembered with its
+ * code and backed off, except the codes that say our view of the device is
+ * stale: those are answered with a new GetDeviceStateRequest.
+ */
+static void
+test_every_tee_code_has_its_reaction(void **state)
+{
+	static const char *const gds_codes[] = { "ERR_REQUEST_INVALID",
+	    "ERR_UNSUPPORTED_MSG_VERSION", "ERR_UNSUPPORTED_CRYPTO_ALG", "ERR_TAM_NOT_TRUSTED",
+	    "ERR_TFW_NOT_TRUSTED", "ERR_TEE_FAIL" };
+	static const struct {
+		const char *code;
+		bool drift;
+	} op_codes[] = {
+		{ "ERR_REQUEST_INVALID", false }, { "ERR_UNSUPPORTED_MSG_VERSION", false },
+		{ "ERR_UNSUPPORTED_CRYPTO_ALG", false }, { "ERR_TAM_NOT_TRUSTED", false },
+		{ "ERR_TAM_NOT_AUTHORIZED", false }, { "ERR_TEE_FAIL", false },
+		{ "ERR_DEV_STATE_MISMATCH", true }, { "ERR_SD_ALREADY_EXISTS", true },
+		{ "ERR_SD_ALREADY_EXIST", true }, { "ERR_SD_NOT_FOUND", true },
+		{ "ERR_SD_NOT_EMPTY", false }, { "ERR_SDNAME_ALREADY_USED", false },
+		{ "ERR_SPCERT_INVALID", false }, { "ERR_TA_INVALID", false },
+		{ "ERR_TA_ALREADY_INSTALLED", true }, { "ERR_TA_NOT_FOUND", true },
+		{ "ERR_TEE_RESOURCE_FULL", false },
+	};
+	struct mock_tee *mt = open_tee("tee1", "codes");
+	struct tam_err err = { 0 };
+	struct otrp_reply r, r2;
+	char sql[200], *ans, *b64 = NULL;
+	uint8_t did[32];
+	json_t *content;
+	size_t len;
+
+	(void)state;
+	mock_tee_did(mt, did);
+	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
+	for (size_t i = 0; i < sizeof(gds_codes) / sizeof(gds_codes[0]); i++) {
+		r = engine_step("", 0, 0, &err);
+		ans = forge_gds_fail(mt, &r, gds_codes[i]);
+		r2 = engine_step(ans, strlen(ans), 0, &err);
+		free(ans);
+		assert_true(r2.done);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE result ="
+		    " 'tee-fail:%s (unverified)'", gds_codes[i]);
+		assert_int_equal(scalar(sql), 1);
+		otrp_reply_clear(&r);
+		otrp_reply_clear(&r2);
+	}
+	for (size_t i = 0; i < sizeof(op_codes) / sizeof(op_codes[0]); i++) {
+		r = engine_step("", 0, 0, &err);
+		ans = tee_answer(mt, &r, &len);
+		otrp_reply_clear(&r);
+		r = engine_step(ans, len, 0, &err);
+		free(ans);
+		assert_non_null(strstr(r.body, "CreateSDRequest"));
+		content = json_pack("{s:s,s:{s:s}}", "did", b64, "reason", "error-code",
+		    op_codes[i].code);
+		ans = forge(mt, &r, "CreateSDResponse", "CreateSDTBSResponse", "fail", content);
+		json_decref(content);
+		r2 = engine_step(ans, strlen(ans), 0, &err);
+		free(ans);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM op_failures WHERE op = 'CreateSD'"
+		    " AND reason = '%s'", op_codes[i].code);
+		if (op_codes[i].drift) {
+			assert_false(r2.done);
+			assert_non_null(strstr(r2.body, "GetDeviceStateRequest"));
+			assert_int_equal(scalar(sql), 0);
+		} else {
+			assert_true(r2.done);
+			assert_int_equal(scalar(sql), 1);
+		}
+		exec_sql("DELETE FROM op_failures");
+		otrp_reply_clear(&r);
+		otrp_reply_clear(&r2);
+	}
+	free(b64);
 	mock_tee_close(mt);
 }
 
@@ -682,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_new_session_supersedes_old),
 		cmocka_unit_test(test_removed_anchor_takes_effect),
 		cmocka_unit_test(test_drift_refusal_reads_state_again),
+		cmocka_unit_test(test_every_tee_code_has_its_reaction),
 		cmocka_unit_test(test_tee_signed_failure_ends_session),
 		cmocka_unit_test(test_ec_tee_served),
 		cmocka_unit_test(test_only_catalogue_tas_are_deleted),
