@@ -75,6 +75,8 @@ struct mgmt_upload_result {
 int mgmt_upload_begin(struct mgmt *m, const char *spid, const char *taid, const char *version,
     const char *name, const char *spool_dir, uint64_t max_bytes, struct mgmt_upload **out,
     struct tam_err *err) TAM_WUR;
+/* "TAID" or "TAID@VERSION" (a requires= value) into r; TAM_EUSAGE naming what is wrong. */
+int mgmt_require_parse(const char *spec, struct store_ta_require *r, struct tam_err *err) TAM_WUR;
 /*
  * What the version requires on a device, each "TAID" or "TAID@VERSION" (a
  * minimum version), given after begin and before finish. More than

@@ -370,9 +370,8 @@ fail:
 	return rc;
 }
 
-/* "TAID" or "TAID@VERSION" into r; TAM_EUSAGE naming what is wrong. */
-static int
-parse_require(const char *spec, struct store_ta_require *r, struct tam_err *err)
+int
+mgmt_require_parse(const char *spec, struct store_ta_require *r, struct tam_err *err)
 {
 	const char *at = strchr(spec, '@');
 	size_t len = at != NULL ? (size_t)(at - spec) : strlen(spec);
@@ -410,7 +409,7 @@ mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *s
 	u->n_reqs = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct store_ta_require *r = &u->reqs[i];
-		if ((rc = parse_require(specs[i], r, err)) != TAM_OK)
+		if ((rc = mgmt_require_parse(specs[i], r, err)) != TAM_OK)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(u->reqs[j].taid, r->taid) == 0)

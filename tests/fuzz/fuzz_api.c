@@ -11,6 +11,9 @@
 
 #include "tam/api.h"
 #include "tam/limits.h"
+#include "tam/mgmt.h"
+#include "tam/model.h"
+#include "tam/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +48,32 @@ digest(const uint8_t *data, size_t size)
 	free(copy);
 }
 
+/* A requires= value of an upload: a plain TA id, and a version that orders. */
+static void
+require(const uint8_t *data, size_t size)
+{
+	char *spec = malloc(size + 1);
+	struct store_ta_require r;
+	int64_t key = 0;
+
+	if (spec == NULL)
+		return;
+	memcpy(spec, data, size);
+	spec[size] = '\0';
+	if (mgmt_require_parse(spec, &r, NULL) == TAM_OK) {
+		bounded(r.taid, TAM_TAID_MAX);
+		assert(tam_valid_name(r.taid, TAM_TAID_MAX));
+		assert(strncmp(spec, r.taid, strlen(r.taid)) == 0);
+		if (r.min_version[0] == '\0') {
+			assert(r.min_version_key == 0 && strchr(spec, '@') == NULL);
+		} else {
+			assert(tam_version_key(r.min_version, &key) == 0 && key == r.min_version_key);
+			assert(strcmp(strchr(spec, '@') + 1, r.min_version) == 0);
+		}
+	}
+	free(spec);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,7 +86,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	/* The two selectors added last, so the corpus made for the seven others keeps its meaning. */
+	/* The selectors added last, so the corpus made for the seven others keeps its meaning. */
+	if (data[0] == 0xfd) {
+		require(data + 1, size - 1);
+		return 0;
+	}
 	if (data[0] == 0xfe) {
 		if (api_decode_sp_update(data + 1, size - 1, &sp, NULL) == TAM_OK) {
 			assert(sp.spid == NULL && (sp.sdname != NULL || sp.certificate != NULL));
