@@ -66,6 +66,8 @@ struct mock_tee {
 	char last_content_enc[24];
 	STACK_OF(X509) *tam_anchor_certs; /* the anchors of tam_trust, to find issuers; owned */
 	bool require_ocsp;               /* refuse a GetDeviceStateRequest without ocspdat */
+	size_t max_tas;                  /* InstallTA beyond this many TAs: ERR_TEE_RESOURCE_FULL */
+	bool tfw_untrusted;              /* GetDeviceState: ERR_TFW_NOT_TRUSTED */
 	size_t last_ocsp_count;          /* responses in the last GetDeviceStateRequest */
 	bool aist;                       /* plays the AIST device side (mock_aist.c) */
 	struct jose_key *aist_tam;       /* aist: the compiled-in TAM public key; owned */

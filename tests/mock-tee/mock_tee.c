@@ -470,6 +470,18 @@ check_ocsp(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct t
 	return TAM_OK;
 }
 
+/* TAs installed, in all SDs. */
+static size_t
+count_tas(const json_t *st)
+{
+	const json_t *sd;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(st, "sds"), i, sd)
+		n += json_array_size(json_object_get(sd, "tas"));
+	return n;
+}
+
 static int
 handle_gds(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct tam_err *err)
 {
@@ -481,6 +493,8 @@ handle_gds(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, struct t
 
 	if (!json_is_array(json_object_get(m->body, "ocspdat")))
 		return refuse(o, "ERR_REQUEST_INVALID", "ocspdat must be an array");
+	if (mt->tfw_untrusted)
+		return refuse(o, "ERR_TFW_NOT_TRUSTED", "the firmware failed its attestation");
 	if ((rc = check_ocsp(mt, m, o, err)) != TAM_OK || o->code != NULL)
 		return rc;
 	algs = json_object_get(m->body, "supportedsigalgs");
@@ -773,6 +787,8 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, b
 		return refuse(o, "ERR_TAM_NOT_AUTHORIZED", "SD %s belongs to another SP", sdname);
 	if (!update && mt_state_sd_of_ta(mt->state, taid) != NULL)
 		return refuse(o, "ERR_TA_ALREADY_INSTALLED", "TA %s is installed", taid);
+	if (!update && mt->max_tas > 0 && count_tas(mt->state) >= mt->max_tas)
+		return refuse(o, "ERR_TEE_RESOURCE_FULL", "room for %zu TAs only", mt->max_tas);
 	if (update && mt_state_sd_of_ta(mt->state, taid) != sd)
 		return refuse(o, "ERR_TA_NOT_FOUND", "TA %s is not installed in SD %s", taid, sdname);
 	if (spcert != NULL) {
@@ -1546,6 +1562,8 @@ mock_tee_open(const struct mock_tee_cfg *cfg, struct mock_tee **out, struct tam_
 		goto out;
 	}
 	mt->require_ocsp = cfg->require_ocsp;
+	mt->max_tas = cfg->max_tas;
+	mt->tfw_untrusted = cfg->tfw_untrusted;
 	if (tam_strlcpy_checked(mt->sigalgs, cfg->sigalgs != NULL ? cfg->sigalgs :
 	    JOSE_ALG_RS256 "," JOSE_ALG_ES256, sizeof(mt->sigalgs)) != TAM_OK) {
 		rc = tam_err_set(err, TAM_EINVAL, "sigalgs too long");

@@ -51,6 +51,8 @@ struct mock_tee_cfg {
 	                                request signed otherwise: ERR_UNSUPPORTED_CRYPTO_ALG */
 	bool require_ocsp;           /* refuse GetDeviceState without OCSP responses for the TAM chain
 				      * (ocspdat is checked whenever sent) */
+	size_t max_tas;              /* room for this many TAs, then ERR_TEE_RESOURCE_FULL; 0: no limit */
+	bool tfw_untrusted;          /* its firmware fails attestation: ERR_TFW_NOT_TRUSTED */
 	/*
 	 * "aist": play the AIST prototype's device side (docs/interop-aist.md).
 	 * key_path is then its TEE key (PEM or JWK), cert_path NULL, and instead
