@@ -86,4 +86,7 @@ int tam_pem_no_password(char *buf, int size, int rwflag, void *u);
 /* Bounded, printable identifier: [A-Za-z0-9._:-], 1..max-1 bytes. */
 bool tam_valid_name(const char *s, size_t max);
 
+/* Is item one of the entries of the comma-separated list ("RS256,ES256")? */
+bool tam_list_has(const char *list, const char *item);
+
 #endif

@@ -732,6 +732,45 @@ otrp_tbs_get_device_state(const char *rid, const char *tid, const char *const *a
 	return tbs;
 }
 
+/* The TBS of a state-changing request; ta_first puts encrypted_ta before the rest. */
+static json_t *
+tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
+    json_t *encrypted_ta, bool ta_first)
+{
+	const struct msg_names *n = names_of(m);
+	char *dsihash = NULL;
+	json_t *body = NULL, *common = NULL, *tbs = NULL;
+
+	if (n == NULL || m == OTRP_MSG_GET_DEVICE_STATE || content == NULL)
+		goto out;
+	if (tam_b64_encode(c->dsihash, sizeof(c->dsihash), &dsihash) != TAM_OK)
+		goto out;
+	body = ta_first ? json_pack("{s:O}", "encrypted_ta", encrypted_ta) : json_object();
+	common = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:O}", "ver", OTRP_VERSION, "rid", c->rid,
+	    "tid", c->tid, "tee", c->tee, "nextdsi", 1, "dsihash", dsihash, "content", content);
+	/* Members keep the order they are added in: update appends common's in its order. */
+	if (body == NULL || common == NULL || json_object_update(body, common) != 0)
+		goto out;
+	if (!ta_first && encrypted_ta != NULL &&
+	    json_object_set(body, "encrypted_ta", encrypted_ta) != 0)
+		goto out;
+	tbs = json_pack("{s:O}", n->tbs_request, body);
+out:
+	free(dsihash);
+	json_decref(common);
+	json_decref(body);
+	json_decref(content);
+	json_decref(encrypted_ta);
+	return tbs;
+}
+
+json_t *
+otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
+    json_t *encrypted_ta)
+{
+	return tbs_request(m, c, content, encrypted_ta, false);
+}
+
 /* The member of encrypted_ta that holds the TA. */
 static const char *
 ta_member(bool update)
@@ -743,29 +782,12 @@ json_t *
 otrp_tbs_ta_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
     json_t *encrypted_ta)
 {
-	const struct msg_names *n = names_of(m);
-	json_t *tbs = NULL, *rest, *body = NULL;
-	const char *key;
-	json_t *v;
-
 	if ((m != OTRP_MSG_INSTALL_TA && m != OTRP_MSG_UPDATE_TA) || encrypted_ta == NULL) {
 		json_decref(content);
 		json_decref(encrypted_ta);
 		return NULL;
 	}
-	json_incref(encrypted_ta);
-	rest = otrp_tbs_request(m, c, content, encrypted_ta);
-	if (rest == NULL || (body = json_pack("{s:O}", "encrypted_ta", encrypted_ta)) == NULL)
-		goto out;
-	json_object_foreach(json_object_get(rest, n->tbs_request), key, v)
-		if (strcmp(key, "encrypted_ta") != 0 && json_object_set(body, key, v) != 0)
-			goto out;
-	tbs = json_pack("{s:O}", n->tbs_request, body);
-out:
-	json_decref(body);
-	json_decref(rest);
-	json_decref(encrypted_ta);
-	return tbs;
+	return tbs_request(m, c, content, encrypted_ta, true);
 }
 
 int
@@ -779,34 +801,6 @@ otrp_tbs_ta_head(enum otrp_msg m, char *out, size_t outlen)
 	len = snprintf(out, outlen, "{\"%s\":{\"encrypted_ta\":{\"%s\":\"", n->tbs_request,
 	    ta_member(m == OTRP_MSG_UPDATE_TA));
 	return len < 0 || (size_t)len >= outlen ? TAM_EINVAL : TAM_OK;
-}
-
-json_t *
-otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
-    json_t *encrypted_ta)
-{
-	const struct msg_names *n = names_of(m);
-	char *dsihash = NULL;
-	json_t *body = NULL, *tbs = NULL;
-
-	if (n == NULL || m == OTRP_MSG_GET_DEVICE_STATE || content == NULL)
-		goto out;
-	if (tam_b64_encode(c->dsihash, sizeof(c->dsihash), &dsihash) != TAM_OK)
-		goto out;
-	body = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:O}", "ver", OTRP_VERSION, "rid", c->rid,
-	    "tid", c->tid, "tee", c->tee, "nextdsi", 1, "dsihash", dsihash, "content", content);
-	if (body == NULL)
-		goto out;
-	if (encrypted_ta != NULL &&
-	    json_object_set(body, "encrypted_ta", encrypted_ta) != 0)
-		goto out;
-	tbs = json_pack("{s:O}", n->tbs_request, body);
-out:
-	free(dsihash);
-	json_decref(body);
-	json_decref(content);
-	json_decref(encrypted_ta);
-	return tbs;
 }
 
 static char *

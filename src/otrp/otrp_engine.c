@@ -82,8 +82,8 @@ struct ctx {
 	char audit_detail[256];
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
-	bool resync;                  /* ... because our view of it is stale */
-	bool ask_state;               /* the next request is a GetDeviceStateRequest again */
+	bool ask_state;               /* the next request is a GetDeviceStateRequest again: a
+	                                 refusal is then not remembered */
 	int retry_after;              /* seconds the broker should wait before the next session */
 	int clear_sd_requests;        /* operator SD requests this answer settles: -1 all, -2 none */
 	char tee_alg[JOSE_ALG_MAX];   /* JWE suite the TEE used toward us in this answer: */
@@ -699,6 +699,28 @@ build_get_device_state(struct otrp_engine *e, struct pki_signer *signer, bool al
 	    algs, sizeof(algs) / sizeof(algs[0]), ocsp_copy(e, alt)), body, len, err);
 }
 
+/*
+ * The session's next request is a GetDeviceStateRequest again, under its
+ * tid, from the identity alt names (its flag goes with flags).
+ */
+static int
+ask_state_again(struct ctx *c, bool alt, unsigned flags, struct tam_err *err)
+{
+	int rc;
+
+	memset(&c->next, 0, sizeof(c->next));
+	if (tam_random_id(c->next.rid) != TAM_OK)
+		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	c->next.session_id = c->req.session_id;
+	c->next.device_id = c->req.device_id;
+	c->next.flags = flags | (alt ? STORE_REQ_ALT_IDENTITY : 0);
+	if ((rc = build_get_device_state(c->e, alt ? c->e->cfg.alt_signer : c->e->cfg.signer, alt,
+	    &c->next, c->req.tid, c->now, &c->body, &c->body_len, err)) != TAM_OK)
+		return rc;
+	c->ask_state = true;
+	return TAM_OK;
+}
+
 /* Build the request for c->op and the row that will remember it. */
 static int
 build_next(struct ctx *c, struct tam_err *err)
@@ -1079,7 +1101,7 @@ commit(struct ctx *c, struct tam_err *err)
 		    (rc = store_requests_cancel_device(st, c->dev.id, c->req.session_id, err)) != TAM_OK)
 			goto fail;
 	}
-	if (c->refused && !c->resync)
+	if (c->refused && !c->ask_state)
 		rc = store_op_failure_record(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname,
 		    c->refusal, c->now, TAM_RETRY_BASE_SECONDS, TAM_RETRY_MAX_SECONDS, err);
 	else if (c->req.op != TAM_OP_NONE && !c->refused)
@@ -1469,24 +1491,6 @@ aist_keep_state(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t *doc, s
 	return TAM_OK;
 }
 
-/* Does the comma-separated list name alg? */
-static bool
-alg_listed(const char *list, const char *alg)
-{
-	size_t n = strlen(alg);
-	const char *p = list;
-
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-		if (len == n && strncmp(p, alg, n) == 0)
-			return true;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
-
 /*
  * A TEE that cannot verify our signature lists what it can (§6.1); when the
  * alternate identity signs with one of those, and this session has not
@@ -1496,7 +1500,7 @@ static bool
 can_switch_identity(const struct ctx *c)
 {
 	return !c->aist && c->e->cfg.alt_signer != NULL && !(c->req.flags & STORE_REQ_ALT_IDENTITY) &&
-	    alg_listed(c->resp->sigalgs, pki_signer_alg(c->e->cfg.alt_signer));
+	    tam_list_has(c->resp->sigalgs, pki_signer_alg(c->e->cfg.alt_signer));
 }
 
 /*
@@ -1512,16 +1516,8 @@ switch_identity(struct ctx *c, struct tam_err *err)
 
 	log_info("event=otrp.switch_identity rid=%s tam_alg=%s tee_algs=%s",
 	    c->resp->rid, pki_signer_alg(c->e->cfg.alt_signer), c->resp->sigalgs);
-	memset(&c->next, 0, sizeof(c->next));
-	if (tam_random_id(c->next.rid) != TAM_OK)
-		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
-	c->next.session_id = c->req.session_id;
-	c->next.device_id = c->req.device_id;
-	c->next.flags = STORE_REQ_ALT_IDENTITY | (c->req.flags & STORE_REQ_RESYNCED);
-	if ((rc = build_get_device_state(c->e, c->e->cfg.alt_signer, true, &c->next, c->req.tid,
-	    c->now, &c->body, &c->body_len, err)) != TAM_OK)
-		return rc;
-	if ((rc = store_begin(c->st, err)) != TAM_OK)
+	if ((rc = ask_state_again(c, true, c->req.flags & STORE_REQ_RESYNCED, err)) != TAM_OK ||
+	    (rc = store_begin(c->st, err)) != TAM_OK)
 		return rc;
 	if ((rc = store_request_consume(c->st, c->req.rid, c->now, err)) != TAM_OK ||
 	    (rc = store_request_add(c->st, &c->next, err)) != TAM_OK ||
@@ -1529,7 +1525,6 @@ switch_identity(struct ctx *c, struct tam_err *err)
 		store_rollback(c->st);
 		return rc;
 	}
-	c->ask_state = true;
 	return TAM_OK;
 }
 
@@ -1549,17 +1544,18 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		snprintf(result, sizeof(result), "tee-fail:%s (unverified)", why);
 		log_warn("event=otrp.tee_fail msg=GetDeviceStateResponse rid=%s reason=%s",
 		    c->resp->rid, why);
-		if (strcmp(why, "ERR_UNSUPPORTED_CRYPTO_ALG") == 0 && can_switch_identity(c))
-			return switch_identity(c, err);
-		/* Retrying cannot help with these (§7): only an operator can. */
-		if (strcmp(why, "ERR_UNSUPPORTED_CRYPTO_ALG") == 0)
+		/* Only the other identity or an operator can help here (§7), not a retry. */
+		if (strcmp(why, "ERR_UNSUPPORTED_CRYPTO_ALG") == 0) {
+			if (can_switch_identity(c))
+				return switch_identity(c, err);
 			log_error("event=otrp.alert reason=%s tam_alg=%s tee_algs=%s action=\"give the "
 			    "TAM a key of an algorithm the TEE verifies\"", why,
 			    pki_signer_alg(signer_of(c)), c->resp->sigalgs[0] ? c->resp->sigalgs :
 			    "unknown");
-		else if (strcmp(why, "ERR_TAM_NOT_TRUSTED") == 0)
+		} else if (strcmp(why, "ERR_TAM_NOT_TRUSTED") == 0) {
 			log_error("event=otrp.alert reason=%s action=\"check the TAM certificate chain, "
 			    "its dates and its OCSP responses against the TEE's trust anchors\"", why);
+		}
 		if ((rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
 			return rc;
 		snprintf(c->result, sizeof(c->result), "%s", result);
@@ -1789,17 +1785,9 @@ resync(struct ctx *c, struct tam_err *err)
 	did_short(c->dev.did, didhex);
 	log_info("event=otrp.resync device=%s rid=%s op=%s reason=%s", didhex, c->resp->rid,
 	    tam_op_kind_name(c->req.op), c->refusal);
-	if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK)
+	if ((rc = store_device_state_get(c->st, c->dev.id, &c->state, err)) != TAM_OK ||
+	    (rc = ask_state_again(c, alt_of(c), STORE_REQ_RESYNCED, err)) != TAM_OK)
 		return rc;
-	memset(&c->next, 0, sizeof(c->next));
-	if (tam_random_id(c->next.rid) != TAM_OK)
-		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
-	c->next.session_id = c->req.session_id;
-	c->next.flags = STORE_REQ_RESYNCED | (c->req.flags & STORE_REQ_ALT_IDENTITY);
-	if ((rc = build_get_device_state(c->e, signer_of(c), alt_of(c), &c->next, c->req.tid, c->now,
-	    &c->body, &c->body_len, err)) != TAM_OK)
-		return rc;
-	c->ask_state = true;
 	return commit(c, err);
 }
 
@@ -1856,16 +1844,16 @@ handle_op_response(struct ctx *c, struct tam_err *err)
 	if (!c->resp->pass) {
 		const char *why = content.reason[0] ? content.reason :
 		    c->resp->reason[0] ? c->resp->reason : "unspecified";
-		c->resync = !c->aist && state_drift(why) && !(c->req.flags & STORE_REQ_RESYNCED);
+		bool drift = !c->aist && state_drift(why) && !(c->req.flags & STORE_REQ_RESYNCED);
 		log_warn("event=otrp.tee_fail device=%s rid=%s op=%s reason=%s", didhex, c->resp->rid,
 		    tam_op_kind_name(c->req.op), why);
 		snprintf(c->audit_action, sizeof(c->audit_action), "%s.fail", tam_op_kind_name(c->req.op));
 		snprintf(c->audit_detail, sizeof(c->audit_detail), "taid=%s sdname=%s reason=%s%s",
-		    c->req.taid, c->req.sdname, why, c->resync ? " state=reread" : "");
+		    c->req.taid, c->req.sdname, why, drift ? " state=reread" : "");
 		snprintf(c->result, sizeof(c->result), "tee-fail:%.100s", why);
 		c->refused = true;
 		snprintf(c->refusal, sizeof(c->refusal), "%s", why);
-		if (c->resync) {
+		if (drift) {
 			rc = resync(c, err);
 			goto out;
 		}

@@ -305,6 +305,13 @@ pki_signer_x5c(const struct pki_signer *s)
 	return s->x5c;
 }
 
+/* {"x5c": [...]}, fresh per call: the shared x5c array is never referenced twice. */
+static json_t *
+x5c_header(const struct pki_signer *s)
+{
+	return json_pack("{s:o}", "x5c", json_deep_copy(s->x5c));
+}
+
 int
 pki_signer_sign(const struct pki_signer *s, const json_t *protected_extra, bool with_x5c,
     const uint8_t *payload, size_t len, json_t **out, struct tam_err *err)
@@ -313,14 +320,8 @@ pki_signer_sign(const struct pki_signer *s, const json_t *protected_extra, bool 
 	int rc;
 
 	*out = NULL;
-	if (with_x5c && s->cert != NULL) {
-		/* A fresh header per call: the shared x5c array is never referenced twice. */
-		hdr = json_object();
-		if (hdr == NULL || json_object_set_new(hdr, "x5c", json_deep_copy(s->x5c)) != 0) {
-			json_decref(hdr);
-			return tam_err_set(err, TAM_ENOMEM, "signer: out of memory");
-		}
-	}
+	if (with_x5c && s->cert != NULL && (hdr = x5c_header(s)) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "signer: out of memory");
 	rc = jose_jws_sign(s->key, s->alg, protected_extra, hdr, payload, len, out, err);
 	json_decref(hdr);
 	return rc;
@@ -349,7 +350,7 @@ pki_signer_sign_prefixed(const struct pki_signer *s, const struct jose_jws_prefi
 	    "signature", sig);
 	free(sig);
 	if (o == NULL || (s->cert != NULL &&
-	    json_object_set_new(o, "header", json_pack("{s:o}", "x5c", json_deep_copy(s->x5c))) != 0)) {
+	    json_object_set_new(o, "header", x5c_header(s)) != 0)) {
 		json_decref(o);
 		free(*tail_b64);
 		*tail_b64 = NULL;

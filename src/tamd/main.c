@@ -413,6 +413,14 @@ load_staples(const struct tam_config *c, struct pki_signer *const ids[2], bool r
 }
 
 static void
+staples_clear(json_t *staples[2])
+{
+	json_decref(staples[0]);
+	json_decref(staples[1]);
+	staples[0] = staples[1] = NULL;
+}
+
+static void
 set_staples(json_t *staples[2])
 {
 	otrp_engine_set_ocsp(engine, false, staples[0]);
@@ -547,6 +555,22 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 	return TAM_OK;
 }
 
+/* A signer from a key file and a PEM chain file. */
+static int
+signer_from_files(const char *key, const char *cert, const char *tamid,
+    struct pki_signer **signer, struct tam_err *err)
+{
+	uint8_t *chain = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = tam_file_read(cert, TAM_MAX_PEM_BYTES, &chain, &len, err)) != TAM_OK)
+		return rc;
+	rc = pki_signer_load(key, chain, len, tamid, signer, err);
+	free(chain);
+	return rc;
+}
+
 /* The identity of the configuration file if it names one, else the database's. */
 static int
 load_signer(const struct tam_config *c, struct store *st, struct pki_signer **signer,
@@ -554,17 +578,10 @@ load_signer(const struct tam_config *c, struct store *st, struct pki_signer **si
 {
 	struct store_identity id = { 0 };
 	const char *tamid = c->tamid[0] != '\0' ? c->tamid : NULL;
-	uint8_t *chain = NULL;
-	size_t len = 0;
 	int rc;
 
-	if (c->tam_key[0] != '\0') {
-		if ((rc = tam_file_read(c->tam_cert, TAM_MAX_PEM_BYTES, &chain, &len, err)) != TAM_OK)
-			return rc;
-		rc = pki_signer_load(c->tam_key, chain, len, tamid, signer, err);
-		free(chain);
-		return rc;
-	}
+	if (c->tam_key[0] != '\0')
+		return signer_from_files(c->tam_key, c->tam_cert, tamid, signer, err);
 	rc = store_identity_get(st, &id, err);
 	if (rc == TAM_ENOTFOUND)
 		return tam_err_set(err, rc, "database has no TAM identity; run `otrp-tamctl init` "
@@ -588,8 +605,6 @@ load_alt_signer(const struct tam_config *c, const struct pki_signer *signer,
 {
 	STACK_OF(X509) *mine = pki_signer_chain(signer), *theirs;
 	char id1[256], id2[256];
-	uint8_t *chain = NULL;
-	size_t len = 0;
 	int rc;
 
 	*alt = NULL;
@@ -597,11 +612,8 @@ load_alt_signer(const struct tam_config *c, const struct pki_signer *signer,
 		return TAM_OK;
 	if (mine == NULL)
 		return tam_err_set(err, TAM_EINVAL, "identity.alt_key: the TAM key has no certificate");
-	if ((rc = tam_file_read(c->alt_cert, TAM_MAX_PEM_BYTES, &chain, &len, err)) != TAM_OK)
-		return rc;
-	rc = pki_signer_load(c->alt_key, chain, len, pki_signer_tamid(signer), alt, err);
-	free(chain);
-	if (rc != TAM_OK)
+	if ((rc = signer_from_files(c->alt_key, c->alt_cert, pki_signer_tamid(signer), alt,
+	    err)) != TAM_OK)
 		return rc;
 	theirs = pki_signer_chain(*alt);
 	if ((rc = pki_cert_tamid(sk_X509_value(mine, 0), id1, sizeof(id1), err)) != TAM_OK ||
@@ -847,8 +859,7 @@ reload(const struct options *o, struct pki_signer *const ids[2], struct tam_conf
 		for (size_t i = 0; i < nls; i++)
 			tls_files_clear(&tls[i]);
 		anchor_dir_clear(&anchors);
-		json_decref(staples[0]);
-		json_decref(staples[1]);
+		staples_clear(staples);
 		log_error("event=reload result=refused error=\"%s\" note=\"keeping the running configuration\"",
 		    err.msg);
 		sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -862,8 +873,7 @@ reload(const struct options *o, struct pki_signer *const ids[2], struct tam_conf
 			for (size_t j = i + 1; j < nls; j++)
 				tls_files_clear(&tls[j]);
 			anchor_dir_clear(&anchors);
-			json_decref(staples[0]);
-			json_decref(staples[1]);
+			staples_clear(staples);
 			log_error("event=reload result=refused error=\"%s TLS: %s\" note=\"keeping the "
 			    "running configuration\"", ls[i].name, err.msg);
 			sd_notify(0, "READY=1\nSTATUS=reload refused; running configuration kept");
@@ -1075,8 +1085,7 @@ out:
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
 	anchor_dir_clear(&anchors);
-	json_decref(staples[0]);
-	json_decref(staples[1]);
+	staples_clear(staples);
 	pki_signer_free(ids[0]);
 	pki_signer_free(ids[1]);
 	pki_signer_free(aist_signer);

@@ -424,3 +424,17 @@ tam_valid_name(const char *s, size_t max)
 	}
 	return n > 0;
 }
+
+bool
+tam_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, item, n) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}

@@ -184,21 +184,6 @@ msg_clear(struct mt_msg *m)
 
 /* ---- authentication of the TAM ---- */
 
-/* Is alg one of the JWS algorithms this TEE verifies? */
-static bool
-verifies_alg(const struct mock_tee *mt, const char *alg)
-{
-	size_t n = strlen(alg);
-
-	for (const char *p = mt->sigalgs; *p != '\0';) {
-		size_t len = strcspn(p, ",");
-		if (len == n && strncmp(p, alg, n) == 0)
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
-}
-
 /* The algorithms it verifies, as supportedsigalgs. */
 static json_t *
 sigalgs_array(const struct mock_tee *mt)
@@ -233,7 +218,7 @@ authenticate(struct mock_tee *mt, struct mt_msg *m, const json_t *jwsobj, struct
 
 	if ((rc = jose_jws_parse(jwsobj, &m->jws, err)) != TAM_OK)
 		return rc;
-	if (!verifies_alg(mt, jose_jws_alg(m->jws)))
+	if (!tam_list_has(mt->sigalgs, jose_jws_alg(m->jws)))
 		return tam_err_set(err, TAM_EALG, "%s: signed with %s, this TEE verifies %s",
 		    m->n->request, jose_jws_alg(m->jws), mt->sigalgs);
 	x5c = json_object_get(jose_jws_unprotected(m->jws), "x5c");

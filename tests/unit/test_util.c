@@ -122,6 +122,14 @@ test_names_and_copy(void **state)
 	assert_int_equal(tam_strlcpy_checked(small, "abc", sizeof(small)), 0);
 	assert_string_equal(small, "abc");
 	assert_int_equal(tam_strlcpy_checked(small, "abcd", sizeof(small)), TAM_EINVAL);
+	/* whole entries of a comma-separated list, never parts of one */
+	assert_true(tam_list_has("RS256,ES256", "RS256"));
+	assert_true(tam_list_has("RS256,ES256", "ES256"));
+	assert_true(tam_list_has("ES256", "ES256"));
+	assert_false(tam_list_has("RS256,ES256", "ES25"));
+	assert_false(tam_list_has("RS256,ES2567", "ES256"));
+	assert_false(tam_list_has("", "RS256"));
+	assert_false(tam_list_has("RS256,", ""));
 }
 
 static void
