@@ -23,11 +23,8 @@
 
 #include "e2e.h"
 
-static int
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-sh(const char *fmt, ...)
+int
+e2e_sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -81,15 +78,15 @@ e2e_setup_pki(struct e2e_env *env, bool ec)
 	snprintf(env->db, sizeof(env->db), "%s/tamd.db", env->dir);
 	snprintf(env->ta_bin, sizeof(env->ta_bin), "%s/ta.bin", env->dir);
 	snprintf(env->log, sizeof(env->log), "%s/tamd.log", env->dir);
-	if (sh("sh %s/pki/otrp-pki.sh %s%s >/dev/null", top, alg, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee2 >/dev/null", top, alg, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee3 >/dev/null", top, alg, env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh issue --expired %s%s tee tee-old >/dev/null", top, alg,
+	if (e2e_sh("sh %s/pki/otrp-pki.sh %s%s >/dev/null", top, alg, env->pki) != 0 ||
+	    e2e_sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee2 >/dev/null", top, alg, env->pki) != 0 ||
+	    e2e_sh("sh %s/pki/otrp-pki.sh issue %s%s tee tee3 >/dev/null", top, alg, env->pki) != 0 ||
+	    e2e_sh("sh %s/pki/otrp-pki.sh issue --expired %s%s tee tee-old >/dev/null", top, alg,
 	    env->pki) != 0 ||
-	    sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki2) != 0)
+	    e2e_sh("sh %s/pki/otrp-pki.sh %s >/dev/null", top, env->pki2) != 0)
 		return -1;
 	/* 10 KiB of random bytes stands in for a TA binary; the exact bytes must arrive. */
-	if (sh("head -c 10240 /dev/urandom > %s", env->ta_bin) != 0)
+	if (e2e_sh("head -c 10240 /dev/urandom > %s", env->ta_bin) != 0)
 		return -1;
 	if (e2e_ctl(env, "init --key %s/tam/tam.key --cert %s/tam/tam-chain.pem >/dev/null",
 	    env->pki, env->pki) != 0 ||
@@ -105,7 +102,7 @@ e2e_setup_pki(struct e2e_env *env, bool ec)
 int
 e2e_pki_issue(struct e2e_env *env, const char *role, const char *name)
 {
-	return sh("sh %s/pki/otrp-pki.sh issue %s %s %s >/dev/null", top_dir(), env->pki, role,
+	return e2e_sh("sh %s/pki/otrp-pki.sh issue %s %s %s >/dev/null", top_dir(), env->pki, role,
 	    name);
 }
 
@@ -115,7 +112,7 @@ e2e_teardown(struct e2e_env *env)
 	if (env->tamd > 0)
 		e2e_stop(env);
 	if (env->dir[0] != '\0' && getenv("E2E_KEEP") == NULL)
-		sh("rm -rf %s", env->dir);
+		e2e_sh("rm -rf %s", env->dir);
 }
 
 int
@@ -228,7 +225,7 @@ e2e_wait(struct e2e_env *env)
 	env->tamd = 0;
 	if (log_has_sanitizer_report(env->log)) {
 		fprintf(stderr, "sanitizer report in %s\n", env->log);
-		sh("cat %s >&2", env->log);
+		e2e_sh("cat %s >&2", env->log);
 		return -1;
 	}
 	if (!WIFEXITED(st))
@@ -311,6 +308,67 @@ e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *labe
     struct mock_tee **out)
 {
 	return e2e_mock_suite(env, pki, tee, label, raw, NULL, NULL, out);
+}
+
+int
+e2e_mock_cfg(struct e2e_env *env, const char *tee, const struct mock_tee_cfg *extra,
+    struct mock_tee **out)
+{
+	char state[320], key[320], cert[320], cacert[320], anchor[320];
+	struct mock_tee_cfg cfg = *extra;
+	struct tam_err err = { 0 };
+
+	snprintf(state, sizeof(state), "%s/state-%s", env->dir, tee);
+	snprintf(key, sizeof(key), "%s/tee/%s.key", env->pki, tee);
+	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", env->pki, tee);
+	snprintf(cacert, sizeof(cacert), "%s/tee/ca.crt", env->pki);
+	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", env->pki);
+	cfg.state_dir = state;
+	cfg.key_path = key;
+	cfg.cert_path = cert;
+	cfg.cacert_path = cacert;
+	cfg.tam_anchor_path = anchor;
+	cfg.tee_name = tee;
+	if (mock_tee_open(&cfg, out, &err) != 0) {
+		fprintf(stderr, "mock_tee_open: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+e2e_session_expect(struct e2e_env *env, struct mock_tee *mt, const char *want_reqs,
+    const char *want_outs, char *why, size_t whylen)
+{
+	struct mock_session_result res;
+	struct tam_err err = { 0 };
+	char reqs[1024] = "", outs[1024] = "";
+
+	if (mock_tee_run_session(mt, env->url, &res, &err) != 0) {
+		snprintf(why, whylen, "session: %s (HTTP %ld)", res.error, res.final_status);
+		return -1;
+	}
+	for (int i = 0; i < res.n_requests; i++)
+		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? " " : "",
+		    res.requests[i]);
+	for (int i = 0; i < res.n_outcomes; i++) {
+		if (want_outs == NULL && strcmp(res.outcomes[i], "pass") != 0) {
+			snprintf(why, whylen, "the TEE answered %s with %s", res.requests[i],
+			    res.outcomes[i]);
+			return -1;
+		}
+		snprintf(outs + strlen(outs), sizeof(outs) - strlen(outs), "%s%s", i ? " " : "",
+		    res.outcomes[i]);
+	}
+	if (strcmp(reqs, want_reqs) != 0) {
+		snprintf(why, whylen, "requests \"%s\", wanted \"%s\"", reqs, want_reqs);
+		return -1;
+	}
+	if (want_outs != NULL && strcmp(outs, want_outs) != 0) {
+		snprintf(why, whylen, "outcomes \"%s\", wanted \"%s\"", outs, want_outs);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -74,6 +74,25 @@ int e2e_mock(struct e2e_env *env, const char *pki, const char *tee, const char *
 int e2e_mock_suite(struct e2e_env *env, const char *pki, const char *tee, const char *label,
     bool raw, const char *jwe_alg, const char *jwe_enc, struct mock_tee **out);
 
+/*
+ * A mock TEE for the TEE-CA leaf tee of env->pki, its state in
+ * env->dir/state-<tee>, otherwise configured as extra says (sigalgs,
+ * require_ocsp, max_tas, ...; its paths are ignored).
+ */
+int e2e_mock_cfg(struct e2e_env *env, const char *tee, const struct mock_tee_cfg *extra,
+    struct mock_tee **out);
+
+/*
+ * One whole session of mt (it must end with 204): the TAM's requests must
+ * read want_reqs ("A B C") and the TEE's outcomes want_outs ("pass ERR_X"),
+ * or each be "pass" when want_outs is NULL. 0, or -1 with why filled in.
+ */
+int e2e_session_expect(struct e2e_env *env, struct mock_tee *mt, const char *want_reqs,
+    const char *want_outs, char *why, size_t whylen);
+
+/* system() of a printf-formatted command: its exit status, -1 if it did not exit. */
+int e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* GET a loopback URL; *body malloc'd (NUL-terminated). */
 int e2e_get(const char *url, long *status, char **body);
 

@@ -26,18 +26,6 @@ static struct e2e_env env;
 static char keys[300], aist_url[200], ta_bin[400];
 
 static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static int
 group_setup(void **state)
 {
 	const char *b = getenv("TAM_BUILD_DIR");
@@ -56,12 +44,12 @@ group_setup(void **state)
 	 * SP "xbank" signs with the project's SP key (a certificate made here for
 	 * it); its TA image starts with its UUID's 16 bytes, where the agent looks.
 	 */
-	if (sh("cp %s/tam-mytam-private.jwk %s && chmod 0600 %s", keys, tamkey, tamkey) != 0 ||
-	    sh("%s/tests/jose-tool pem %s/sp-xbank-private.jwk > %s/xbank.pem", env.build, keys,
+	if (e2e_sh("cp %s/tam-mytam-private.jwk %s && chmod 0600 %s", keys, tamkey, tamkey) != 0 ||
+	    e2e_sh("%s/tests/jose-tool pem %s/sp-xbank-private.jwk > %s/xbank.pem", env.build, keys,
 	    env.dir) != 0 ||
-	    sh("openssl req -x509 -new -key %s/xbank.pem -subj /CN=xbank -days 30 -out %s/xbank.crt"
+	    e2e_sh("openssl req -x509 -new -key %s/xbank.pem -subj /CN=xbank -days 30 -out %s/xbank.crt"
 	    " 2>/dev/null", env.dir, env.dir) != 0 ||
-	    sh("printf '\\252\\134\\177\\076\\055\\033\\114\\212\\236\\017\\001\\043\\105\\147\\211\\253'"
+	    e2e_sh("printf '\\252\\134\\177\\076\\055\\033\\114\\212\\236\\017\\001\\043\\105\\147\\211\\253'"
 	    " > %s && head -c 4000 /dev/urandom >> %s", ta_bin, ta_bin) != 0 ||
 	    e2e_ctl(&env, "sp add xbank %s/xbank.crt", env.dir) != 0 ||
 	    e2e_ctl(&env, "ta sign --key %s/xbank.pem %s %s/aist-ta.jws", env.dir, ta_bin,
@@ -211,7 +199,7 @@ test_profile_is_confined(void **state)
 	assert_non_null(strstr(mock_tee_last_detail(mt), "nested object"));
 	mock_tee_close(mt);
 	/* a device the TAM does not know as aist-profile: no enrolled key verifies its answer */
-	assert_int_equal(sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "
+	assert_int_equal(e2e_sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "
 	    "%s/stranger.pem 2>/dev/null", env.dir), 0);
 	snprintf(out, sizeof(out), "%s/stranger.pem", env.dir);
 	stranger = open_aist("stranger", out, NULL);
@@ -220,7 +208,7 @@ test_profile_is_confined(void **state)
 	assert_int_equal(res.final_status, 403);
 	assert_non_null(strstr(res.error, "profile aist"));
 	/* enrolled, but with the default profile: still not served here */
-	assert_int_equal(sh("openssl pkey -in %s/stranger.pem -pubout -out %s/stranger.pub", env.dir,
+	assert_int_equal(e2e_sh("openssl pkey -in %s/stranger.pem -pubout -out %s/stranger.pub", env.dir,
 	    env.dir), 0);
 	assert_int_equal(e2e_ctl(&env, "device enroll --key %s/stranger.pub --name stranger"
 	    " >/dev/null", env.dir), 0);
@@ -245,7 +233,7 @@ test_oversized_ta_blocked(void **state)
 	/* over the agent's 200 KiB TA buffer: the TAM says why instead of sending it */
 	snprintf(big, sizeof(big), "%s/big.bin", env.dir);
 	snprintf(jws, sizeof(jws), "%s/big.jws", env.dir);
-	assert_int_equal(sh("head -c 16 %s > %s && head -c 300000 /dev/urandom >> %s", ta_bin, big,
+	assert_int_equal(e2e_sh("head -c 16 %s > %s && head -c 300000 /dev/urandom >> %s", ta_bin, big,
 	    big), 0);
 	assert_int_equal(e2e_ctl(&env, "ta sign --key %s/xbank.pem %s %s", env.dir, big, jws), 0);
 	assert_int_equal(e2e_ctl(&env, "ta upload xbank " AIST_TAID " 2.0 %s >/dev/null", jws), 0);

@@ -24,18 +24,6 @@
 static struct e2e_env env;
 static char opt_key[400], opt_cert[400], opt_ocsp[400], pki_script[300];
 
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* otrp-tamd with the alternate identity tam/NAME and every OCSP response. */
 static int
 start_with_alt(const char *name)
@@ -56,8 +44,8 @@ group_setup(void **state)
 	(void)state;
 	snprintf(pki_script, sizeof(pki_script), "%s/../pki/otrp-pki.sh", b != NULL ? b : "build");
 	if (e2e_setup(&env) != 0 ||
-	    sh("sh %s issue --ec %s tam tam-ec >/dev/null", pki_script, env.pki) != 0 ||
-	    sh("sh %s ocsp %s >/dev/null", pki_script, env.pki) != 0)
+	    e2e_sh("sh %s issue --ec %s tam tam-ec >/dev/null", pki_script, env.pki) != 0 ||
+	    e2e_sh("sh %s ocsp %s >/dev/null", pki_script, env.pki) != 0)
 		return -1;
 	return start_with_alt("tam-ec");
 }
@@ -76,48 +64,20 @@ group_teardown(void **state)
 static struct mock_tee *
 open_tee(const char *tee, const char *sigalgs)
 {
-	char state[320], key[320], cert[320], cacert[320], anchor[320];
-	struct mock_tee_cfg cfg = { 0 };
-	struct tam_err err = { 0 };
 	struct mock_tee *mt = NULL;
 
-	snprintf(state, sizeof(state), "%s/state-%s", env.dir, tee);
-	snprintf(key, sizeof(key), "%s/tee/%s.key", env.pki, tee);
-	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", env.pki, tee);
-	snprintf(cacert, sizeof(cacert), "%s/tee/ca.crt", env.pki);
-	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", env.pki);
-	cfg.state_dir = state;
-	cfg.key_path = key;
-	cfg.cert_path = cert;
-	cfg.cacert_path = cacert;
-	cfg.tam_anchor_path = anchor;
-	cfg.tee_name = tee;
-	cfg.sigalgs = sigalgs;
-	cfg.require_ocsp = true;
-	if (mock_tee_open(&cfg, &mt, &err) != 0)
-		fail_msg("mock_tee_open: %s", err.msg);
+	assert_int_equal(e2e_mock_cfg(&env, tee, &(const struct mock_tee_cfg){ .sigalgs = sigalgs,
+	    .require_ocsp = true }, &mt), 0);
 	return mt;
 }
 
-/* One session: the requests as "A B", the outcomes as "pass ERR_X". */
 static void
 session(struct mock_tee *mt, const char *want_reqs, const char *want_outs)
 {
-	struct mock_session_result res;
-	struct tam_err err = { 0 };
-	char reqs[512] = "", outs[512] = "";
+	char why[1200];
 
-	if (mock_tee_run_session(mt, env.url, &res, &err) != 0)
-		fail_msg("session: %s (HTTP %ld)", res.error, res.final_status);
-	for (int i = 0; i < res.n_requests; i++)
-		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? " " : "",
-		    res.requests[i]);
-	for (int i = 0; i < res.n_outcomes; i++)
-		snprintf(outs + strlen(outs), sizeof(outs) - strlen(outs), "%s%s", i ? " " : "",
-		    res.outcomes[i]);
-	assert_string_equal(reqs, want_reqs);
-	assert_string_equal(outs, want_outs);
-	assert_int_equal(res.final_status, 204);
+	if (e2e_session_expect(&env, mt, want_reqs, want_outs, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
 }
 
 static void
@@ -174,16 +134,16 @@ test_bad_alternates_refused(void **state)
 	(void)state;
 	assert_int_equal(e2e_stop(&env), 0);
 	/* the same algorithm as the TAM key */
-	assert_int_equal(sh("sh %s issue %s tam tam-rsa2 >/dev/null", pki_script, env.pki), 0);
+	assert_int_equal(e2e_sh("sh %s issue %s tam tam-rsa2 >/dev/null", pki_script, env.pki), 0);
 	assert_int_not_equal(start_with_alt("tam-rsa2"), 0);
 	assert_true(e2e_log_wait(&env, "the alternate identity is for the other algorithm", 2000));
 	/* another TAM */
-	assert_int_equal(sh("sh %s issue --ec --tamid urn:example:other-tam %s tam tam-other "
+	assert_int_equal(e2e_sh("sh %s issue --ec --tamid urn:example:other-tam %s tam tam-other "
 	    ">/dev/null", pki_script, env.pki), 0);
 	assert_int_not_equal(start_with_alt("tam-other"), 0);
 	assert_true(e2e_log_wait(&env, "both must name the same TAM", 2000));
 	/* its OCSP response missing: refused like the first identity's would be */
-	assert_int_equal(sh("rm %s/tam/ocsp/tam-ec.der", env.pki), 0);
+	assert_int_equal(e2e_sh("rm %s/tam/ocsp/tam-ec.der", env.pki), 0);
 	assert_int_not_equal(start_with_alt("tam-ec"), 0);
 	assert_true(e2e_log_wait(&env, "OCSP: no response for", 2000));
 }

@@ -27,18 +27,6 @@ static struct e2e_env env;
 static char anchors[400], opt_dir[460], opt_ocsp[460], pki_script[400];
 
 static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static int
 group_setup(void **state)
 {
 	const char *b = getenv("TAM_BUILD_DIR");
@@ -49,13 +37,13 @@ group_setup(void **state)
 	if (e2e_setup(&env) != 0)
 		return -1;
 	snprintf(opt_ocsp, sizeof(opt_ocsp), "identity.ocsp_dir=%s/tam/ocsp", env.pki);
-	if (sh("sh %s ocsp %s >/dev/null", pki_script, env.pki) != 0)
+	if (e2e_sh("sh %s ocsp %s >/dev/null", pki_script, env.pki) != 0)
 		return -1;
 	snprintf(anchors, sizeof(anchors), "%s/anchors", env.dir);
 	snprintf(opt_dir, sizeof(opt_dir), "trust.anchor_dir=%s", anchors);
 	/* The TEE CA beside a CRL that revokes nothing yet. */
-	if (sh("mkdir -p %s && cp %s/tee/ca.crt %s/tee-ca.pem", anchors, env.pki, anchors) != 0 ||
-	    sh("sh %s/../pki/otrp-pki.sh crl %s tee >/dev/null && cp %s/tee/ca.crl %s/tee-ca.crl",
+	if (e2e_sh("mkdir -p %s && cp %s/tee/ca.crt %s/tee-ca.pem", anchors, env.pki, anchors) != 0 ||
+	    e2e_sh("sh %s/../pki/otrp-pki.sh crl %s tee >/dev/null && cp %s/tee/ca.crl %s/tee-ca.crl",
 	    b != NULL ? b : "build", env.pki, env.pki, anchors) != 0)
 		return -1;
 	return e2e_start(&env, extra);
@@ -153,7 +141,7 @@ test_crl_refuses_revoked_tee(void **state)
 	assert_int_equal(session("tee3", why, sizeof(why)), 204);
 	assert_int_equal(session("tee1", why, sizeof(why)), 204);
 	/* tee3 revoked, the new CRL picked up on SIGHUP */
-	assert_int_equal(sh("sh %s/../pki/otrp-pki.sh revoke %s tee tee3 >/dev/null && "
+	assert_int_equal(e2e_sh("sh %s/../pki/otrp-pki.sh revoke %s tee tee3 >/dev/null && "
 	    "cp %s/tee/ca.crl %s/tee-ca.crl", getenv("TAM_BUILD_DIR") ? getenv("TAM_BUILD_DIR") :
 	    "build", env.pki, env.pki, anchors), 0);
 	reload(1);
@@ -163,13 +151,13 @@ test_crl_refuses_revoked_tee(void **state)
 	assert_int_equal(session("tee1", why, sizeof(why)), 204);
 	assert_int_equal(session("tee2", why, sizeof(why)), 204);
 	/* a CRL that does not parse refuses the reload; the running one stays */
-	assert_int_equal(sh("echo garbage > %s/bad.crl", anchors), 0);
+	assert_int_equal(e2e_sh("echo garbage > %s/bad.crl", anchors), 0);
 	assert_int_equal(kill(env.tamd, SIGHUP), 0);
 	assert_true(e2e_log_wait(&env, "event=reload result=refused", 5000));
 	assert_int_equal(session("tee3", why, sizeof(why)), 403);
-	assert_int_equal(sh("rm %s/bad.crl", anchors), 0);
+	assert_int_equal(e2e_sh("rm %s/bad.crl", anchors), 0);
 	/* without the CRL, tee3 passes again */
-	assert_int_equal(sh("rm %s/tee-ca.crl", anchors), 0);
+	assert_int_equal(e2e_sh("rm %s/tee-ca.crl", anchors), 0);
 	reload(2);
 	assert_int_equal(session("tee3", why, sizeof(why)), 204);
 }
@@ -205,16 +193,16 @@ test_ocsp_stapled_and_refreshed(void **state)
 	assert_int_equal(mock_tee_last_ocsp_count(mt), 2);
 	mock_tee_close(mt);
 	/* refreshed responses are read on SIGHUP */
-	assert_int_equal(sh("sh %s ocsp %s >/dev/null", pki_script, env.pki), 0);
+	assert_int_equal(e2e_sh("sh %s ocsp %s >/dev/null", pki_script, env.pki), 0);
 	reload(reloads + 1);
 	assert_int_equal(log_count("event=ocsp.load responses=2"), loads + 1);
 	assert_int_equal(session("tee1", why, sizeof(why)), 204);
 	/* a directory with a response that is not one: the reload is refused, the staple kept */
-	assert_int_equal(sh("echo junk > %s/tam/ocsp/junk.der", env.pki), 0);
+	assert_int_equal(e2e_sh("echo junk > %s/tam/ocsp/junk.der", env.pki), 0);
 	assert_int_equal(kill(env.tamd, SIGHUP), 0);
 	assert_true(e2e_log_wait(&env, "not one DER OCSP response", 5000));
 	assert_int_equal(session("tee1", why, sizeof(why)), 204);
-	assert_int_equal(sh("rm %s/tam/ocsp/junk.der", env.pki), 0);
+	assert_int_equal(e2e_sh("rm %s/tam/ocsp/junk.der", env.pki), 0);
 }
 
 /* Runs last: it revokes the TAM's certificate. */
@@ -228,7 +216,7 @@ test_ocsp_revoked_tam(void **state)
 
 	(void)state;
 	assert_int_equal(e2e_stop(&env), 0);
-	assert_int_equal(sh("sh %s revoke %s tam tam >/dev/null && sh %s ocsp %s >/dev/null",
+	assert_int_equal(e2e_sh("sh %s revoke %s tam tam >/dev/null && sh %s ocsp %s >/dev/null",
 	    pki_script, env.pki, pki_script, env.pki), 0);
 	/* refuse (the default): the daemon does not start, and says why */
 	assert_int_not_equal(e2e_start(&env, refuse), 0);

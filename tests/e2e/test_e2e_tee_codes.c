@@ -57,48 +57,20 @@ group_teardown(void **state)
 static struct mock_tee *
 open_tee(const char *tee, size_t max_tas, bool tfw_untrusted)
 {
-	char state[320], key[320], cert[320], cacert[320], anchor[320];
-	struct mock_tee_cfg cfg = { 0 };
-	struct tam_err err = { 0 };
 	struct mock_tee *mt = NULL;
 
-	snprintf(state, sizeof(state), "%s/state-%s", env.dir, tee);
-	snprintf(key, sizeof(key), "%s/tee/%s.key", env.pki, tee);
-	snprintf(cert, sizeof(cert), "%s/tee/%s.crt", env.pki, tee);
-	snprintf(cacert, sizeof(cacert), "%s/tee/ca.crt", env.pki);
-	snprintf(anchor, sizeof(anchor), "%s/root/ca.crt", env.pki);
-	cfg.state_dir = state;
-	cfg.key_path = key;
-	cfg.cert_path = cert;
-	cfg.cacert_path = cacert;
-	cfg.tam_anchor_path = anchor;
-	cfg.tee_name = tee;
-	cfg.max_tas = max_tas;
-	cfg.tfw_untrusted = tfw_untrusted;
-	if (mock_tee_open(&cfg, &mt, &err) != 0)
-		fail_msg("mock_tee_open: %s", err.msg);
+	assert_int_equal(e2e_mock_cfg(&env, tee, &(const struct mock_tee_cfg){ .max_tas = max_tas,
+	    .tfw_untrusted = tfw_untrusted }, &mt), 0);
 	return mt;
 }
 
-/* One session; its requests as "A B" and the TEE's outcomes as "pass ERR_X". */
 static void
 session(struct mock_tee *mt, const char *want_reqs, const char *want_outs)
 {
-	struct mock_session_result res;
-	struct tam_err err = { 0 };
-	char reqs[512] = "", outs[512] = "";
+	char why[1200];
 
-	if (mock_tee_run_session(mt, env.url, &res, &err) != 0)
-		fail_msg("session: %s (HTTP %ld)", res.error, res.final_status);
-	for (int i = 0; i < res.n_requests; i++)
-		snprintf(reqs + strlen(reqs), sizeof(reqs) - strlen(reqs), "%s%s", i ? " " : "",
-		    res.requests[i]);
-	for (int i = 0; i < res.n_outcomes; i++)
-		snprintf(outs + strlen(outs), sizeof(outs) - strlen(outs), "%s%s", i ? " " : "",
-		    res.outcomes[i]);
-	assert_string_equal(reqs, want_reqs);
-	assert_string_equal(outs, want_outs);
-	assert_int_equal(res.final_status, 204);
+	if (e2e_session_expect(&env, mt, want_reqs, want_outs, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
 }
 
 static void

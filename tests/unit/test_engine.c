@@ -201,6 +201,21 @@ scalar(const char *sql)
 	return v;
 }
 
+/* Open a session and let mt answer its GetDeviceStateRequest: the TAM's reply to that. */
+static struct otrp_reply
+state_answered(struct mock_tee *mt)
+{
+	struct tam_err err = { 0 };
+	struct otrp_reply r = engine_step("", 0, 0, &err);
+	size_t len = 0;
+	char *ans = tee_answer(mt, &r, &len);
+
+	otrp_reply_clear(&r);
+	r = engine_step(ans, len, 0, &err);
+	free(ans);
+	return r;
+}
+
 /* Test-only SQL that writes, to put the database back the way later tests expect. */
 static void
 exec_sql(const char *sql)
@@ -399,17 +414,12 @@ test_pass_without_effect_stops(void **state)
 	json_t *content;
 	uint8_t did[32];
 	char hex[65], *b64 = NULL, *ans;
-	size_t len;
 
 	(void)state;
 	mock_tee_did(mt, did);
 	tam_hex_encode(did, 32, hex);
 	assert_int_equal(mgmt_assign(&m, hex, TAID, NULL, false, &err), 0);
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_non_null(strstr(r.body, "CreateSDRequest"));
 	/* "pass", but the DSI that comes back still has no SD */
 	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
@@ -440,11 +450,7 @@ test_full_flow_in_process(void **state)
 
 	(void)state;
 	/* tee1 registers on first contact; then the operator assigns the TA */
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_true(r.done);
 	assert_int_equal(mgmt_assign(&m, "0", TAID, NULL, false, &err), TAM_ENOTFOUND);
 	{
@@ -480,16 +486,11 @@ test_tee_signed_failure_ends_session(void **state)
 	json_t *content;
 	uint8_t did[32];
 	char hex[65], *b64 = NULL, *ans;
-	size_t len;
 	long long fails, ended;
 
 	(void)state;
 	/* a fresh state dir: the device holds nothing, so the TAM asks for CreateSD again */
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_false(r.done);
 	assert_non_null(strstr(r.body, "CreateSDRequest"));
 	mock_tee_did(mt, did);
@@ -511,11 +512,7 @@ test_tee_signed_failure_ends_session(void **state)
 	assert_int_equal(scalar("SELECT count(*) FROM op_failures WHERE op = 'CreateSD' AND count = 1"), 1);
 	/* the next session does not ask for the refused operation again (until its retry time) */
 	otrp_reply_clear(&r);
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_true(r.done);
 	json_decref(content);
 	free(b64);
@@ -537,11 +534,7 @@ test_drift_refusal_reads_state_again(void **state)
 	size_t len;
 
 	(void)state;
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_non_null(strstr(r.body, "CreateSDRequest"));
 	mock_tee_did(mt, did);
 	assert_int_equal(tam_b64url_encode(did, 32, &b64), 0);
@@ -632,7 +625,6 @@ test_every_tee_code_has_its_reaction(void **state)
 	char sql[200], *ans, *b64 = NULL;
 	uint8_t did[32];
 	json_t *content;
-	size_t len;
 
 	(void)state;
 	mock_tee_did(mt, did);
@@ -650,11 +642,7 @@ test_every_tee_code_has_its_reaction(void **state)
 		otrp_reply_clear(&r2);
 	}
 	for (size_t i = 0; i < sizeof(op_codes) / sizeof(op_codes[0]); i++) {
-		r = engine_step("", 0, 0, &err);
-		ans = tee_answer(mt, &r, &len);
-		otrp_reply_clear(&r);
-		r = engine_step(ans, len, 0, &err);
-		free(ans);
+		r = state_answered(mt);
 		assert_non_null(strstr(r.body, "CreateSDRequest"));
 		content = json_pack("{s:s,s:{s:s}}", "did", b64, "reason", "error-code",
 		    op_codes[i].code);
@@ -686,24 +674,16 @@ test_new_session_supersedes_old(void **state)
 	struct mock_tee *mt = open_tee("tee1", "supersede");
 	struct tam_err err = { 0 };
 	struct otrp_reply a, b;
-	char *ans, *old;
-	size_t len, old_len;
+	char *old;
+	size_t old_len;
 
 	(void)state;
 	/* session A reaches CreateSD */
-	a = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &a, &len);
-	otrp_reply_clear(&a);
-	a = engine_step(ans, len, 0, &err);
-	free(ans);
+	a = state_answered(mt);
 	assert_non_null(strstr(a.body, "CreateSDRequest"));
 	old = tee_answer(mt, &a, &old_len);
 	/* session B starts and the device answers it: A's outstanding request is cancelled */
-	b = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &b, &len);
-	otrp_reply_clear(&b);
-	b = engine_step(ans, len, 0, &err);
-	free(ans);
+	b = state_answered(mt);
 	engine_step(old, old_len, TAM_ERID_EXPIRED, &err);
 	free(old);
 	otrp_reply_clear(&a);
@@ -751,11 +731,7 @@ test_ec_tee_served(void **state)
 
 	(void)state;
 	/* an EC TEE signs ES256; the TAM verifies it and records its state */
-	r = engine_step("", 0, 0, &err);
-	ans = tee_answer(mt, &r, &len);
-	otrp_reply_clear(&r);
-	r = engine_step(ans, len, 0, &err);
-	free(ans);
+	r = state_answered(mt);
 	assert_true(r.done);
 	mock_tee_did(mt, did);
 	tam_hex_encode(did, 32, hex);
