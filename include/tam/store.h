@@ -433,6 +433,19 @@ int store_sd_request_set(struct store *st, int64_t device_id, int64_t sp_id,
 int store_sd_requests_clear(struct store *st, int64_t device_id, const char *spid, int action,
     struct tam_err *err) TAM_WUR;
 
+/*
+ * The SDs the TAM itself created: a CreateSD it chose that the TEE
+ * confirmed gives the SP a stake in the device (it sees the device, its
+ * SP-wide assignments reach it) until the TAM deletes the SP's last SD
+ * there. The SDs a DSI lists never do.
+ */
+int store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, int64_t now,
+    struct tam_err *err) TAM_WUR;
+int store_sd_stake_drop(struct store *st, int64_t device_id, const char *spid,
+    struct tam_err *err) TAM_WUR;
+int store_sd_stake_has(struct store *st, int64_t device_id, const char *spid, bool *out,
+    struct tam_err *err) TAM_WUR;
+
 /* ---- operations a TEE refused ---- */
 
 struct store_op_failure {

@@ -418,11 +418,16 @@ mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *s
 		if (strcmp(r->taid, u->taid) == 0)
 			return tam_err_setk(err, TAM_EINVAL, "upload.self_requirement",
 			    "a TA version cannot require its own TA");
-		/* Early, like finish would (the store checks again in its transaction). */
+		/*
+		 * Early, like finish would (the store checks again in its
+		 * transaction). Only the SP's own TAs: another SP's would be
+		 * installed and kept on devices its owner never chose. Unknown
+		 * and foreign answer alike, so no SP learns another's TA ids.
+		 */
 		rc = store_ta_get(m->st, r->taid, &t, err);
-		if (rc == TAM_ENOTFOUND)
+		if (rc == TAM_ENOTFOUND || (rc == TAM_OK && t.sp_id != u->sp_id))
 			return tam_err_setk(err, TAM_EINVAL, "upload.unknown_requirement",
-			    "the required TA %s does not exist", r->taid);
+			    "SP %s has no TA %s to require", u->spid, r->taid);
 		if (rc != TAM_OK)
 			return rc;
 	}
@@ -556,6 +561,20 @@ upload_check_version(struct mgmt *m, struct mgmt_upload *u, int64_t ta_id,
 	return rc;
 }
 
+/* What the audit keeps of an upload: the version, its digest and what it requires. */
+static void
+upload_detail(const struct mgmt_upload *u, const char *hex, char *out, size_t size)
+{
+	size_t len;
+
+	len = (size_t)snprintf(out, size, "version=%s size=%llu sha256=%s", u->version,
+	    (unsigned long long)u->len, hex);
+	for (size_t i = 0; i < u->n_reqs && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s%s%s", i == 0 ? " requires=" : ",",
+		    u->reqs[i].taid, u->reqs[i].min_version[0] != '\0' ? "@" : "",
+		    u->reqs[i].min_version);
+}
+
 int
 mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_digest,
     struct mgmt_upload_result *res, struct tam_err *err)
@@ -565,7 +584,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	uint64_t enc_len = 0;
 	unsigned dlen = 0;
 	int enc_fd = -1, rc;
-	char detail[200], hex[65];
+	char detail[512], hex[65];
 
 	memset(res, 0, sizeof(*res));
 	if (u->len == 0 || !u->started)
@@ -618,8 +637,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	rc = store_ta_version_add_files(m->st, &v, u->fd, u->len, enc_fd, enc_len,
 	    &res->version_id, err);
 	tam_hex_encode(res->digest, 32, hex);
-	snprintf(detail, sizeof(detail), "version=%s size=%llu sha256=%s", u->version,
-	    (unsigned long long)u->len, hex);
+	upload_detail(u, hex, detail, sizeof(detail));
 	rc = finish(m, rc, "ta.upload", u->taid, detail, err);
 out:
 	if (enc_fd >= 0)

@@ -78,8 +78,10 @@ struct ctx {
 	uint8_t had_dsihash[32];      /* ... and its hash; compared again inside the commit */
 	uint8_t *dsi;                 /* new DSI bytes, owned; NULL if the TEE sent none */
 	size_t dsi_len;
+	struct tam_sd_obs claims[8];  /* SDs the DSI newly lists that no operation of ours made */
+	size_t n_claims;              /* how many there were (may exceed the array) */
 	char audit_action[32];        /* what this response changed, for the audit log */
-	char audit_detail[256];
+	char audit_detail[512];
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
 	bool ask_state;               /* the next request is a GetDeviceStateRequest again: a
@@ -932,6 +934,26 @@ aist_view(const struct ctx *c, const struct tam_assignment *want, size_t n,
 	return TAM_OK;
 }
 
+/*
+ * A TA installed or updated because an assigned one requires it: the audit
+ * names that assignment and who made it, since nobody assigned this TA.
+ */
+static void
+audit_implied(struct ctx *c, const struct tam_assignment *want, size_t n)
+{
+	size_t len = strlen(c->audit_detail);
+
+	if (c->refused || (c->req.op != TAM_OP_INSTALL_TA && c->req.op != TAM_OP_UPDATE_TA))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (want[i].implied && strcmp(want[i].taid, c->req.taid) == 0) {
+			snprintf(c->audit_detail + len, sizeof(c->audit_detail) - len,
+			    " implied_by=%s assigned_by=%s", want[i].implied_by,
+			    want[i].implied_actor);
+			return;
+		}
+}
+
 /* Ask policy what comes next and build it; nothing is written yet. */
 static int
 decide(struct ctx *c, struct tam_err *err)
@@ -951,6 +973,7 @@ decide(struct ctx *c, struct tam_err *err)
 	if ((rc = mark_managed(c, err)) != TAM_OK ||
 	    (rc = store_ta_requires_get(c->st, want, n, &c->state, &reqs, &n_reqs, err)) != TAM_OK)
 		goto out;
+	audit_implied(c, want, n);
 	/* What this answer settles is dropped in the same commit: already settled for policy. */
 	for (size_t i = 0; c->clear_sd_requests != -2 && i < n_sds; i++)
 		if (strcmp(sds[i].spid, c->req.spid) == 0) {
@@ -1063,6 +1086,54 @@ unchanged_since_read(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 }
 
+/*
+ * The SD stakes this answer changes: a CreateSD of ours the TEE confirmed
+ * gives its SP one; a DeleteSD that took the SP's last SD here ends it.
+ */
+static int
+commit_stakes(struct ctx *c, struct tam_err *err)
+{
+	if (c->refused)
+		return TAM_OK;
+	if (c->req.op == TAM_OP_CREATE_SD && c->req.sp_id != 0)
+		return store_sd_stake_add(c->st, c->dev.id, c->req.sp_id, c->now, err);
+	if (c->req.op != TAM_OP_DELETE_SD)
+		return TAM_OK;
+	for (size_t i = 0; i < c->state.n_sds; i++)
+		if (strcmp(c->state.sds[i].spid, c->req.spid) == 0)
+			return TAM_OK;
+	return store_sd_stake_drop(c->st, c->dev.id, c->req.spid, err);
+}
+
+/* SDs the device lists that the TAM never created for their SP: its claims, audited. */
+static int
+commit_claims(struct ctx *c, const char *object, struct tam_err *err)
+{
+	char detail[sizeof(((struct store_audit_row *)0)->detail)];
+	size_t len = 0, shown = 0;
+	bool staked;
+	int rc;
+
+	detail[0] = '\0';
+	for (size_t i = 0; i < c->n_claims && i < sizeof(c->claims) / sizeof(c->claims[0]); i++) {
+		if ((rc = store_sd_stake_has(c->st, c->dev.id, c->claims[i].spid, &staked,
+		    err)) != TAM_OK)
+			return rc;
+		if (staked)
+			continue;
+		len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%ssdname=%s spid=%s",
+		    shown++ ? " " : "", c->claims[i].sdname, c->claims[i].spid);
+		if (len >= sizeof(detail))
+			return tam_err_set(err, TAM_EINVAL, "SD claims do not fit an audit record");
+	}
+	if (shown == 0)
+		return TAM_OK;
+	if (c->n_claims > shown)
+		snprintf(detail + len, sizeof(detail) - len, " more=%zu", c->n_claims - shown);
+	/* The device said it: the claim is its own, not the TAM's. */
+	return store_audit(c->st, object, "device.sd_claimed", object, detail, err);
+}
+
 static int
 commit(struct ctx *c, struct tam_err *err)
 {
@@ -1108,10 +1179,14 @@ commit(struct ctx *c, struct tam_err *err)
 		rc = store_op_failure_clear(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname, err);
 	if (rc == TAM_OK && c->clear_sd_requests != -2)
 		rc = store_sd_requests_clear(st, c->dev.id, c->req.spid, c->clear_sd_requests, err);
+	if (rc == TAM_OK)
+		rc = commit_stakes(c, err);
 	if (rc != TAM_OK)
 		goto fail;
 	tam_hex_encode(c->dev.did, 32, didhex);
 	snprintf(object, sizeof(object), "device:%s", didhex);
+	if ((rc = commit_claims(c, object, err)) != TAM_OK)
+		goto fail;
 	if (c->audit_action[0] != '\0' &&
 	    (rc = store_audit(st, "tamd", c->audit_action, object, c->audit_detail, err)) != TAM_OK)
 		goto fail;
@@ -1373,6 +1448,30 @@ merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
 	return TAM_OK;
 }
 
+/*
+ * A DSI is evidence of state, never of rights: the SDs it newly lists that
+ * this answer's own operation did not make are kept aside, so the commit
+ * can audit those the TAM never created as the device's claims.
+ */
+static void
+note_claims(struct ctx *c, const struct tam_dev_state *old)
+{
+	for (size_t i = 0; i < c->state.n_sds; i++) {
+		const struct tam_sd_obs *sd = &c->state.sds[i];
+		const struct tam_sd_obs *was = tam_dev_state_sd(old, sd->sdname);
+		if (was != NULL && strcmp(was->spid, sd->spid) == 0)
+			continue;
+		if (c->req.op == TAM_OP_CREATE_SD && strcmp(sd->sdname, c->req.sdname) == 0 &&
+		    strcmp(sd->spid, c->req.spid) == 0)
+			continue;
+		if (c->req.op == TAM_OP_UPDATE_SD && strcmp(sd->sdname, c->req.new_sdname) == 0)
+			continue;
+		if (c->n_claims < sizeof(c->claims) / sizeof(c->claims[0]))
+			c->claims[c->n_claims] = *sd;
+		c->n_claims++;
+	}
+}
+
 /* Take a parsed DSI as the device's new observed state. */
 static int
 adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
@@ -1405,6 +1504,7 @@ adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
 	tam_dev_state_free(&c->state);
 	c->state = dsi->state;
 	memset(&dsi->state, 0, sizeof(dsi->state));
+	note_claims(c, &old);
 	rc = merge_known(c, &old, dsi->has_aiklist, err);
 	tam_dev_state_free(&old);
 	if (rc != TAM_OK)

@@ -31,12 +31,11 @@ static const char SQL_DEVICE_BY_NAME[] = DEVICE_COLS DEVICE_BLOBS " WHERE name =
 static const char SQL_DEVICE_BY_RANGE[] =
     DEVICE_COLS DEVICE_BLOBS " WHERE did BETWEEN ?1 AND ?2 ORDER BY did LIMIT 2";
 static const char SQL_DEVICE_LIST[] = DEVICE_COLS " FROM devices ORDER BY id";
-/* An SP's stake in a device: one of its TAs assigned there, or its SD observed there. */
+/* An SP's stake in a device: one of its TAs assigned there, or an SD the TAM made for it. */
 #define DEVICE_SP_STAKE \
     " (EXISTS (SELECT 1 FROM assignments a JOIN tas t ON t.id = a.ta_id" \
     "   WHERE a.device_id = devices.id AND t.sp_id = ?2)" \
-    "  OR EXISTS (SELECT 1 FROM device_sds o JOIN sps p ON p.spid = o.spid" \
-    "   WHERE o.device_id = devices.id AND p.id = ?2))"
+    "  OR EXISTS (SELECT 1 FROM sd_stakes k WHERE k.device_id = devices.id AND k.sp_id = ?2))"
 static const char SQL_DEVICE_PAGE[] =
     DEVICE_COLS " FROM devices WHERE id > ?1 AND (?2 IS NULL OR" DEVICE_SP_STAKE ")"
     " ORDER BY id LIMIT ?3";

@@ -970,6 +970,22 @@ mock_tee_reset_sd(struct mock_tee *mt, const char *sdname)
 	return drop_sd(mt, sdname, NULL) == TAM_OK ? 0 : -1;
 }
 
+int
+mock_tee_claim_sd(struct mock_tee *mt, const char *sdname, const char *spid)
+{
+	const struct jose_key *aik = NULL;
+	json_t *next = json_deep_copy(mt->state), *sd;
+
+	sd = json_pack("{s:s,s:s,s:s,s:[],s:[]}", "name", sdname, "spid", spid, "owner",
+	    MT_OWNER_ANY, "spcerts", "tas");
+	if (next == NULL || json_array_append_new(json_object_get(next, "sds"), sd) != 0 ||
+	    mt_aik_ensure(mt, spid, &aik, NULL) != TAM_OK) {
+		json_decref(next);
+		return -1;
+	}
+	return commit_state(mt, next, NULL) == TAM_OK ? 0 : -1;
+}
+
 static int
 handle_delete_sd(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o,
     struct tam_err *err)
