@@ -158,6 +158,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	} else {
 		auth = http_request_header(req, "Authorization");
 		if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+			api_audit_refusal(ctx, c->st, req, 401, "auth.missing_token", NULL);
 			api_problem_as(http_request_id(req), ans, 401, "auth.missing_token",
 			    "an Authorization: Bearer token is required");
 			return TAM_EDENIED;
@@ -173,6 +174,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 			}
 			log_info("event=api.refuse request_id=%s status=401 code=tam.auth.invalid_token",
 			    http_request_id(req));
+			api_audit_refusal(ctx, c->st, req, 401, "auth.invalid_token", NULL);
 			api_problem_as(http_request_id(req), ans, 401, "auth.invalid_token",
 			    "the token is malformed, unknown, revoked or expired");
 			return TAM_EDENIED;
@@ -201,6 +203,7 @@ api_admit(void *arg, const struct http_request *req, struct http_answer *ans,
 	if ((rc = api_call_open(b->ctx, req, &c, ans, err)) != TAM_OK)
 		return rc;
 	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin) {
+		api_audit_refusal(b->ctx, c.st, req, 403, "auth.forbidden", c.who.actor);
 		api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
 		    "this needs an admin token");
 		return TAM_EDENIED;
@@ -225,9 +228,11 @@ api_handle(void *arg, const struct http_request *req, const uint8_t *body, size_
 	}
 	if (api_call_open(b->ctx, req, &c, ans, err) != TAM_OK)
 		return TAM_OK;
-	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin)
+	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin) {
+		api_audit_refusal(b->ctx, c.st, req, 403, "auth.forbidden", c.who.actor);
 		return api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
 		    "this needs an admin token") == TAM_OK ? TAM_OK : TAM_ENOMEM;
+	}
 	if (len > 0 && !http_content_type_is(http_request_header(req, "Content-Type"),
 	    (b->flags & API_OCTETS) ? "application/octet-stream" : MEDIA_JSON))
 		return api_problem_as(http_request_id(req), ans, 415, "request.media_type",
@@ -492,6 +497,7 @@ api_scope_sp(struct api_call *c, const char *spid, struct store_sp *out, struct 
 
 	if (rc == TAM_OK && !c->who.admin && out->id != c->who.sp_id) {
 		store_sp_clear(out);
+		api_audit_scope(c, "sp.not_found");
 		rc = TAM_ENOTFOUND;
 	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)
@@ -504,8 +510,10 @@ api_scope_ta(struct api_call *c, const char *taid, struct store_ta *out, struct 
 {
 	int rc = store_ta_get(c->st, taid, out, err);
 
-	if (rc == TAM_OK && !c->who.admin && out->sp_id != c->who.sp_id)
+	if (rc == TAM_OK && !c->who.admin && out->sp_id != c->who.sp_id) {
+		api_audit_scope(c, "ta.not_found");
 		rc = TAM_ENOTFOUND;
+	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)
 		return tam_err_setk(err, TAM_ENOTFOUND, "ta.not_found", "no TA \"%.64s\"", taid);
 	return rc;
@@ -528,6 +536,7 @@ api_scope_device(struct api_call *c, const char *ref, struct store_device *out,
 		store_device_clear(out);
 		if (rc != TAM_OK)
 			return rc;
+		api_audit_scope(c, "device.not_found");
 		rc = TAM_ENOTFOUND;
 	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)
