@@ -168,6 +168,7 @@ test_created_sd_is_a_stake(void **state)
 	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
 	assert_true(sp_sees(did));
 	session(mt, "GetDeviceStateRequest CreateSDRequest InstallTARequest", NULL);
+	assert_true(mock_tee_has_sd(mt, E2E_SPID ".sd"));
 	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sd_stakes k"
 	    " JOIN sps s ON s.id = k.sp_id WHERE s.spid = '" E2E_SPID "'"), 1);
 	/* unassigned: its SD and TA are still there, so the SP still sees the device */
