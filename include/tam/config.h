@@ -54,6 +54,8 @@ struct tam_config {
 	/* [limits] */
 	size_t max_body;                          /* bytes of one OTrP POST body */
 	size_t max_upload;                        /* bytes of one TA bundle upload */
+	size_t sp_quota_bytes;                    /* bytes of bundles one SP may store; 0: no limit */
+	unsigned sp_quota_versions;               /* TA versions one SP may store; 0: no limit */
 	int64_t request_ttl;                      /* seconds a request stays answerable */
 	unsigned threads;                         /* server threads */
 	unsigned connection_limit;                /* concurrent connections, all clients */

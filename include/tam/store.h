@@ -155,6 +155,13 @@ int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page 
  * past OTrP requests keep its spid text only.
  */
 int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
+/* What an SP stores: bytes of its TA bundles and their versions, withdrawn ones included. */
+struct store_sp_usage {
+	uint64_t bytes;               /* sum of the bundles' sizes as uploaded */
+	uint64_t versions;
+};
+int store_sp_usage(struct store *st, int64_t sp_id, struct store_sp_usage *out,
+    struct tam_err *err) TAM_WUR;
 /* New SD name and/or certificate (NULL keeps it); a name another SP uses is TAM_ECONFLICT. */
 int store_sp_update(struct store *st, const char *spid, const char *sdname,
     const uint8_t *cert, size_t cert_len, struct tam_err *err) TAM_WUR;

@@ -49,6 +49,8 @@ api_status_for(int rc)
 		return 409;
 	case TAM_ETOO_LARGE:
 		return 413;
+	case TAM_EQUOTA:
+		return 507;
 	case TAM_EDENIED:
 		return 403;
 	case TAM_EINVAL:
@@ -82,6 +84,7 @@ title_for(unsigned status)
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
+	case 507: return "Insufficient Storage";
 	default: return "Internal Server Error";
 	}
 }
@@ -96,7 +99,7 @@ api_problem_as(const char *request_id, struct http_answer *ans, unsigned status,
 
 	http_answer_clear(ans);
 	/* Server faults stay in the log; details otherwise may echo input: printable ASCII only. */
-	if (status >= 500)
+	if (status >= 500 && status != 507)
 		detail = "internal error; the server log has the details";
 	for (i = 0; i + 1 < sizeof(clean) && detail[i] != '\0'; i++)
 		clean[i] = detail[i] >= 0x20 && detail[i] < 0x7f ? detail[i] : '?';
@@ -186,6 +189,8 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	}
 	c->m.st = c->st;
 	c->m.actor = c->who.actor;
+	c->m.quota_bytes = atomic_load(&ctx->sp_quota_bytes);
+	c->m.quota_versions = atomic_load(&ctx->sp_quota_versions);
 	return TAM_OK;
 }
 

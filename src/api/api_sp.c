@@ -546,7 +546,9 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 	}
 	/* Refused before the body is read, like everything the query string decides. */
 	n_req = http_request_query_all(req, "requires", reqs, TAM_MAX_TA_REQUIRES);
-	if ((rc = mgmt_upload_requires(&c.m, up->u, reqs, n_req, err)) != TAM_OK)
+	if ((rc = mgmt_upload_requires(&c.m, up->u, reqs, n_req, err)) != TAM_OK ||
+	    (rc = mgmt_upload_quota(&c.m, up->u, cl != NULL ? strtoull(cl, NULL, 10) : 0,
+	    err)) != TAM_OK)
 		goto fail;
 	store_sp_clear(&sp);
 	*state = up;
@@ -600,6 +602,8 @@ upload_end(void *state, const struct http_request *req, struct http_answer *ans,
 	}
 	c.m.st = c.st;
 	c.m.actor = c.who.actor;
+	c.m.quota_bytes = atomic_load(&up->ctx->sp_quota_bytes);
+	c.m.quota_versions = atomic_load(&up->ctx->sp_quota_versions);
 	if ((rc = mgmt_upload_finish(&c.m, up->u, up->have_want ? up->want : NULL, &res,
 	    err)) != TAM_OK) {
 		rc = hide_other_sp(&c.who, rc, up->taid, err);

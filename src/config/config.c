@@ -76,6 +76,12 @@ static const struct tam_config_key keys[] = {
 	    "largest OTrP POST body; larger ones get 413" },
 	{ "limits", "max_upload", TAM_CFG_SIZE, F(max_upload), 1024, 512u << 20, "128M", true,
 	    "largest TA bundle uploaded over the management API; larger ones get 413" },
+	{ "limits", "sp_quota_bytes", TAM_CFG_SIZE, F(sp_quota_bytes), 0, (uint64_t)1 << 50, "8G",
+	    true, "bytes of TA bundles one SP may store, withdrawn versions included (they are kept); "
+	    "an upload past it gets 507; 0 means no limit" },
+	{ "limits", "sp_quota_versions", TAM_CFG_UINT, F(sp_quota_versions), 0, 1u << 24, "1000",
+	    true, "TA versions one SP may store, withdrawn ones included; an upload past it gets 507; "
+	    "0 means no limit" },
 	{ "limits", "request_ttl", TAM_CFG_UINT, F(request_ttl), 1, 86400, "300", true,
 	    "seconds an OTrP request stays answerable" },
 	{ "limits", "threads", TAM_CFG_UINT, F(threads), 1, 64, "2", false,

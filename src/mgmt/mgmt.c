@@ -435,6 +435,51 @@ mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *s
 	return TAM_OK;
 }
 
+static int
+version_exists(struct mgmt *m, const struct mgmt_upload *u, bool *out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta;
+	int rc;
+
+	*out = false;
+	rc = store_ta_get(m->st, u->taid, &ta, err);
+	if (rc == TAM_OK)
+		rc = store_ta_version_find(m->st, ta.id, u->version, &v, err);
+	if (rc == TAM_OK)
+		*out = true;
+	store_ta_version_clear(&v);
+	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
+}
+
+int
+mgmt_upload_quota(struct mgmt *m, const struct mgmt_upload *u, uint64_t bytes,
+    struct tam_err *err)
+{
+	struct store_sp_usage use;
+	bool exists;
+	int rc;
+
+	if (m->quota_bytes == 0 && m->quota_versions == 0)
+		return TAM_OK;
+	/* A version that exists takes no new room: finish answers it as before. */
+	if ((rc = version_exists(m, u, &exists, err)) != TAM_OK || exists)
+		return rc;
+	if ((rc = store_sp_usage(m->st, u->sp_id, &use, err)) != TAM_OK)
+		return rc;
+	if (m->quota_versions != 0 && use.versions >= m->quota_versions)
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu TA versions, its quota (limits.sp_quota_versions); withdrawn "
+		    "versions count until an operator removes them", u->spid,
+		    (unsigned long long)use.versions);
+	if (m->quota_bytes != 0 && (bytes > m->quota_bytes || use.bytes > m->quota_bytes - bytes))
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu bytes of TA bundles; %llu more would pass its quota of %llu "
+		    "(limits.sp_quota_bytes)", u->spid, (unsigned long long)use.bytes,
+		    (unsigned long long)bytes, (unsigned long long)m->quota_bytes);
+	return TAM_OK;
+}
+
 int
 mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n, struct tam_err *err)
 {
@@ -625,6 +670,9 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	} else if (rc == TAM_OK) {
 		rc = upload_check_version(m, u, ta.id, res->digest, res, err);
 	}
+	/* In the transaction: concurrent uploads of one SP cannot both squeeze under it. */
+	if (rc == TAM_OK && !res->existed)
+		rc = mgmt_upload_quota(m, u, u->len, err);
 	if (rc != TAM_OK || res->existed) {
 		store_rollback(m->st);
 		goto out;

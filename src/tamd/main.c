@@ -808,6 +808,8 @@ apply_live(const struct tam_config *c, struct http_server *srv)
 	tam_log_set_level((enum tam_log_level)c->log_level);
 	otrp_engine_set_limits(engine, c->request_ttl, c->auto_register);
 	atomic_store(&api_ctx.max_upload, c->max_upload);
+	atomic_store(&api_ctx.sp_quota_bytes, c->sp_quota_bytes);
+	atomic_store(&api_ctx.sp_quota_versions, c->sp_quota_versions);
 	if (srv != NULL)
 		http_server_set_max_body(srv, c->max_body);
 }
@@ -1041,6 +1043,8 @@ main(int argc, char **argv)
 	api_ctx.db_path = cfg.db_path;
 	api_ctx.spool_dir = spool_dir;
 	atomic_store(&api_ctx.max_upload, cfg.max_upload);
+	atomic_store(&api_ctx.sp_quota_bytes, cfg.sp_quota_bytes);
+	atomic_store(&api_ctx.sp_quota_versions, cfg.sp_quota_versions);
 	if (listener_start(&ls[0], &cfg, &err) != TAM_OK ||
 	    (cfg.api_enabled && listener_start(&ls[1], &cfg, &err) != TAM_OK)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
