@@ -1261,7 +1261,8 @@ identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
 	}
 	if ((rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK)
 		goto out;
-	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, err)) != TAM_OK)
+	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, PKI_PURPOSE_TEE,
+	    err)) != TAM_OK)
 		goto out;
 	if ((rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
 		goto out;
