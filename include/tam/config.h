@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tam/err.h"
+#include "tam/limits.h"
 #include "tam/util.h"
 
 #define TAM_CONFIG_DEFAULT_PATH "/etc/otrp-tamd/otrp-tamd.conf"
@@ -51,6 +52,7 @@ struct tam_config {
 	/* [trust] */
 	char trust_anchor_dir[TAM_CONFIG_PATH_MAX]; /* extra TEE anchors, *.pem / *.crt */
 	bool auto_register;                       /* register new certificate TEEs */
+	char tee_eku[TAM_OID_MAX];                /* OID TEE certificates must list; "": none */
 	/* [limits] */
 	size_t max_body;                          /* bytes of one OTrP POST body */
 	size_t max_upload;                        /* bytes of one TA bundle upload */

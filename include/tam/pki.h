@@ -96,8 +96,8 @@ void pki_trust_free(struct pki_trust *t);
 enum pki_purpose {
 	PKI_PURPOSE_SIGNER,     /* signs messages (TAM, SP): nothing more */
 	PKI_PURPOSE_TLS_CLIENT, /* a broker's TLS client: no extendedKeyUsage, or clientAuth */
-	PKI_PURPOSE_TEE,        /* a TEE identity: the store's TEE OID when set
-	                           (pki_trust_set_tee_eku), else no TLS extendedKeyUsage */
+	PKI_PURPOSE_TEE,        /* a TEE identity: no TLS extendedKeyUsage, and the store's
+	                           TEE OID when set (pki_trust_set_tee_eku) */
 };
 
 /*

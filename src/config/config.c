@@ -72,6 +72,9 @@ static const struct tam_config_key keys[] = {
 	    "directory of extra TEE trust anchors (*.pem, *.crt) and CRLs of TEE CAs (*.crl), read at start and on SIGHUP" },
 	{ "trust", "auto_register", TAM_CFG_BOOL, F(auto_register), 0, 0, "yes", true,
 	    "register a TEE whose certificate chains to an anchor on first contact" },
+	{ "trust", "tee_eku", TAM_CFG_STRING, F(tee_eku), 0, 0, "", true,
+	    "extendedKeyUsage OID (dotted numbers) every TEE certificate must list; empty: none, "
+	    "but a TLS certificate (clientAuth, serverAuth) is never a TEE" },
 	{ "limits", "max_body", TAM_CFG_SIZE, F(max_body), 1024, 1u << 30, "1M", true,
 	    "largest OTrP POST body; larger ones get 413" },
 	{ "limits", "max_upload", TAM_CFG_SIZE, F(max_upload), 1024, 512u << 20, "128M", true,
@@ -329,6 +332,30 @@ tam_config_set(struct tam_config *c, const char *dotted_key, const char *value,
 	return tam_err_set(err, TAM_EUSAGE, "unknown key \"%.64s\"", dotted_key);
 }
 
+/* An OID as dotted numbers: a first arc of 0, 1 or 2, at least two arcs, no empty ones. */
+static bool
+dotted_oid(const char *s)
+{
+	size_t arcs = 0;
+
+	if (s[0] < '0' || s[0] > '2' || s[1] != '.')
+		return false;
+	while (*s != '\0') {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+			return false;
+		arcs++;
+		s += n;
+		if (*s == '.' && s[1] == '\0')
+			return false;
+		if (*s == '.')
+			s++;
+		else if (*s != '\0')
+			return false;
+	}
+	return arcs >= 2;
+}
+
 int
 tam_config_validate(const struct tam_config *c, struct tam_err *err)
 {
@@ -348,6 +375,9 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "database.path is empty");
 	if (strcmp(c->ocsp_stale, "refuse") != 0 && strcmp(c->ocsp_stale, "warn") != 0)
 		return tam_err_set(err, TAM_EUSAGE, "identity.ocsp_stale must be refuse or warn");
+	if (c->tee_eku[0] != '\0' && !dotted_oid(c->tee_eku))
+		return tam_err_set(err, TAM_EUSAGE,
+		    "trust.tee_eku must be an OID in dotted numbers, like 1.3.6.1.4.1.99999.1");
 	if ((c->aist_path[0] == '\0') != (c->aist_tam_key[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "aist.endpoint and aist.tam_key go together");
 	if (c->aist_path[0] != '\0' && (c->aist_path[0] != '/' ||

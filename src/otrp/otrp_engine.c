@@ -54,6 +54,7 @@ struct otrp_engine {
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
+	char tee_eku[TAM_OID_MAX];    /* extendedKeyUsage TEE certificates must list; "": none */
 	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
 	pthread_mutex_t prefix_build_mu; /* one prefix made at a time: a wave of devices makes it once */
 	pthread_mutex_t prefix_mu;    /* guards the two below */
@@ -202,13 +203,14 @@ otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_reg
 
 void
 otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
-    STACK_OF(X509_CRL) *crls)
+    STACK_OF(X509_CRL) *crls, const char *tee_eku)
 {
 	pthread_mutex_lock(&e->trust_mu);
 	sk_X509_pop_free(e->extra, X509_free);
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	e->extra = anchors;
 	e->crls = crls;
+	snprintf(e->tee_eku, sizeof(e->tee_eku), "%s", tee_eku != NULL ? tee_eku : "");
 	e->extra_gen++;
 	pthread_mutex_unlock(&e->trust_mu);
 }
@@ -274,6 +276,8 @@ trust_build(struct otrp_engine *e, struct store *st, struct trust_ref **out, int
 		rc = pki_trust_add(r->trust, sk_X509_value(e->extra, i), err);
 	for (int i = 0; e->crls != NULL && i < sk_X509_CRL_num(e->crls) && rc == TAM_OK; i++)
 		rc = pki_trust_add_crl(r->trust, sk_X509_CRL_value(e->crls, i), err);
+	if (rc == TAM_OK)
+		rc = pki_trust_set_tee_eku(r->trust, e->tee_eku, err);
 	pthread_mutex_unlock(&e->trust_mu);
 	if (rc != TAM_OK)
 		goto fail;

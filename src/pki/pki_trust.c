@@ -201,9 +201,9 @@ eku_lists(X509 *leaf, const ASN1_OBJECT *oid)
  * digitalSignature for every purpose (X509_verify_cert checks key usage
  * only for an OpenSSL purpose, which we do not set). A TLS client needs no
  * extendedKeyUsage or one listing clientAuth (anyExtendedKeyUsage alone is
- * not enough). A TEE identity must list the configured TEE OID when there
- * is one; otherwise it may have no extendedKeyUsage, or one without TLS
- * purposes: a broker's or server's certificate is never a device.
+ * not enough). A TEE identity never names a TLS purpose (a broker's or a
+ * server's certificate is never a device) and must list the configured TEE
+ * OID when there is one.
  */
 static int
 leaf_fits(const struct pki_trust *t, X509 *leaf, enum pki_purpose purpose, struct tam_err *err)
@@ -219,11 +219,11 @@ leaf_fits(const struct pki_trust *t, X509 *leaf, enum pki_purpose purpose, struc
 		    "keyUsage absent, needs digitalSignature";
 	else if (purpose == PKI_PURPOSE_TLS_CLIENT && has_eku && !(xku & XKU_SSL_CLIENT))
 		why = "extendedKeyUsage lacks clientAuth: not a TLS client certificate";
-	else if (purpose == PKI_PURPOSE_TEE && t->tee_eku != NULL && !eku_lists(leaf, t->tee_eku))
-		why = "extendedKeyUsage lacks the TEE OID (trust.tee_eku): not a TEE identity";
-	else if (purpose == PKI_PURPOSE_TEE && t->tee_eku == NULL && has_eku &&
+	else if (purpose == PKI_PURPOSE_TEE && has_eku &&
 	    (xku & (XKU_SSL_CLIENT | XKU_SSL_SERVER | XKU_ANYEKU)))
 		why = "extendedKeyUsage names TLS (clientAuth, serverAuth or any): not a TEE identity";
+	else if (purpose == PKI_PURPOSE_TEE && t->tee_eku != NULL && !eku_lists(leaf, t->tee_eku))
+		why = "extendedKeyUsage lacks the TEE OID (trust.tee_eku): not a TEE identity";
 	if (why == NULL)
 		return TAM_OK;
 	pki_cert_subject(leaf, subj, sizeof(subj));

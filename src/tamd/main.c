@@ -880,7 +880,7 @@ reload(const struct options *o, struct pki_signer *const ids[2], struct tam_conf
 			return;
 		}
 	apply_live(&next, ls[0].srv);
-	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, next.tee_eku);
 	set_staples(staples);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
@@ -1027,7 +1027,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
-	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, cfg.tee_eku);
 	memset(&anchors, 0, sizeof(anchors));
 	set_staples(staples);
 	conns.path = cfg.db_path;
