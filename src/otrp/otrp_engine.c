@@ -73,6 +73,7 @@ struct ctx {
 	struct store_request req;     /* the request being answered */
 	struct store_device dev;      /* the device it was sent to (or a new one) */
 	bool new_device;
+	bool renewed;                 /* a known device (by key) with a new certificate */
 	struct jose_key *dev_key;     /* the device's public key */
 	struct tam_dev_state state;   /* observed state after this response */
 	bool had_dsi;                 /* the device record as read: DSI present ... */
@@ -1080,10 +1081,10 @@ commit(struct ctx *c, struct tam_err *err)
 		goto fail;
 	if (!c->new_device && (rc = unchanged_since_read(c, err)) != TAM_OK)
 		goto fail;
-	if (c->new_device) {
-		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
-			goto fail;
-	}
+	if (c->new_device && (rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
+		goto fail;
+	if (c->renewed && (rc = store_device_renew(st, &c->dev, err)) != TAM_OK)
+		goto fail;
 	/* Its rid proves nothing (always "1"): a replayed answer is caught by its payload. */
 	if (c->aist) {
 		const uint8_t *payload;
@@ -1237,80 +1238,130 @@ concat_chain(const struct otrp_dsi *dsi, uint8_t **out, size_t *len, struct tam_
 	return TAM_OK;
 }
 
-/* A certificate TEE: its chain must reach a trust anchor. */
+/* The DSI's leaf and its CA certificates, parsed. */
+static int
+dsi_certs(const struct otrp_dsi *dsi, X509 **leaf, STACK_OF(X509) **untrusted,
+    struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, leaf, err)) != TAM_OK)
+		return rc;
+	if ((*untrusted = sk_X509_new_null()) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < dsi->n_cacerts; i++) {
+		X509 *x = NULL;
+		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
+			return rc;
+		if (sk_X509_push(*untrusted, x) == 0) {
+			X509_free(x);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	}
+	return TAM_OK;
+}
+
+/* The device record's certificate, chain and did become the DSI's. */
+static int
+take_dsi_cert(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	free(c->dev.cert);
+	free(c->dev.chain);
+	c->dev.chain = NULL;
+	c->dev.chain_len = 0;
+	c->dev.cert = malloc(dsi->cert_len);
+	c->dev.cert_len = dsi->cert_len;
+	if (c->dev.cert == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
+	memcpy(c->dev.did, did, 32);
+	c->dev.key_kind = STORE_KEY_CERT;
+	return concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err);
+}
+
+/* A valid certificate nobody has: a new device, when TEEs may register. */
+static int
+register_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	int rc;
+
+	if (!atomic_load(&c->e->auto_register))
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+		    "TEE certificate is valid but the device is not enrolled");
+	store_device_clear(&c->dev);
+	memset(&c->dev, 0, sizeof(c->dev));
+	c->new_device = true;
+	c->dev.created = c->now;
+	snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
+	snprintf(c->dev.state, sizeof(c->dev.state), "active");
+	if ((rc = take_dsi_cert(c, dsi, did, err)) != TAM_OK ||
+	    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
+	    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
+		return rc;
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
+	return TAM_OK;
+}
+
+/*
+ * A valid certificate for the key of a known device (found by thumbprint):
+ * a renewal, or a raw-key device that now has a certificate. The device
+ * keeps its row, name, assignments and history; its did follows the new
+ * certificate, as the protocol defines it. The caller has checked the chain,
+ * its revocation and its purpose, and the TEE's signature is checked with
+ * this same key before anything is written.
+ */
+static int
+renew_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	char old_hex[TAM_DID_HEX], new_hex[TAM_DID_HEX];
+	const char *was = c->dev.key_kind == STORE_KEY_RAW ? "raw key" : "certificate";
+
+	tam_hex_encode(c->dev.did, 32, old_hex);
+	tam_hex_encode(did, 32, new_hex);
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.cert_renewed");
+	snprintf(c->audit_detail, sizeof(c->audit_detail), "old=%s new=%s was=%s", old_hex,
+	    new_hex, was);
+	log_info("event=otrp.cert_renewed device=%lld old=%.16s new=%.16s was=\"%s\"",
+	    (long long)c->dev.id, old_hex, new_hex, was);
+	c->renewed = true;
+	return take_dsi_cert(c, dsi, did, err);
+}
+
+/*
+ * A certificate TEE: its chain must reach a trust anchor, unrevoked, and
+ * its leaf be a TEE's. The device is the one with this certificate, else the
+ * one with its key (a renewal), else a new one.
+ */
 static int
 identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	struct trust_ref *trust = NULL;
+	char tp[JOSE_THUMBPRINT_LEN];
 	X509 *leaf = NULL;
+	uint8_t did[32];
 	int rc;
 
-	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, &leaf, err)) != TAM_OK)
-		return rc;
-	untrusted = sk_X509_new_null();
-	if (untrusted == NULL) {
-		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((rc = dsi_certs(dsi, &leaf, &untrusted, err)) != TAM_OK ||
+	    (rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK ||
+	    (rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, PKI_PURPOSE_TEE,
+	    err)) != TAM_OK ||
+	    (rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < dsi->n_cacerts; i++) {
-		X509 *x = NULL;
-		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
-			goto out;
-		if (sk_X509_push(untrusted, x) == 0) {
-			X509_free(x);
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if ((rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, PKI_PURPOSE_TEE,
-	    err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
-		goto out;
-	uint8_t did[32];
 	tam_sha256(dsi->cert, dsi->cert_len, did);
 	rc = store_device_get_by_did(c->st, did, &c->dev, err);
-	if (rc == TAM_ENOTFOUND) {
-		if (!atomic_load(&c->e->auto_register)) {
-			rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
-			    "TEE certificate is valid but the device is not enrolled");
-			goto out;
-		}
-		char tp[JOSE_THUMBPRINT_LEN];
-		if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
-			goto out;
-		rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
-		if (rc == TAM_OK) {
-			rc = tam_err_set(err, TAM_EDENIED,
-			    "this TEE key is enrolled as another device (by raw key); it cannot also "
-			    "register by certificate");
-			goto out;
-		}
-		if (rc != TAM_ENOTFOUND)
-			goto out;
-		memset(&c->dev, 0, sizeof(c->dev));
-		c->new_device = true;
-		memcpy(c->dev.did, did, 32);
-		c->dev.key_kind = STORE_KEY_CERT;
-		c->dev.created = c->now;
-		snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
-		snprintf(c->dev.state, sizeof(c->dev.state), "active");
-		c->dev.cert = malloc(dsi->cert_len);
-		if (c->dev.cert == NULL) {
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
-		c->dev.cert_len = dsi->cert_len;
-		if ((rc = concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err)) != TAM_OK ||
-		    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
-		    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
-			goto out;
-		snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
-	}
+	if (rc != TAM_ENOTFOUND)
+		goto out;
+	if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
+		goto out;
+	rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
+	if (rc == TAM_OK)
+		rc = renew_device(c, dsi, did, err);
+	else if (rc == TAM_ENOTFOUND)
+		rc = register_device(c, dsi, did, err);
 out:
 	trust_put(trust);
 	sk_X509_pop_free(untrusted, X509_free);
