@@ -96,7 +96,7 @@ check "and not over plain HTTP" sh -c "! curl -s -m 5 http://127.0.0.1:$api/heal
 check "daemon stops cleanly" stop
 
 mtls="$tls
-tls_client_ca = $pki/tee/ca.crt"
+tls_client_ca = $pki/broker/ca.crt"
 check "daemon starts requiring client certificates" start "$mtls"
 check "a client certificate from the trusted CA is accepted" \
 	test "$(post --cert "$pki/client/broker.crt" --key "$pki/client/broker.key")" = 200
