@@ -29,6 +29,7 @@ struct tam_config {
 	char otrp_tls_cert[TAM_CONFIG_PATH_MAX];  /* PEM chain; empty: plain HTTP */
 	char otrp_tls_key[TAM_CONFIG_PATH_MAX];   /* PEM key for tls_cert */
 	char otrp_tls_client_ca[TAM_CONFIG_PATH_MAX]; /* PEM CAs; set: client certificates required */
+	char otrp_tls_client_crl[TAM_CONFIG_PATH_MAX]; /* CRLs of those CAs; "": none checked */
 	/* [api]: health, metrics (and the REST API) */
 	bool api_enabled;
 	char api_address[64];
@@ -36,6 +37,7 @@ struct tam_config {
 	char api_tls_cert[TAM_CONFIG_PATH_MAX];
 	char api_tls_key[TAM_CONFIG_PATH_MAX];
 	char api_tls_client_ca[TAM_CONFIG_PATH_MAX];
+	char api_tls_client_crl[TAM_CONFIG_PATH_MAX];
 	/* [database] */
 	char db_path[TAM_CONFIG_PATH_MAX];
 	/* [identity]: overrides what `otrp-tamctl init` stored */

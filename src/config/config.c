@@ -34,6 +34,8 @@ static const struct tam_config_key keys[] = {
 	    "PEM private key of tls_cert (mode 0600)" },
 	{ "otrp", "tls_client_ca", TAM_CFG_PATH, F(otrp_tls_client_ca), 0, 0, "", true,
 	    "PEM CA certificates; when set, brokers must present a client certificate that chains to one" },
+	{ "otrp", "tls_client_crl", TAM_CFG_PATH, F(otrp_tls_client_crl), 0, 0, "", true,
+	    "CRLs (PEM or DER) of the tls_client_ca CAs; a client certificate they revoke is refused" },
 	{ "api", "enabled", TAM_CFG_BOOL, F(api_enabled), 0, 0, "yes", false,
 	    "serve the management listener (the REST API /api/v1, /healthz, /metrics)" },
 	{ "api", "listen", TAM_CFG_ADDRESS, F(api_address), 0, 0, "127.0.0.1", false,
@@ -46,6 +48,8 @@ static const struct tam_config_key keys[] = {
 	    "PEM private key of api.tls_cert (mode 0600)" },
 	{ "api", "tls_client_ca", TAM_CFG_PATH, F(api_tls_client_ca), 0, 0, "", true,
 	    "PEM CA certificates; when set, clients of the management listener need a certificate" },
+	{ "api", "tls_client_crl", TAM_CFG_PATH, F(api_tls_client_crl), 0, 0, "", true,
+	    "CRLs (PEM or DER) of the api.tls_client_ca CAs; a client certificate they revoke is refused" },
 	{ "database", "path", TAM_CFG_PATH, F(db_path), 0, 0, "/var/lib/otrp-tamd/tamd.db", false,
 	    "SQLite database created by otrp-tamctl init" },
 	{ "identity", "key", TAM_CFG_PATH, F(tam_key), 0, 0, "", false,
@@ -363,10 +367,14 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_cert and otrp.tls_key go together");
 	if (c->otrp_tls_client_ca[0] != '\0' && c->otrp_tls_cert[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_client_ca needs otrp.tls_cert");
+	if (c->otrp_tls_client_crl[0] != '\0' && c->otrp_tls_client_ca[0] == '\0')
+		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_client_crl needs otrp.tls_client_ca");
 	if ((c->api_tls_cert[0] == '\0') != (c->api_tls_key[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "api.tls_cert and api.tls_key go together");
 	if (c->api_tls_client_ca[0] != '\0' && c->api_tls_cert[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_ca needs api.tls_cert");
+	if (c->api_tls_client_crl[0] != '\0' && c->api_tls_client_ca[0] == '\0')
+		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_crl needs api.tls_client_ca");
 	if ((c->tam_key[0] == '\0') != (c->tam_cert[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
 	if ((c->alt_key[0] == '\0') != (c->alt_cert[0] == '\0'))

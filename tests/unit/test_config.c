@@ -187,6 +187,11 @@ test_set_validate_diff(void **state)
 	assert_int_equal(tam_config_validate(&b, &err), TAM_EUSAGE);
 	assert_non_null(strstr(err.msg, "identity.cert"));
 	assert_int_equal(tam_config_set(&b, "identity.key", "", &err), 0);
+	assert_int_equal(tam_config_set(&b, "otrp.tls_client_crl", "/b.crl", &err), 0);
+	assert_int_equal(tam_config_validate(&b, &err), TAM_EUSAGE);
+	assert_non_null(strstr(err.msg, "otrp.tls_client_crl needs otrp.tls_client_ca"));
+	assert_int_equal(tam_config_set(&b, "otrp.tls_client_ca", "/b.pem", &err), 0);
+	assert_int_equal(tam_config_validate(&b, &err), 0);
 
 	/* trust.tee_eku: dotted numbers only, never a name */
 	static const char *const bad_oids[] = { "clientAuth", "3.1", "1", "1.", "1..2", ".1.2",
