@@ -1317,15 +1317,13 @@ renew_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
     struct tam_err *err)
 {
 	char old_hex[TAM_DID_HEX], new_hex[TAM_DID_HEX];
-	const char *was = c->dev.key_kind == STORE_KEY_RAW ? "raw key" : "certificate";
+	const char *was = c->dev.key_kind == STORE_KEY_RAW ? "rawkey" : "cert";
 
 	tam_hex_encode(c->dev.did, 32, old_hex);
 	tam_hex_encode(did, 32, new_hex);
 	snprintf(c->audit_action, sizeof(c->audit_action), "device.cert_renewed");
 	snprintf(c->audit_detail, sizeof(c->audit_detail), "old=%s new=%s was=%s", old_hex,
 	    new_hex, was);
-	log_info("event=otrp.cert_renewed device=%lld old=%.16s new=%.16s was=\"%s\"",
-	    (long long)c->dev.id, old_hex, new_hex, was);
 	c->renewed = true;
 	return take_dsi_cert(c, dsi, did, err);
 }
@@ -1659,6 +1657,8 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 	if ((rc = commit(c, err)) != TAM_OK)
 		goto out;
 	did_short(c->dev.did, didhex);
+	if (c->renewed)
+		log_info("event=otrp.cert_renewed device=%s %s", didhex, c->audit_detail);
 	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
 	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
 	    c->new_device, tam_op_kind_name(c->op.kind));

@@ -226,7 +226,7 @@ test_renewal_keeps_the_device(void **state)
 	assert_int_equal(e2e_db_scalar(&env, sql), 1);
 	assert_int_equal(e2e_db_has_ta(&env, "tee1", E2E_TAID), 1);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = 'device.cert_renewed'"
-	    " AND object = 'device:%s' AND detail = 'old=%s new=%s was=certificate'", did_b, did_a,
+	    " AND object = 'device:%s' AND detail = 'old=%s new=%s was=cert'", did_b, did_a,
 	    did_b);
 	assert_int_equal(e2e_db_scalar(&env, sql), 1);
 	/* B is now the device's certificate: the next session is no renewal */
@@ -297,7 +297,7 @@ test_raw_key_device_gets_a_certificate(void **state)
 	stored_did("raw3", sql);
 	assert_string_equal(sql, now);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = 'device.cert_renewed'"
-	    " AND detail = 'old=%s new=%s was=raw key'", did, now);
+	    " AND detail = 'old=%s new=%s was=rawkey'", did, now);
 	assert_int_equal(e2e_db_scalar(&env, sql), 1);
 	assert_int_equal(renewals(), n + 1);
 	/* known by certificate now: the key id alone no longer names it */
