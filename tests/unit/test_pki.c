@@ -42,6 +42,7 @@ struct fx {
 	X509 *codesign;         /* TEE-CA leaf, extendedKeyUsage codeSigning only */
 	X509 *broker;           /* TEE-CA leaf, extendedKeyUsage clientAuth only */
 	X509 *teeoid;           /* TEE-CA leaf, extendedKeyUsage TEE_OID only */
+	X509 *teetls;           /* TEE-CA leaf, extendedKeyUsage clientAuth and TEE_OID */
 	X509 *sp1;              /* SP leaf */
 	X509 *tam;              /* TAM leaf, SAN URI = TAMID */
 	X509 *root_b;           /* b/root/ca.crt */
@@ -173,6 +174,8 @@ group_setup(void **state)
 		"sha256") != 0 ||
 	    make_leaf(f, "teeoid", 2048, "digitalSignature\\nextendedKeyUsage=" TEE_OID,
 		"sha256") != 0 ||
+	    make_leaf(f, "teetls", 2048, "digitalSignature\\nextendedKeyUsage=clientAuth,"
+		TEE_OID, "sha256") != 0 ||
 	    run(f, "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 		"-nodes -keyout dns.key -subj /CN=cn.example.test -days 2 "
 		"-addext subjectAltName=DNS:dns.example.test,email:x@example.test "
@@ -193,6 +196,7 @@ group_setup(void **state)
 	f->codesign = load(f, "a/tee/codesign.crt");
 	f->broker = load(f, "a/tee/broker.crt");
 	f->teeoid = load(f, "a/tee/teeoid.crt");
+	f->teetls = load(f, "a/tee/teetls.crt");
 	f->sp1 = load(f, "a/sp/sp1.crt");
 	f->tam = load(f, "a/tam/tam.crt");
 	f->root_b = load(f, "b/root/ca.crt");
@@ -203,7 +207,7 @@ group_setup(void **state)
 	if (!f->root_a || !f->tee_ca || !f->sp_ca || !f->tee1 || !f->tee_ec || !f->tee_old ||
 	    !f->badku || !f->weak || !f->sha1 || !f->sp1 || !f->tam || !f->root_b ||
 	    !f->tee_ca_b || !f->tee1_b || !f->dns_only || !f->dns_uri || !f->codesign ||
-	    !f->broker || !f->teeoid)
+	    !f->broker || !f->teeoid || !f->teetls)
 		return -1;
 	if (pki_trust_new(&f->trust, NULL) != TAM_OK ||
 	    pki_trust_add(f->trust, f->root_a, NULL) != TAM_OK)
@@ -222,7 +226,7 @@ group_teardown(void **state)
 		return 0;
 	X509 *all[] = { f->root_a, f->tee_ca, f->sp_ca, f->tee1, f->tee_ec, f->tee_old, f->badku,
 		f->weak, f->sha1, f->sp1, f->tam, f->root_b, f->tee_ca_b, f->tee1_b, f->dns_only,
-		f->dns_uri, f->codesign, f->broker, f->teeoid };
+		f->dns_uri, f->codesign, f->broker, f->teeoid, f->teetls };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		X509_free(all[i]);
@@ -411,6 +415,9 @@ test_verify_purpose(void **state)
 	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
 	assert_non_null(strstr(err.msg, "trust.tee_eku"));
 	assert_int_equal(verify_for(t, f->broker, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	/* the OID does not make a TLS client certificate a TEE */
+	assert_int_equal(verify_for(t, f->teetls, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "names TLS"));
 	/* The OID is for TEEs only: other purposes are unchanged. */
 	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TLS_CLIENT, &err), TAM_OK);
 	assert_int_equal(pki_trust_set_tee_eku(t, "", &err), TAM_OK);
