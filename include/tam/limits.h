@@ -56,6 +56,7 @@
 #define TAM_DID_HEX 65                       /* SHA-256 hex + NUL */
 #define TAM_RID_MAX 64                       /* rid/tid as received, incl. NUL */
 #define TAM_NAME_MAX 64                      /* operator-chosen labels */
+#define TAM_OID_MAX 128                      /* an OID in dotted numbers, incl. NUL */
 
 #define TAM_DEFAULT_REQUEST_TTL 300          /* seconds a rid stays answerable */
 #ifndef TAM_RETRY_BASE_SECONDS

@@ -360,6 +360,14 @@ int store_device_visible(struct store *st, int64_t device_id, int64_t sp_id, boo
 int store_device_seen(struct store *st, int64_t id, const char *tee_name,
     const char *tee_ver, const uint8_t *dsi, size_t dsi_len, int64_t now,
     struct tam_err *err) TAM_WUR;
+/*
+ * A new certificate for device d->id's key: its did, cert and chain (and
+ * key kind, now cert) are written from d; the row, its name, state and
+ * everything that refers to it stay. TAM_ENOTFOUND unless the row still has
+ * d->thumbprint (the same key).
+ */
+int store_device_renew(struct store *st, const struct store_device *d,
+    struct tam_err *err) TAM_WUR;
 /* "active" or "decommissioned"; a decommissioned device is refused by the engine. */
 int store_device_set_state(struct store *st, int64_t id, const char *state,
     struct tam_err *err) TAM_WUR;

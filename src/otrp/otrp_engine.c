@@ -54,6 +54,7 @@ struct otrp_engine {
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
+	char tee_eku[TAM_OID_MAX];    /* extendedKeyUsage TEE certificates must list; "": none */
 	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
 	pthread_mutex_t prefix_build_mu; /* one prefix made at a time: a wave of devices makes it once */
 	pthread_mutex_t prefix_mu;    /* guards the two below */
@@ -72,6 +73,7 @@ struct ctx {
 	struct store_request req;     /* the request being answered */
 	struct store_device dev;      /* the device it was sent to (or a new one) */
 	bool new_device;
+	bool renewed;                 /* a known device (by key) with a new certificate */
 	struct jose_key *dev_key;     /* the device's public key */
 	struct tam_dev_state state;   /* observed state after this response */
 	bool had_dsi;                 /* the device record as read: DSI present ... */
@@ -204,13 +206,14 @@ otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_reg
 
 void
 otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
-    STACK_OF(X509_CRL) *crls)
+    STACK_OF(X509_CRL) *crls, const char *tee_eku)
 {
 	pthread_mutex_lock(&e->trust_mu);
 	sk_X509_pop_free(e->extra, X509_free);
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	e->extra = anchors;
 	e->crls = crls;
+	snprintf(e->tee_eku, sizeof(e->tee_eku), "%s", tee_eku != NULL ? tee_eku : "");
 	e->extra_gen++;
 	pthread_mutex_unlock(&e->trust_mu);
 }
@@ -276,6 +279,8 @@ trust_build(struct otrp_engine *e, struct store *st, struct trust_ref **out, int
 		rc = pki_trust_add(r->trust, sk_X509_value(e->extra, i), err);
 	for (int i = 0; e->crls != NULL && i < sk_X509_CRL_num(e->crls) && rc == TAM_OK; i++)
 		rc = pki_trust_add_crl(r->trust, sk_X509_CRL_value(e->crls, i), err);
+	if (rc == TAM_OK)
+		rc = pki_trust_set_tee_eku(r->trust, e->tee_eku, err);
 	pthread_mutex_unlock(&e->trust_mu);
 	if (rc != TAM_OK)
 		goto fail;
@@ -1147,10 +1152,10 @@ commit(struct ctx *c, struct tam_err *err)
 		goto fail;
 	if (!c->new_device && (rc = unchanged_since_read(c, err)) != TAM_OK)
 		goto fail;
-	if (c->new_device) {
-		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
-			goto fail;
-	}
+	if (c->new_device && (rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
+		goto fail;
+	if (c->renewed && (rc = store_device_renew(st, &c->dev, err)) != TAM_OK)
+		goto fail;
 	/* Its rid proves nothing (always "1"): a replayed answer is caught by its payload. */
 	if (c->aist) {
 		const uint8_t *payload;
@@ -1308,79 +1313,128 @@ concat_chain(const struct otrp_dsi *dsi, uint8_t **out, size_t *len, struct tam_
 	return TAM_OK;
 }
 
-/* A certificate TEE: its chain must reach a trust anchor. */
+/* The DSI's leaf and its CA certificates, parsed. */
+static int
+dsi_certs(const struct otrp_dsi *dsi, X509 **leaf, STACK_OF(X509) **untrusted,
+    struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, leaf, err)) != TAM_OK)
+		return rc;
+	if ((*untrusted = sk_X509_new_null()) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < dsi->n_cacerts; i++) {
+		X509 *x = NULL;
+		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
+			return rc;
+		if (sk_X509_push(*untrusted, x) == 0) {
+			X509_free(x);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	}
+	return TAM_OK;
+}
+
+/* The device record's certificate, chain and did become the DSI's. */
+static int
+take_dsi_cert(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	free(c->dev.cert);
+	free(c->dev.chain);
+	c->dev.chain = NULL;
+	c->dev.chain_len = 0;
+	c->dev.cert = malloc(dsi->cert_len);
+	c->dev.cert_len = dsi->cert_len;
+	if (c->dev.cert == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
+	memcpy(c->dev.did, did, 32);
+	c->dev.key_kind = STORE_KEY_CERT;
+	return concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err);
+}
+
+/* A valid certificate nobody has: a new device, when TEEs may register. */
+static int
+register_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	int rc;
+
+	if (!atomic_load(&c->e->auto_register))
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+		    "TEE certificate is valid but the device is not enrolled");
+	store_device_clear(&c->dev);
+	memset(&c->dev, 0, sizeof(c->dev));
+	c->new_device = true;
+	c->dev.created = c->now;
+	snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
+	snprintf(c->dev.state, sizeof(c->dev.state), "active");
+	if ((rc = take_dsi_cert(c, dsi, did, err)) != TAM_OK ||
+	    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
+	    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
+		return rc;
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
+	return TAM_OK;
+}
+
+/*
+ * A valid certificate for the key of a known device (found by thumbprint):
+ * a renewal, or a raw-key device that now has a certificate. The device
+ * keeps its row, name, assignments and history; its did follows the new
+ * certificate, as the protocol defines it. The caller has checked the chain,
+ * its revocation and its purpose, and the TEE's signature is checked with
+ * this same key before anything is written.
+ */
+static int
+renew_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	char old_hex[TAM_DID_HEX], new_hex[TAM_DID_HEX];
+	const char *was = c->dev.key_kind == STORE_KEY_RAW ? "rawkey" : "cert";
+
+	tam_hex_encode(c->dev.did, 32, old_hex);
+	tam_hex_encode(did, 32, new_hex);
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.cert_renewed");
+	snprintf(c->audit_detail, sizeof(c->audit_detail), "old=%s new=%s was=%s", old_hex,
+	    new_hex, was);
+	c->renewed = true;
+	return take_dsi_cert(c, dsi, did, err);
+}
+
+/*
+ * A certificate TEE: its chain must reach a trust anchor, unrevoked, and
+ * its leaf be a TEE's. The device is the one with this certificate, else the
+ * one with its key (a renewal), else a new one.
+ */
 static int
 identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	struct trust_ref *trust = NULL;
+	char tp[JOSE_THUMBPRINT_LEN];
 	X509 *leaf = NULL;
+	uint8_t did[32];
 	int rc;
 
-	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, &leaf, err)) != TAM_OK)
-		return rc;
-	untrusted = sk_X509_new_null();
-	if (untrusted == NULL) {
-		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((rc = dsi_certs(dsi, &leaf, &untrusted, err)) != TAM_OK ||
+	    (rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK ||
+	    (rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, PKI_PURPOSE_TEE,
+	    err)) != TAM_OK ||
+	    (rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < dsi->n_cacerts; i++) {
-		X509 *x = NULL;
-		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
-			goto out;
-		if (sk_X509_push(untrusted, x) == 0) {
-			X509_free(x);
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if ((rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
-		goto out;
-	uint8_t did[32];
 	tam_sha256(dsi->cert, dsi->cert_len, did);
 	rc = store_device_get_by_did(c->st, did, &c->dev, err);
-	if (rc == TAM_ENOTFOUND) {
-		if (!atomic_load(&c->e->auto_register)) {
-			rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
-			    "TEE certificate is valid but the device is not enrolled");
-			goto out;
-		}
-		char tp[JOSE_THUMBPRINT_LEN];
-		if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
-			goto out;
-		rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
-		if (rc == TAM_OK) {
-			rc = tam_err_set(err, TAM_EDENIED,
-			    "this TEE key is enrolled as another device (by raw key); it cannot also "
-			    "register by certificate");
-			goto out;
-		}
-		if (rc != TAM_ENOTFOUND)
-			goto out;
-		memset(&c->dev, 0, sizeof(c->dev));
-		c->new_device = true;
-		memcpy(c->dev.did, did, 32);
-		c->dev.key_kind = STORE_KEY_CERT;
-		c->dev.created = c->now;
-		snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
-		snprintf(c->dev.state, sizeof(c->dev.state), "active");
-		c->dev.cert = malloc(dsi->cert_len);
-		if (c->dev.cert == NULL) {
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
-		c->dev.cert_len = dsi->cert_len;
-		if ((rc = concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err)) != TAM_OK ||
-		    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
-		    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
-			goto out;
-		snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
-	}
+	if (rc != TAM_ENOTFOUND)
+		goto out;
+	if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
+		goto out;
+	rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
+	if (rc == TAM_OK)
+		rc = renew_device(c, dsi, did, err);
+	else if (rc == TAM_ENOTFOUND)
+		rc = register_device(c, dsi, did, err);
 out:
 	trust_put(trust);
 	sk_X509_pop_free(untrusted, X509_free);
@@ -1703,6 +1757,8 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 	if ((rc = commit(c, err)) != TAM_OK)
 		goto out;
 	did_short(c->dev.did, didhex);
+	if (c->renewed)
+		log_info("event=otrp.cert_renewed device=%s %s", didhex, c->audit_detail);
 	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
 	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
 	    c->new_device, tam_op_kind_name(c->op.kind));

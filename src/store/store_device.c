@@ -46,6 +46,10 @@ static const char SQL_DEVICE_SEEN[] =
     " WHERE id = ?6";
 
 static const char SQL_DEVICE_SET_STATE[] = "UPDATE devices SET state = ?2 WHERE id = ?1";
+/* Only for the key the device already has: the thumbprint is the guard. */
+static const char SQL_DEVICE_RENEW[] =
+    "UPDATE devices SET did = ?2, key_kind = 'cert', cert = ?3, chain = ?4"
+    " WHERE id = ?1 AND thumbprint = ?5";
 
 static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WHERE id = ?1";
 static const char SQL_STATE_SDS[] =
@@ -374,6 +378,24 @@ store_device_set_state(struct store *st, int64_t id, const char *state, struct t
 	if ((rc = store_run(st, SQL_DEVICE_SET_STATE, STORE_PARAMS(STORE_INT64(id), STORE_TEXT(state)),
 	    "device", err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld: not found", (long long)id);
+	return rc;
+}
+
+int
+store_device_renew(struct store *st, const struct store_device *d, struct tam_err *err)
+{
+	int rc;
+
+	if (d->key_kind != STORE_KEY_CERT)
+		return tam_err_set(err, TAM_EINVAL, "a renewal brings a certificate");
+	if ((rc = device_check(d, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_run(st, SQL_DEVICE_RENEW, STORE_PARAMS(STORE_INT64(d->id),
+	    STORE_BLOB(d->did, sizeof(d->did)), STORE_BLOB(d->cert, d->cert_len),
+	    STORE_BLOB(d->chain, d->chain_len), STORE_TEXT(d->thumbprint)), "device",
+	    err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld with key %s: not found",
+		    (long long)d->id, d->thumbprint);
 	return rc;
 }
 

@@ -250,7 +250,8 @@ authenticate(struct mock_tee *mt, struct mt_msg *m, const json_t *jwsobj, struct
 			goto out;
 		}
 	}
-	if ((rc = pki_verify_chain(mt->tam_trust, leaf, untrusted, 0, err)) != TAM_OK ||
+	if ((rc = pki_verify_chain(mt->tam_trust, leaf, untrusted, 0, PKI_PURPOSE_SIGNER,
+	    err)) != TAM_OK ||
 	    (rc = pki_cert_public_key(leaf, &m->tam_key, err)) != TAM_OK ||
 	    (rc = jose_jws_verify(m->jws, m->tam_key, err)) != TAM_OK ||
 	    (rc = pki_cert_tamid(leaf, m->tamid, sizeof(m->tamid), err)) != TAM_OK)

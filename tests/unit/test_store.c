@@ -905,6 +905,53 @@ state_fill(struct tam_dev_state *s, struct tam_sd_obs *sds, size_t nsd, struct t
 	s->n_aiks = naik;
 }
 
+/*
+ * A renewal rewrites did, certificate and chain of the row with the same key
+ * and nothing else; a row whose key differs is not touched.
+ */
+static void
+test_device_renew(void **state)
+{
+	struct store *st = *state;
+	struct store_device d = { 0 }, got = { 0 };
+	uint8_t did[32], cert[40];
+	int64_t id = 0, other = 0;
+
+	memset(did, 0x31, 32);
+	assert_int_equal(try_add_device(st, did, "renew-me", STORE_KEY_RAW, &id), TAM_OK);
+	memset(did, 0x32, 32);
+	assert_int_equal(try_add_device(st, did, "other", STORE_KEY_CERT, &other), TAM_OK);
+	assert_int_equal(store_device_get(st, id, &d, NULL), TAM_OK);
+	memset(d.did, 0x33, 32);
+	fill(cert, sizeof(cert), 0x33);
+	d.cert = malloc(sizeof(cert));
+	assert_non_null(d.cert);
+	memcpy(d.cert, cert, sizeof(cert));
+	d.cert_len = sizeof(cert);
+	d.key_kind = STORE_KEY_CERT;
+	/* another row's id with this key: not found, nothing written */
+	d.id = other;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_ENOTFOUND);
+	d.id = id;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_OK);
+	assert_int_equal(store_device_get(st, id, &got, NULL), TAM_OK);
+	assert_memory_equal(got.did, d.did, 32);
+	assert_int_equal(got.key_kind, STORE_KEY_CERT);
+	assert_int_equal(got.cert_len, sizeof(cert));
+	assert_memory_equal(got.cert, cert, sizeof(cert));
+	assert_string_equal(got.name, "renew-me");
+	assert_string_equal(got.thumbprint, d.thumbprint);
+	store_device_clear(&got);
+	memset(did, 0x32, 32);
+	assert_int_equal(store_device_get_by_did(st, did, &got, NULL), TAM_OK);
+	assert_int_equal(got.id, other);
+	store_device_clear(&got);
+	/* a renewal brings a certificate */
+	d.key_kind = STORE_KEY_RAW;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_EINVAL);
+	store_device_clear(&d);
+}
+
 static void
 test_device_state(void **state)
 {
@@ -2201,6 +2248,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sps, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_tas_versions, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_devices, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_renew, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_state, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_state_in_tx, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_assignments, db_setup, db_teardown),
