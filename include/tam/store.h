@@ -157,7 +157,7 @@ int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page 
 int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
 /* What an SP stores: bytes of its TA bundles and their versions, withdrawn ones included. */
 struct store_sp_usage {
-	uint64_t bytes;               /* sum of the bundles' sizes as uploaded */
+	uint64_t bytes;               /* the bundles' sizes as uploaded, and personalization data */
 	uint64_t versions;
 };
 int store_sp_usage(struct store *st, int64_t sp_id, struct store_sp_usage *out,
@@ -451,15 +451,23 @@ int store_sd_requests_clear(struct store *st, int64_t device_id, const char *spi
 /*
  * The SDs the TAM itself created: a CreateSD it chose that the TEE
  * confirmed gives the SP a stake in the device (it sees the device, its
- * SP-wide assignments reach it) until the TAM deletes the SP's last SD
- * there. The SDs a DSI lists never do.
+ * SP-wide assignments reach it) for as long as that SD is there. The SDs a
+ * DSI lists never make one.
  */
-int store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, int64_t now,
-    struct tam_err *err) TAM_WUR;
-int store_sd_stake_drop(struct store *st, int64_t device_id, const char *spid,
-    struct tam_err *err) TAM_WUR;
-int store_sd_stake_has(struct store *st, int64_t device_id, const char *spid, bool *out,
-    struct tam_err *err) TAM_WUR;
+int store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, const char *sdname,
+    int64_t now, struct tam_err *err) TAM_WUR;
+/* An UpdateSD of ours renamed the SD: the stake follows it. */
+int store_sd_stake_rename(struct store *st, int64_t device_id, const char *sdname,
+    const char *new_sdname, struct tam_err *err) TAM_WUR;
+/*
+ * Drop the stakes whose SD the device's stored state (device_sds) no longer
+ * lists under its SP: deleted by the TAM, or gone from the device. Call it
+ * after store_device_state_set.
+ */
+int store_sd_stakes_prune(struct store *st, int64_t device_id, struct tam_err *err) TAM_WUR;
+/* Did the TAM create SD sdname of SP spid on the device? */
+int store_sd_stake_has(struct store *st, int64_t device_id, const char *sdname,
+    const char *spid, bool *out, struct tam_err *err) TAM_WUR;
 
 /* ---- operations a TEE refused ---- */
 

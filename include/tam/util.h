@@ -88,5 +88,13 @@ bool tam_valid_name(const char *s, size_t max);
 
 /* Is item one of the entries of the comma-separated list ("RS256,ES256")? */
 bool tam_list_has(const char *list, const char *item);
+/*
+ * v as one key=value field's value in text others parse (audit details):
+ * bare when it is a non-empty run of [A-Za-z0-9._:/@-], else double-quoted
+ * with \ and " escaped and bytes outside printable ASCII as \xNN, so a
+ * value can never start a field of its own. Its length, or -1 (out holds
+ * "") when it does not fit in size.
+ */
+int tam_field_value(const char *v, char *out, size_t size);
 
 #endif

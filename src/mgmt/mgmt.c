@@ -452,11 +452,36 @@ version_exists(struct mgmt *m, const struct mgmt_upload *u, bool *out, struct ta
 	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
 }
 
+/* Would bytes more (in a new version when versions is set) take SP sp_id past m's quota? */
+static int
+quota_check(struct mgmt *m, int64_t sp_id, const char *spid, uint64_t bytes, bool version,
+    struct tam_err *err)
+{
+	struct store_sp_usage use;
+	int rc;
+
+	if (m->quota_bytes == 0 && m->quota_versions == 0)
+		return TAM_OK;
+	if ((rc = store_sp_usage(m->st, sp_id, &use, err)) != TAM_OK)
+		return rc;
+	if (version && m->quota_versions != 0 && use.versions >= m->quota_versions)
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu TA versions, its quota (limits.sp_quota_versions); withdrawn "
+		    "versions count until an operator removes them", spid,
+		    (unsigned long long)use.versions);
+	if (m->quota_bytes != 0 && (bytes > m->quota_bytes || use.bytes > m->quota_bytes - bytes))
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu bytes of TA bundles and personalization data; %llu more would "
+		    "pass its quota of %llu (limits.sp_quota_bytes)", spid,
+		    (unsigned long long)use.bytes, (unsigned long long)bytes,
+		    (unsigned long long)m->quota_bytes);
+	return TAM_OK;
+}
+
 int
 mgmt_upload_quota(struct mgmt *m, const struct mgmt_upload *u, uint64_t bytes,
     struct tam_err *err)
 {
-	struct store_sp_usage use;
 	bool exists;
 	int rc;
 
@@ -465,19 +490,7 @@ mgmt_upload_quota(struct mgmt *m, const struct mgmt_upload *u, uint64_t bytes,
 	/* A version that exists takes no new room: finish answers it as before. */
 	if ((rc = version_exists(m, u, &exists, err)) != TAM_OK || exists)
 		return rc;
-	if ((rc = store_sp_usage(m->st, u->sp_id, &use, err)) != TAM_OK)
-		return rc;
-	if (m->quota_versions != 0 && use.versions >= m->quota_versions)
-		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
-		    "SP %s stores %llu TA versions, its quota (limits.sp_quota_versions); withdrawn "
-		    "versions count until an operator removes them", u->spid,
-		    (unsigned long long)use.versions);
-	if (m->quota_bytes != 0 && (bytes > m->quota_bytes || use.bytes > m->quota_bytes - bytes))
-		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
-		    "SP %s stores %llu bytes of TA bundles; %llu more would pass its quota of %llu "
-		    "(limits.sp_quota_bytes)", u->spid, (unsigned long long)use.bytes,
-		    (unsigned long long)bytes, (unsigned long long)m->quota_bytes);
-	return TAM_OK;
+	return quota_check(m, u->sp_id, u->spid, bytes, true, err);
 }
 
 int
@@ -747,6 +760,11 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 	snprintf(detail, sizeof(detail), "taid=%s version=%s size=%zu", taid, version, len);
 	if ((rc = begin(m, err)) != TAM_OK)
 		goto out;
+	/* Personalization data is the SP's storage too, counted in its transaction. */
+	if ((rc = quota_check(m, ta.sp_id, ta.spid, len, false, err)) != TAM_OK) {
+		store_rollback(m->st);
+		goto out;
+	}
 	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, enc, enc_len,
 	    err), "ta.pdata", taid, detail, err);
 out:

@@ -1084,7 +1084,13 @@ unchanged_since_read(struct ctx *c, struct tam_err *err)
 		return rc;
 	same = (now.dsi != NULL) == c->had_dsi &&
 	    (!c->had_dsi || memcmp(now.dsihash, c->had_dsihash, 32) == 0);
+	/* Decommissioned, re-profiled or re-keyed while this answer was worked on: it lost. */
+	rc = strcmp(now.state, c->dev.state) != 0 || strcmp(now.profile, c->dev.profile) != 0 ||
+	    strcmp(now.thumbprint, c->dev.thumbprint) != 0 ? TAM_EDENIED : TAM_OK;
 	store_device_clear(&now);
+	if (rc != TAM_OK)
+		return tam_err_set(err, rc, "the device was changed by an operator meanwhile; "
+		    "open a new session");
 	if (!same)
 		return tam_err_set(err, TAM_ECONFLICT,
 		    "the device's state changed in another session meanwhile; open a new session");
@@ -1093,48 +1099,71 @@ unchanged_since_read(struct ctx *c, struct tam_err *err)
 
 /*
  * The SD stakes this answer changes: a CreateSD of ours the TEE confirmed
- * gives its SP one; a DeleteSD that took the SP's last SD here ends it.
+ * gives its SP one for that SD, an UpdateSD's rename moves it, and a stake
+ * whose SD the device no longer holds (we deleted it, or it went) ends.
  */
 static int
 commit_stakes(struct ctx *c, struct tam_err *err)
 {
-	if (c->refused)
-		return TAM_OK;
-	if (c->req.op == TAM_OP_CREATE_SD && c->req.sp_id != 0)
-		return store_sd_stake_add(c->st, c->dev.id, c->req.sp_id, c->now, err);
-	if (c->req.op != TAM_OP_DELETE_SD)
-		return TAM_OK;
-	for (size_t i = 0; i < c->state.n_sds; i++)
-		if (strcmp(c->state.sds[i].spid, c->req.spid) == 0)
-			return TAM_OK;
-	return store_sd_stake_drop(c->st, c->dev.id, c->req.spid, err);
+	int rc = TAM_OK;
+
+	if (!c->refused && c->req.op == TAM_OP_CREATE_SD && c->req.sp_id != 0)
+		rc = store_sd_stake_add(c->st, c->dev.id, c->req.sp_id, c->req.sdname, c->now, err);
+	else if (!c->refused && c->req.op == TAM_OP_UPDATE_SD && c->req.new_sdname[0] != '\0')
+		rc = store_sd_stake_rename(c->st, c->dev.id, c->req.sdname, c->req.new_sdname, err);
+	if (rc != TAM_OK)
+		return rc;
+	return store_sd_stakes_prune(c->st, c->dev.id, err);
 }
 
-/* SDs the device lists that the TAM never created for their SP: its claims, audited. */
+/* "sdname=... spid=..." of a claimed SD; the device chose both, so they are quoted as needed. */
+static int
+claim_field(const struct tam_sd_obs *sd, char *out, size_t size)
+{
+	char name[4 * TAM_SDNAME_MAX + 3], spid[4 * TAM_SPID_MAX + 3];
+	int n;
+
+	if (tam_field_value(sd->sdname, name, sizeof(name)) < 0 ||
+	    tam_field_value(sd->spid, spid, sizeof(spid)) < 0)
+		return -1;
+	n = snprintf(out, size, "sdname=%s spid=%s", name, spid);
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+/*
+ * SDs the device newly lists that the TAM never created: its claims,
+ * audited whoever else has a stake there. The detail keeps what fits and
+ * counts the rest: a long claim must never stop the answer.
+ */
 static int
 commit_claims(struct ctx *c, const char *object, struct tam_err *err)
 {
-	char detail[sizeof(((struct store_audit_row *)0)->detail)];
-	size_t len = 0, shown = 0;
+	char detail[sizeof(((struct store_audit_row *)0)->detail)], one[4 * TAM_SDNAME_MAX + 4 * TAM_SPID_MAX + 32];
+	size_t len = 0, shown = 0, unstaked = 0;
 	bool staked;
-	int rc;
+	int rc, n;
 
 	detail[0] = '\0';
 	for (size_t i = 0; i < c->n_claims && i < sizeof(c->claims) / sizeof(c->claims[0]); i++) {
-		if ((rc = store_sd_stake_has(c->st, c->dev.id, c->claims[i].spid, &staked,
-		    err)) != TAM_OK)
+		if ((rc = store_sd_stake_has(c->st, c->dev.id, c->claims[i].sdname,
+		    c->claims[i].spid, &staked, err)) != TAM_OK)
 			return rc;
 		if (staked)
 			continue;
-		len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%ssdname=%s spid=%s",
-		    shown++ ? " " : "", c->claims[i].sdname, c->claims[i].spid);
-		if (len >= sizeof(detail))
-			return tam_err_set(err, TAM_EINVAL, "SD claims do not fit an audit record");
+		unstaked++;
+		n = claim_field(&c->claims[i], one, sizeof(one));
+		if (n < 0 || len + (size_t)n + 2 + 16 >= sizeof(detail))
+			continue;
+		len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%s", shown++ ? " " : "",
+		    one);
 	}
-	if (shown == 0)
+	if (unstaked == 0)
 		return TAM_OK;
-	if (c->n_claims > shown)
-		snprintf(detail + len, sizeof(detail) - len, " more=%zu", c->n_claims - shown);
+	unstaked += c->n_claims - (c->n_claims < sizeof(c->claims) / sizeof(c->claims[0]) ?
+	    c->n_claims : sizeof(c->claims) / sizeof(c->claims[0]));
+	if (unstaked > shown)
+		snprintf(detail + len, sizeof(detail) - len, "%smore=%zu", shown ? " " : "",
+		    unstaked - shown);
 	/* The device said it: the claim is its own, not the TAM's. */
 	return store_audit(c->st, object, "device.sd_claimed", object, detail, err);
 }

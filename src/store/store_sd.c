@@ -33,13 +33,18 @@ static const char SQL_UNASSIGN_SP[] =
     " AND ta_id IN (SELECT id FROM tas WHERE sp_id = ?2)";
 
 static const char SQL_STAKE_ADD[] =
-    "INSERT INTO sd_stakes (device_id, sp_id, created) VALUES (?1, ?2, ?3)"
-    " ON CONFLICT (device_id, sp_id) DO NOTHING";
-static const char SQL_STAKE_DROP[] =
-    "DELETE FROM sd_stakes WHERE device_id = ?1 AND sp_id = (SELECT id FROM sps WHERE spid = ?2)";
+    "INSERT INTO sd_stakes (device_id, sdname, sp_id, created) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (device_id, sdname) DO UPDATE SET sp_id = excluded.sp_id,"
+    " created = excluded.created";
+static const char SQL_STAKE_RENAME[] =
+    "UPDATE sd_stakes SET sdname = ?3 WHERE device_id = ?1 AND sdname = ?2";
+static const char SQL_STAKES_PRUNE[] =
+    "DELETE FROM sd_stakes WHERE device_id = ?1 AND NOT EXISTS (SELECT 1 FROM device_sds o"
+    " JOIN sps s ON s.spid = o.spid WHERE o.device_id = ?1 AND o.sdname = sd_stakes.sdname"
+    " AND s.id = sd_stakes.sp_id)";
 static const char SQL_STAKE_HAS[] =
     "SELECT 1 FROM sd_stakes k JOIN sps s ON s.id = k.sp_id"
-    " WHERE k.device_id = ?1 AND s.spid = ?2";
+    " WHERE k.device_id = ?1 AND k.sdname = ?2 AND s.spid = ?3";
 
 static const char *const actions[] = {
 	[STORE_SD_RENEW_AIK] = "renew_aik",
@@ -115,29 +120,37 @@ store_unassign_sp(struct store *st, int64_t device_id, int64_t sp_id, struct tam
 }
 
 int
-store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, int64_t now,
-    struct tam_err *err)
+store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, const char *sdname,
+    int64_t now, struct tam_err *err)
 {
-	return store_run(st, SQL_STAKE_ADD, STORE_PARAMS(STORE_INT64(device_id),
+	return store_run(st, SQL_STAKE_ADD, STORE_PARAMS(STORE_INT64(device_id), STORE_TEXT(sdname),
 	    STORE_INT64(sp_id), STORE_INT64(now)), "SD stake", err);
 }
 
 int
-store_sd_stake_drop(struct store *st, int64_t device_id, const char *spid, struct tam_err *err)
+store_sd_stake_rename(struct store *st, int64_t device_id, const char *sdname,
+    const char *new_sdname, struct tam_err *err)
 {
-	return store_run(st, SQL_STAKE_DROP, STORE_PARAMS(STORE_INT64(device_id),
-	    STORE_TEXT(spid)), "SD stake", err);
+	return store_run(st, SQL_STAKE_RENAME, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_TEXT(sdname), STORE_TEXT(new_sdname)), "SD stake", err);
 }
 
 int
-store_sd_stake_has(struct store *st, int64_t device_id, const char *spid, bool *out,
-    struct tam_err *err)
+store_sd_stakes_prune(struct store *st, int64_t device_id, struct tam_err *err)
+{
+	return store_run(st, SQL_STAKES_PRUNE, STORE_PARAMS(STORE_INT64(device_id)), "SD stakes",
+	    err);
+}
+
+int
+store_sd_stake_has(struct store *st, int64_t device_id, const char *sdname, const char *spid,
+    bool *out, struct tam_err *err)
 {
 	int rc;
 
 	*out = false;
-	rc = store_get(st, SQL_STAKE_HAS, STORE_PARAMS(STORE_INT64(device_id), STORE_TEXT(spid)),
-	    "SD stake", NULL, NULL, err);
+	rc = store_get(st, SQL_STAKE_HAS, STORE_PARAMS(STORE_INT64(device_id), STORE_TEXT(sdname),
+	    STORE_TEXT(spid)), "SD stake", NULL, NULL, err);
 	if (rc == TAM_OK)
 		*out = true;
 	return rc == TAM_ENOTFOUND ? TAM_OK : rc;

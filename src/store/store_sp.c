@@ -183,7 +183,8 @@ store_sps_free(struct store_sp *sps, size_t n)
 }
 
 static const char SQL_SP_USAGE[] =
-    "SELECT COALESCE(SUM(v.size), 0), COUNT(v.id) FROM tas t JOIN ta_versions v ON v.ta_id = t.id"
+    "SELECT COALESCE(SUM(v.size + COALESCE(v.pdata_size, 0)), 0), COUNT(v.id)"
+    " FROM tas t JOIN ta_versions v ON v.ta_id = t.id"
     " WHERE t.sp_id = ?1";
 
 static int

@@ -438,3 +438,53 @@ tam_list_has(const char *list, const char *item)
 	}
 	return false;
 }
+
+static bool
+field_bare(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '.' || c == '_' || c == ':' || c == '/' || c == '@' || c == '-';
+}
+
+int
+tam_field_value(const char *v, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	bool bare = v[0] != '\0';
+	size_t n = 0;
+
+	for (const char *p = v; *p != '\0' && bare; p++)
+		bare = field_bare((unsigned char)*p);
+	if (bare) {
+		n = strlen(v);
+		if (n >= size)
+			goto full;
+		memcpy(out, v, n + 1);
+		return (int)n;
+	}
+	if (size < 3)
+		goto full;
+	out[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (n + 5 >= size)
+			goto full;
+		if (*p == '"' || *p == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)*p;
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 0xf];
+		} else {
+			out[n++] = (char)*p;
+		}
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return (int)n;
+full:
+	if (size > 0)
+		out[0] = '\0';
+	return -1;
+}

@@ -155,12 +155,48 @@ test_byte_quota(void **state)
 	assert_int_equal(upload(sp2, "sp2", TA2, "1.1", big, false, why, sizeof(why)), 201);
 }
 
+/* Personalization data is the SP's storage too. */
+static void
+test_pdata_counts(void **state)
+{
+	static char data[4096];
+	struct e2e_resp r = { 0 };
+	char quota[32];
+	long long used = e2e_db_scalar(&env, "SELECT sum(v.size + coalesce(v.pdata_size, 0))"
+	    " FROM ta_versions v JOIN tas t ON t.id = v.ta_id JOIN sps s ON s.id = t.sp_id"
+	    " WHERE s.spid = 'sp1'");
+
+	(void)state;
+	memset(data, 'p', sizeof(data));
+	snprintf(quota, sizeof(quota), "%lld", used + 1000);
+	restart(quota, "0");
+	assert_int_equal(e2e_api(&env, &(struct e2e_req){ .method = "PUT",
+	    .path = "/api/v1/tas/" E2E_TAID "/versions/2.0/pdata", .token = sp1,
+	    .content_type = "application/octet-stream", .body = data, .len = sizeof(data) }, &r), 0);
+	assert_int_equal(r.status, 507);
+	assert_string_equal(json_string_value(json_object_get(r.json, "code")),
+	    "tam.upload.quota_exceeded");
+	e2e_resp_clear(&r);
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM ta_versions WHERE pdata_size"
+	    " IS NOT NULL"), 0);
+	/* what fits is stored, and counted */
+	assert_int_equal(e2e_api(&env, &(struct e2e_req){ .method = "PUT",
+	    .path = "/api/v1/tas/" E2E_TAID "/versions/2.0/pdata", .token = sp1,
+	    .content_type = "application/octet-stream", .body = data, .len = 900 }, &r), 0);
+	assert_true(r.status == 200 || r.status == 201 || r.status == 204);
+	e2e_resp_clear(&r);
+	bundle("sp1", 200, 41, data, sizeof(data));
+	assert_int_equal(upload(sp1, "sp1", E2E_TAID, "2.1", data, false, quota, sizeof(quota)),
+	    507);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_quota),
 		cmocka_unit_test(test_byte_quota),
+		cmocka_unit_test(test_pdata_counts),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

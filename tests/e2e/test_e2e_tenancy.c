@@ -16,6 +16,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include "e2e.h"
 
@@ -186,12 +189,149 @@ test_created_sd_is_a_stake(void **state)
 	mock_tee_close(mt);
 }
 
+/*
+ * The stake is the SD the TAM made, not any SD of the SP: once the TAM has
+ * deleted its own, an SD the device claims for the same SP keeps nothing.
+ */
+static void
+test_claim_does_not_keep_stake(void **state)
+{
+	struct mock_tee *mt = NULL;
+	char did[TAM_DID_HEX], sql[300];
+
+	(void)state;
+	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt), 0);
+	did_hex(mt, did);
+	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID), 0);
+	session(mt, "GetDeviceStateRequest CreateSDRequest InstallTARequest", NULL);
+	/* beside the TAM's own SD, the device claims another for the same SP */
+	assert_int_equal(mock_tee_claim_sd(mt, "zz.claimed", E2E_SPID), 0);
+	session(mt, "GetDeviceStateRequest UpdateSDRequest", "pass ERR_TAM_NOT_AUTHORIZED");
+	/* audited although the SP has a stake there */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = 'device.sd_claimed'"
+	    " AND actor = 'device:%s' AND detail = 'sdname=zz.claimed spid=" E2E_SPID "'", did);
+	assert_int_equal(e2e_db_scalar(&env, sql), 1);
+	assert_int_equal(e2e_ctl(&env, "unassign tee1 " E2E_TAID), 0);
+	session(mt, "GetDeviceStateRequest DeleteTARequest DeleteSDRequest DeleteSDRequest",
+	    "pass pass pass ERR_TAM_NOT_AUTHORIZED");
+	assert_true(mock_tee_has_sd(mt, "zz.claimed"));
+	/* the TAM's SD is gone, and the stake with it */
+	assert_false(sp_sees(did));
+	sp_bulk_assign();
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM assignments a JOIN devices d"
+	    " ON d.id = a.device_id WHERE hex(d.did) = upper('%s')", did);
+	assert_int_equal(e2e_db_scalar(&env, sql), 0);
+	mock_tee_close(mt);
+}
+
+/*
+ * Claims are the device's words: long ones are counted, not allowed to stop
+ * its answers, and a name cannot forge fields of the audit row.
+ */
+static void
+test_claims_long_and_hostile(void **state)
+{
+	struct mock_session_result res;
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = NULL;
+	char name[64], spid[64], did[TAM_DID_HEX], sql[400];
+
+	(void)state;
+	assert_int_equal(e2e_mock(&env, env.pki, "tee3", "tee3", false, &mt), 0);
+	did_hex(mt, did);
+	assert_int_equal(mock_tee_claim_sd(mt, "x spid=sp2 sdname=\"y\"", "sp2"), 0);
+	for (int i = 0; i < 9; i++) {
+		memset(name, 'a' + i, 63);
+		name[63] = '\0';
+		memset(spid, 'k' + i, 63);
+		spid[63] = '\0';
+		assert_int_equal(mock_tee_claim_sd(mt, name, spid), 0);
+	}
+	/* registered and answered (it refuses to delete its lies): ten claims in one row */
+	assert_int_equal(mock_tee_run_session(mt, env.url, &res, &err), 0);
+	assert_int_equal(res.final_status, 204);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = 'device.sd_claimed'"
+	    " AND actor = 'device:%s' AND detail LIKE 'sdname=\"x spid=sp2 sdname=\\\"y\\\"\""
+	    " spid=sp2 sdname=aaa%%' AND detail LIKE '%% more=_'", did);
+	assert_int_equal(e2e_db_scalar(&env, sql), 1);
+	mock_tee_close(mt);
+}
+
+struct locker {
+	char did[TAM_DID_HEX];
+	int rc;
+};
+
+/* An operator's decommission that holds the write lock for a while, as a slow writer would. */
+static void *
+decommission_slowly(void *arg)
+{
+	struct locker *l = arg;
+	sqlite3 *db = NULL;
+	char sql[300];
+
+	snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; UPDATE devices SET state = 'decommissioned'"
+	    " WHERE hex(did) = upper('%s');", l->did);
+	l->rc = sqlite3_open(env.db, &db) == SQLITE_OK && sqlite3_busy_timeout(db, 5000) ==
+	    SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	usleep(1500 * 1000);
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		l->rc = -1;
+	sqlite3_close(db);
+	return NULL;
+}
+
+/*
+ * A device decommissioned while the TAM works on its answer gets nothing
+ * more: the commit sees the change and refuses, no request is recorded.
+ */
+static void
+test_decommission_during_answer(void **state)
+{
+	struct mock_http_resp r = { 0 };
+	struct tam_err err = { 0 };
+	struct mock_tee *mt = NULL;
+	struct locker l = { .rc = -1 };
+	char *out = NULL, sql[300];
+	size_t len = 0;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(e2e_pki_issue(&env, "tee", "tee5"), 0);
+	assert_int_equal(e2e_mock(&env, env.pki, "tee5", "tee5", false, &mt), 0);
+	did_hex(mt, l.did);
+	session(mt, "GetDeviceStateRequest", NULL);
+	assert_int_equal(e2e_ctl(&env, "assign %s " E2E_TAID, l.did), 0);
+	assert_int_equal(mock_http_post(env.url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE,
+	    (const uint8_t *)"", 0, &r, &err), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(mock_tee_process(mt, (const uint8_t *)r.body, r.len, &out, &len, &err), 0);
+	mock_http_resp_clear(&r);
+	assert_int_equal(pthread_create(&t, NULL, decommission_slowly, &l), 0);
+	usleep(400 * 1000);
+	assert_int_equal(mock_http_post(env.url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE,
+	    (const uint8_t *)out, len, &r, &err), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(l.rc, 0);
+	assert_int_equal(r.status, 403);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM requests q JOIN devices d ON d.id ="
+	    " q.device_id WHERE hex(d.did) = upper('%s') AND q.op <> 'none'", l.did);
+	assert_int_equal(e2e_db_scalar(&env, sql), 0);
+	assert_false(mock_tee_has_ta(mt, E2E_TAID));
+	free(out);
+	mock_http_resp_clear(&r);
+	mock_tee_close(mt);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_claimed_sd_grants_nothing),
 		cmocka_unit_test(test_created_sd_is_a_stake),
+		cmocka_unit_test(test_claim_does_not_keep_stake),
+		cmocka_unit_test(test_claims_long_and_hostile),
+		cmocka_unit_test(test_decommission_during_answer),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

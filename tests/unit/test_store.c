@@ -369,11 +369,13 @@ test_migrate_stakes(void **state)
 	    " 't2', 1);"
 	    "INSERT INTO device_sds (device_id, sdname, spid) VALUES (1, 'a.sd', 'sp.a'),"
 	    " (2, 'b.sd', 'sp.b'), (2, 'a.sd', 'sp.a');"
-	    "INSERT INTO sessions (id, tid, device_id, created) VALUES (1, 's1', 1, 1), (2, 's2', 2, 1);"
-	    "INSERT INTO requests (rid, session_id, device_id, response, op, sp_id, spid, sdname,"
-	    " created, expires, answered) VALUES"
-	    " ('r1', 1, 1, 'CreateSDResponse', 'CreateSD', 1, 'sp.a', 'a.sd', 1, 9, 2),"
-	    " ('r2', 2, 2, 'CreateSDResponse', 'CreateSD', 2, 'sp.b', 'b.sd', 1, 9, NULL);"
+	    "INSERT INTO device_sds (device_id, sdname, spid) VALUES (2, 'r.sd', 'sp.b');"
+	    /* the audit of our passes: a.sd made on 1; r.sd renamed on 2; b.sd never confirmed */
+	    "INSERT INTO audit (at, actor, action, object, detail) SELECT 1, 'tamd', 'sd.create',"
+	    " 'device:' || lower(hex(did)), 'sdname=a.sd spid=sp.a' FROM devices WHERE id = 1;"
+	    "INSERT INTO audit (at, actor, action, object, detail) SELECT 1, 'tamd', 'sd.update',"
+	    " 'device:' || lower(hex(did)), 'sdname=old.sd spid=sp.b newsdname=r.sd spcert=kept"
+	    " renewteespaik=false' FROM devices WHERE id = 2;"
 	    "INSERT INTO tas (id, sp_id, taid, name, created) VALUES (1, 1, 'ta.a', 'a', 1),"
 	    " (2, 1, 'lib.a', 'l', 1), (3, 2, 'lib.b', 'l', 1);"
 	    "INSERT INTO ta_versions (id, ta_id, version, version_key, digest, size, enc_key, enc_iv,"
@@ -384,12 +386,14 @@ test_migrate_stakes(void **state)
 	sqlite3_close(h);
 	assert_int_equal(store_open(path, 0, &st, NULL), TAM_OK);
 	assert_int_equal(store_schema_version(st), store_schema_latest());
-	/* our answered CreateSD: a stake; an unanswered one, or a mere listing: none */
-	assert_int_equal(store_sd_stake_has(st, 1, "sp.a", &has, NULL), TAM_OK);
+	/* an SD our confirmed CreateSD made, or our UpdateSD renamed: a stake; a listing: none */
+	assert_int_equal(store_sd_stake_has(st, 1, "a.sd", "sp.a", &has, NULL), TAM_OK);
 	assert_true(has);
-	assert_int_equal(store_sd_stake_has(st, 2, "sp.b", &has, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_has(st, 2, "r.sd", "sp.b", &has, NULL), TAM_OK);
+	assert_true(has);
+	assert_int_equal(store_sd_stake_has(st, 2, "b.sd", "sp.b", &has, NULL), TAM_OK);
 	assert_false(has);
-	assert_int_equal(store_sd_stake_has(st, 2, "sp.a", &has, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_has(st, 2, "a.sd", "sp.a", &has, NULL), TAM_OK);
 	assert_false(has);
 	store_close(st);
 	raw_text(path, "SELECT group_concat(needs_ta_id) FROM ta_version_requires", text,
@@ -1995,8 +1999,12 @@ test_device_scope(void **state)
 	obs.sds = sd;
 	obs.n_sds = 2;
 	assert_int_equal(store_device_state_set(st, d2, &obs, NULL), TAM_OK);
-	assert_int_equal(store_sd_stake_add(st, d4, spx, 1, NULL), TAM_OK);
-	assert_int_equal(store_sd_stake_add(st, d4, spx, 2, NULL), TAM_OK);
+	obs.sds = &sd[1];
+	obs.n_sds = 1;
+	assert_int_equal(store_device_state_set(st, d4, &obs, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_add(st, d4, spx, "sd.x", 1, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_add(st, d4, spx, "sd.x", 2, NULL), TAM_OK);
+	assert_int_equal(store_sd_stakes_prune(st, d4, NULL), TAM_OK);
 
 	assert_int_equal(store_device_page(st, spx, &pg, &ds, &n, NULL), TAM_OK);
 	assert_int_equal(n, 3);
@@ -2033,8 +2041,10 @@ test_device_scope(void **state)
 	assert_int_equal(ids[1], d3);
 	assert_int_equal(ids[2], d4);
 	free(ids);
-	/* the TAM deleted x's last SD on d4: the stake ends with it */
-	assert_int_equal(store_sd_stake_drop(st, d4, "sp.x", NULL), TAM_OK);
+	/* x's SD left d4: the stake ends with it */
+	obs.n_sds = 0;
+	assert_int_equal(store_device_state_set(st, d4, &obs, NULL), TAM_OK);
+	assert_int_equal(store_sd_stakes_prune(st, d4, NULL), TAM_OK);
 	assert_int_equal(store_device_visible(st, d4, spx, &vis, NULL), TAM_OK);
 	assert_false(vis);
 	assert_int_equal(store_device_set_state(st, d3, "decommissioned", NULL), TAM_OK);
