@@ -53,6 +53,7 @@ struct request {
 	struct timespec start;
 	const struct http_route *route;  /* the route serving it */
 	char id[HTTP_REQUEST_ID_MAX];
+	char peer[TAM_LOG_PEER_MAX];  /* client address, for every line logged while serving it */
 	/* {name} segments of the route and what they matched (pointers into path). */
 	size_t n_params;
 	const char *pname[HTTP_MAX_PARAMS];
@@ -483,8 +484,8 @@ answer(struct http_server *s, struct MHD_Connection *conn, const char *url, stru
 
 	if (rc != TAM_OK) {
 		status = http_status_for(rc);
-		log_warn("event=http.reject listener=%s request_id=%s path=%s status=%u error=%s "
-		    "detail=\"%s\" ms=%ld", s->cfg.name, rq->id, url, status, tam_err_name(rc),
+		log_warn("event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" "
+		    "ms=%ld", s->cfg.name, url, status, tam_err_name(rc),
 		    err->msg, elapsed_ms(&rq->start));
 		http_answer_clear(ans);
 		return queue_problem(conn, rq, status, rc, err->msg[0] ? err->msg : tam_err_name(rc));
@@ -500,8 +501,8 @@ answer(struct http_server *s, struct MHD_Connection *conn, const char *url, stru
 		    rt->media_type != NULL ? rt->media_type : "application/json";
 	}
 	out = ans->reader.read != NULL ? (size_t)ans->reader.size : ans->len;
-	log_debug("event=http.answer listener=%s request_id=%s path=%s status=%u bytes_in=%zu "
-	    "bytes_out=%zu ms=%ld", s->cfg.name, rq->id, url, status, bytes_in, out,
+	log_debug("event=http.answer listener=%s path=%s status=%u bytes_in=%zu bytes_out=%zu "
+	    "ms=%ld", s->cfg.name, url, status, bytes_in, out,
 	    elapsed_ms(&rq->start));
 	return send_answer(conn, rq, status, ctype, ans);
 }
@@ -522,15 +523,15 @@ finish(struct http_server *s, struct MHD_Connection *conn, const char *url, cons
 		return answer(s, conn, url, rq, rc, &ans, &err, (size_t)rq->upload_bytes);
 	}
 	if (rq->too_large) {
-		log_warn("event=http.reject listener=%s request_id=%s status=413 limit=%zu", s->cfg.name,
-		    rq->id, atomic_load(&s->max_body));
+		log_warn("event=http.reject listener=%s status=413 limit=%zu", s->cfg.name,
+		    atomic_load(&s->max_body));
 		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
 	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (rt->media_type != NULL && rq->body.len > 0 && !http_content_type_is(ctype, rt->media_type)) {
-		log_warn("event=http.reject listener=%s request_id=%s status=415 content_type=\"%.64s\"",
-		    s->cfg.name, rq->id, ctype ? ctype : "");
+		log_warn("event=http.reject listener=%s status=415 content_type=%.64s",
+		    s->cfg.name, ctype ? ctype : "");
 		return queue_problem_fmt(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
 		    "Content-Type must be %s", rt->media_type);
 	}
@@ -695,9 +696,9 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 	const char *v;
 	int rc;
 
-	request_id(conn, rq->id);
 	if (s->cfg.client_trust != NULL && check_client_cert(s, conn, &err) != TAM_OK) {
-		log_warn("event=http.reject request_id=%s status=403 detail=\"%s\"", rq->id, err.msg);
+		log_warn("event=http.reject listener=%s status=403 detail=\"%s\"", s->cfg.name,
+		    err.msg);
 		return queue_problem(conn, rq, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
 	}
 	if (route_for(s->cfg.routes, s->cfg.n_routes, url, method, rq, allow, sizeof(allow)) != 0) {
@@ -726,7 +727,8 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 		return answer(s, conn, url, rq, ans.status != 0 ? TAM_OK : rc, &ans, &err, 0);
 	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
-		log_warn("event=http.reject request_id=%s status=413 content_length=%.32s", rq->id, v);
+		log_warn("event=http.reject listener=%s status=413 content_length=%.32s", s->cfg.name,
+		    v);
 		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
@@ -734,22 +736,9 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+serve(struct http_server *s, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *upload_data, size_t *upload_data_size, struct request *rq)
 {
-	struct http_server *s = cls;
-	struct request *rq = *con_cls;
-
-	(void)version;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &rq->start);
-		*con_cls = rq;
-		atomic_fetch_add(&s->active, 1);
-		return on_headers(s, conn, url, method, rq);
-	}
 	if (*upload_data_size > 0) {
 		if (rq->route->upload != NULL) {
 			if (!rq->upload_stopped && rq->route->upload->data(rq->upload,
@@ -772,6 +761,36 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return finish(s, conn, url, method, rq);
 }
 
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct request *rq = *con_cls;
+	struct http_request req = { conn, method, url, NULL, NULL };
+	enum MHD_Result r;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		if (http_request_peer(&req, rq->peer, sizeof(rq->peer)) != 0)
+			snprintf(rq->peer, sizeof(rq->peer), "unknown");
+		request_id(conn, rq->id);
+		*con_cls = rq;
+		atomic_fetch_add(&s->active, 1);
+		tam_log_scope_set(rq->peer, rq->id);
+		r = on_headers(s, conn, url, method, rq);
+	} else {
+		tam_log_scope_set(rq->peer, rq->id);
+		r = serve(s, conn, url, method, upload_data, upload_data_size, rq);
+	}
+	tam_log_scope_clear();
+	return r;
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -782,9 +801,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (rq == NULL)
 		return;
+	tam_log_scope_set(rq->peer, rq->id);
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->upload_begun)
-		log_warn("event=http.abort listener=%s request_id=%s bytes_in=%llu", s->cfg.name,
-		    rq->id, (unsigned long long)rq->upload_bytes);
+		log_warn("event=http.abort listener=%s bytes_in=%llu", s->cfg.name,
+		    (unsigned long long)rq->upload_bytes);
 	if (rq->upload_begun)
 		rq->route->upload->free(rq->upload);
 	atomic_fetch_sub(&s->active, 1);
@@ -792,6 +812,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(rq->path);
 	free(rq);
 	*con_cls = NULL;
+	tam_log_scope_clear();
 }
 
 static void

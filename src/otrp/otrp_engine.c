@@ -1758,7 +1758,7 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		goto out;
 	did_short(c->dev.did, didhex);
 	if (c->renewed)
-		log_info("event=otrp.cert_renewed device=%s %s", didhex, c->audit_detail);
+		log_info("event=otrp.cert_renewed device=%s detail=\"%s\"", didhex, c->audit_detail);
 	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
 	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
 	    c->new_device, tam_op_kind_name(c->op.kind));
