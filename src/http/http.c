@@ -31,6 +31,7 @@
 #include "tam/otrp.h"
 
 #define HTTP_REQUEST_ID_MAX 40
+#define HTTP_MAX_HEADERS 100          /* header fields of one request; more answer 431 */
 
 struct http_server {
 	struct http_cfg cfg;          /* cfg.routes points at routes */
@@ -683,10 +684,87 @@ out:
 	return rc;
 }
 
+/* Header fields as MHD parsed them, in order, for headers_intact. */
+struct header_fields {
+	const char *key[HTTP_MAX_HEADERS];
+	const char *value[HTTP_MAX_HEADERS];
+	size_t n;                     /* fields seen, also past HTTP_MAX_HEADERS */
+};
+
+static enum MHD_Result
+header_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	struct header_fields *h = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value_size;
+	if (h->n < HTTP_MAX_HEADERS) {
+		h->key[h->n] = key;
+		h->value[h->n] = value != NULL ? value : "";
+	}
+	h->n++;
+	return MHD_YES;
+}
+
+/* Bytes [p, q) hold only what may separate two parsed strings; at most max NULs. */
+static bool
+gap_ok(const char *p, const char *q, const char *allowed, size_t max_nul)
+{
+	size_t nul = 0;
+
+	for (; p < q; p++) {
+		if (*p == '\0')
+			nul++;
+		else if (strchr(allowed, *p) == NULL)
+			return false;
+	}
+	return nul <= max_nul;
+}
+
+/*
+ * RFC 9110 5.5: a NUL inside a field value must be refused. MHD 0.9.75 cuts
+ * the value at the NUL and says nothing, so the client would mean one value
+ * and we would act on another. What it cut stays in its header block, which
+ * it parses in place (line ends become NULs): between the end of each parsed
+ * value and the next field only the NULs of one line end may remain (two of
+ * them at the end of the block, the empty line), between a name and its
+ * value only the colon and blanks. A block that is not laid out so (a folded
+ * line, another MHD) is refused too: it cannot be checked.
+ */
+static int
+headers_intact(struct MHD_Connection *conn, const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct header_fields h = { .n = 0 };
+	const char *at, *end;
+
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_collect, &h);
+	if (h.n > HTTP_MAX_HEADERS)
+		return TAM_ETOO_LARGE;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (h.n == 0 || ci == NULL)
+		return h.n == 0 ? TAM_OK : TAM_EMALFORMED;
+	end = method + ci->header_size;
+	if (version <= method || version >= end)
+		return TAM_EMALFORMED;
+	at = version + strlen(version);
+	for (size_t i = 0; i < h.n; i++) {
+		if (h.key[i] < at || h.key[i] >= end || !gap_ok(at, h.key[i], "", 2))
+			return TAM_EMALFORMED;
+		at = h.key[i] + strlen(h.key[i]);
+		if (h.value[i] < at || h.value[i] >= end || !gap_ok(at, h.value[i], ": \t", 1))
+			return TAM_EMALFORMED;
+		at = h.value[i] + strlen(h.value[i]);
+	}
+	return at <= end && gap_ok(at, end, "", 4) ? TAM_OK : TAM_EMALFORMED;
+}
+
 /* First call, headers only: check the client, the route and the request's framing. */
 static enum MHD_Result
 on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
-    const char *method, struct request *rq)
+    const char *method, const char *version, struct request *rq)
 {
 	struct http_request req = { conn, method, url, rq, NULL };
 	struct http_answer ans = { 0 };
@@ -696,6 +774,15 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 	const char *v;
 	int rc;
 
+	if ((rc = headers_intact(conn, method, version)) != TAM_OK) {
+		log_warn("event=http.reject listener=%s status=%u detail=\"header block refused\"",
+		    s->cfg.name, rc == TAM_ETOO_LARGE ? 431u : 400u);
+		if (rc == TAM_ETOO_LARGE)
+			return queue_problem_fmt(conn, rq, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, rc,
+			    "more than %d header fields", HTTP_MAX_HEADERS);
+		return queue_problem(conn, rq, MHD_HTTP_BAD_REQUEST, rc, "a header field holds a NUL "
+		    "byte or is folded (RFC 9110 section 5.5, RFC 9112 section 5.2)");
+	}
 	if (s->cfg.client_trust != NULL && check_client_cert(s, conn, &err) != TAM_OK) {
 		log_warn("event=http.reject listener=%s status=403 detail=\"%s\"", s->cfg.name,
 		    err.msg);
@@ -770,7 +857,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct http_request req = { conn, method, url, NULL, NULL };
 	enum MHD_Result r;
 
-	(void)version;
 	if (rq == NULL) {
 		rq = calloc(1, sizeof(*rq));
 		if (rq == NULL)
@@ -782,7 +868,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*con_cls = rq;
 		atomic_fetch_add(&s->active, 1);
 		tam_log_scope_set(rq->peer, rq->id);
-		r = on_headers(s, conn, url, method, rq);
+		r = on_headers(s, conn, url, method, version, rq);
 	} else {
 		tam_log_scope_set(rq->peer, rq->id);
 		r = serve(s, conn, url, method, upload_data, upload_data_size, rq);

@@ -222,6 +222,53 @@ test_malformed_and_truncated(void **state)
 	free(ans);
 }
 
+/* A NUL inside a header value is refused on both listeners (RFC 9110 5.5), not cut short. */
+static void
+test_nul_in_header(void **state)
+{
+	static const char otrp[] = "POST /tam HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+	    "Content-Type: application/otrp+json\r\nX-Note: a\0b\r\nContent-Length: 0\r\n\r\n";
+	static const char api[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\nUser-Agent: probe\0level=error\r\n\r\n";
+	static const char clean[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n\r\n";
+	/* a NUL in a name, one just before the line end, a folded line: none can be read as sent */
+#define RAW(text) { text, sizeof(text) - 1 }
+	static const struct { const char *text; size_t len; } more[] = {
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-N\0te: a\r\nConnection: close\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\0\r\nConnection: close\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Note: \0\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\r\n b\r\nConnection: close\r\n\r\n"),
+	};
+#undef RAW
+	char resp[4096], many[8192];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		assert_int_equal(e2e_raw(env.api_url, more[i].text, more[i].len, resp, sizeof(resp)), 0);
+		if (strncmp(resp, "HTTP/1.1 400", 12) != 0)
+			fail_msg("case %zu: %.40s", i, resp);
+	}
+	/* more header fields than anyone needs */
+	n = (size_t)snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n");
+	for (int i = 0; i < 120; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "X-%d: v\r\n", i);
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "\r\n");
+	assert_int_equal(e2e_raw(env.api_url, many, n, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 431", 12), 0);
+	assert_int_equal(e2e_raw(env.url, otrp, sizeof(otrp) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 400", 12), 0);
+	assert_non_null(strstr(resp, "NUL byte"));
+	assert_int_equal(e2e_raw(env.api_url, api, sizeof(api) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 400", 12), 0);
+	assert_non_null(strstr(resp, "NUL byte"));
+	/* and the daemon keeps serving */
+	assert_int_equal(e2e_raw(env.api_url, clean, sizeof(clean) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 200", 12), 0);
+}
+
 /* ---- the log ---- */
 
 /*
@@ -749,6 +796,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_rules),
 		cmocka_unit_test(test_malformed_and_truncated),
+		cmocka_unit_test(test_nul_in_header),
 		cmocka_unit_test(test_log_injection),
 		cmocka_unit_test(test_untrusted_ca),
 		cmocka_unit_test(test_other_role_is_no_tee),
