@@ -298,17 +298,27 @@ decode_broker_error(struct otrp_response *r, const char *name, const json_t *v,
 {
 	const json_t *code;
 
+	char word[16], text[TAM_ERR_MSG_MAX];
+
 	r->msg = OTRP_MSG_BROKER_ERROR;
 	if (!json_is_object(v))
 		return tam_err_set(err, TAM_EMALFORMED, "%s must be an object", name);
 	if (strcmp(name, "status") == 0) {
-		/* -02 form: {"status":{"result":"fail","error-code":...}} */
+		/* -02 form: {"status":{"result":"fail","error-code":...,"error-message":...}} */
 		code = json_object_get(v, "error-code");
+		if (opt_str(v, "result", word, sizeof(word), err) != TAM_OK ||
+		    opt_str(v, "error-message", text, sizeof(text), err) != TAM_OK)
+			return err ? err->code : TAM_EMALFORMED;
+		if (word[0] != '\0' && strcmp(word, "fail") != 0)
+			return tam_err_set(err, TAM_EMALFORMED, "a broker's status result must be \"fail\"");
 	} else {
 		code = json_object_get(v, "errcode");
-		if (broker_id(v, "rid", r->rid, sizeof(r->rid), err) != TAM_OK ||
+		if (opt_str(v, "ver", word, sizeof(word), err) != TAM_OK ||
+		    broker_id(v, "rid", r->rid, sizeof(r->rid), err) != TAM_OK ||
 		    broker_id(v, "tid", r->tid, sizeof(r->tid), err) != TAM_OK)
 			return err ? err->code : TAM_EMALFORMED;
+		if (word[0] != '\0' && strcmp(word, OTRP_VERSION) != 0)
+			return tam_err_set(err, TAM_EVERSION, "unsupported OTrP version \"%s\"", word);
 	}
 	if (code == NULL || copy_str(code, "broker error code", r->broker_error,
 	    sizeof(r->broker_error), err) != TAM_OK)

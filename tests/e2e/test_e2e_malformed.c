@@ -79,6 +79,7 @@ struct answer {
 	const char *sealed_member;    /* "content" or "edsi" */
 	json_t *protected_extra;      /* the TEE's protected header less alg */
 	const char *alg;              /* borrowed from protected_extra's original */
+	const char *const *may_be_empty;  /* paths whose "" is a value (NULL-terminated), or NULL */
 	int tried;                    /* variants posted */
 	int failed;                   /* of them, answered otherwise (each printed) */
 };
@@ -211,14 +212,19 @@ answer_build(const struct answer *a, enum layer layer)
 
 /* ---- variants ---- */
 
-/* Base64 or base64url of some length, and not a UUID (a TA id is a name, not an encoding). */
+/*
+ * Base64 or base64url of some length: both cases of letters, and not a UUID
+ * (a TA id is a name, ERR_TEE_BUSY a code, neither an encoding).
+ */
 static bool
 looks_encoded(const char *s)
 {
 	size_t n = strlen(s);
 
 	return n >= 16 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789+/=-_") == n && strspn(s, "0123456789abcdefABCDEF-") != n;
+	    "0123456789+/=-_") == n && strspn(s, "0123456789abcdefABCDEF-") != n &&
+	    strpbrk(s, "abcdefghijklmnopqrstuvwxyz") != NULL &&
+	    strpbrk(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL;
 }
 
 /* Malformed stand-ins for v (new references, NULL-terminated; names in what). */
@@ -286,6 +292,15 @@ expect_refused(struct answer *a, const char *body, const char *where, const char
 	a->tried++;
 }
 
+static bool
+listed(const char *const *list, const char *path)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], path) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Every member under node, at every depth, replaced in turn by each variant
  * and sent rebuilt from layer on; path names the member in failure messages.
@@ -316,6 +331,11 @@ walk(struct answer *a, enum layer layer, json_t *node, const char *path)
 		variants_of(old, vars, what);
 		for (size_t j = 0; vars[j] != NULL; j++) {
 			char *body;
+			if (json_is_string(vars[j]) && json_string_length(vars[j]) == 0 &&
+			    listed(a->may_be_empty, sub)) {
+				json_decref(vars[j]);
+				continue;
+			}
 			if (keys[i] != NULL)
 				assert_int_equal(json_object_set_new(node, keys[i], vars[j]), 0);
 			else
@@ -452,6 +472,53 @@ test_delete_ta_and_sd(void **state)
 	assert_int_equal(res.final_status, 204);
 }
 
+/*
+ * A broker error is not signed: its members are checked as they come, the
+ * -03 form's (where rid and tid may be "" when the broker has none) and the
+ * -02 form's. The genuine one then ends the session.
+ */
+static void
+test_broker_error(void **state)
+{
+	static const char *const may_be_empty[] = { ".OTrPBrokerError.rid",
+	    ".OTrPBrokerError.tid", NULL };
+	struct mock_http_resp r = { 0 };
+	struct answer a = { .name = "OTrPBrokerError", .may_be_empty = may_be_empty };
+	struct answer old = { .name = "status" };
+	json_t *tbs, *req;
+	char *msg;
+
+	(void)state;
+	assert_int_equal(e2e_post(&env, "", 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	req = json_loadb(r.body, r.len, 0, NULL);
+	tbs = b64_json(json_string_value(json_object_get(json_object_get(req,
+	    "GetDeviceStateRequest"), "payload")));
+	json_decref(req);
+	mock_http_resp_clear(&r);
+	req = json_object_get(tbs, "GetDeviceStateTBSRequest");
+	a.doc = json_pack("{s:{s:s,s:O,s:O,s:s}}", "OTrPBrokerError", "ver", "1.0", "rid",
+	    json_object_get(req, "rid"), "tid", json_object_get(req, "tid"), "errcode",
+	    "ERR_AGENT_TEE_BUSY");
+	old.doc = json_pack("{s:{s:s,s:s,s:s}}", "status", "result", "fail", "error-code",
+	    "ERR_AGENT_TEE_FAIL", "error-message", "the TEE did not answer");
+	json_decref(tbs);
+	walk(&a, OUTER, a.doc, "");
+	walk(&old, OUTER, old.doc, "");
+	print_message("broker errors: %d malformed variants, %d not refused\n", a.tried + old.tried,
+	    a.failed + old.failed);
+	assert_int_equal(a.failed + old.failed, 0);
+	msg = json_dumps(a.doc, JSON_COMPACT);
+	assert_int_equal(e2e_post(&env, msg, strlen(msg), &r), 0);
+	assert_int_equal(r.status, 204);
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions"
+	    " WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), 1);
+	mock_http_resp_clear(&r);
+	free(msg);
+	answer_close(&a);
+	answer_close(&old);
+}
+
 int
 main(void)
 {
@@ -460,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_update_ta),
 		cmocka_unit_test(test_update_sd),
 		cmocka_unit_test(test_delete_ta_and_sd),
+		cmocka_unit_test(test_broker_error),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

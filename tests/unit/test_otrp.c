@@ -294,6 +294,15 @@ test_broker_errors(void **state)
 	otrp_response_free(r);
 	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":5,\"errcode\":\"E\"}}",
 	    &r, NULL), TAM_EMALFORMED);
+	/* its version, and the -02 form's result and message, are checked too */
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":\"2.0\",\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EVERSION);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":1,\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"status\":{\"result\":\"pass\",\"error-code\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"status\":{\"error-code\":\"E\",\"error-message\":[]}}",
+	    &r, NULL), TAM_EMALFORMED);
 }
 
 static int
