@@ -63,8 +63,7 @@ api_audit_refusal(struct api_ctx *ctx, struct store *st, const struct http_reque
 		snprintf(detail + n, sizeof(detail) - (size_t)n, " not_audited_before=%u", dropped);
 	if (store_audit(st, actor != NULL ? actor : "anonymous", "api.refused",
 	    path[0] != '\0' ? path : "-", detail, &e) != TAM_OK)
-		log_warn("event=api.audit_failed request_id=%s detail=\"%s\"", http_request_id(req),
-		    e.msg);
+		log_warn("event=api.audit_failed detail=\"%s\"", e.msg);
 }
 
 void

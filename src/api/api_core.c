@@ -125,10 +125,10 @@ api_problem(struct api_call *c, struct http_answer *ans, int rc, const struct ta
 	const char *id = http_request_id(c->req);
 
 	if (status >= 500)
-		log_warn("event=api.error request_id=%s actor=%s path=%s error=%s detail=\"%s\"", id,
+		log_warn("event=api.error actor=%s path=%s error=%s detail=\"%s\"",
 		    c->who.actor, http_request_path(c->req), tam_err_name(rc), err ? err->msg : "");
 	else
-		log_info("event=api.refuse request_id=%s actor=%s path=%s status=%u code=tam.%s", id,
+		log_info("event=api.refuse actor=%s path=%s status=%u code=tam.%s",
 		    c->who.actor, http_request_path(c->req), status, kind);
 	return api_problem_as(id, ans, status, kind,
 	    err != NULL && err->msg[0] != '\0' ? err->msg : tam_err_name(rc));
@@ -149,8 +149,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	c->req = req;
 	if ((c->st = ctx->store(err)) == NULL) {
 		metrics_db_error();
-		log_warn("event=api.error request_id=%s detail=\"%s\"", http_request_id(req),
-		    err ? err->msg : "");
+		log_warn("event=api.error detail=\"%s\"", err ? err->msg : "");
 		api_problem_as(http_request_id(req), ans, 500, "database", "");
 		return TAM_EDB;
 	}
@@ -175,8 +174,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 				api_problem_as(http_request_id(req), ans, 500, "database", "");
 				return rc;
 			}
-			log_info("event=api.refuse request_id=%s status=401 code=tam.auth.invalid_token",
-			    http_request_id(req));
+			log_info("event=api.refuse status=401 code=tam.auth.invalid_token");
 			api_audit_refusal(ctx, c->st, req, 401, "auth.invalid_token", NULL);
 			api_problem_as(http_request_id(req), ans, 401, "auth.invalid_token",
 			    "the token is malformed, unknown, revoked or expired");

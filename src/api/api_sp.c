@@ -612,8 +612,8 @@ upload_end(void *state, const struct http_request *req, struct http_answer *ans,
 	if ((rc = store_ta_version_get(c.st, res.version_id, false, &v, err)) != TAM_OK)
 		goto fail;
 	metrics_upload(true, res.size);
-	log_info("event=ta.upload request_id=%s actor=%s taid=%s version=%s bytes=%llu existed=%d",
-	    http_request_id(req), c.who.actor, up->taid, v.version, (unsigned long long)res.size,
+	log_info("event=ta.upload actor=%s taid=%s version=%s bytes=%llu existed=%d",
+	    c.who.actor, up->taid, v.version, (unsigned long long)res.size,
 	    res.existed);
 	rc = api_json(ans, res.existed ? 200 : 201, version_json(c.st, up->taid, &v), err);
 	if (rc == TAM_OK && http_answer_header(ans, "Location", API_PREFIX "/tas/%s/versions/%s",

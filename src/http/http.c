@@ -31,6 +31,7 @@
 #include "tam/otrp.h"
 
 #define HTTP_REQUEST_ID_MAX 40
+#define HTTP_MAX_HEADERS 100          /* header fields of one request; more answer 431 */
 
 struct http_server {
 	struct http_cfg cfg;          /* cfg.routes points at routes */
@@ -53,6 +54,7 @@ struct request {
 	struct timespec start;
 	const struct http_route *route;  /* the route serving it */
 	char id[HTTP_REQUEST_ID_MAX];
+	char peer[TAM_LOG_PEER_MAX];  /* client address, for every line logged while serving it */
 	/* {name} segments of the route and what they matched (pointers into path). */
 	size_t n_params;
 	const char *pname[HTTP_MAX_PARAMS];
@@ -483,8 +485,8 @@ answer(struct http_server *s, struct MHD_Connection *conn, const char *url, stru
 
 	if (rc != TAM_OK) {
 		status = http_status_for(rc);
-		log_warn("event=http.reject listener=%s request_id=%s path=%s status=%u error=%s "
-		    "detail=\"%s\" ms=%ld", s->cfg.name, rq->id, url, status, tam_err_name(rc),
+		log_warn("event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" "
+		    "ms=%ld", s->cfg.name, url, status, tam_err_name(rc),
 		    err->msg, elapsed_ms(&rq->start));
 		http_answer_clear(ans);
 		return queue_problem(conn, rq, status, rc, err->msg[0] ? err->msg : tam_err_name(rc));
@@ -500,8 +502,8 @@ answer(struct http_server *s, struct MHD_Connection *conn, const char *url, stru
 		    rt->media_type != NULL ? rt->media_type : "application/json";
 	}
 	out = ans->reader.read != NULL ? (size_t)ans->reader.size : ans->len;
-	log_debug("event=http.answer listener=%s request_id=%s path=%s status=%u bytes_in=%zu "
-	    "bytes_out=%zu ms=%ld", s->cfg.name, rq->id, url, status, bytes_in, out,
+	log_debug("event=http.answer listener=%s path=%s status=%u bytes_in=%zu bytes_out=%zu "
+	    "ms=%ld", s->cfg.name, url, status, bytes_in, out,
 	    elapsed_ms(&rq->start));
 	return send_answer(conn, rq, status, ctype, ans);
 }
@@ -522,15 +524,15 @@ finish(struct http_server *s, struct MHD_Connection *conn, const char *url, cons
 		return answer(s, conn, url, rq, rc, &ans, &err, (size_t)rq->upload_bytes);
 	}
 	if (rq->too_large) {
-		log_warn("event=http.reject listener=%s request_id=%s status=413 limit=%zu", s->cfg.name,
-		    rq->id, atomic_load(&s->max_body));
+		log_warn("event=http.reject listener=%s status=413 limit=%zu", s->cfg.name,
+		    atomic_load(&s->max_body));
 		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
 	ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (rt->media_type != NULL && rq->body.len > 0 && !http_content_type_is(ctype, rt->media_type)) {
-		log_warn("event=http.reject listener=%s request_id=%s status=415 content_type=\"%.64s\"",
-		    s->cfg.name, rq->id, ctype ? ctype : "");
+		log_warn("event=http.reject listener=%s status=415 content_type=%.64s",
+		    s->cfg.name, ctype ? ctype : "");
 		return queue_problem_fmt(conn, rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, TAM_EMALFORMED,
 		    "Content-Type must be %s", rt->media_type);
 	}
@@ -682,10 +684,87 @@ out:
 	return rc;
 }
 
+/* Header fields as MHD parsed them, in order, for headers_intact. */
+struct header_fields {
+	const char *key[HTTP_MAX_HEADERS];
+	const char *value[HTTP_MAX_HEADERS];
+	size_t n;                     /* fields seen, also past HTTP_MAX_HEADERS */
+};
+
+static enum MHD_Result
+header_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+    const char *value, size_t value_size)
+{
+	struct header_fields *h = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value_size;
+	if (h->n < HTTP_MAX_HEADERS) {
+		h->key[h->n] = key;
+		h->value[h->n] = value != NULL ? value : "";
+	}
+	h->n++;
+	return MHD_YES;
+}
+
+/* Bytes [p, q) hold only what may separate two parsed strings; at most max NULs. */
+static bool
+gap_ok(const char *p, const char *q, const char *allowed, size_t max_nul)
+{
+	size_t nul = 0;
+
+	for (; p < q; p++) {
+		if (*p == '\0')
+			nul++;
+		else if (strchr(allowed, *p) == NULL)
+			return false;
+	}
+	return nul <= max_nul;
+}
+
+/*
+ * RFC 9110 5.5: a NUL inside a field value must be refused. MHD 0.9.75 cuts
+ * the value at the NUL and says nothing, so the client would mean one value
+ * and we would act on another. What it cut stays in its header block, which
+ * it parses in place (line ends become NULs): between the end of each parsed
+ * value and the next field only the NULs of one line end may remain (two of
+ * them at the end of the block, the empty line), between a name and its
+ * value only the colon and blanks. A block that is not laid out so (a folded
+ * line, another MHD) is refused too: it cannot be checked.
+ */
+static int
+headers_intact(struct MHD_Connection *conn, const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct header_fields h = { .n = 0 };
+	const char *at, *end;
+
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, header_collect, &h);
+	if (h.n > HTTP_MAX_HEADERS)
+		return TAM_ETOO_LARGE;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (h.n == 0 || ci == NULL)
+		return h.n == 0 ? TAM_OK : TAM_EMALFORMED;
+	end = method + ci->header_size;
+	if (version <= method || version >= end)
+		return TAM_EMALFORMED;
+	at = version + strlen(version);
+	for (size_t i = 0; i < h.n; i++) {
+		if (h.key[i] < at || h.key[i] >= end || !gap_ok(at, h.key[i], "", 2))
+			return TAM_EMALFORMED;
+		at = h.key[i] + strlen(h.key[i]);
+		if (h.value[i] < at || h.value[i] >= end || !gap_ok(at, h.value[i], ": \t", 1))
+			return TAM_EMALFORMED;
+		at = h.value[i] + strlen(h.value[i]);
+	}
+	return at <= end && gap_ok(at, end, "", 4) ? TAM_OK : TAM_EMALFORMED;
+}
+
 /* First call, headers only: check the client, the route and the request's framing. */
 static enum MHD_Result
 on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
-    const char *method, struct request *rq)
+    const char *method, const char *version, struct request *rq)
 {
 	struct http_request req = { conn, method, url, rq, NULL };
 	struct http_answer ans = { 0 };
@@ -695,9 +774,18 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 	const char *v;
 	int rc;
 
-	request_id(conn, rq->id);
+	if ((rc = headers_intact(conn, method, version)) != TAM_OK) {
+		log_warn("event=http.reject listener=%s status=%u detail=\"header block refused\"",
+		    s->cfg.name, rc == TAM_ETOO_LARGE ? 431u : 400u);
+		if (rc == TAM_ETOO_LARGE)
+			return queue_problem_fmt(conn, rq, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, rc,
+			    "more than %d header fields", HTTP_MAX_HEADERS);
+		return queue_problem(conn, rq, MHD_HTTP_BAD_REQUEST, rc, "a header field holds a NUL "
+		    "byte or is folded (RFC 9110 section 5.5, RFC 9112 section 5.2)");
+	}
 	if (s->cfg.client_trust != NULL && check_client_cert(s, conn, &err) != TAM_OK) {
-		log_warn("event=http.reject request_id=%s status=403 detail=\"%s\"", rq->id, err.msg);
+		log_warn("event=http.reject listener=%s status=403 detail=\"%s\"", s->cfg.name,
+		    err.msg);
 		return queue_problem(conn, rq, MHD_HTTP_FORBIDDEN, TAM_EDENIED, err.msg);
 	}
 	if (route_for(s->cfg.routes, s->cfg.n_routes, url, method, rq, allow, sizeof(allow)) != 0) {
@@ -726,7 +814,8 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 		return answer(s, conn, url, rq, ans.status != 0 ? TAM_OK : rc, &ans, &err, 0);
 	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (v != NULL && strtoull(v, NULL, 10) > atomic_load(&s->max_body)) {
-		log_warn("event=http.reject request_id=%s status=413 content_length=%.32s", rq->id, v);
+		log_warn("event=http.reject listener=%s status=413 content_length=%.32s", s->cfg.name,
+		    v);
 		return queue_problem(conn, rq, MHD_HTTP_CONTENT_TOO_LARGE, TAM_ETOO_LARGE,
 		    "request body exceeds the configured limit");
 	}
@@ -734,22 +823,9 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+serve(struct http_server *s, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *upload_data, size_t *upload_data_size, struct request *rq)
 {
-	struct http_server *s = cls;
-	struct request *rq = *con_cls;
-
-	(void)version;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		clock_gettime(CLOCK_MONOTONIC, &rq->start);
-		*con_cls = rq;
-		atomic_fetch_add(&s->active, 1);
-		return on_headers(s, conn, url, method, rq);
-	}
 	if (*upload_data_size > 0) {
 		if (rq->route->upload != NULL) {
 			if (!rq->upload_stopped && rq->route->upload->data(rq->upload,
@@ -772,6 +848,35 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return finish(s, conn, url, method, rq);
 }
 
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct request *rq = *con_cls;
+	struct http_request req = { conn, method, url, NULL, NULL };
+	enum MHD_Result r;
+
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		if (http_request_peer(&req, rq->peer, sizeof(rq->peer)) != 0)
+			snprintf(rq->peer, sizeof(rq->peer), "unknown");
+		request_id(conn, rq->id);
+		*con_cls = rq;
+		atomic_fetch_add(&s->active, 1);
+		tam_log_scope_set(rq->peer, rq->id);
+		r = on_headers(s, conn, url, method, version, rq);
+	} else {
+		tam_log_scope_set(rq->peer, rq->id);
+		r = serve(s, conn, url, method, upload_data, upload_data_size, rq);
+	}
+	tam_log_scope_clear();
+	return r;
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -782,9 +887,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (rq == NULL)
 		return;
+	tam_log_scope_set(rq->peer, rq->id);
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->upload_begun)
-		log_warn("event=http.abort listener=%s request_id=%s bytes_in=%llu", s->cfg.name,
-		    rq->id, (unsigned long long)rq->upload_bytes);
+		log_warn("event=http.abort listener=%s bytes_in=%llu", s->cfg.name,
+		    (unsigned long long)rq->upload_bytes);
 	if (rq->upload_begun)
 		rq->route->upload->free(rq->upload);
 	atomic_fetch_sub(&s->active, 1);
@@ -792,6 +898,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(rq->path);
 	free(rq);
 	*con_cls = NULL;
+	tam_log_scope_clear();
 }
 
 static void

@@ -104,11 +104,14 @@ printable(const char *s, size_t n)
 	return true;
 }
 
+/* A string member we keep: present means a value, so it is never empty. */
 static int
 copy_str(const json_t *v, const char *what, char *dst, size_t dstsize, struct tam_err *err)
 {
 	if (!json_is_string(v))
 		return tam_err_set(err, TAM_EMALFORMED, "%s must be a string", what);
+	if (json_string_length(v) == 0)
+		return tam_err_set(err, TAM_EMALFORMED, "%s is empty", what);
 	if (json_string_length(v) >= dstsize)
 		return tam_err_set(err, TAM_EMALFORMED, "%s is too long", what);
 	if (!printable(json_string_value(v), json_string_length(v)))
@@ -127,13 +130,14 @@ req_str(const json_t *obj, const char *key, char *dst, size_t dstsize, struct ta
 	return copy_str(v, key, dst, dstsize, err);
 }
 
+/* An optional string member: absent is "", but null or "" is no value of it. */
 static int
 opt_str(const json_t *obj, const char *key, char *dst, size_t dstsize, struct tam_err *err)
 {
 	const json_t *v = json_object_get(obj, key);
 
 	dst[0] = '\0';
-	if (v == NULL || json_is_null(v))
+	if (v == NULL)
 		return TAM_OK;
 	return copy_str(v, key, dst, dstsize, err);
 }
@@ -207,19 +211,49 @@ lenient_bool(const json_t *v, bool *out)
 	return 0;
 }
 
-/* "reason" as {"error-code": "..."} or a plain string. */
-static void
-read_reason(const json_t *v, char *dst, size_t dstsize)
+/* A count: a JSON integer or, as the spec's samples send it, a numeric string. */
+static bool
+lenient_count(const json_t *v)
 {
-	const json_t *code;
+	const char *s;
+	size_t n;
 
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0;
+	if (!json_is_string(v))
+		return false;
+	for (s = json_string_value(v); *s == ' '; s++)
+		;
+	n = strlen(s);
+	return n > 0 && n <= 9 && strspn(s, "0123456789") == n;
+}
+
+/* The key type beside an SP AIK ("spaiktype", "teespaiktype"): a hint, but one of the two. */
+static int
+check_aik_type(const json_t *obj, const char *key, struct tam_err *err)
+{
+	char t[8];
+	int rc;
+
+	if ((rc = opt_str(obj, key, t, sizeof(t), err)) != TAM_OK)
+		return rc;
+	if (t[0] != '\0' && strcmp(t, "RSA") != 0 && strcmp(t, "ECC") != 0)
+		return tam_err_set(err, TAM_EMALFORMED, "%s must be \"RSA\" or \"ECC\"", key);
+	return TAM_OK;
+}
+
+/* "reason" as {"error-code": "..."} or a plain string; absent is "". */
+static int
+read_reason(const json_t *v, char *dst, size_t dstsize, struct tam_err *err)
+{
 	dst[0] = '\0';
 	if (v == NULL)
-		return;
-	code = json_is_object(v) ? json_object_get(v, "error-code") : v;
-	if (json_is_string(code) && json_string_length(code) < dstsize &&
-	    printable(json_string_value(code), json_string_length(code)))
-		memcpy(dst, json_string_value(code), json_string_length(code) + 1);
+		return TAM_OK;
+	if (json_is_object(v))
+		return req_str(v, "error-code", dst, dstsize, err);
+	if (!json_is_string(v))
+		return tam_err_set(err, TAM_EMALFORMED, "reason must be an object or a string");
+	return copy_str(v, "reason", dst, dstsize, err);
 }
 
 /*
@@ -246,23 +280,45 @@ read_sigalgs(const json_t *v, char *dst, size_t dstsize)
 
 /* ---- responses ---- */
 
+/* A broker error's rid or tid: the -03 form sends "" when the broker has none. */
+static int
+broker_id(const json_t *obj, const char *key, char *dst, size_t dstsize, struct tam_err *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	dst[0] = '\0';
+	if (json_is_string(v) && json_string_length(v) == 0)
+		return TAM_OK;
+	return opt_str(obj, key, dst, dstsize, err);
+}
+
 static int
 decode_broker_error(struct otrp_response *r, const char *name, const json_t *v,
     struct tam_err *err)
 {
 	const json_t *code;
 
+	char word[16], text[TAM_ERR_MSG_MAX];
+
 	r->msg = OTRP_MSG_BROKER_ERROR;
 	if (!json_is_object(v))
 		return tam_err_set(err, TAM_EMALFORMED, "%s must be an object", name);
 	if (strcmp(name, "status") == 0) {
-		/* -02 form: {"status":{"result":"fail","error-code":...}} */
+		/* -02 form: {"status":{"result":"fail","error-code":...,"error-message":...}} */
 		code = json_object_get(v, "error-code");
+		if (opt_str(v, "result", word, sizeof(word), err) != TAM_OK ||
+		    opt_str(v, "error-message", text, sizeof(text), err) != TAM_OK)
+			return err ? err->code : TAM_EMALFORMED;
+		if (word[0] != '\0' && strcmp(word, "fail") != 0)
+			return tam_err_set(err, TAM_EMALFORMED, "a broker's status result must be \"fail\"");
 	} else {
 		code = json_object_get(v, "errcode");
-		if (opt_str(v, "rid", r->rid, sizeof(r->rid), err) != TAM_OK ||
-		    opt_str(v, "tid", r->tid, sizeof(r->tid), err) != TAM_OK)
+		if (opt_str(v, "ver", word, sizeof(word), err) != TAM_OK ||
+		    broker_id(v, "rid", r->rid, sizeof(r->rid), err) != TAM_OK ||
+		    broker_id(v, "tid", r->tid, sizeof(r->tid), err) != TAM_OK)
 			return err ? err->code : TAM_EMALFORMED;
+		if (word[0] != '\0' && strcmp(word, OTRP_VERSION) != 0)
+			return tam_err_set(err, TAM_EVERSION, "unsupported OTrP version \"%s\"", word);
 	}
 	if (code == NULL || copy_str(code, "broker error code", r->broker_error,
 	    sizeof(r->broker_error), err) != TAM_OK)
@@ -303,7 +359,9 @@ decode_tbs(struct otrp_response *r, const struct msg_names *n, struct tam_err *e
 		r->pass = true;
 	else if (strcmp(status, "fail") != 0)
 		return tam_err_set(err, TAM_EMALFORMED, "status must be \"pass\" or \"fail\"");
-	read_reason(json_object_get(r->body, "reason"), r->reason, sizeof(r->reason));
+	if ((rc = read_reason(json_object_get(r->body, "reason"), r->reason, sizeof(r->reason),
+	    err)) != TAM_OK)
+		return rc;
 
 	if (r->msg == OTRP_MSG_GET_DEVICE_STATE) {
 		v = json_object_get(r->body, "signerreq");
@@ -318,8 +376,6 @@ decode_tbs(struct otrp_response *r, const struct msg_names *n, struct tam_err *e
 			return tam_err_set(err, TAM_EMALFORMED, "edsi must be a JWE object");
 	} else {
 		r->content = json_object_get(r->body, "content");
-		if (r->content != NULL && json_is_null(r->content))
-			r->content = NULL;
 		if (r->content != NULL && !json_is_object(r->content))
 			return tam_err_set(err, TAM_EMALFORMED, "content must be a JWE object");
 		if (r->pass && r->content == NULL)
@@ -432,8 +488,6 @@ dsi_add_tas(struct otrp_dsi *d, const json_t *list, const char *sdname, struct t
 		if ((rc = req_str(t, "taid", ta->taid, sizeof(ta->taid), err)) != TAM_OK ||
 		    (rc = opt_str(t, "taname", ta->taname, sizeof(ta->taname), err)) != TAM_OK)
 			return rc;
-		if (ta->taid[0] == '\0')
-			return tam_err_set(err, TAM_EMALFORMED, "empty taid");
 		for (size_t j = 0; j < d->state.n_tas; j++)
 			if (strcmp(d->state.tas[j].taid, ta->taid) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "TA %s listed twice", ta->taid);
@@ -446,14 +500,17 @@ dsi_add_tas(struct otrp_dsi *d, const json_t *list, const char *sdname, struct t
 static int
 dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, unsigned flags, struct tam_err *err)
 {
-	const json_t *sds, *sd, *list;
+	const json_t *sds, *sd, *list, *v;
 	size_t i;
 	int rc;
 
-	if (sdlist == NULL || json_is_null(sdlist))
+	if (sdlist == NULL)
 		return TAM_OK;
 	if (!json_is_object(sdlist))
 		return tam_err_set(err, TAM_EMALFORMED, "sdlist must be an object");
+	/* Advice only (the SDs are listed), but a count it must be. */
+	if ((v = json_object_get(sdlist, "cnt")) != NULL && !lenient_count(v))
+		return tam_err_set(err, TAM_EMALFORMED, "sdlist.cnt must be a count");
 	sds = json_object_get(sdlist, "sd");
 	if (sds == NULL)
 		return TAM_OK;
@@ -478,8 +535,6 @@ dsi_sdlist(struct otrp_dsi *d, const json_t *sdlist, unsigned flags, struct tam_
 		if ((rc = req_str(sd, "name", o->sdname, sizeof(o->sdname), err)) != TAM_OK ||
 		    (rc = opt_str(sd, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK)
 			return rc;
-		if (o->sdname[0] == '\0')
-			return tam_err_set(err, TAM_EMALFORMED, "SD with an empty name");
 		for (size_t j = 0; j < d->state.n_sds; j++)
 			if (strcmp(d->state.sds[j].sdname, o->sdname) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "SD \"%s\" listed twice", o->sdname);
@@ -509,10 +564,9 @@ dsi_aiklist(struct otrp_dsi *d, const json_t *list, struct tam_err *err)
 		if (!json_is_object(a))
 			return tam_err_set(err, TAM_EMALFORMED, "teeaiklist entries must be objects");
 		memset(o, 0, sizeof(*o));
-		if ((rc = req_str(a, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK)
+		if ((rc = req_str(a, "spid", o->spid, sizeof(o->spid), err)) != TAM_OK ||
+		    (rc = check_aik_type(a, "spaiktype", err)) != TAM_OK)
 			return rc;
-		if (o->spid[0] == '\0')
-			return tam_err_set(err, TAM_EMALFORMED, "SP AIK with an empty spid");
 		for (size_t j = 0; j < d->state.n_aiks; j++)
 			if (strcmp(d->state.aiks[j].spid, o->spid) == 0)
 				return tam_err_set(err, TAM_EMALFORMED, "SP AIK of %s listed twice", o->spid);
@@ -562,11 +616,11 @@ otrp_dsi_parse_flags(const uint8_t *doc, size_t len, unsigned flags, struct otrp
 	    (rc = opt_str(tee, "ver", out->state.tee_ver, sizeof(out->state.tee_ver), err)) != TAM_OK)
 		goto fail;
 	v = json_object_get(tee, "cert");
-	if (v != NULL && !json_is_null(v) &&
+	if (v != NULL &&
 	    (rc = get_b64(v, "tee.cert", TAM_MAX_CERT_BYTES, &out->cert, &out->cert_len, err)) != TAM_OK)
 		goto fail;
 	v = json_object_get(tee, "cacert");
-	if (v != NULL && !json_is_null(v)) {
+	if (v != NULL) {
 		if (!json_is_array(v)) {
 			rc = tam_err_set(err, TAM_EMALFORMED, "tee.cacert must be an array");
 			goto fail;
@@ -659,12 +713,16 @@ otrp_content_parse(const uint8_t *pt, size_t len, struct otrp_content *out, stru
 	}
 	if ((rc = opt_str(root, "sdname", out->sdname, sizeof(out->sdname), err)) != TAM_OK)
 		goto out;
+	if ((rc = check_aik_type(root, "teespaiktype", err)) != TAM_OK)
+		goto out;
 	v = json_object_get(root, "teespaik");
-	if (v != NULL && !json_is_null(v) &&
+	if (v != NULL &&
 	    (rc = get_b64(v, "teespaik", TAM_MAX_CERT_BYTES, &out->teespaik,
 	    &out->teespaik_len, err)) != TAM_OK)
 		goto out;
-	read_reason(json_object_get(root, "reason"), out->reason, sizeof(out->reason));
+	if ((rc = read_reason(json_object_get(root, "reason"), out->reason, sizeof(out->reason),
+	    err)) != TAM_OK)
+		goto out;
 	v = json_object_get(root, "dsi");
 	if (json_is_string(v)) {
 		out->dsi_len = json_string_length(v);
@@ -685,7 +743,7 @@ otrp_content_parse(const uint8_t *pt, size_t len, struct otrp_content *out, stru
 		out->dsi = (uint8_t *)doc;
 		out->dsi_len = strlen(doc);
 		doc = NULL;
-	} else if (v != NULL && !json_is_null(v)) {
+	} else if (v != NULL) {
 		rc = tam_err_set(err, TAM_EMALFORMED, "dsi must be an object or a string");
 		goto out;
 	}

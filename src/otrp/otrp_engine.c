@@ -1787,7 +1787,7 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 		goto out;
 	did_short(c->dev.did, didhex);
 	if (c->renewed)
-		log_info("event=otrp.cert_renewed device=%s %s", didhex, c->audit_detail);
+		log_info("event=otrp.cert_renewed device=%s detail=\"%s\"", didhex, c->audit_detail);
 	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
 	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
 	    c->new_device, tam_op_kind_name(c->op.kind));
@@ -2169,10 +2169,18 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 		c->retry_after = TAM_BUSY_RETRY_SECONDS;
 	/* Unsigned: it may only close the session it names, nothing else (so not into c->req). */
 	struct store_request req;
-	if (c->resp->rid[0] == '\0' ||
-	    store_request_get(c->st, c->resp->rid, &req, NULL) != TAM_OK ||
-	    req.answered != 0 || strcmp(req.tid, c->resp->tid) != 0)
+	if (c->resp->rid[0] == '\0')
 		return TAM_OK;
+	rc = store_request_get(c->st, c->resp->rid, &req, err);
+	if (rc == TAM_ENOTFOUND)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "the broker error names rid \"%s\", which "
+		    "was never issued", c->resp->rid);
+	if (rc == TAM_OK && strcmp(req.tid, c->resp->tid) != 0)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "tid does not belong to rid \"%s\"",
+		    c->resp->rid);
+	/* An answered request's session went on without it: the error came too late to matter. */
+	if (rc != TAM_OK || req.answered != 0)
+		return rc;
 	rc = store_session_end(c->st, req.session_id, c->result, c->now, err);
 	/* A session that already ended stays as it ended. */
 	return rc == TAM_ECONFLICT ? TAM_OK : rc;

@@ -925,8 +925,11 @@ reload(const struct options *o, struct pki_signer *const ids[2], struct tam_conf
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, next.tee_eku);
 	set_staples(staples);
 	*running = next;
-	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
-	    restart ? " note=\"some changes need a restart\"" : "");
+	if (restart)
+		log_info("event=reload result=ok changes=\"%s\" note=\"some changes need a restart\"",
+		    diff[0] ? diff : "none");
+	else
+		log_info("event=reload result=ok changes=\"%s\"", diff[0] ? diff : "none");
 	sd_notify(0, "READY=1\nSTATUS=serving");
 }
 

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -422,6 +426,36 @@ static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
 	return tam_buf_append(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+int
+e2e_raw(const char *url, const void *req, size_t len, char *resp, size_t size)
+{
+	struct sockaddr_in sa = { 0 };
+	struct timeval tv = { 10, 0 };
+	size_t got = 0;
+	ssize_t n;
+	int fd, port = 0;
+
+	if (size == 0 || sscanf(url, "http://127.0.0.1:%d", &port) != 1 || port <= 0 || port > 65535)
+		return -1;
+	resp[0] = '\0';
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, req, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < size && (n = read(fd, resp + got, size - got - 1)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	return 0;
 }
 
 int

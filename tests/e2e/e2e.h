@@ -93,6 +93,13 @@ int e2e_session_expect(struct e2e_env *env, struct mock_tee *mt, const char *wan
 /* system() of a printf-formatted command: its exit status, -1 if it did not exit. */
 int e2e_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Send len raw bytes to the 127.0.0.1 port of url and read the answer until
+ * the server closes (ask for "Connection: close") or 10 s pass; resp is
+ * NUL-terminated. 0, or -1 if nothing could be sent.
+ */
+int e2e_raw(const char *url, const void *req, size_t len, char *resp, size_t size);
+
 /* GET a loopback URL; *body malloc'd (NUL-terminated). */
 int e2e_get(const char *url, long *status, char **body);
 

@@ -222,6 +222,123 @@ test_malformed_and_truncated(void **state)
 	free(ans);
 }
 
+/* A NUL inside a header value is refused on both listeners (RFC 9110 5.5), not cut short. */
+static void
+test_nul_in_header(void **state)
+{
+	static const char otrp[] = "POST /tam HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+	    "Content-Type: application/otrp+json\r\nX-Note: a\0b\r\nContent-Length: 0\r\n\r\n";
+	static const char api[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\nUser-Agent: probe\0level=error\r\n\r\n";
+	static const char clean[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n\r\n";
+	/* a NUL in a name, one just before the line end, a folded line: none can be read as sent */
+#define RAW(text) { text, sizeof(text) - 1 }
+	static const struct { const char *text; size_t len; } more[] = {
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-N\0te: a\r\nConnection: close\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\0\r\nConnection: close\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Note: \0\r\n\r\n"),
+		RAW("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Note: a\r\n b\r\nConnection: close\r\n\r\n"),
+	};
+#undef RAW
+	char resp[4096], many[8192];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		assert_int_equal(e2e_raw(env.api_url, more[i].text, more[i].len, resp, sizeof(resp)), 0);
+		if (strncmp(resp, "HTTP/1.1 400", 12) != 0)
+			fail_msg("case %zu: %.40s", i, resp);
+	}
+	/* more header fields than anyone needs */
+	n = (size_t)snprintf(many, sizeof(many), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n");
+	for (int i = 0; i < 120; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "X-%d: v\r\n", i);
+	n += (size_t)snprintf(many + n, sizeof(many) - n, "\r\n");
+	assert_int_equal(e2e_raw(env.api_url, many, n, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 431", 12), 0);
+	assert_int_equal(e2e_raw(env.url, otrp, sizeof(otrp) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 400", 12), 0);
+	assert_non_null(strstr(resp, "NUL byte"));
+	assert_int_equal(e2e_raw(env.api_url, api, sizeof(api) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 400", 12), 0);
+	assert_non_null(strstr(resp, "NUL byte"));
+	/* and the daemon keeps serving */
+	assert_int_equal(e2e_raw(env.api_url, clean, sizeof(clean) - 1, resp, sizeof(resp)), 0);
+	assert_int_equal(strncmp(resp, "HTTP/1.1 200", 12), 0);
+}
+
+/* ---- the log ---- */
+
+/*
+ * The lines of the daemon's log holding marker and event: how many, and the
+ * last one (malloc'd). Every line holding marker must be a line of its own.
+ */
+static int
+log_lines_with(const char *marker, const char *event, char **last)
+{
+	uint8_t *log = NULL;
+	size_t len = 0;
+	int n = 0;
+
+	*last = NULL;
+	assert_int_equal(tam_file_read(env.log, 1u << 24, &log, &len, NULL), 0);
+	for (char *line = (char *)log, *nl; line < (char *)log + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)((char *)log + len - line))) == NULL)
+			nl = (char *)log + len;
+		*nl = '\0';
+		if (strstr(line, marker) != NULL && strncmp(line, "time=", 5) != 0)
+			fail_msg("a line of its own: %s", line);
+		if (strstr(line, marker) != NULL && strstr(line, event) != NULL) {
+			n++;
+			free(*last);
+			*last = strdup(line);
+		}
+	}
+	free(log);
+	return n;
+}
+
+/*
+ * Values a peer sent that forge fields and lines stay one escaped value of
+ * one line, on both listeners, and each line names the peer.
+ */
+static void
+test_log_injection(void **state)
+{
+	static const char body[] = "{\"x\\\" level=error event=audit.forged actor=admin\\n"
+	    "event=audit.f2\":{}}";
+	struct e2e_req req = { 0 };
+	struct e2e_resp ar = { 0 };
+	char token[256], *line = NULL;
+
+	(void)state;
+	expect_problem(body, sizeof(body) - 1, 400, "malformed");
+	assert_true(e2e_log_wait(&env, "audit.f2", 2000));
+	assert_int_equal(log_lines_with("audit.forged", "event=http.reject", &line), 1);
+	assert_non_null(strstr(line, " level=warn event=http.reject listener=otrp path=/tam status=400 "
+	    "error=malformed detail=\"unknown message \\\"x\\\" level=error event=audit.forged "
+	    "actor=admin\\nevent=audit.f2\\\"\" ms="));
+	assert_non_null(strstr(line, " peer=127.0.0.1 request_id="));
+	free(line);
+
+	/* the management API: a path and the caller's address */
+	assert_int_equal(e2e_ctl_out(&env, token, sizeof(token),
+	    "token create --role admin 2>/dev/null"), 0);
+	req.method = "GET";
+	req.path = "/api/v1/devices/x%22%20level=error%20event=audit.api%0aactor=admin";
+	req.token = token;
+	assert_int_equal(e2e_api(&env, &req, &ar), 0);
+	assert_int_equal(ar.status, 404);
+	e2e_resp_clear(&ar);
+	assert_true(e2e_log_wait(&env, "audit.api", 2000));
+	assert_int_equal(log_lines_with("audit.api", "event=api.refuse", &line), 1);
+	assert_non_null(strstr(line, " path=\"/api/v1/devices/x\\\" level=error event=audit.api"
+	    "\\nactor=admin\" status=404 code=tam.device.not_found peer=127.0.0.1 request_id="));
+	free(line);
+}
+
 /* ---- who is talking ---- */
 
 static void
@@ -679,6 +796,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_rules),
 		cmocka_unit_test(test_malformed_and_truncated),
+		cmocka_unit_test(test_nul_in_header),
+		cmocka_unit_test(test_log_injection),
 		cmocka_unit_test(test_untrusted_ca),
 		cmocka_unit_test(test_other_role_is_no_tee),
 		cmocka_unit_test(test_expired_cert),

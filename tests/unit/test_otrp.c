@@ -96,14 +96,47 @@ test_decode_op_fail_with_reason(void **state)
 	assert_string_equal(r->reason, "ERR_TA_INVALID");
 	otrp_response_free(r);
 	free(m);
-	/* a reason that would break a log line is dropped, not kept */
+	/* a reason that is no error code is refused, not dropped: a malformed member is an error */
 	m = signed_msg("InstallTAResponse",
 	    "{\"InstallTATBSResponse\":{\"ver\":\"1.0\",\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\","
 	    "\"reason\":{\"error-code\":\"ERR_X\\nlevel=error\"}}}", 0);
-	assert_int_equal(decode(m, &r, NULL), 0);
-	assert_string_equal(r->reason, "");
-	otrp_response_free(r);
+	assert_int_equal(decode(m, &r, NULL), TAM_EMALFORMED);
+	assert_null(r);
 	free(m);
+}
+
+/* A member present with an empty, null or mistyped value is refused, each with its reason. */
+static void
+test_decode_malformed_members(void **state)
+{
+	static const struct {
+		const char *members;   /* the TBS members after ver */
+		const char *reason;    /* in the error message */
+	} bad[] = {
+		{ "\"status\":\"pass\",\"rid\":\"\",\"tid\":\"t\",\"content\":{}", "rid is empty" },
+		{ "\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"\",\"content\":{}", "tid is empty" },
+		{ "\"status\":\"\",\"rid\":\"r\",\"tid\":\"t\",\"content\":{}", "status is empty" },
+		{ "\"status\":\"pass\",\"rid\":null,\"tid\":\"t\",\"content\":{}", "rid must be a string" },
+		{ "\"status\":\"pass\",\"rid\":\"r\",\"tid\":\"t\",\"content\":null", "content must be" },
+		{ "\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\",\"reason\":5", "reason must be" },
+		{ "\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\",\"reason\":{}", "error-code" },
+		{ "\"status\":\"fail\",\"rid\":\"r\",\"tid\":\"t\",\"reason\":\"\"", "reason is empty" },
+	};
+	struct otrp_response *r = NULL;
+	struct tam_err err;
+	char tbs[512], *m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(tbs, sizeof(tbs), "{\"DeleteTATBSResponse\":{\"ver\":\"1.0\",%s}}",
+		    bad[i].members);
+		m = signed_msg("DeleteTAResponse", tbs, 0);
+		memset(&err, 0, sizeof(err));
+		if (decode(m, &r, &err) != TAM_EMALFORMED || strstr(err.msg, bad[i].reason) == NULL)
+			fail_msg("%s: \"%s\", expected \"%s\"", tbs, err.msg, bad[i].reason);
+		assert_null(r);
+		free(m);
+	}
 }
 
 /* A refused GetDeviceState keeps the TEE's algorithms as plain tokens, bounded. */
@@ -254,6 +287,22 @@ test_broker_errors(void **state)
 	    &r, NULL), TAM_EMALFORMED);
 	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":\"r\\u0007\",\"errcode\":\"E\"}}",
 	    &r, NULL), TAM_EMALFORMED);
+	/* the -03 form: a broker without a rid sends "" for it */
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":\"1.0\",\"rid\":\"\",\"tid\":\"\","
+	    "\"errcode\":\"ERR_AGENT_TEE_UNKNOWN\"}}", &r, NULL), 0);
+	assert_string_equal(r->rid, "");
+	otrp_response_free(r);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"rid\":5,\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	/* its version, and the -02 form's result and message, are checked too */
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":\"2.0\",\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EVERSION);
+	assert_int_equal(decode("{\"OTrPBrokerError\":{\"ver\":1,\"errcode\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"status\":{\"result\":\"pass\",\"error-code\":\"E\"}}",
+	    &r, NULL), TAM_EMALFORMED);
+	assert_int_equal(decode("{\"status\":{\"error-code\":\"E\",\"error-message\":[]}}",
+	    &r, NULL), TAM_EMALFORMED);
 }
 
 static int
@@ -316,6 +365,20 @@ test_dsi_rejects(void **state)
 		"{\"dsi\":{\"tee\":{\"name\":\"t\\nlevel=error\"}}}",
 		"{\"dsi\":{\"tee\":{\"name\":\"\\u001b[31mred\"}}}",
 		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cacert\":[\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\",\"AQ\"]}}}",
+		/* present but empty, null or of another type: not the same as absent */
+		"{\"dsi\":{\"tee\":{\"name\":\"\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"ver\":\"\"}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"ver\":null}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cert\":null}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"cacert\":null}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":null}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"cnt\":\"\"}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"cnt\":-1}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"cnt\":\"1x\"}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\",\"spid\":\"\"}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"sdlist\":{\"sd\":[{\"name\":\"a\",\"talist\":[{\"taid\":\"x\",\"taname\":null}]}]}}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\",\"spaik\":\"AQ\",\"spaiktype\":\"DSA\"}]}}}",
+		"{\"dsi\":{\"tee\":{\"name\":\"t\",\"teeaiklist\":[{\"spid\":\"a\",\"spaik\":\"AQ\",\"spaiktype\":5}]}}}",
 	};
 	struct otrp_dsi d;
 	struct tam_err err;
@@ -387,6 +450,24 @@ test_content_parse(void **state)
 	assert_int_equal(otrp_content_parse((uint8_t *)"{\"did\":\"abc\"}", 13, &c, &err), TAM_EMALFORMED);
 	assert_int_equal(otrp_content_parse((uint8_t *)"{\"dsi\":5}", 9, &c, &err), TAM_EMALFORMED);
 	assert_int_equal(otrp_content_parse((uint8_t *)"[]", 2, &c, &err), TAM_EMALFORMED);
+	/* present means a value: null, "" or another type is refused, not taken as absent */
+	{
+		static const char *const bad[] = {
+			"{\"dsi\":null}", "{\"teespaik\":null}", "{\"sdname\":\"\"}",
+			"{\"sdname\":null}", "{\"reason\":[]}", "{\"reason\":{\"error-code\":7}}",
+			"{\"teespaiktype\":\"\"}", "{\"teespaiktype\":\"EC\"}",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memset(&err, 0, sizeof(err));
+			if (otrp_content_parse((const uint8_t *)bad[i], strlen(bad[i]), &c, &err) !=
+			    TAM_EMALFORMED || err.msg[0] == '\0')
+				fail_msg("accepted content %s", bad[i]);
+		}
+	}
+	/* the key type is a hint that may be given */
+	assert_int_equal(otrp_content_parse((const uint8_t *)"{\"teespaiktype\":\"ECC\"}", 22, &c,
+	    &err), 0);
+	otrp_content_clear(&c);
 }
 
 static void
@@ -642,6 +723,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_gds_pass),
 		cmocka_unit_test(test_decode_op_fail_with_reason),
+		cmocka_unit_test(test_decode_malformed_members),
 		cmocka_unit_test(test_decode_gds_fail_sigalgs),
 		cmocka_unit_test(test_ta_first_tbs_and_splice),
 		cmocka_unit_test(test_decode_structure_errors),
