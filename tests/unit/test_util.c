@@ -194,6 +194,28 @@ test_err_names(void **state)
 	assert_int_equal(tam_err_set(NULL, TAM_EIO, "x"), TAM_EIO);
 }
 
+/* Values others parse as fields: bare when plain, else quoted, never a field of their own. */
+static void
+test_field_value(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(tam_field_value("sp1.sd", out, sizeof(out)), 6);
+	assert_string_equal(out, "sp1.sd");
+	assert_int_equal(tam_field_value("x spid=sp2", out, sizeof(out)), 12);
+	assert_string_equal(out, "\"x spid=sp2\"");
+	assert_true(tam_field_value("a\"b\\c\n\x7f", out, sizeof(out)) > 0);
+	assert_string_equal(out, "\"a\\\"b\\\\c\\x0a\\x7f\"");
+	assert_int_equal(tam_field_value("", out, sizeof(out)), 2);
+	assert_string_equal(out, "\"\"");
+	/* what does not fit is refused whole, never cut into something else */
+	assert_int_equal(tam_field_value("0123456789", out, 10), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(tam_field_value("\"\"\"\"", out, 8), -1);
+	assert_string_equal(out, "");
+}
+
 int
 main(void)
 {
@@ -207,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_version_key),
 		cmocka_unit_test(test_file_roundtrip),
 		cmocka_unit_test(test_err_names),
+		cmocka_unit_test(test_field_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
