@@ -301,6 +301,31 @@ store_request_consume(struct store *st, const char *rid, int64_t now, struct tam
 	return rc;
 }
 
+/*
+ * The session a stateless rid opened and that rid's request, both written
+ * only now that their answer arrived, the request already answered. In the
+ * caller's transaction; the tid or rid written before means a second answer.
+ */
+int
+store_session_answered(struct store *st, const struct store_request *r, int64_t now,
+    int64_t *session_id, struct tam_err *err)
+{
+	struct store_request row = *r;
+	int rc;
+
+	rc = store_session_new(st, r->tid, now, "default", "", &row.session_id, err);
+	if (rc == TAM_OK) {
+		row.created = now;
+		if ((rc = store_request_add(st, &row, err)) == TAM_OK)
+			rc = store_request_consume(st, row.rid, now, err);
+	}
+	if (rc == TAM_ECONFLICT)
+		rc = tam_err_set(err, TAM_ERID_REPLAYED, "rid %s was already answered", r->rid);
+	if (rc == TAM_OK)
+		*session_id = row.session_id;
+	return rc;
+}
+
 int
 store_requests_cancel_device(struct store *st, int64_t device_id, int64_t keep_session,
     struct tam_err *err)
