@@ -216,11 +216,12 @@ http_deadlines_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 void
 http_deadlines_phase(struct http_deadlines *d, struct MHD_Connection *conn, enum http_phase p)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const union MHD_ConnectionInfo *ci;
 	struct track *t;
 
-	if (d == NULL || ci == NULL || (t = ci->socket_context) == NULL)
+	if (d == NULL || conn == NULL ||
+	    (ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) == NULL ||
+	    (t = ci->socket_context) == NULL)
 		return;
 	pthread_mutex_lock(&d->mu);
 	if (t->phase != p) {

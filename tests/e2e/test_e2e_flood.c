@@ -5,7 +5,9 @@
  * writes nothing to the database and is cut to its rate limit with 429 and
  * Retry-After, while a device at another loopback address, 127.0.0.2, runs
  * its session as usual; a client that keeps sending what fails is limited
- * the same way. Prints the figures: database growth, answers and refusals.
+ * the same way. Another daemon on the same database takes the answer to a
+ * session the first opened, and an old database learns to give space back.
+ * Prints the figures: database growth, answers and refusals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,11 +175,63 @@ test_failure_flood(void **state)
 	assert_true(e2e_log_wait(&env, "event=ratelimit client=127.0.0.3 kind=failure", 2000));
 }
 
-/* A database made by otrp-tamctl init gives freed space back (incremental auto-vacuum). */
+/*
+ * Opening writes nothing, yet any daemon of the database takes the answer:
+ * a session opened at one daemon is answered at another on the same file.
+ */
+static void
+test_second_daemon_takes_the_answer(void **state)
+{
+	struct e2e_env other = env;
+	struct mock_tee *mt = NULL;
+	struct mock_http_resp r = { 0 };
+	struct tam_err err = { 0 };
+	char *ans = NULL;
+	size_t len = 0;
+	long long rows;
+
+	(void)state;
+	snprintf(other.dir, sizeof(other.dir), "%s/second", env.dir);
+	snprintf(other.log, sizeof(other.log), "%s/second/tamd.log", env.dir);
+	assert_int_equal(e2e_sh("mkdir -p %s", other.dir), 0);
+	assert_int_equal(e2e_start(&other, NULL), 0);
+	assert_int_equal(mock_http_set_source("127.0.0.4"), 0);
+	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt), 0);
+	rows = bookkeeping_rows();
+	assert_int_equal(e2e_post(&env, "", 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(mock_tee_process(mt, (uint8_t *)r.body, r.len, &ans, &len, &err), 0);
+	mock_http_resp_clear(&r);
+	assert_int_equal(mock_http_post(other.url, OTRP_MEDIA_TYPE, OTRP_MEDIA_TYPE,
+	    (uint8_t *)ans, len, &r, &err), 0);
+	assert_true(r.status == 200 || r.status == 204);
+	mock_http_resp_clear(&r);
+	assert_int_equal(bookkeeping_rows() - rows, 2);
+	/* and the first daemon knows it was answered */
+	assert_int_equal(e2e_post(&env, ans, len, &r), 0);
+	assert_int_equal(r.status, 400);
+	mock_http_resp_clear(&r);
+	free(ans);
+	mock_tee_close(mt);
+	assert_int_equal(e2e_stop(&other), 0);
+}
+
+/*
+ * A database made by otrp-tamctl init gives freed space back (incremental
+ * auto-vacuum); one from before is converted when the daemon starts.
+ */
 static void
 test_auto_vacuum(void **state)
 {
 	(void)state;
+	assert_int_equal(e2e_db_scalar(&env, "PRAGMA auto_vacuum"), 2);
+	assert_int_equal(e2e_stop(&env), 0);
+	/* test-only SQL, as an older otrp-tamd would have left the file */
+	assert_int_equal(e2e_sh("python3 -c 'import sqlite3; c = sqlite3.connect(\"%s\"); "
+	    "c.execute(\"PRAGMA auto_vacuum = NONE\"); c.execute(\"VACUUM\"); c.close()'", env.db), 0);
+	assert_int_equal(e2e_db_scalar(&env, "PRAGMA auto_vacuum"), 0);
+	assert_int_equal(e2e_start(&env, NULL), 0);
+	assert_true(e2e_log_wait(&env, "incremental auto-vacuum enabled", 5000));
 	assert_int_equal(e2e_db_scalar(&env, "PRAGMA auto_vacuum"), 2);
 }
 
@@ -187,6 +241,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_flood),
 		cmocka_unit_test(test_failure_flood),
+		cmocka_unit_test(test_second_daemon_takes_the_answer),
 		cmocka_unit_test(test_auto_vacuum),
 	};
 	return cmocka_run_group_tests_name("e2e_flood", tests, group_setup, group_teardown);
