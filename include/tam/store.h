@@ -512,7 +512,10 @@ int store_session_new(struct store *st, const char *tid, int64_t now, const char
  */
 int store_answer_remember(struct store *st, int64_t device_id, const uint8_t digest[32],
     int64_t now, struct tam_err *err) TAM_WUR;
-/* Cancel every request that sessions of this profile and peer still wait for. */
+/*
+ * Cancel every request that sessions of this profile and peer still wait
+ * for; sessions of theirs that no device answered are deleted instead.
+ */
 int store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
     struct tam_err *err) TAM_WUR;
 /* Binding the same device again is a no-op; another device is TAM_ECONFLICT. */

@@ -1422,6 +1422,47 @@ test_consume_two_connections(void **state)
 	store_close(b);
 }
 
+static int64_t
+add_peer_session(struct store *st, const char *tid, const char *peer, const char *rid)
+{
+	int64_t id = 0;
+
+	assert_int_equal(store_session_new(st, tid, 100, "aist", peer, &id, NULL), TAM_OK);
+	add_request(st, rid, id, 0, 100, 5000);
+	return id;
+}
+
+/* A peer's new session drops its earlier ones no device answered, and only those. */
+static void
+test_peer_sessions_superseded(void **state)
+{
+	struct store *st = *state;
+	struct store_request got;
+	struct store_session s;
+	int64_t first, answered, other;
+
+	first = add_peer_session(st, "tid-p1", "10.0.0.1", "rid-p1");
+	other = add_peer_session(st, "tid-p2", "10.0.0.2", "rid-p2");
+	assert_int_equal(store_request_of_peer(st, "aist", "10.0.0.1", 200, &got, NULL), TAM_OK);
+	assert_string_equal(got.rid, "rid-p1");
+	assert_int_equal(store_requests_cancel_peer(st, "aist", "10.0.0.1", NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, first, &s, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_request_get(st, "rid-p1", &got, NULL), TAM_ENOTFOUND);
+	/* one a device answered stays, its open request cancelled */
+	answered = add_peer_session(st, "tid-p3", "10.0.0.1", "rid-p3");
+	assert_int_equal(store_session_bind_device(st, answered, add_device(st, 0x51, "peer-dev"), NULL),
+	    TAM_OK);
+	assert_int_equal(store_request_consume(st, "rid-p3", 200, NULL), TAM_OK);
+	add_request(st, "rid-p4", answered, 0, 200, 5000);
+	assert_int_equal(store_requests_cancel_peer(st, "aist", "10.0.0.1", NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, answered, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_get(st, "rid-p4", &got, NULL), TAM_OK);
+	assert_true(got.cancelled);
+	/* another peer's session is its own */
+	assert_int_equal(store_session_get(st, other, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_of_peer(st, "aist", "10.0.0.2", 200, &got, NULL), TAM_OK);
+}
+
 /* The session of a stateless rid is written by its answer, once. */
 static void
 test_session_answered(void **state)
@@ -2222,6 +2263,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_requests, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_device, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_purge, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_sessions_superseded, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_session_answered, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_secret_shared, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim, db_setup, db_teardown),
