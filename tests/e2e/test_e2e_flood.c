@@ -143,9 +143,12 @@ test_open_flood(void **state)
 		fail_msg("session from 127.0.0.2: %s", why);
 	mock_tee_close(mt);
 	assert_int_equal(bookkeeping_rows() - rows1, 2);
-	/* and the flooding address is still refused */
+	/* and the flooding address gets only what refilled meanwhile (ten a second) */
 	assert_int_equal(mock_http_set_source("127.0.0.1"), 0);
-	assert_int_equal(post("", NULL), 429);
+	n = 0;
+	while (n < 100 && post("", NULL) == 200)
+		n++;
+	assert_true(n < 100);
 }
 
 /* Messages that fail spend a budget of their own: past it, 429 before any work. */
@@ -155,6 +158,7 @@ test_failure_flood(void **state)
 	static const char junk[] = "{\"GetDeviceStateResponse\":{}}";
 	int bad = 0, limited = 0, n = 0;
 	long retry = 0;
+	double t0 = now_s(), secs;
 
 	(void)state;
 	assert_int_equal(mock_http_set_source("127.0.0.3"), 0);
@@ -165,10 +169,12 @@ test_failure_flood(void **state)
 		else if (st == 429)
 			limited++;
 	}
-	printf("failures: %d malformed answers from 127.0.0.3: %d got 400, %d got 429 "
-	    "(Retry-After %ld s)\n", n, bad, limited, retry);
+	secs = now_s() - t0;
+	printf("failures: %d malformed answers from 127.0.0.3 in %.1f s: %d got 400, %d got 429 "
+	    "(Retry-After %ld s)\n", n, secs, bad, limited, retry);
 	assert_int_equal(bad + limited, n);
-	assert_true(bad >= FAILURE_BURST && bad <= FAILURE_BURST + 5);
+	/* the burst, and one more a second (limits.failure_rate 60) */
+	assert_true(bad >= FAILURE_BURST && bad <= FAILURE_BURST + (int)secs + 2);
 	assert_true(retry >= 1);
 	/* its session opens are another budget: still served */
 	assert_int_equal(post("", NULL), 200);

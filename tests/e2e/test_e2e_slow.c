@@ -34,7 +34,7 @@
 #define ATTACK_SECONDS 12             /* the attacker gives up after this long */
 #define CONN_LIMIT 128                /* limits.connection_limit below: fewer than the attack */
 #define HEADER_TIMEOUT 10             /* limits.header_timeout, the default */
-#define NORMAL_BOUND_S 4.0            /* a normal request must be answered within this */
+#define NORMAL_BOUND_S 5.0            /* a normal request must be answered within this */
 
 static struct e2e_env env;
 static int port;
