@@ -410,7 +410,7 @@ f_chain(void *a)
 {
 	struct floor_ctx *c = a;
 
-	if (pki_verify_chain(c->trust, c->tee_cert, c->chain, 0, NULL) != TAM_OK)
+	if (pki_verify_chain(c->trust, c->tee_cert, c->chain, 0, PKI_PURPOSE_TEE, NULL) != TAM_OK)
 		die("floor: chain");
 }
 

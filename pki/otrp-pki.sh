@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Kickstart PKI for otrp-tamd tests and demos, with the openssl CLI only:
-# an EC P-256 root, one intermediate CA per role (TAM, SP, TEE) and leaves
-# under them, the layout of the AIST OTrP prototype (root -> role CA -> leaf,
+# an EC P-256 root, one intermediate CA per role (TAM, SP, TEE, and a broker
+# CA for TLS client certificates) and leaves under them, the layout of the AIST OTrP prototype (root -> role CA -> leaf,
 # plus a leaf + intermediate bundle). It never overwrites without --force and
 # never leaves a half-written key: everything is made in a private staging
 # directory inside DIR and renamed into place once every openssl step passed.
@@ -22,22 +22,27 @@ usage() {
 usage: $prog [--ec|--rsa4096] [--ca-alg ec|rsa4096] [--tamid URI] [--force] DIR
        $prog issue [--ec|--rsa4096] [--expired] [--tamid URI] [--force] DIR ROLE NAME
        $prog revoke DIR ROLE NAME
-       $prog crl DIR ROLE
+       $prog crl DIR CA
+       $prog broker-ca DIR
        $prog ocsp DIR
 
-  DIR               create root/, tam/, sp/, tee/ CAs and the leaves
+  DIR               create root/, tam/, sp/, tee/, broker/ CAs and the leaves
                     tam/tam, sp/sp1, tee/tee1 (.key, .crt, -chain.pem)
   issue DIR ROLE NAME
                     one more leaf ROLE/NAME under the existing ROLE CA
-                    (ROLE is tam, sp or tee), or a TLS certificate:
-                    ROLE server (under the TAM CA; serverAuth, SAN
-                    localhost/127.0.0.1/::1) or client (under the TEE CA;
-                    clientAuth, for brokers)
+                    (ROLE is tam, sp or tee; the TEE CA issues TEE
+                    identities only), or a TLS certificate: ROLE server
+                    (under the TAM CA; serverAuth, SAN localhost/127.0.0.1/
+                    ::1) or client (under the broker CA; clientAuth, for
+                    brokers when otrp.tls_client_ca is broker/ca.crt)
   revoke DIR ROLE NAME
-                    revoke ROLE/NAME.crt and reissue ROLE/ca.crl (the role
-                    CA's CRL, 30 days; revocations kept in ROLE/ca-index.txt)
-  crl DIR ROLE      reissue ROLE/ca.crl from the revocations so far (an
-                    empty CRL when there are none), e.g. before it expires
+                    revoke ROLE/NAME.crt and reissue its CA's CRL (CA/ca.crl,
+                    30 days; revocations kept in CA/ca-index.txt), where CA
+                    is the role's (tam for server, broker for client)
+  crl DIR CA        reissue CA/ca.crl (CA is tam, sp, tee or broker) from the
+                    revocations so far (an empty CRL when there are none),
+                    e.g. before it expires
+  broker-ca DIR     add the broker CA to a PKI made before it existed
   ocsp DIR          OCSP responses (DER, good for 7 days) for each TAM
                     certificate (signed by the TAM CA; an alternate identity
                     issued with 'issue --ec DIR tam NAME' gets its own) and
@@ -209,27 +214,30 @@ role_ou() {
 	tam) echo TAM ;;
 	sp) echo SP ;;
 	tee) echo TEE ;;
+	broker) echo Broker ;;
 	server) echo TLS Server ;;
 	client) echo TLS Client ;;
 	esac
 }
 
-# The CA a role's leaves come from: TLS servers are the TAM's, clients the devices'.
+# The CA a role's leaves come from: TLS servers are the TAM's, and clients
+# (brokers) have their own, so that no TLS client certificate ever comes
+# from the CA whose certificates identify devices.
 ca_role() {
 	case $1 in
 	server) echo tam ;;
-	client) echo tee ;;
+	client) echo broker ;;
 	*) echo "$1" ;;
 	esac
 }
 
-make_role_ca() { # role
+make_role_ca() { # role rootdir
 	mkdir "$tmp/out/$1" || die 3 "cannot create $tmp/out/$1"
 	genkey "$tmp/out/$1/ca.key" "$ca_alg"
 	ossl req -new -config "$tmp/openssl.cnf" -key "$tmp/out/$1/ca.key" \
 		-subj "/O=OTrP Test/OU=$(role_ou "$1")/CN=OTrP Test $(role_ou "$1") CA" \
 		-out "$tmp/$1-ca.csr"
-	sign "$tmp/$1-ca.csr" "$tmp/out/root/ca.crt" "$tmp/out/root/ca.key" \
+	sign "$tmp/$1-ca.csr" "$2/root/ca.crt" "$2/root/ca.key" \
 		v3_role_ca 1825 "$tmp/out/$1/ca.crt"
 }
 
@@ -287,6 +295,15 @@ install_files() { # relative paths
 	done
 }
 
+# What to run when a CA is missing: a PKI made before the broker CA lacks only that one.
+ca_hint() { # ca
+	if [ "$1" = broker ] && [ -f "$p1/root/ca.key" ]; then
+		echo "add it with '$prog broker-ca $p1'"
+	else
+		echo "create the PKI first with '$prog $p1'"
+	fi
+}
+
 valid_tamid() {
 	[ ${#1} -le 200 ] &&
 		printf '%s\n' "$1" | grep -Eq '^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9:/?@!&()*+;=._~%-]+$' &&
@@ -304,7 +321,7 @@ valid_name() {
 mode=init
 if [ $# -gt 0 ]; then
 	case $1 in
-	issue | revoke | crl | ocsp)
+	issue | revoke | crl | ocsp | broker-ca)
 		mode=$1
 		shift
 		;;
@@ -376,21 +393,25 @@ done
 
 if [ "$mode" = init ]; then
 	[ "$npos" -eq 1 ] || usage_error "expected one DIR"
-elif [ "$mode" = ocsp ]; then
-	[ "$npos" -eq 1 ] || usage_error "ocsp expects DIR"
+elif [ "$mode" = ocsp ] || [ "$mode" = broker-ca ]; then
+	[ "$npos" -eq 1 ] || usage_error "$mode expects DIR"
 	[ "$force" = no ] && [ "$expired" = no ] && [ -z "$tamid" ] && [ "$leaf_alg" = rsa2048 ] ||
-		usage_error "ocsp takes no options"
+		usage_error "$mode takes no options"
 elif [ "$mode" = revoke ] || [ "$mode" = crl ]; then
 	if [ "$mode" = revoke ]; then
 		[ "$npos" -eq 3 ] || usage_error "revoke expects DIR ROLE NAME"
 		valid_name "$p3" || usage_error "NAME must be 1-64 of [A-Za-z0-9._-], not 'ca'"
+		case $p2 in
+		tam | sp | tee | server | client) ;;
+		*) usage_error "ROLE must be tam, sp, tee, server or client" ;;
+		esac
 	else
-		[ "$npos" -eq 2 ] || usage_error "crl expects DIR ROLE"
+		[ "$npos" -eq 2 ] || usage_error "crl expects DIR CA"
+		case $p2 in
+		tam | sp | tee | broker) ;;
+		*) usage_error "CA must be tam, sp, tee or broker" ;;
+		esac
 	fi
-	case $p2 in
-	tam | sp | tee) ;;
-	*) usage_error "ROLE must be tam, sp or tee" ;;
-	esac
 	[ "$force" = no ] && [ "$expired" = no ] && [ -z "$tamid" ] && [ "$leaf_alg" = rsa2048 ] ||
 		usage_error "$mode takes no options"
 else
@@ -431,23 +452,30 @@ if [ "$mode" = ocsp ]; then
 	force=yes
 elif [ "$mode" = revoke ] || [ "$mode" = crl ]; then
 	# The CRL and its database are updated in place: they only ever grow.
-	files="$p2/ca.crl $p2/ca-index.txt"
+	ca=$(ca_role "$p2")
+	files="$ca/ca.crl $ca/ca-index.txt"
 	for f in ca.crt ca.key; do
-		[ -f "$p1/$p2/$f" ] || die 1 "$p1/$p2/$f missing: create the PKI first with '$prog $p1'"
+		[ -f "$p1/$ca/$f" ] || die 1 "$p1/$ca/$f missing: $(ca_hint "$ca")"
 	done
 	if [ "$mode" = revoke ]; then
 		[ -f "$p1/$p2/$p3.crt" ] || die 1 "$p1/$p2/$p3.crt missing"
 	fi
 	force=yes
+elif [ "$mode" = broker-ca ]; then
+	files="broker/ca.key broker/ca.crt"
+	for f in root/ca.crt root/ca.key; do
+		[ -f "$p1/$f" ] || die 1 "$p1/$f missing: create the PKI first with '$prog $p1'"
+	done
 elif [ "$mode" = init ]; then
 	files="root/ca.key root/ca.crt tam/ca.key tam/ca.crt sp/ca.key sp/ca.crt tee/ca.key tee/ca.crt
+broker/ca.key broker/ca.crt
 tam/tam.key tam/tam.crt tam/tam-chain.pem sp/sp1.key sp/sp1.crt sp/sp1-chain.pem
 tee/tee1.key tee/tee1.crt tee/tee1-chain.pem"
 else
 	files="$p2/$p3.key $p2/$p3.crt $p2/$p3-chain.pem"
+	ca=$(ca_role "$p2")
 	for f in ca.crt ca.key; do
-		[ -f "$p1/$(ca_role "$p2")/$f" ] ||
-			die 1 "$p1/$(ca_role "$p2")/$f missing: create the PKI first with '$prog $p1'"
+		[ -f "$p1/$ca/$f" ] || die 1 "$p1/$ca/$f missing: $(ca_hint "$ca")"
 	done
 fi
 
@@ -470,8 +498,8 @@ if [ "$mode" = init ]; then
 	ossl req -x509 -new -config "$tmp/openssl.cnf" -key "$tmp/out/root/ca.key" \
 		-sha256 -days 3650 -extensions v3_root \
 		-subj "/O=OTrP Test/CN=OTrP Test Root CA" -out "$tmp/out/root/ca.crt"
-	for r in tam sp tee; do
-		make_role_ca "$r"
+	for r in tam sp tee broker; do
+		make_role_ca "$r" "$tmp/out"
 	done
 	make_leaf tam tam "$tmp/out"
 	make_leaf sp sp1 "$tmp/out"
@@ -487,23 +515,25 @@ elif [ "$mode" = ocsp ]; then
 	done
 	ocsp_response "$dir/tam/ca.crt" "$dir/root/ca.crt" "$dir/root/ca.key" "$dir/root/ca-index.txt" \
 		"$tmp/out/tam/ocsp/ca.der"
+elif [ "$mode" = broker-ca ]; then
+	make_role_ca broker "$dir"
 elif [ "$mode" = issue ]; then
 	if [ "$expired" = yes ]; then
 		validity=expired
 	fi
 	make_leaf "$p2" "$p3" "$dir"
 else
-	mkdir "$tmp/out/$p2" || die 3 "cannot create $tmp/out/$p2"
-	if [ -f "$dir/$p2/ca-index.txt" ]; then
-		cp "$dir/$p2/ca-index.txt" "$tmp/index.txt" || die 3 "cannot read $p2/ca-index.txt"
+	mkdir "$tmp/out/$ca" || die 3 "cannot create $tmp/out/$ca"
+	if [ -f "$dir/$ca/ca-index.txt" ]; then
+		cp "$dir/$ca/ca-index.txt" "$tmp/index.txt" || die 3 "cannot read $ca/ca-index.txt"
 	fi
 	if [ "$mode" = revoke ]; then
 		ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -revoke "$dir/$p2/$p3.crt" \
-			-cert "$dir/$p2/ca.crt" -keyfile "$dir/$p2/ca.key" -md sha256
+			-cert "$dir/$ca/ca.crt" -keyfile "$dir/$ca/ca.key" -md sha256
 	fi
 	ossl ca -batch -config "$tmp/openssl.cnf" -name ca_tmp -gencrl -crldays 30 -md sha256 \
-		-cert "$dir/$p2/ca.crt" -keyfile "$dir/$p2/ca.key" -out "$tmp/out/$p2/ca.crl"
-	cp "$tmp/index.txt" "$tmp/out/$p2/ca-index.txt" || die 3 "cannot stage ca-index.txt"
+		-cert "$dir/$ca/ca.crt" -keyfile "$dir/$ca/ca.key" -out "$tmp/out/$ca/ca.crl"
+	cp "$tmp/index.txt" "$tmp/out/$ca/ca-index.txt" || die 3 "cannot stage ca-index.txt"
 fi
 
 # shellcheck disable=SC2086

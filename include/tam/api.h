@@ -44,6 +44,12 @@ struct api_ctx {
 	const char *db_path;          /* downloads read blobs on connections of their own */
 	const char *spool_dir;        /* uploads are spooled here; NULL: the system's tmp */
 	atomic_uint_least64_t max_upload;  /* bytes of one TA bundle (limits.max_upload) */
+	atomic_uint_least64_t sp_quota_bytes;     /* limits.sp_quota_bytes; 0: none */
+	atomic_uint_least64_t sp_quota_versions;  /* limits.sp_quota_versions; 0: none */
+	/* Refused requests audited in the current minute, so a flood cannot fill the trail. */
+	atomic_int_least64_t refusal_minute;  /* the minute (epoch seconds / 60) counted */
+	atomic_uint refusals;         /* refusals seen in it */
+	atomic_uint refusals_dropped; /* not audited since the last row that was */
 	struct api_binding bindings[API_MAX_BINDINGS];  /* filled by api_routes */
 };
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tam/err.h"
+#include "tam/limits.h"
 #include "tam/util.h"
 
 #define TAM_CONFIG_DEFAULT_PATH "/etc/otrp-tamd/otrp-tamd.conf"
@@ -28,6 +29,7 @@ struct tam_config {
 	char otrp_tls_cert[TAM_CONFIG_PATH_MAX];  /* PEM chain; empty: plain HTTP */
 	char otrp_tls_key[TAM_CONFIG_PATH_MAX];   /* PEM key for tls_cert */
 	char otrp_tls_client_ca[TAM_CONFIG_PATH_MAX]; /* PEM CAs; set: client certificates required */
+	char otrp_tls_client_crl[TAM_CONFIG_PATH_MAX]; /* CRLs of those CAs; "": none checked */
 	/* [api]: health, metrics (and the REST API) */
 	bool api_enabled;
 	char api_address[64];
@@ -35,6 +37,7 @@ struct tam_config {
 	char api_tls_cert[TAM_CONFIG_PATH_MAX];
 	char api_tls_key[TAM_CONFIG_PATH_MAX];
 	char api_tls_client_ca[TAM_CONFIG_PATH_MAX];
+	char api_tls_client_crl[TAM_CONFIG_PATH_MAX];
 	/* [database] */
 	char db_path[TAM_CONFIG_PATH_MAX];
 	/* [identity]: overrides what `otrp-tamctl init` stored */
@@ -51,9 +54,12 @@ struct tam_config {
 	/* [trust] */
 	char trust_anchor_dir[TAM_CONFIG_PATH_MAX]; /* extra TEE anchors, *.pem / *.crt */
 	bool auto_register;                       /* register new certificate TEEs */
+	char tee_eku[TAM_OID_MAX];                /* OID TEE certificates must list; "": none */
 	/* [limits] */
 	size_t max_body;                          /* bytes of one OTrP POST body */
 	size_t max_upload;                        /* bytes of one TA bundle upload */
+	size_t sp_quota_bytes;                    /* bytes of bundles one SP may store; 0: no limit */
+	unsigned sp_quota_versions;               /* TA versions one SP may store; 0: no limit */
 	int64_t request_ttl;                      /* seconds a request stays answerable */
 	unsigned threads;                         /* server threads */
 	unsigned connection_limit;                /* concurrent connections, all clients */

@@ -73,10 +73,12 @@ void otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool aut
  * Trust anchors and CRLs from outside the database (the configured anchor
  * directory), used together with the database's anchors; takes ownership
  * of both (either may be NULL). With CRLs, a TEE certificate is checked for
- * revocation when its issuing CA published one (pki_trust_add_crl).
+ * revocation when its issuing CA published one (pki_trust_add_crl). tee_eku
+ * (dotted OID, checked beforehand; NULL or "" none) is the
+ * extendedKeyUsage every TEE certificate must then list (pki_trust_set_tee_eku).
  */
 void otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
-    STACK_OF(X509_CRL) *crls);
+    STACK_OF(X509_CRL) *crls, const char *tee_eku);
 
 /*
  * Interop profiles: how the device side of an endpoint behaves on the wire.

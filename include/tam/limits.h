@@ -37,6 +37,9 @@
 #ifndef TAM_MAX_ASSIGNMENTS
 #define TAM_MAX_ASSIGNMENTS 1024             /* assignments per device */
 #endif
+#ifndef TAM_AUDIT_REFUSALS_PER_MINUTE
+#define TAM_AUDIT_REFUSALS_PER_MINUTE 60     /* API refusals (401/403) audited per minute */
+#endif
 #ifndef TAM_MAX_TA_REQUIRES
 #define TAM_MAX_TA_REQUIRES 16               /* TAs one TA version may require */
 #endif
@@ -53,6 +56,7 @@
 #define TAM_DID_HEX 65                       /* SHA-256 hex + NUL */
 #define TAM_RID_MAX 64                       /* rid/tid as received, incl. NUL */
 #define TAM_NAME_MAX 64                      /* operator-chosen labels */
+#define TAM_OID_MAX 128                      /* an OID in dotted numbers, incl. NUL */
 
 #define TAM_DEFAULT_REQUEST_TTL 300          /* seconds a rid stays answerable */
 #ifndef TAM_RETRY_BASE_SECONDS

@@ -19,6 +19,8 @@
 struct mgmt {
 	struct store *st;             /* borrowed connection */
 	const char *actor;            /* who is acting, for the audit log ("cli:root") */
+	uint64_t quota_bytes;         /* bytes of bundles one SP may store; 0: no limit */
+	uint64_t quota_versions;      /* TA versions one SP may store; 0: no limit */
 };
 
 /* Default SD name for an SP that registers without one. */
@@ -87,6 +89,13 @@ int mgmt_require_parse(const char *spec, struct store_ta_require *r, struct tam_
  */
 int mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *specs,
     size_t n, struct tam_err *err) TAM_WUR;
+/*
+ * Would storing bytes more, as one more version, take the upload's SP past
+ * m's quota? TAM_EQUOTA naming it, checked early (a Content-Length) and
+ * again by finish inside its transaction.
+ */
+int mgmt_upload_quota(struct mgmt *m, const struct mgmt_upload *u, uint64_t bytes,
+    struct tam_err *err) TAM_WUR;
 /* TAM_ETOO_LARGE past max_bytes; a malformed or refused JWS fails as soon as it shows. */
 int mgmt_upload_write(struct mgmt_upload *u, const uint8_t *p, size_t n,
     struct tam_err *err) TAM_WUR;

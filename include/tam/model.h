@@ -68,6 +68,8 @@ struct tam_assignment {
 	char spid[TAM_SPID_MAX];
 	char sdname[TAM_SDNAME_MAX];   /* SD name this TAM uses for that SP */
 	bool implied;                  /* not assigned: a TA an assigned one requires (latest version) */
+	char implied_by[TAM_TAID_MAX]; /* implied: an assigned TA whose requirements reach it */
+	char implied_actor[128];       /* implied: who assigned that TA (audit actor form) */
 };
 
 /*

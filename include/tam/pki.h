@@ -80,12 +80,25 @@ int pki_trust_add(struct pki_trust *t, X509 *anchor, struct tam_err *err) TAM_WU
  * is not checked, nor are the CAs above the leaf.
  */
 int pki_trust_add_crl(struct pki_trust *t, X509_CRL *crl, struct tam_err *err) TAM_WUR;
+/*
+ * The extendedKeyUsage OID (dotted numbers) a TEE leaf must list
+ * (PKI_PURPOSE_TEE); NULL or "" requires none. TAM_EINVAL if not an OID.
+ */
+int pki_trust_set_tee_eku(struct pki_trust *t, const char *oid, struct tam_err *err) TAM_WUR;
 /* The OpenSSL store behind t (anchors and CRLs), for other OpenSSL checks; borrowed. */
 X509_STORE *pki_trust_store(const struct pki_trust *t);
 /* Anchors and CRLs added. */
 size_t pki_trust_count(const struct pki_trust *t);
 size_t pki_trust_crl_count(const struct pki_trust *t);
 void pki_trust_free(struct pki_trust *t);
+
+/* What a leaf is checked for, beyond keyUsage digitalSignature. */
+enum pki_purpose {
+	PKI_PURPOSE_SIGNER,     /* signs messages (TAM, SP): nothing more */
+	PKI_PURPOSE_TLS_CLIENT, /* a broker's TLS client: no extendedKeyUsage, or clientAuth */
+	PKI_PURPOSE_TEE,        /* a TEE identity: no TLS extendedKeyUsage, and the store's
+	                           TEE OID when set (pki_trust_set_tee_eku) */
+};
 
 /*
  * Validate leaf up to a trust anchor with X509_verify_cert: validity at
@@ -99,11 +112,13 @@ void pki_trust_free(struct pki_trust *t);
  * anchor, self-signed, unknown issuer, bad signature), TAM_ECERT_INVALID
  * (anything else: key usage, weak key, bad CA flags, path length, more
  * than TAM_MAX_CHAIN_CERTS - 1 untrusted certificates). A leaf without a
- * keyUsage extension is refused too. The message names the OpenSSL reason
- * and the certificate subject. Safe to call from many threads at once.
+ * keyUsage extension is refused too, and so is a leaf that does not fit
+ * purpose (TAM_ECERT_INVALID). The message names the OpenSSL reason and
+ * the certificate subject. Safe to call from many threads at once.
  */
 int pki_verify_chain(const struct pki_trust *t, X509 *leaf,
-    STACK_OF(X509) *untrusted, int64_t now, struct tam_err *err) TAM_WUR;
+    STACK_OF(X509) *untrusted, int64_t now, enum pki_purpose purpose,
+    struct tam_err *err) TAM_WUR;
 
 /* ---- OCSP ---- */
 

@@ -155,6 +155,13 @@ int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page 
  * past OTrP requests keep its spid text only.
  */
 int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
+/* What an SP stores: bytes of its TA bundles and their versions, withdrawn ones included. */
+struct store_sp_usage {
+	uint64_t bytes;               /* sum of the bundles' sizes as uploaded */
+	uint64_t versions;
+};
+int store_sp_usage(struct store *st, int64_t sp_id, struct store_sp_usage *out,
+    struct tam_err *err) TAM_WUR;
 /* New SD name and/or certificate (NULL keeps it); a name another SP uses is TAM_ECONFLICT. */
 int store_sp_update(struct store *st, const char *spid, const char *sdname,
     const uint8_t *cert, size_t cert_len, struct tam_err *err) TAM_WUR;
@@ -353,6 +360,14 @@ int store_device_visible(struct store *st, int64_t device_id, int64_t sp_id, boo
 int store_device_seen(struct store *st, int64_t id, const char *tee_name,
     const char *tee_ver, const uint8_t *dsi, size_t dsi_len, int64_t now,
     struct tam_err *err) TAM_WUR;
+/*
+ * A new certificate for device d->id's key: its did, cert and chain (and
+ * key kind, now cert) are written from d; the row, its name, state and
+ * everything that refers to it stay. TAM_ENOTFOUND unless the row still has
+ * d->thumbprint (the same key).
+ */
+int store_device_renew(struct store *st, const struct store_device *d,
+    struct tam_err *err) TAM_WUR;
 /* "active" or "decommissioned"; a decommissioned device is refused by the engine. */
 int store_device_set_state(struct store *st, int64_t id, const char *state,
     struct tam_err *err) TAM_WUR;
@@ -431,6 +446,19 @@ int store_sd_request_set(struct store *st, int64_t device_id, int64_t sp_id,
     enum store_sd_action action, const char *actor, struct tam_err *err) TAM_WUR;
 /* Drop the device's requests for SP spid: one action, or all with action -1. */
 int store_sd_requests_clear(struct store *st, int64_t device_id, const char *spid, int action,
+    struct tam_err *err) TAM_WUR;
+
+/*
+ * The SDs the TAM itself created: a CreateSD it chose that the TEE
+ * confirmed gives the SP a stake in the device (it sees the device, its
+ * SP-wide assignments reach it) until the TAM deletes the SP's last SD
+ * there. The SDs a DSI lists never do.
+ */
+int store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, int64_t now,
+    struct tam_err *err) TAM_WUR;
+int store_sd_stake_drop(struct store *st, int64_t device_id, const char *spid,
+    struct tam_err *err) TAM_WUR;
+int store_sd_stake_has(struct store *st, int64_t device_id, const char *spid, bool *out,
     struct tam_err *err) TAM_WUR;
 
 /* ---- operations a TEE refused ---- */

@@ -49,6 +49,8 @@ api_status_for(int rc)
 		return 409;
 	case TAM_ETOO_LARGE:
 		return 413;
+	case TAM_EQUOTA:
+		return 507;
 	case TAM_EDENIED:
 		return 403;
 	case TAM_EINVAL:
@@ -82,6 +84,7 @@ title_for(unsigned status)
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
+	case 507: return "Insufficient Storage";
 	default: return "Internal Server Error";
 	}
 }
@@ -96,7 +99,7 @@ api_problem_as(const char *request_id, struct http_answer *ans, unsigned status,
 
 	http_answer_clear(ans);
 	/* Server faults stay in the log; details otherwise may echo input: printable ASCII only. */
-	if (status >= 500)
+	if (status >= 500 && status != 507)
 		detail = "internal error; the server log has the details";
 	for (i = 0; i + 1 < sizeof(clean) && detail[i] != '\0'; i++)
 		clean[i] = detail[i] >= 0x20 && detail[i] < 0x7f ? detail[i] : '?';
@@ -158,6 +161,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	} else {
 		auth = http_request_header(req, "Authorization");
 		if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+			api_audit_refusal(ctx, c->st, req, 401, "auth.missing_token", NULL);
 			api_problem_as(http_request_id(req), ans, 401, "auth.missing_token",
 			    "an Authorization: Bearer token is required");
 			return TAM_EDENIED;
@@ -173,6 +177,7 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 			}
 			log_info("event=api.refuse request_id=%s status=401 code=tam.auth.invalid_token",
 			    http_request_id(req));
+			api_audit_refusal(ctx, c->st, req, 401, "auth.invalid_token", NULL);
 			api_problem_as(http_request_id(req), ans, 401, "auth.invalid_token",
 			    "the token is malformed, unknown, revoked or expired");
 			return TAM_EDENIED;
@@ -184,6 +189,8 @@ api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_ca
 	}
 	c->m.st = c->st;
 	c->m.actor = c->who.actor;
+	c->m.quota_bytes = atomic_load(&ctx->sp_quota_bytes);
+	c->m.quota_versions = atomic_load(&ctx->sp_quota_versions);
 	return TAM_OK;
 }
 
@@ -201,6 +208,7 @@ api_admit(void *arg, const struct http_request *req, struct http_answer *ans,
 	if ((rc = api_call_open(b->ctx, req, &c, ans, err)) != TAM_OK)
 		return rc;
 	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin) {
+		api_audit_refusal(b->ctx, c.st, req, 403, "auth.forbidden", c.who.actor);
 		api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
 		    "this needs an admin token");
 		return TAM_EDENIED;
@@ -225,9 +233,11 @@ api_handle(void *arg, const struct http_request *req, const uint8_t *body, size_
 	}
 	if (api_call_open(b->ctx, req, &c, ans, err) != TAM_OK)
 		return TAM_OK;
-	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin)
+	if ((b->flags & API_ADMIN_ONLY) && !c.who.admin) {
+		api_audit_refusal(b->ctx, c.st, req, 403, "auth.forbidden", c.who.actor);
 		return api_problem_as(http_request_id(req), ans, 403, "auth.forbidden",
 		    "this needs an admin token") == TAM_OK ? TAM_OK : TAM_ENOMEM;
+	}
 	if (len > 0 && !http_content_type_is(http_request_header(req, "Content-Type"),
 	    (b->flags & API_OCTETS) ? "application/octet-stream" : MEDIA_JSON))
 		return api_problem_as(http_request_id(req), ans, 415, "request.media_type",
@@ -492,6 +502,7 @@ api_scope_sp(struct api_call *c, const char *spid, struct store_sp *out, struct 
 
 	if (rc == TAM_OK && !c->who.admin && out->id != c->who.sp_id) {
 		store_sp_clear(out);
+		api_audit_scope(c, "sp.not_found");
 		rc = TAM_ENOTFOUND;
 	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)
@@ -504,8 +515,10 @@ api_scope_ta(struct api_call *c, const char *taid, struct store_ta *out, struct 
 {
 	int rc = store_ta_get(c->st, taid, out, err);
 
-	if (rc == TAM_OK && !c->who.admin && out->sp_id != c->who.sp_id)
+	if (rc == TAM_OK && !c->who.admin && out->sp_id != c->who.sp_id) {
+		api_audit_scope(c, "ta.not_found");
 		rc = TAM_ENOTFOUND;
+	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)
 		return tam_err_setk(err, TAM_ENOTFOUND, "ta.not_found", "no TA \"%.64s\"", taid);
 	return rc;
@@ -528,6 +541,7 @@ api_scope_device(struct api_call *c, const char *ref, struct store_device *out,
 		store_device_clear(out);
 		if (rc != TAM_OK)
 			return rc;
+		api_audit_scope(c, "device.not_found");
 		rc = TAM_ENOTFOUND;
 	}
 	if (rc == TAM_ENOTFOUND || rc == TAM_EINVAL)

@@ -45,6 +45,19 @@ struct api_call {
 int api_call_open(struct api_ctx *ctx, const struct http_request *req, struct api_call *c,
     struct http_answer *ans, struct tam_err *err);
 
+/* ---- the audit of refusals and reads (api_audit.c) ---- */
+
+/*
+ * A request refused for who it is: no or a bad token (401), a role that may
+ * not (403), another SP's record (answered 404). Audited with the client's
+ * address, at most TAM_AUDIT_REFUSALS_PER_MINUTE rows a minute; the next
+ * row counts those dropped. actor: the token's, or NULL when none was valid.
+ */
+void api_audit_refusal(struct api_ctx *ctx, struct store *st, const struct http_request *req,
+    unsigned status, const char *code, const char *actor);
+/* As above for a scoped call that reached another SP's record. */
+void api_audit_scope(struct api_call *c, const char *code);
+
 /* ---- answers ---- */
 
 /* j (stolen) as the body with status. */

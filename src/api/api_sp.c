@@ -386,6 +386,20 @@ bundle_free(void *cls)
 	store_blob_close(cls);
 }
 
+/* Who took a copy of an SP's bundle is the SP's business: every download is audited. */
+static int
+audit_download(struct api_call *c, const struct store_ta *ta, const struct store_ta_version *v,
+    uint64_t size, struct tam_err *err)
+{
+	char detail[160], peer[64] = "";
+
+	if (c->req == NULL || http_request_peer(c->req, peer, sizeof(peer)) != 0)
+		snprintf(peer, sizeof(peer), "local");
+	snprintf(detail, sizeof(detail), "version=%s size=%llu peer=%s", v->version,
+	    (unsigned long long)size, peer);
+	return store_audit(c->st, c->who.actor, "ta.download", ta->taid, detail, err);
+}
+
 int
 api_version_bundle(struct api_call *c, const uint8_t *body, size_t len, struct http_answer *ans,
     struct tam_err *err)
@@ -417,6 +431,8 @@ api_version_bundle(struct api_call *c, const uint8_t *body, size_t len, struct h
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((rc = audit_download(c, &ta, &v, size, err)) != TAM_OK)
+		goto out;
 	ans->reader = (struct http_body_reader){ size, bundle_read, bundle_free, b };
 	b = NULL;
 out:
@@ -522,12 +538,17 @@ upload_begin(void *arg, const struct http_request *req, void **state, struct htt
 	rc = mgmt_upload_begin(&c.m, sp.spid, http_request_param(req, "ta"), version,
 	    http_request_query(req, "name"), ctx->spool_dir, max, &up->u, err);
 	if (rc != TAM_OK) {
+		int was = rc;
 		rc = hide_other_sp(&c.who, rc, http_request_param(req, "ta"), err);
+		if (rc != was)
+			api_audit_scope(&c, "ta.not_found");
 		goto fail;
 	}
 	/* Refused before the body is read, like everything the query string decides. */
 	n_req = http_request_query_all(req, "requires", reqs, TAM_MAX_TA_REQUIRES);
-	if ((rc = mgmt_upload_requires(&c.m, up->u, reqs, n_req, err)) != TAM_OK)
+	if ((rc = mgmt_upload_requires(&c.m, up->u, reqs, n_req, err)) != TAM_OK ||
+	    (rc = mgmt_upload_quota(&c.m, up->u, cl != NULL ? strtoull(cl, NULL, 10) : 0,
+	    err)) != TAM_OK)
 		goto fail;
 	store_sp_clear(&sp);
 	*state = up;
@@ -581,6 +602,8 @@ upload_end(void *state, const struct http_request *req, struct http_answer *ans,
 	}
 	c.m.st = c.st;
 	c.m.actor = c.who.actor;
+	c.m.quota_bytes = atomic_load(&up->ctx->sp_quota_bytes);
+	c.m.quota_versions = atomic_load(&up->ctx->sp_quota_versions);
 	if ((rc = mgmt_upload_finish(&c.m, up->u, up->have_want ? up->want : NULL, &res,
 	    err)) != TAM_OK) {
 		rc = hide_other_sp(&c.who, rc, up->taid, err);

@@ -34,6 +34,8 @@ static const struct tam_config_key keys[] = {
 	    "PEM private key of tls_cert (mode 0600)" },
 	{ "otrp", "tls_client_ca", TAM_CFG_PATH, F(otrp_tls_client_ca), 0, 0, "", true,
 	    "PEM CA certificates; when set, brokers must present a client certificate that chains to one" },
+	{ "otrp", "tls_client_crl", TAM_CFG_PATH, F(otrp_tls_client_crl), 0, 0, "", true,
+	    "CRLs (PEM or DER) of the tls_client_ca CAs; a client certificate they revoke is refused" },
 	{ "api", "enabled", TAM_CFG_BOOL, F(api_enabled), 0, 0, "yes", false,
 	    "serve the management listener (the REST API /api/v1, /healthz, /metrics)" },
 	{ "api", "listen", TAM_CFG_ADDRESS, F(api_address), 0, 0, "127.0.0.1", false,
@@ -46,6 +48,8 @@ static const struct tam_config_key keys[] = {
 	    "PEM private key of api.tls_cert (mode 0600)" },
 	{ "api", "tls_client_ca", TAM_CFG_PATH, F(api_tls_client_ca), 0, 0, "", true,
 	    "PEM CA certificates; when set, clients of the management listener need a certificate" },
+	{ "api", "tls_client_crl", TAM_CFG_PATH, F(api_tls_client_crl), 0, 0, "", true,
+	    "CRLs (PEM or DER) of the api.tls_client_ca CAs; a client certificate they revoke is refused" },
 	{ "database", "path", TAM_CFG_PATH, F(db_path), 0, 0, "/var/lib/otrp-tamd/tamd.db", false,
 	    "SQLite database created by otrp-tamctl init" },
 	{ "identity", "key", TAM_CFG_PATH, F(tam_key), 0, 0, "", false,
@@ -72,10 +76,19 @@ static const struct tam_config_key keys[] = {
 	    "directory of extra TEE trust anchors (*.pem, *.crt) and CRLs of TEE CAs (*.crl), read at start and on SIGHUP" },
 	{ "trust", "auto_register", TAM_CFG_BOOL, F(auto_register), 0, 0, "yes", true,
 	    "register a TEE whose certificate chains to an anchor on first contact" },
+	{ "trust", "tee_eku", TAM_CFG_STRING, F(tee_eku), 0, 0, "", true,
+	    "extendedKeyUsage OID (dotted numbers) every TEE certificate must list; empty: none, "
+	    "but a TLS certificate (clientAuth, serverAuth) is never a TEE" },
 	{ "limits", "max_body", TAM_CFG_SIZE, F(max_body), 1024, 1u << 30, "1M", true,
 	    "largest OTrP POST body; larger ones get 413" },
 	{ "limits", "max_upload", TAM_CFG_SIZE, F(max_upload), 1024, 512u << 20, "128M", true,
 	    "largest TA bundle uploaded over the management API; larger ones get 413" },
+	{ "limits", "sp_quota_bytes", TAM_CFG_SIZE, F(sp_quota_bytes), 0, (uint64_t)1 << 50, "8G",
+	    true, "bytes of TA bundles one SP may store, withdrawn versions included (they are kept); "
+	    "an upload past it gets 507; 0 means no limit" },
+	{ "limits", "sp_quota_versions", TAM_CFG_UINT, F(sp_quota_versions), 0, 1u << 24, "1000",
+	    true, "TA versions one SP may store, withdrawn ones included; an upload past it gets 507; "
+	    "0 means no limit" },
 	{ "limits", "request_ttl", TAM_CFG_UINT, F(request_ttl), 1, 86400, "300", true,
 	    "seconds an OTrP request stays answerable" },
 	{ "limits", "threads", TAM_CFG_UINT, F(threads), 1, 64, "2", false,
@@ -346,6 +359,30 @@ tam_config_set(struct tam_config *c, const char *dotted_key, const char *value,
 	return tam_err_set(err, TAM_EUSAGE, "unknown key \"%.64s\"", dotted_key);
 }
 
+/* An OID as dotted numbers: a first arc of 0, 1 or 2, at least two arcs, no empty ones. */
+static bool
+dotted_oid(const char *s)
+{
+	size_t arcs = 0;
+
+	if (s[0] < '0' || s[0] > '2' || s[1] != '.')
+		return false;
+	while (*s != '\0') {
+		size_t n = strspn(s, "0123456789");
+		if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+			return false;
+		arcs++;
+		s += n;
+		if (*s == '.' && s[1] == '\0')
+			return false;
+		if (*s == '.')
+			s++;
+		else if (*s != '\0')
+			return false;
+	}
+	return arcs >= 2;
+}
+
 int
 tam_config_validate(const struct tam_config *c, struct tam_err *err)
 {
@@ -353,10 +390,14 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_cert and otrp.tls_key go together");
 	if (c->otrp_tls_client_ca[0] != '\0' && c->otrp_tls_cert[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_client_ca needs otrp.tls_cert");
+	if (c->otrp_tls_client_crl[0] != '\0' && c->otrp_tls_client_ca[0] == '\0')
+		return tam_err_set(err, TAM_EUSAGE, "otrp.tls_client_crl needs otrp.tls_client_ca");
 	if ((c->api_tls_cert[0] == '\0') != (c->api_tls_key[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "api.tls_cert and api.tls_key go together");
 	if (c->api_tls_client_ca[0] != '\0' && c->api_tls_cert[0] == '\0')
 		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_ca needs api.tls_cert");
+	if (c->api_tls_client_crl[0] != '\0' && c->api_tls_client_ca[0] == '\0')
+		return tam_err_set(err, TAM_EUSAGE, "api.tls_client_crl needs api.tls_client_ca");
 	if ((c->tam_key[0] == '\0') != (c->tam_cert[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "identity.key and identity.cert go together");
 	if ((c->alt_key[0] == '\0') != (c->alt_cert[0] == '\0'))
@@ -365,6 +406,9 @@ tam_config_validate(const struct tam_config *c, struct tam_err *err)
 		return tam_err_set(err, TAM_EUSAGE, "database.path is empty");
 	if (strcmp(c->ocsp_stale, "refuse") != 0 && strcmp(c->ocsp_stale, "warn") != 0)
 		return tam_err_set(err, TAM_EUSAGE, "identity.ocsp_stale must be refuse or warn");
+	if (c->tee_eku[0] != '\0' && !dotted_oid(c->tee_eku))
+		return tam_err_set(err, TAM_EUSAGE,
+		    "trust.tee_eku must be an OID in dotted numbers, like 1.3.6.1.4.1.99999.1");
 	if ((c->aist_path[0] == '\0') != (c->aist_tam_key[0] == '\0'))
 		return tam_err_set(err, TAM_EUSAGE, "aist.endpoint and aist.tam_key go together");
 	if (c->aist_path[0] != '\0' && (c->aist_path[0] != '/' ||

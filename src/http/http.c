@@ -731,7 +731,8 @@ check_client_cert(struct http_server *s, struct MHD_Connection *conn, struct tam
 			goto out;
 		}
 	}
-	if ((rc = pki_verify_chain(s->cfg.client_trust, leaf, untrusted, 0, err)) != TAM_OK) {
+	if ((rc = pki_verify_chain(s->cfg.client_trust, leaf, untrusted, 0,
+	    PKI_PURPOSE_TLS_CLIENT, err)) != TAM_OK) {
 		char inner[TAM_ERR_MSG_MAX];
 		memcpy(inner, err != NULL ? err->msg : "", sizeof(inner));
 		rc = tam_err_set(err, TAM_EDENIED, "client certificate refused: %s", inner);

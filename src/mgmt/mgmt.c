@@ -418,15 +418,65 @@ mgmt_upload_requires(struct mgmt *m, struct mgmt_upload *u, const char *const *s
 		if (strcmp(r->taid, u->taid) == 0)
 			return tam_err_setk(err, TAM_EINVAL, "upload.self_requirement",
 			    "a TA version cannot require its own TA");
-		/* Early, like finish would (the store checks again in its transaction). */
+		/*
+		 * Early, like finish would (the store checks again in its
+		 * transaction). Only the SP's own TAs: another SP's would be
+		 * installed and kept on devices its owner never chose. Unknown
+		 * and foreign answer alike, so no SP learns another's TA ids.
+		 */
 		rc = store_ta_get(m->st, r->taid, &t, err);
-		if (rc == TAM_ENOTFOUND)
+		if (rc == TAM_ENOTFOUND || (rc == TAM_OK && t.sp_id != u->sp_id))
 			return tam_err_setk(err, TAM_EINVAL, "upload.unknown_requirement",
-			    "the required TA %s does not exist", r->taid);
+			    "SP %s has no TA %s to require", u->spid, r->taid);
 		if (rc != TAM_OK)
 			return rc;
 	}
 	u->n_reqs = n;
+	return TAM_OK;
+}
+
+static int
+version_exists(struct mgmt *m, const struct mgmt_upload *u, bool *out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_ta ta;
+	int rc;
+
+	*out = false;
+	rc = store_ta_get(m->st, u->taid, &ta, err);
+	if (rc == TAM_OK)
+		rc = store_ta_version_find(m->st, ta.id, u->version, &v, err);
+	if (rc == TAM_OK)
+		*out = true;
+	store_ta_version_clear(&v);
+	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
+}
+
+int
+mgmt_upload_quota(struct mgmt *m, const struct mgmt_upload *u, uint64_t bytes,
+    struct tam_err *err)
+{
+	struct store_sp_usage use;
+	bool exists;
+	int rc;
+
+	if (m->quota_bytes == 0 && m->quota_versions == 0)
+		return TAM_OK;
+	/* A version that exists takes no new room: finish answers it as before. */
+	if ((rc = version_exists(m, u, &exists, err)) != TAM_OK || exists)
+		return rc;
+	if ((rc = store_sp_usage(m->st, u->sp_id, &use, err)) != TAM_OK)
+		return rc;
+	if (m->quota_versions != 0 && use.versions >= m->quota_versions)
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu TA versions, its quota (limits.sp_quota_versions); withdrawn "
+		    "versions count until an operator removes them", u->spid,
+		    (unsigned long long)use.versions);
+	if (m->quota_bytes != 0 && (bytes > m->quota_bytes || use.bytes > m->quota_bytes - bytes))
+		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
+		    "SP %s stores %llu bytes of TA bundles; %llu more would pass its quota of %llu "
+		    "(limits.sp_quota_bytes)", u->spid, (unsigned long long)use.bytes,
+		    (unsigned long long)bytes, (unsigned long long)m->quota_bytes);
 	return TAM_OK;
 }
 
@@ -556,6 +606,20 @@ upload_check_version(struct mgmt *m, struct mgmt_upload *u, int64_t ta_id,
 	return rc;
 }
 
+/* What the audit keeps of an upload: the version, its digest and what it requires. */
+static void
+upload_detail(const struct mgmt_upload *u, const char *hex, char *out, size_t size)
+{
+	size_t len;
+
+	len = (size_t)snprintf(out, size, "version=%s size=%llu sha256=%s", u->version,
+	    (unsigned long long)u->len, hex);
+	for (size_t i = 0; i < u->n_reqs && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s%s%s", i == 0 ? " requires=" : ",",
+		    u->reqs[i].taid, u->reqs[i].min_version[0] != '\0' ? "@" : "",
+		    u->reqs[i].min_version);
+}
+
 int
 mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_digest,
     struct mgmt_upload_result *res, struct tam_err *err)
@@ -565,7 +629,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	uint64_t enc_len = 0;
 	unsigned dlen = 0;
 	int enc_fd = -1, rc;
-	char detail[200], hex[65];
+	char detail[512], hex[65];
 
 	memset(res, 0, sizeof(*res));
 	if (u->len == 0 || !u->started)
@@ -606,6 +670,9 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	} else if (rc == TAM_OK) {
 		rc = upload_check_version(m, u, ta.id, res->digest, res, err);
 	}
+	/* In the transaction: concurrent uploads of one SP cannot both squeeze under it. */
+	if (rc == TAM_OK && !res->existed)
+		rc = mgmt_upload_quota(m, u, u->len, err);
 	if (rc != TAM_OK || res->existed) {
 		store_rollback(m->st);
 		goto out;
@@ -618,8 +685,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	rc = store_ta_version_add_files(m->st, &v, u->fd, u->len, enc_fd, enc_len,
 	    &res->version_id, err);
 	tam_hex_encode(res->digest, 32, hex);
-	snprintf(detail, sizeof(detail), "version=%s size=%llu sha256=%s", u->version,
-	    (unsigned long long)u->len, hex);
+	upload_detail(u, hex, detail, sizeof(detail));
 	rc = finish(m, rc, "ta.upload", u->taid, detail, err);
 out:
 	if (enc_fd >= 0)

@@ -54,6 +54,7 @@ struct otrp_engine {
 	int64_t trust_extra_gen;      /* extra_gen trust was built from */
 	STACK_OF(X509) *extra;        /* anchors from outside the database, owned */
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
+	char tee_eku[TAM_OID_MAX];    /* extendedKeyUsage TEE certificates must list; "": none */
 	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
 	bool rid_key_loaded;          /* rid_key read from the database */
 	uint8_t rid_key[OTRP_RID_KEY_LEN]; /* MAC key of stateless rids, the same in every daemon */
@@ -77,14 +78,17 @@ struct ctx {
 	bool unverified;              /* an unsigned message was taken as it is */
 	struct store_device dev;      /* the device it was sent to (or a new one) */
 	bool new_device;
+	bool renewed;                 /* a known device (by key) with a new certificate */
 	struct jose_key *dev_key;     /* the device's public key */
 	struct tam_dev_state state;   /* observed state after this response */
 	bool had_dsi;                 /* the device record as read: DSI present ... */
 	uint8_t had_dsihash[32];      /* ... and its hash; compared again inside the commit */
 	uint8_t *dsi;                 /* new DSI bytes, owned; NULL if the TEE sent none */
 	size_t dsi_len;
+	struct tam_sd_obs claims[8];  /* SDs the DSI newly lists that no operation of ours made */
+	size_t n_claims;              /* how many there were (may exceed the array) */
 	char audit_action[32];        /* what this response changed, for the audit log */
-	char audit_detail[256];
+	char audit_detail[512];
 	char result[128];             /* session result if the session ends here */
 	bool refused;                 /* the TEE refused the operation (signed "fail") */
 	bool ask_state;               /* the next request is a GetDeviceStateRequest again: a
@@ -208,13 +212,14 @@ otrp_engine_set_limits(struct otrp_engine *e, int64_t request_ttl, bool auto_reg
 
 void
 otrp_engine_set_extra_anchors(struct otrp_engine *e, STACK_OF(X509) *anchors,
-    STACK_OF(X509_CRL) *crls)
+    STACK_OF(X509_CRL) *crls, const char *tee_eku)
 {
 	pthread_mutex_lock(&e->trust_mu);
 	sk_X509_pop_free(e->extra, X509_free);
 	sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
 	e->extra = anchors;
 	e->crls = crls;
+	snprintf(e->tee_eku, sizeof(e->tee_eku), "%s", tee_eku != NULL ? tee_eku : "");
 	e->extra_gen++;
 	pthread_mutex_unlock(&e->trust_mu);
 }
@@ -280,6 +285,8 @@ trust_build(struct otrp_engine *e, struct store *st, struct trust_ref **out, int
 		rc = pki_trust_add(r->trust, sk_X509_value(e->extra, i), err);
 	for (int i = 0; e->crls != NULL && i < sk_X509_CRL_num(e->crls) && rc == TAM_OK; i++)
 		rc = pki_trust_add_crl(r->trust, sk_X509_CRL_value(e->crls, i), err);
+	if (rc == TAM_OK)
+		rc = pki_trust_set_tee_eku(r->trust, e->tee_eku, err);
 	pthread_mutex_unlock(&e->trust_mu);
 	if (rc != TAM_OK)
 		goto fail;
@@ -978,6 +985,26 @@ aist_view(const struct ctx *c, const struct tam_assignment *want, size_t n,
 	return TAM_OK;
 }
 
+/*
+ * A TA installed or updated because an assigned one requires it: the audit
+ * names that assignment and who made it, since nobody assigned this TA.
+ */
+static void
+audit_implied(struct ctx *c, const struct tam_assignment *want, size_t n)
+{
+	size_t len = strlen(c->audit_detail);
+
+	if (c->refused || (c->req.op != TAM_OP_INSTALL_TA && c->req.op != TAM_OP_UPDATE_TA))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (want[i].implied && strcmp(want[i].taid, c->req.taid) == 0) {
+			snprintf(c->audit_detail + len, sizeof(c->audit_detail) - len,
+			    " implied_by=%s assigned_by=%s", want[i].implied_by,
+			    want[i].implied_actor);
+			return;
+		}
+}
+
 /* Ask policy what comes next and build it; nothing is written yet. */
 static int
 decide(struct ctx *c, struct tam_err *err)
@@ -997,6 +1024,7 @@ decide(struct ctx *c, struct tam_err *err)
 	if ((rc = mark_managed(c, err)) != TAM_OK ||
 	    (rc = store_ta_requires_get(c->st, want, n, &c->state, &reqs, &n_reqs, err)) != TAM_OK)
 		goto out;
+	audit_implied(c, want, n);
 	/* What this answer settles is dropped in the same commit: already settled for policy. */
 	for (size_t i = 0; c->clear_sd_requests != -2 && i < n_sds; i++)
 		if (strcmp(sds[i].spid, c->req.spid) == 0) {
@@ -1109,6 +1137,54 @@ unchanged_since_read(struct ctx *c, struct tam_err *err)
 	return TAM_OK;
 }
 
+/*
+ * The SD stakes this answer changes: a CreateSD of ours the TEE confirmed
+ * gives its SP one; a DeleteSD that took the SP's last SD here ends it.
+ */
+static int
+commit_stakes(struct ctx *c, struct tam_err *err)
+{
+	if (c->refused)
+		return TAM_OK;
+	if (c->req.op == TAM_OP_CREATE_SD && c->req.sp_id != 0)
+		return store_sd_stake_add(c->st, c->dev.id, c->req.sp_id, c->now, err);
+	if (c->req.op != TAM_OP_DELETE_SD)
+		return TAM_OK;
+	for (size_t i = 0; i < c->state.n_sds; i++)
+		if (strcmp(c->state.sds[i].spid, c->req.spid) == 0)
+			return TAM_OK;
+	return store_sd_stake_drop(c->st, c->dev.id, c->req.spid, err);
+}
+
+/* SDs the device lists that the TAM never created for their SP: its claims, audited. */
+static int
+commit_claims(struct ctx *c, const char *object, struct tam_err *err)
+{
+	char detail[sizeof(((struct store_audit_row *)0)->detail)];
+	size_t len = 0, shown = 0;
+	bool staked;
+	int rc;
+
+	detail[0] = '\0';
+	for (size_t i = 0; i < c->n_claims && i < sizeof(c->claims) / sizeof(c->claims[0]); i++) {
+		if ((rc = store_sd_stake_has(c->st, c->dev.id, c->claims[i].spid, &staked,
+		    err)) != TAM_OK)
+			return rc;
+		if (staked)
+			continue;
+		len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%ssdname=%s spid=%s",
+		    shown++ ? " " : "", c->claims[i].sdname, c->claims[i].spid);
+		if (len >= sizeof(detail))
+			return tam_err_set(err, TAM_EINVAL, "SD claims do not fit an audit record");
+	}
+	if (shown == 0)
+		return TAM_OK;
+	if (c->n_claims > shown)
+		snprintf(detail + len, sizeof(detail) - len, " more=%zu", c->n_claims - shown);
+	/* The device said it: the claim is its own, not the TAM's. */
+	return store_audit(c->st, object, "device.sd_claimed", object, detail, err);
+}
+
 static int
 commit(struct ctx *c, struct tam_err *err)
 {
@@ -1128,10 +1204,10 @@ commit(struct ctx *c, struct tam_err *err)
 		c->next.session_id = c->req.session_id;
 	if (!c->new_device && (rc = unchanged_since_read(c, err)) != TAM_OK)
 		goto fail;
-	if (c->new_device) {
-		if ((rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
-			goto fail;
-	}
+	if (c->new_device && (rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
+		goto fail;
+	if (c->renewed && (rc = store_device_renew(st, &c->dev, err)) != TAM_OK)
+		goto fail;
 	/* Its rid proves nothing (always "1"): a replayed answer is caught by its payload. */
 	if (c->aist) {
 		const uint8_t *payload;
@@ -1160,10 +1236,14 @@ commit(struct ctx *c, struct tam_err *err)
 		rc = store_op_failure_clear(st, c->dev.id, c->req.op, c->req.taid, c->req.sdname, err);
 	if (rc == TAM_OK && c->clear_sd_requests != -2)
 		rc = store_sd_requests_clear(st, c->dev.id, c->req.spid, c->clear_sd_requests, err);
+	if (rc == TAM_OK)
+		rc = commit_stakes(c, err);
 	if (rc != TAM_OK)
 		goto fail;
 	tam_hex_encode(c->dev.did, 32, didhex);
 	snprintf(object, sizeof(object), "device:%s", didhex);
+	if ((rc = commit_claims(c, object, err)) != TAM_OK)
+		goto fail;
 	if (c->audit_action[0] != '\0' &&
 	    (rc = store_audit(st, "tamd", c->audit_action, object, c->audit_detail, err)) != TAM_OK)
 		goto fail;
@@ -1332,79 +1412,128 @@ concat_chain(const struct otrp_dsi *dsi, uint8_t **out, size_t *len, struct tam_
 	return TAM_OK;
 }
 
-/* A certificate TEE: its chain must reach a trust anchor. */
+/* The DSI's leaf and its CA certificates, parsed. */
+static int
+dsi_certs(const struct otrp_dsi *dsi, X509 **leaf, STACK_OF(X509) **untrusted,
+    struct tam_err *err)
+{
+	int rc;
+
+	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, leaf, err)) != TAM_OK)
+		return rc;
+	if ((*untrusted = sk_X509_new_null()) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < dsi->n_cacerts; i++) {
+		X509 *x = NULL;
+		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
+			return rc;
+		if (sk_X509_push(*untrusted, x) == 0) {
+			X509_free(x);
+			return tam_err_set(err, TAM_ENOMEM, "out of memory");
+		}
+	}
+	return TAM_OK;
+}
+
+/* The device record's certificate, chain and did become the DSI's. */
+static int
+take_dsi_cert(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	free(c->dev.cert);
+	free(c->dev.chain);
+	c->dev.chain = NULL;
+	c->dev.chain_len = 0;
+	c->dev.cert = malloc(dsi->cert_len);
+	c->dev.cert_len = dsi->cert_len;
+	if (c->dev.cert == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
+	memcpy(c->dev.did, did, 32);
+	c->dev.key_kind = STORE_KEY_CERT;
+	return concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err);
+}
+
+/* A valid certificate nobody has: a new device, when TEEs may register. */
+static int
+register_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	int rc;
+
+	if (!atomic_load(&c->e->auto_register))
+		return tam_err_set(err, TAM_EDEVICE_UNKNOWN,
+		    "TEE certificate is valid but the device is not enrolled");
+	store_device_clear(&c->dev);
+	memset(&c->dev, 0, sizeof(c->dev));
+	c->new_device = true;
+	c->dev.created = c->now;
+	snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
+	snprintf(c->dev.state, sizeof(c->dev.state), "active");
+	if ((rc = take_dsi_cert(c, dsi, did, err)) != TAM_OK ||
+	    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
+	    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
+		return rc;
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
+	return TAM_OK;
+}
+
+/*
+ * A valid certificate for the key of a known device (found by thumbprint):
+ * a renewal, or a raw-key device that now has a certificate. The device
+ * keeps its row, name, assignments and history; its did follows the new
+ * certificate, as the protocol defines it. The caller has checked the chain,
+ * its revocation and its purpose, and the TEE's signature is checked with
+ * this same key before anything is written.
+ */
+static int
+renew_device(struct ctx *c, const struct otrp_dsi *dsi, const uint8_t did[32],
+    struct tam_err *err)
+{
+	char old_hex[TAM_DID_HEX], new_hex[TAM_DID_HEX];
+	const char *was = c->dev.key_kind == STORE_KEY_RAW ? "rawkey" : "cert";
+
+	tam_hex_encode(c->dev.did, 32, old_hex);
+	tam_hex_encode(did, 32, new_hex);
+	snprintf(c->audit_action, sizeof(c->audit_action), "device.cert_renewed");
+	snprintf(c->audit_detail, sizeof(c->audit_detail), "old=%s new=%s was=%s", old_hex,
+	    new_hex, was);
+	c->renewed = true;
+	return take_dsi_cert(c, dsi, did, err);
+}
+
+/*
+ * A certificate TEE: its chain must reach a trust anchor, unrevoked, and
+ * its leaf be a TEE's. The device is the one with this certificate, else the
+ * one with its key (a renewal), else a new one.
+ */
 static int
 identify_by_cert(struct ctx *c, const struct otrp_dsi *dsi, struct tam_err *err)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	struct trust_ref *trust = NULL;
+	char tp[JOSE_THUMBPRINT_LEN];
 	X509 *leaf = NULL;
+	uint8_t did[32];
 	int rc;
 
-	if ((rc = pki_cert_from_der(dsi->cert, dsi->cert_len, &leaf, err)) != TAM_OK)
-		return rc;
-	untrusted = sk_X509_new_null();
-	if (untrusted == NULL) {
-		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((rc = dsi_certs(dsi, &leaf, &untrusted, err)) != TAM_OK ||
+	    (rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK ||
+	    (rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, PKI_PURPOSE_TEE,
+	    err)) != TAM_OK ||
+	    (rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
 		goto out;
-	}
-	for (size_t i = 0; i < dsi->n_cacerts; i++) {
-		X509 *x = NULL;
-		if ((rc = pki_cert_from_der(dsi->cacerts[i], dsi->cacert_lens[i], &x, err)) != TAM_OK)
-			goto out;
-		if (sk_X509_push(untrusted, x) == 0) {
-			X509_free(x);
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if ((rc = trust_get(c->e, c->st, &trust, err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_verify_chain(trust->trust, leaf, untrusted, c->now, err)) != TAM_OK)
-		goto out;
-	if ((rc = pki_cert_public_key(leaf, &c->dev_key, err)) != TAM_OK)
-		goto out;
-	uint8_t did[32];
 	tam_sha256(dsi->cert, dsi->cert_len, did);
 	rc = store_device_get_by_did(c->st, did, &c->dev, err);
-	if (rc == TAM_ENOTFOUND) {
-		if (!atomic_load(&c->e->auto_register)) {
-			rc = tam_err_set(err, TAM_EDEVICE_UNKNOWN,
-			    "TEE certificate is valid but the device is not enrolled");
-			goto out;
-		}
-		char tp[JOSE_THUMBPRINT_LEN];
-		if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
-			goto out;
-		rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
-		if (rc == TAM_OK) {
-			rc = tam_err_set(err, TAM_EDENIED,
-			    "this TEE key is enrolled as another device (by raw key); it cannot also "
-			    "register by certificate");
-			goto out;
-		}
-		if (rc != TAM_ENOTFOUND)
-			goto out;
-		memset(&c->dev, 0, sizeof(c->dev));
-		c->new_device = true;
-		memcpy(c->dev.did, did, 32);
-		c->dev.key_kind = STORE_KEY_CERT;
-		c->dev.created = c->now;
-		snprintf(c->dev.profile, sizeof(c->dev.profile), "default");
-		snprintf(c->dev.state, sizeof(c->dev.state), "active");
-		c->dev.cert = malloc(dsi->cert_len);
-		if (c->dev.cert == NULL) {
-			rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(c->dev.cert, dsi->cert, dsi->cert_len);
-		c->dev.cert_len = dsi->cert_len;
-		if ((rc = concat_chain(dsi, &c->dev.chain, &c->dev.chain_len, err)) != TAM_OK ||
-		    (rc = jose_key_to_spki(c->dev_key, &c->dev.spki, &c->dev.spki_len, err)) != TAM_OK ||
-		    (rc = jose_key_thumbprint(c->dev_key, c->dev.thumbprint, err)) != TAM_OK)
-			goto out;
-		snprintf(c->audit_action, sizeof(c->audit_action), "device.register");
-	}
+	if (rc != TAM_ENOTFOUND)
+		goto out;
+	if ((rc = jose_key_thumbprint(c->dev_key, tp, err)) != TAM_OK)
+		goto out;
+	rc = store_device_get_by_thumbprint(c->st, tp, &c->dev, err);
+	if (rc == TAM_OK)
+		rc = renew_device(c, dsi, did, err);
+	else if (rc == TAM_ENOTFOUND)
+		rc = register_device(c, dsi, did, err);
 out:
 	trust_put(trust);
 	sk_X509_pop_free(untrusted, X509_free);
@@ -1472,6 +1601,30 @@ merge_known(struct ctx *c, const struct tam_dev_state *old, bool dsi_has_aiks,
 	return TAM_OK;
 }
 
+/*
+ * A DSI is evidence of state, never of rights: the SDs it newly lists that
+ * this answer's own operation did not make are kept aside, so the commit
+ * can audit those the TAM never created as the device's claims.
+ */
+static void
+note_claims(struct ctx *c, const struct tam_dev_state *old)
+{
+	for (size_t i = 0; i < c->state.n_sds; i++) {
+		const struct tam_sd_obs *sd = &c->state.sds[i];
+		const struct tam_sd_obs *was = tam_dev_state_sd(old, sd->sdname);
+		if (was != NULL && strcmp(was->spid, sd->spid) == 0)
+			continue;
+		if (c->req.op == TAM_OP_CREATE_SD && strcmp(sd->sdname, c->req.sdname) == 0 &&
+		    strcmp(sd->spid, c->req.spid) == 0)
+			continue;
+		if (c->req.op == TAM_OP_UPDATE_SD && strcmp(sd->sdname, c->req.new_sdname) == 0)
+			continue;
+		if (c->n_claims < sizeof(c->claims) / sizeof(c->claims[0]))
+			c->claims[c->n_claims] = *sd;
+		c->n_claims++;
+	}
+}
+
 /* Take a parsed DSI as the device's new observed state. */
 static int
 adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
@@ -1504,6 +1657,7 @@ adopt_dsi(struct ctx *c, struct otrp_dsi *dsi, const uint8_t *doc, size_t len,
 	tam_dev_state_free(&c->state);
 	c->state = dsi->state;
 	memset(&dsi->state, 0, sizeof(dsi->state));
+	note_claims(c, &old);
 	rc = merge_known(c, &old, dsi->has_aiklist, err);
 	tam_dev_state_free(&old);
 	if (rc != TAM_OK)
@@ -1709,6 +1863,8 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 	if ((rc = commit(c, err)) != TAM_OK)
 		goto out;
 	did_short(c->dev.did, didhex);
+	if (c->renewed)
+		log_info("event=otrp.cert_renewed device=%s %s", didhex, c->audit_detail);
 	log_info("event=otrp.state device=%s rid=%s tee=%s sds=%zu tas=%zu new=%d next=%s",
 	    didhex, c->resp->rid, c->state.tee_name, c->state.n_sds, c->state.n_tas,
 	    c->new_device, tam_op_kind_name(c->op.kind));

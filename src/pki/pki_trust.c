@@ -23,6 +23,7 @@
 struct pki_trust {
 	X509_STORE *store;  /* trust anchors and CRLs; owned; read-only once verification starts */
 	bool crls;          /* any: revocation is checked wherever a CRL is published */
+	ASN1_OBJECT *tee_eku; /* extendedKeyUsage a TEE leaf must list; NULL: none required */
 };
 
 int
@@ -113,7 +114,23 @@ pki_trust_free(struct pki_trust *t)
 	if (t == NULL)
 		return;
 	X509_STORE_free(t->store);
+	ASN1_OBJECT_free(t->tee_eku);
 	free(t);
+}
+
+int
+pki_trust_set_tee_eku(struct pki_trust *t, const char *oid, struct tam_err *err)
+{
+	ASN1_OBJECT *o = NULL;
+
+	/* Dotted numbers only (no_name = 1): a short name could mean another OID tomorrow. */
+	if (oid != NULL && oid[0] != '\0' && (o = OBJ_txt2obj(oid, 1)) == NULL) {
+		ERR_clear_error();
+		return tam_err_set(err, TAM_EINVAL, "TEE extendedKeyUsage \"%.64s\": not an OID", oid);
+	}
+	ASN1_OBJECT_free(t->tee_eku);
+	t->tee_eku = o;
+	return TAM_OK;
 }
 
 /* OpenSSL verify error -> our code, as pki.h promises. */
@@ -165,9 +182,57 @@ crl_where_published(int ok, X509_STORE_CTX *ctx)
 	return ok;
 }
 
+/* Does the leaf's extendedKeyUsage list oid? */
+static bool
+eku_lists(X509 *leaf, const ASN1_OBJECT *oid)
+{
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(leaf, NID_ext_key_usage, NULL, NULL);
+	bool found = false;
+
+	for (int i = 0; eku != NULL && i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+		found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), oid) == 0;
+	EXTENDED_KEY_USAGE_free(eku);
+	ERR_clear_error();
+	return found;
+}
+
+/*
+ * What the leaf may be used for, beyond the chain: keyUsage must include
+ * digitalSignature for every purpose (X509_verify_cert checks key usage
+ * only for an OpenSSL purpose, which we do not set). A TLS client needs no
+ * extendedKeyUsage or one listing clientAuth (anyExtendedKeyUsage alone is
+ * not enough). A TEE identity never names a TLS purpose (a broker's or a
+ * server's certificate is never a device) and must list the configured TEE
+ * OID when there is one.
+ */
+static int
+leaf_fits(const struct pki_trust *t, X509 *leaf, enum pki_purpose purpose, struct tam_err *err)
+{
+	uint32_t flags = X509_get_extension_flags(leaf);
+	uint32_t xku = X509_get_extended_key_usage(leaf);
+	bool has_eku = (flags & EXFLAG_XKUSAGE) != 0;
+	const char *why = NULL;
+	char subj[128];
+
+	if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE))
+		why = (flags & EXFLAG_KUSAGE) ? "keyUsage lacks digitalSignature" :
+		    "keyUsage absent, needs digitalSignature";
+	else if (purpose == PKI_PURPOSE_TLS_CLIENT && has_eku && !(xku & XKU_SSL_CLIENT))
+		why = "extendedKeyUsage lacks clientAuth: not a TLS client certificate";
+	else if (purpose == PKI_PURPOSE_TEE && has_eku &&
+	    (xku & (XKU_SSL_CLIENT | XKU_SSL_SERVER | XKU_ANYEKU)))
+		why = "extendedKeyUsage names TLS (clientAuth, serverAuth or any): not a TEE identity";
+	else if (purpose == PKI_PURPOSE_TEE && t->tee_eku != NULL && !eku_lists(leaf, t->tee_eku))
+		why = "extendedKeyUsage lacks the TEE OID (trust.tee_eku): not a TEE identity";
+	if (why == NULL)
+		return TAM_OK;
+	pki_cert_subject(leaf, subj, sizeof(subj));
+	return tam_err_set(err, TAM_ECERT_INVALID, "certificate %s: %s", subj, why);
+}
+
 int
 pki_verify_chain(const struct pki_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
-    int64_t now, struct tam_err *err)
+    int64_t now, enum pki_purpose purpose, struct tam_err *err)
 {
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
@@ -217,15 +282,7 @@ pki_verify_chain(const struct pki_trust *t, X509 *leaf, STACK_OF(X509) *untruste
 		    subj, X509_verify_cert_error_string(verr), X509_STORE_CTX_get_error_depth(ctx));
 		goto out;
 	}
-	/* X509_verify_cert checks key usage only for a purpose; we need signatures. */
-	if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
-	    !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-		pki_cert_subject(leaf, subj, sizeof(subj));
-		rc = tam_err_set(err, TAM_ECERT_INVALID,
-		    "certificate %s: keyUsage %s digitalSignature", subj,
-		    (X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ? "lacks" : "absent, needs");
-		goto out;
-	}
+	rc = leaf_fits(t, leaf, purpose, err);
 out:
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();

@@ -41,27 +41,30 @@ static const char SQL_UNASSIGN[] =
  * out TAs with no version yet.
  */
 static const char SQL_ASSIGNMENTS[] =
-    "WITH RECURSIVE walk(ta_id, vid, depth) AS ("
-    " SELECT a.ta_id, COALESCE(a.ta_version_id, " LATEST_OF("a.ta_id") "), 0"
+    "WITH RECURSIVE walk(ta_id, vid, depth, root) AS ("
+    " SELECT a.ta_id, COALESCE(a.ta_version_id, " LATEST_OF("a.ta_id") "), 0, a.ta_id"
     "  FROM assignments a WHERE a.device_id = ?1"
     " UNION"
     " SELECT r.needs_ta_id, COALESCE((SELECT p.ta_version_id FROM assignments p"
     "   WHERE p.device_id = ?1 AND p.ta_id = r.needs_ta_id), " LATEST_OF("r.needs_ta_id") "),"
-    "  w.depth + 1"
+    "  w.depth + 1, w.root"
     "  FROM walk w JOIN ta_version_requires r ON r.ta_version_id = w.vid"
     "  WHERE w.depth < ?2),"
-    " chosen(ta_id, vid, allow_downgrade, implied) AS ("
-    " SELECT w.ta_id, w.vid, a.allow_downgrade, 0 FROM walk w"
+    " chosen(ta_id, vid, allow_downgrade, implied, root) AS ("
+    " SELECT w.ta_id, w.vid, a.allow_downgrade, 0, NULL FROM walk w"
     "  JOIN assignments a ON a.device_id = ?1 AND a.ta_id = w.ta_id WHERE w.depth = 0"
     " UNION ALL"
-    " SELECT DISTINCT w.ta_id, w.vid, 0, 1 FROM walk w WHERE w.depth > 0"
-    "  AND NOT EXISTS (SELECT 1 FROM assignments p WHERE p.device_id = ?1 AND p.ta_id = w.ta_id))"
+    " SELECT w.ta_id, w.vid, 0, 1, MIN(w.root) FROM walk w WHERE w.depth > 0"
+    "  AND NOT EXISTS (SELECT 1 FROM assignments p WHERE p.device_id = ?1 AND p.ta_id = w.ta_id)"
+    "  GROUP BY w.ta_id, w.vid)"
     " SELECT c.ta_id, v.id, t.taid, v.version, t.sp_id, s.spid, s.sdname, v.version_key,"
-    " c.allow_downgrade, c.implied"
+    " c.allow_downgrade, c.implied, COALESCE(rt.taid, ''), COALESCE(ra.created_by, '')"
     " FROM chosen c"
     " JOIN tas t ON t.id = c.ta_id"
     " JOIN sps s ON s.id = t.sp_id"
     " JOIN ta_versions v ON v.id = c.vid"
+    " LEFT JOIN tas rt ON rt.id = c.root"
+    " LEFT JOIN assignments ra ON ra.device_id = ?1 AND ra.ta_id = c.root"
     " ORDER BY t.taid";
 /* As above, for people: the pin and the resolution side by side, TAs without versions too. */
 static const char SQL_ASSIGNMENT_PAGE[] =
@@ -74,13 +77,15 @@ static const char SQL_ASSIGNMENT_PAGE[] =
     " LEFT JOIN ta_versions p ON p.id = a.ta_version_id"
     " WHERE a.device_id = ?1 AND t.taid > ?2 AND (?3 IS NULL OR t.sp_id = ?3)"
     " ORDER BY t.taid LIMIT ?4";
-/* The stake store_device_page means: an assignment of the SP's TA, or its SD observed. */
+/*
+ * The stake store_device_page means: an assignment of the SP's TA, or an SD
+ * the TAM created for it there. Never the SDs a device says it holds.
+ */
 static const char SQL_DEVICE_IDS_FOR_SP[] =
     "SELECT d.id FROM devices d WHERE d.state = 'active' AND ("
     " EXISTS (SELECT 1 FROM assignments a JOIN tas t ON t.id = a.ta_id"
     "  WHERE a.device_id = d.id AND t.sp_id = ?1)"
-    " OR EXISTS (SELECT 1 FROM device_sds o JOIN sps p ON p.spid = o.spid"
-    "  WHERE o.device_id = d.id AND p.id = ?1))"
+    " OR EXISTS (SELECT 1 FROM sd_stakes k WHERE k.device_id = d.id AND k.sp_id = ?1))"
     " ORDER BY d.id";
 
 int
@@ -140,8 +145,10 @@ assignment_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *e
 	a->implied = sqlite3_column_int64(s, 9) != 0;
 	if ((rc = store_col_text(st, s, 2, a->taid, sizeof(a->taid), err)) == TAM_OK &&
 	    (rc = store_col_text(st, s, 3, a->version, sizeof(a->version), err)) == TAM_OK &&
-	    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) == TAM_OK)
-		rc = store_col_text(st, s, 6, a->sdname, sizeof(a->sdname), err);
+	    (rc = store_col_text(st, s, 5, a->spid, sizeof(a->spid), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 6, a->sdname, sizeof(a->sdname), err)) == TAM_OK &&
+	    (rc = store_col_text(st, s, 10, a->implied_by, sizeof(a->implied_by), err)) == TAM_OK)
+		rc = store_col_text(st, s, 11, a->implied_actor, sizeof(a->implied_actor), err);
 	return rc;
 }
 

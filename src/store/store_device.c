@@ -31,12 +31,11 @@ static const char SQL_DEVICE_BY_NAME[] = DEVICE_COLS DEVICE_BLOBS " WHERE name =
 static const char SQL_DEVICE_BY_RANGE[] =
     DEVICE_COLS DEVICE_BLOBS " WHERE did BETWEEN ?1 AND ?2 ORDER BY did LIMIT 2";
 static const char SQL_DEVICE_LIST[] = DEVICE_COLS " FROM devices ORDER BY id";
-/* An SP's stake in a device: one of its TAs assigned there, or its SD observed there. */
+/* An SP's stake in a device: one of its TAs assigned there, or an SD the TAM made for it. */
 #define DEVICE_SP_STAKE \
     " (EXISTS (SELECT 1 FROM assignments a JOIN tas t ON t.id = a.ta_id" \
     "   WHERE a.device_id = devices.id AND t.sp_id = ?2)" \
-    "  OR EXISTS (SELECT 1 FROM device_sds o JOIN sps p ON p.spid = o.spid" \
-    "   WHERE o.device_id = devices.id AND p.id = ?2))"
+    "  OR EXISTS (SELECT 1 FROM sd_stakes k WHERE k.device_id = devices.id AND k.sp_id = ?2))"
 static const char SQL_DEVICE_PAGE[] =
     DEVICE_COLS " FROM devices WHERE id > ?1 AND (?2 IS NULL OR" DEVICE_SP_STAKE ")"
     " ORDER BY id LIMIT ?3";
@@ -47,6 +46,10 @@ static const char SQL_DEVICE_SEEN[] =
     " WHERE id = ?6";
 
 static const char SQL_DEVICE_SET_STATE[] = "UPDATE devices SET state = ?2 WHERE id = ?1";
+/* Only for the key the device already has: the thumbprint is the guard. */
+static const char SQL_DEVICE_RENEW[] =
+    "UPDATE devices SET did = ?2, key_kind = 'cert', cert = ?3, chain = ?4"
+    " WHERE id = ?1 AND thumbprint = ?5";
 
 static const char SQL_STATE_DEVICE[] = "SELECT tee_name, tee_ver FROM devices WHERE id = ?1";
 static const char SQL_STATE_SDS[] =
@@ -375,6 +378,24 @@ store_device_set_state(struct store *st, int64_t id, const char *state, struct t
 	if ((rc = store_run(st, SQL_DEVICE_SET_STATE, STORE_PARAMS(STORE_INT64(id), STORE_TEXT(state)),
 	    "device", err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld: not found", (long long)id);
+	return rc;
+}
+
+int
+store_device_renew(struct store *st, const struct store_device *d, struct tam_err *err)
+{
+	int rc;
+
+	if (d->key_kind != STORE_KEY_CERT)
+		return tam_err_set(err, TAM_EINVAL, "a renewal brings a certificate");
+	if ((rc = device_check(d, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_run(st, SQL_DEVICE_RENEW, STORE_PARAMS(STORE_INT64(d->id),
+	    STORE_BLOB(d->did, sizeof(d->did)), STORE_BLOB(d->cert, d->cert_len),
+	    STORE_BLOB(d->chain, d->chain_len), STORE_TEXT(d->thumbprint)), "device",
+	    err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ENOTFOUND, "device %lld with key %s: not found",
+		    (long long)d->id, d->thumbprint);
 	return rc;
 }
 

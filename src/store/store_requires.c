@@ -10,7 +10,9 @@
 
 #include "store_int.h"
 
-static const char SQL_TA_ID[] = "SELECT id FROM tas WHERE taid = ?1";
+/* Only a TA of the requiring TA's own SP can be required. */
+static const char SQL_TA_ID[] =
+    "SELECT id FROM tas WHERE taid = ?1 AND sp_id = (SELECT sp_id FROM tas WHERE id = ?2)";
 static const char SQL_REQUIRE_ADD[] =
     "INSERT INTO ta_version_requires (ta_version_id, needs_ta_id, min_version, min_version_key)"
     " VALUES (?1, ?2, ?3, ?4)";
@@ -61,10 +63,10 @@ store_requires_add(struct store *st, int64_t version_id, int64_t ta_id,
 	if ((rc = requires_check(reqs, n, err)) != TAM_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		rc = store_get(st, SQL_TA_ID, STORE_PARAMS(STORE_TEXT(reqs[i].taid)), "required TA",
-		    store_read_int64, &needs, err);
+		rc = store_get(st, SQL_TA_ID, STORE_PARAMS(STORE_TEXT(reqs[i].taid),
+		    STORE_INT64(ta_id)), "required TA", store_read_int64, &needs, err);
 		if (rc == TAM_ENOTFOUND)
-			return tam_err_set(err, TAM_EINVAL, "the required TA %s does not exist",
+			return tam_err_set(err, TAM_EINVAL, "the SP has no TA %s to require",
 			    reqs[i].taid);
 		if (rc != TAM_OK)
 			return rc;

@@ -32,6 +32,15 @@ static const char SQL_UNASSIGN_SP[] =
     "DELETE FROM assignments WHERE device_id = ?1"
     " AND ta_id IN (SELECT id FROM tas WHERE sp_id = ?2)";
 
+static const char SQL_STAKE_ADD[] =
+    "INSERT INTO sd_stakes (device_id, sp_id, created) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (device_id, sp_id) DO NOTHING";
+static const char SQL_STAKE_DROP[] =
+    "DELETE FROM sd_stakes WHERE device_id = ?1 AND sp_id = (SELECT id FROM sps WHERE spid = ?2)";
+static const char SQL_STAKE_HAS[] =
+    "SELECT 1 FROM sd_stakes k JOIN sps s ON s.id = k.sp_id"
+    " WHERE k.device_id = ?1 AND s.spid = ?2";
+
 static const char *const actions[] = {
 	[STORE_SD_RENEW_AIK] = "renew_aik",
 	[STORE_SD_PURGE] = "purge",
@@ -103,4 +112,33 @@ store_unassign_sp(struct store *st, int64_t device_id, int64_t sp_id, struct tam
 {
 	return store_run(st, SQL_UNASSIGN_SP, STORE_PARAMS(STORE_INT64(device_id),
 	    STORE_INT64(sp_id)), "assignments of the SP", err);
+}
+
+int
+store_sd_stake_add(struct store *st, int64_t device_id, int64_t sp_id, int64_t now,
+    struct tam_err *err)
+{
+	return store_run(st, SQL_STAKE_ADD, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_INT64(sp_id), STORE_INT64(now)), "SD stake", err);
+}
+
+int
+store_sd_stake_drop(struct store *st, int64_t device_id, const char *spid, struct tam_err *err)
+{
+	return store_run(st, SQL_STAKE_DROP, STORE_PARAMS(STORE_INT64(device_id),
+	    STORE_TEXT(spid)), "SD stake", err);
+}
+
+int
+store_sd_stake_has(struct store *st, int64_t device_id, const char *spid, bool *out,
+    struct tam_err *err)
+{
+	int rc;
+
+	*out = false;
+	rc = store_get(st, SQL_STAKE_HAS, STORE_PARAMS(STORE_INT64(device_id), STORE_TEXT(spid)),
+	    "SD stake", NULL, NULL, err);
+	if (rc == TAM_OK)
+		*out = true;
+	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
 }

@@ -181,3 +181,27 @@ store_sps_free(struct store_sp *sps, size_t n)
 		free(sps[i].cert);
 	free(sps);
 }
+
+static const char SQL_SP_USAGE[] =
+    "SELECT COALESCE(SUM(v.size), 0), COUNT(v.id) FROM tas t JOIN ta_versions v ON v.ta_id = t.id"
+    " WHERE t.sp_id = ?1";
+
+static int
+usage_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct store_sp_usage *u = elem;
+
+	(void)st;
+	(void)err;
+	u->bytes = (uint64_t)sqlite3_column_int64(s, 0);
+	u->versions = (uint64_t)sqlite3_column_int64(s, 1);
+	return TAM_OK;
+}
+
+int
+store_sp_usage(struct store *st, int64_t sp_id, struct store_sp_usage *out, struct tam_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return store_get(st, SQL_SP_USAGE, STORE_PARAMS(STORE_INT64(sp_id)), "SP usage", usage_read,
+	    out, err);
+}

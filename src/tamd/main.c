@@ -260,21 +260,19 @@ anchor_file(const char *path, STACK_OF(X509) *all, struct tam_err *err)
 	return rc;
 }
 
+/* The CRLs in data (read from path), current ones only, onto all. */
 static int
-crl_file(const char *path, STACK_OF(X509_CRL) *all, struct tam_err *err)
+crls_take(const char *path, const uint8_t *data, size_t len, STACK_OF(X509_CRL) *all,
+    struct tam_err *err)
 {
 	STACK_OF(X509_CRL) *crls = NULL;
-	uint8_t *data = NULL;
-	size_t len = 0;
 	int rc;
 
-	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &data, &len, err)) == TAM_OK &&
-	    (rc = pki_crls_load(data, len, &crls, err)) != TAM_OK && err != NULL) {
+	if ((rc = pki_crls_load(data, len, &crls, err)) != TAM_OK && err != NULL) {
 		char why[TAM_ERR_MSG_MAX];
 		memcpy(why, err->msg, sizeof(why));
 		tam_err_set(err, rc, "%s: %s", path, why);
 	}
-	free(data);
 	while (rc == TAM_OK && sk_X509_CRL_num(crls) > 0) {
 		X509_CRL *c = sk_X509_CRL_shift(crls);
 		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(c);
@@ -289,6 +287,19 @@ crl_file(const char *path, STACK_OF(X509_CRL) *all, struct tam_err *err)
 		}
 	}
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return rc;
+}
+
+static int
+crl_file(const char *path, STACK_OF(X509_CRL) *all, struct tam_err *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &data, &len, err)) == TAM_OK)
+		rc = crls_take(path, data, len, all, err);
+	free(data);
 	return rc;
 }
 
@@ -440,7 +451,9 @@ struct tls_files {
 	uint8_t *key;                 /* PEM key, wiped before it is freed */
 	size_t key_len;
 	uint8_t *ca;                  /* PEM CAs for client certificates; NULL: none asked */
-	struct pki_trust *trust;      /* the same CAs, for checking client chains */
+	uint8_t *crl;                 /* CRLs of those CAs, as read (PEM or DER); NULL: none */
+	size_t crl_len;
+	struct pki_trust *trust;      /* the same CAs and CRLs, for checking client chains */
 };
 
 static void
@@ -451,14 +464,36 @@ tls_files_clear(struct tls_files *t)
 	free(t->key);
 	free(t->cert);
 	free(t->ca);
+	free(t->crl);
 	pki_trust_free(t->trust);
 	memset(t, 0, sizeof(*t));
 }
 
-/* The three files of one listener; empty cert_path: plain HTTP. */
+/*
+ * The client CAs' CRLs into t's trust: a client certificate its CA revoked
+ * is refused (pki_trust_add_crl). A stale CRL would refuse every client of
+ * its CA, so it refuses the file instead, as in trust.anchor_dir.
+ */
+static int
+tls_crls_load(const char *path, struct tls_files *t, struct tam_err *err)
+{
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	int rc;
+
+	if (crls == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	if ((rc = tam_file_read(path, TAM_MAX_PEM_BYTES, &t->crl, &t->crl_len, err)) == TAM_OK)
+		rc = crls_take(path, t->crl, t->crl_len, crls, err);
+	for (int i = 0; rc == TAM_OK && i < sk_X509_CRL_num(crls); i++)
+		rc = pki_trust_add_crl(t->trust, sk_X509_CRL_value(crls, i), err);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return rc;
+}
+
+/* The files of one listener; empty cert_path: plain HTTP. */
 static int
 tls_files_load(const char *cert_path, const char *key_path, const char *ca_path,
-    struct tls_files *t, struct tam_err *err)
+    const char *crl_path, struct tls_files *t, struct tam_err *err)
 {
 	STACK_OF(X509) *cas = NULL;
 	size_t len;
@@ -480,6 +515,8 @@ tls_files_load(const char *cert_path, const char *key_path, const char *ca_path,
 		rc = pki_trust_add(t->trust, sk_X509_value(cas, i), err);
 	sk_X509_pop_free(cas, X509_free);
 	cas = NULL;
+	if (rc == TAM_OK && crl_path[0] != '\0')
+		rc = tls_crls_load(crl_path, t, err);
 	if (rc == TAM_OK)
 		return TAM_OK;
 fail:
@@ -729,8 +766,10 @@ listener_tls_load(const struct listener *l, const struct tam_config *c, struct t
     struct tam_err *err)
 {
 	if (strcmp(l->name, "otrp") == 0)
-		return tls_files_load(c->otrp_tls_cert, c->otrp_tls_key, c->otrp_tls_client_ca, t, err);
-	return tls_files_load(c->api_tls_cert, c->api_tls_key, c->api_tls_client_ca, t, err);
+		return tls_files_load(c->otrp_tls_cert, c->otrp_tls_key, c->otrp_tls_client_ca,
+		    c->otrp_tls_client_crl, t, err);
+	return tls_files_load(c->api_tls_cert, c->api_tls_key, c->api_tls_client_ca,
+	    c->api_tls_client_crl, t, err);
 }
 
 /* Old sessions and requests go, and the space they took goes back to the file system. */
@@ -864,7 +903,8 @@ reload_tls(struct listener *l, const struct tam_config *running, struct tls_file
 		return TAM_OK;
 	}
 	if (same_bytes(l->tls.cert, next->cert) && same_bytes(l->tls.key, next->key) &&
-	    same_bytes(l->tls.ca, next->ca)) {
+	    same_bytes(l->tls.ca, next->ca) && l->tls.crl_len == next->crl_len &&
+	    (next->crl == NULL || memcmp(l->tls.crl, next->crl, next->crl_len) == 0)) {
 		tls_files_clear(next);
 		return TAM_OK;
 	}
@@ -906,6 +946,8 @@ apply_live(const struct tam_config *c, struct http_server *srv)
 	atomic_store(&api_ctx.max_upload, c->max_upload);
 	ratelimit_set(open_limit, c->open_rate, c->open_burst);
 	ratelimit_set(failure_limit, c->failure_rate, c->failure_burst);
+	atomic_store(&api_ctx.sp_quota_bytes, c->sp_quota_bytes);
+	atomic_store(&api_ctx.sp_quota_versions, c->sp_quota_versions);
 	if (srv != NULL)
 		http_server_set_max_body(srv, c->max_body);
 }
@@ -980,7 +1022,7 @@ reload(const struct options *o, struct pki_signer *const ids[2], struct tam_conf
 			return;
 		}
 	apply_live(&next, ls[0].srv);
-	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, next.tee_eku);
 	set_staples(staples);
 	*running = next;
 	log_info("event=reload result=ok changes=\"%s\"%s", diff[0] ? diff : "none",
@@ -1133,7 +1175,7 @@ main(int argc, char **argv)
 	}
 	vacuum_once(main_store);
 	check_nofile(&cfg);
-	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls);
+	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, cfg.tee_eku);
 	memset(&anchors, 0, sizeof(anchors));
 	set_staples(staples);
 	conns.path = cfg.db_path;
@@ -1147,6 +1189,8 @@ main(int argc, char **argv)
 	api_ctx.db_path = cfg.db_path;
 	api_ctx.spool_dir = spool_dir;
 	atomic_store(&api_ctx.max_upload, cfg.max_upload);
+	atomic_store(&api_ctx.sp_quota_bytes, cfg.sp_quota_bytes);
+	atomic_store(&api_ctx.sp_quota_versions, cfg.sp_quota_versions);
 	if (listener_start(&ls[0], &cfg, &err) != TAM_OK ||
 	    (cfg.api_enabled && listener_start(&ls[1], &cfg, &err) != TAM_OK)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);

@@ -193,18 +193,32 @@ test_first_contact_registers(void **state)
 }
 
 static void
-test_raw_key_cannot_reregister_by_cert(void **state)
+test_raw_key_device_renewed_by_cert(void **state)
 {
-	struct mock_tee *mt = NULL;
+	static const char *const gds[] = { "GetDeviceStateRequest" };
+	struct mock_session_result res;
 	struct tam_err err = { 0 };
-	struct mock_session_result res = { 0 };
+	struct mock_tee *mt = NULL;
+	long long id = e2e_db_scalar(&env, "SELECT id FROM devices WHERE name = 'tee2'");
 
 	(void)state;
-	/* tee2's key is enrolled as a raw-key device (test above); its certificate may not add a second one */
+	/*
+	 * tee2's key is enrolled as a raw-key device (test above); its certificate
+	 * chains to the anchor, so it renews that device instead of adding one
+	 */
 	assert_int_equal(e2e_mock(&env, env.pki, "tee2", "tee2-cert", false, &mt), 0);
+	run_session(mt, &res, gds, 1);
+	assert_int_equal(e2e_db_scalar(&env, "SELECT id FROM devices WHERE name = 'tee2'"), id);
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM devices WHERE name = 'tee2' AND key_kind = 'cert'"), 1);
+	assert_int_equal(e2e_db_scalar(&env,
+	    "SELECT count(*) FROM audit WHERE action = 'device.cert_renewed'"), 1);
+	mock_tee_close(mt);
+	/* known by its certificate now, the key id alone no longer names it */
+	assert_int_equal(e2e_mock(&env, env.pki, "tee2", "tee2-raw", true, &mt), 0);
 	assert_int_not_equal(mock_tee_run_session(mt, env.url, &res, &err), 0);
 	assert_int_equal(res.final_status, 403);
-	assert_non_null(strstr(res.error, "enrolled as another device"));
+	assert_non_null(strstr(res.error, "device_unknown"));
 	mock_tee_close(mt);
 }
 
@@ -251,14 +265,14 @@ test_health_and_metrics(void **state)
 	}
 	free(body);
 	assert_int_equal(e2e_get(url, &status, &body), 0);
-	/* the seed flows above: sessions, installs, deletes, one refused registration */
+	/* the seed flows above: sessions, installs, deletes, one refused raw-key session */
 	assert_true(sample(body, "otrp_sessions_started_total") >= 10);
 	assert_true(sample(body, "otrp_sessions_completed_total{result=\"ok\"}") >= 9);
 	assert_true(sample(body, "otrp_operations_total{op=\"InstallTA\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_operations_total{op=\"DeleteTA\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_operations_total{op=\"DeleteSD\",result=\"pass\"}") >= 2);
 	assert_true(sample(body, "otrp_operations_total{op=\"CreateSD\",result=\"pass\"}") >= 2);
-	assert_true(sample(body, "otrp_messages_rejected_total{reason=\"denied\"}") >= 1);
+	assert_true(sample(body, "otrp_messages_rejected_total{reason=\"device_unknown\"}") >= 1);
 	assert_true(sample(body, "tam_devices{state=\"active\"}") >= 3);
 	assert_true(sample(body, "tam_tas") == 1);
 	/* the histogram is cumulative and its count is the sum of the answers */
@@ -284,7 +298,7 @@ main(void)
 		cmocka_unit_test(test_seed_flow_cert_tee),
 		cmocka_unit_test(test_seed_flow_raw_key_tee),
 		cmocka_unit_test(test_first_contact_registers),
-		cmocka_unit_test(test_raw_key_cannot_reregister_by_cert),
+		cmocka_unit_test(test_raw_key_device_renewed_by_cert),
 		cmocka_unit_test(test_health_and_metrics),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

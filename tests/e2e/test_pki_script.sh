@@ -61,6 +61,7 @@ ext_has() { # CERT EXT TEXT
 no_staging() { [ -z "$(find "$1" -name '.otrp-pki.*')" ]; }
 
 files="root/ca.key root/ca.crt tam/ca.key tam/ca.crt sp/ca.key sp/ca.crt tee/ca.key tee/ca.crt
+broker/ca.key broker/ca.crt
 tam/tam.key tam/tam.crt tam/tam-chain.pem sp/sp1.key sp/sp1.crt sp/sp1-chain.pem
 tee/tee1.key tee/tee1.crt tee/tee1-chain.pem"
 layout() {
@@ -68,7 +69,7 @@ layout() {
 		[ -f "$1/$f" ] || { echo "missing $1/$f"; return 1; }
 	done
 }
-one_line_per_file() { [ "$(wc -l <"$work/out")" -eq 17 ]; }
+one_line_per_file() { [ "$(wc -l <"$work/out")" -eq 19 ]; }
 
 command -v openssl >/dev/null 2>&1 || { fail "openssl CLI available"; exit 1; }
 [ -f "$script" ] || { fail "script found at $script"; exit 1; }
@@ -126,6 +127,39 @@ check "expired leaf fails openssl verify with 'expired'" sh -c \
 check "issue --tamid sets the SAN of a new TAM leaf" pki_status 0 issue --tamid urn:tam:renewed "$d" tam tam2
 check "renewed TAM leaf carries the new tamid" ext_has "$d/tam/tam2.crt" subjectAltName 'URI:urn:tam:renewed'
 
+# ---- brokers: their own CA, never the TEE CA ----
+check "issue client (exit 0)" pki_status 0 issue "$d" client b1
+check "a client certificate chains to the broker CA" sh -c \
+	"openssl verify -x509_strict -CAfile '$d/root/ca.crt' -untrusted '$d/client/b1-chain.pem' '$d/client/b1.crt' >/dev/null &&
+	openssl verify -partial_chain -CAfile '$d/broker/ca.crt' '$d/client/b1.crt' >/dev/null"
+check "and not to the TEE CA" sh -c \
+	"! openssl verify -partial_chain -CAfile '$d/tee/ca.crt' '$d/client/b1.crt' >/dev/null 2>&1"
+check "the broker CA is not the TEE CA" sh -c \
+	"[ \"\$(openssl x509 -in '$d/broker/ca.crt' -noout -subject)\" != \"\$(openssl x509 -in '$d/tee/ca.crt' -noout -subject)\" ] &&
+	! cmp -s '$d/broker/ca.key' '$d/tee/ca.key'"
+check "broker CA subject names the role" sh -c "openssl x509 -in '$d/broker/ca.crt' -noout -subject | grep -q 'OU *= *Broker'"
+check "the broker CA has pathlen:0" ext_has "$d/broker/ca.crt" basicConstraints 'pathlen:0'
+check "a client certificate is for TLS clients" ext_has "$d/client/b1.crt" extendedKeyUsage 'TLS Web Client Authentication'
+check "a TEE leaf names no TLS purpose" sh -c \
+	"! openssl x509 -in '$d/tee/tee1.crt' -noout -ext extendedKeyUsage 2>/dev/null | grep -q 'TLS'"
+check "revoke client lists it in the broker CA's CRL" sh -c \
+	"sh '$script' revoke '$d' client b1 >/dev/null &&
+	openssl crl -in '$d/broker/ca.crl' -CAfile '$d/broker/ca.crt' -noout 2>/dev/null &&
+	openssl crl -in '$d/broker/ca.crl' -noout -text | grep -q \"Serial Number: \$(openssl x509 -in '$d/client/b1.crt' -noout -serial | cut -d= -f2)\""
+check "the TEE CA's CRL does not list it" sh -c \
+	"! openssl crl -in '$d/tee/ca.crl' -noout -text 2>/dev/null | grep -q \"Serial Number: \$(openssl x509 -in '$d/client/b1.crt' -noout -serial | cut -d= -f2)\""
+check "crl reissues the broker CA's CRL" pki crl "$d" broker
+o="$work/old"
+check "a PKI without a broker CA (made before it existed)" sh -c \
+	"sh '$script' '$o' >/dev/null && rm -r '$o/broker'"
+check "issue client there exits 1" pki_status 1 issue "$o" client b1
+check "and says how to add the broker CA" grep -q "broker-ca" "$work/err"
+check "broker-ca adds it (exit 0)" pki_status 0 broker-ca "$o"
+check "broker-ca made two files" sh -c "[ \$(wc -l <'$work/out') -eq 2 ] && [ -f '$o/broker/ca.crt' ] && [ -f '$o/broker/ca.key' ]"
+check "the added broker CA chains to the root" openssl verify -CAfile "$o/root/ca.crt" "$o/broker/ca.crt"
+check "broker-ca refuses to replace it (exit 2)" pki_status 2 broker-ca "$o"
+check "issue client works then" pki_status 0 issue "$o" client b2
+
 # ---- --ec and --ca-alg rsa4096 ----
 e="$work/ec"
 check "create PKI with --ec --ca-alg rsa4096" pki_status 0 --ec --ca-alg rsa4096 "$e"
@@ -145,6 +179,7 @@ check "revocations accumulate" sh -c "sh '$script' issue '$d' tee tee-r2 >/dev/n
 check "revoke of a missing leaf exits 1" pki_status 1 revoke "$d" tee nobody
 check "revoke with options exits 1" pki_status 1 revoke --force "$d" tee tee1
 check "crl of a bad role exits 1" pki_status 1 crl "$d" server
+check "revoke of a bad role exits 1" pki_status 1 revoke "$d" broker ca
 
 # ---- usage and failures ----
 check "no argument exits 1" pki_status 1

@@ -133,7 +133,7 @@ suite() {
 	expect 1 "$l: ta upload with a malformed --requires" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires "$taid@1.x"
 	expect_text "MAJOR" "$l: the refusal says what a version looks like"
 	expect 5 "$l: ta upload requiring an unknown TA" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires nosuch
-	expect_text "nosuch does not exist" "$l: the refusal names the unknown TA"
+	expect_text "has no TA nosuch to require" "$l: the refusal names the unknown TA"
 	expect 5 "$l: ta upload requiring itself" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires $taid2
 	expect 1 "$l: --requires without a value" $c ta upload sp1 $taid2 3.2 "$t/ta-other.jws" --requires
 	expect 0 "$l: ta versions (requirements)" $c ta versions $taid2

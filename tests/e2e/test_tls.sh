@@ -29,8 +29,17 @@ sh "$top/pki/otrp-pki.sh" "$pki" >/dev/null &&
 	sh "$top/pki/otrp-pki.sh" issue --ec "$pki" server ec >/dev/null &&
 	sh "$top/pki/otrp-pki.sh" issue "$pki" client broker >/dev/null &&
 	sh "$top/pki/otrp-pki.sh" "$t/other" >/dev/null &&
-	sh "$top/pki/otrp-pki.sh" issue "$t/other" client rogue >/dev/null ||
+	sh "$top/pki/otrp-pki.sh" issue "$t/other" client rogue >/dev/null &&
+	sh "$top/pki/otrp-pki.sh" issue "$pki" client revoked >/dev/null &&
+	sh "$top/pki/otrp-pki.sh" crl "$pki" broker >/dev/null ||
 	{ fail "pki setup"; exit 1; }
+# A leaf of the broker CA for code signing only: not a TLS client.
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n' >"$t/cs.ext"
+openssl req -new -newkey rsa:2048 -nodes -keyout "$t/cs.key" -subj '/O=OTrP Test/CN=codesign' \
+	-out "$t/cs.csr" >/dev/null 2>&1 &&
+	openssl x509 -req -in "$t/cs.csr" -CA "$pki/broker/ca.crt" -CAkey "$pki/broker/ca.key" \
+		-set_serial 4242 -days 30 -sha256 -extfile "$t/cs.ext" -out "$t/cs.crt" >/dev/null 2>&1 ||
+	{ fail "codeSigning leaf setup"; exit 1; }
 "$build/otrp-tamctl" -d "$t/db" init --key "$pki/tam/tam.key" --cert "$pki/tam/tam-chain.pem" \
 	>/dev/null 2>&1 || { fail "database setup"; exit 1; }
 
@@ -96,7 +105,7 @@ check "and not over plain HTTP" sh -c "! curl -s -m 5 http://127.0.0.1:$api/heal
 check "daemon stops cleanly" stop
 
 mtls="$tls
-tls_client_ca = $pki/tee/ca.crt"
+tls_client_ca = $pki/broker/ca.crt"
 check "daemon starts requiring client certificates" start "$mtls"
 check "a client certificate from the trusted CA is accepted" \
 	test "$(post --cert "$pki/client/broker.crt" --key "$pki/client/broker.key")" = 200
@@ -105,7 +114,37 @@ check "the 403 says a client certificate is required" grep -q 'client certificat
 check "a client certificate from another CA: 403" \
 	test "$(post --cert "$t/other/client/rogue.crt" --key "$t/other/client/rogue.key")" = 403
 check "the 403 says the certificate was refused" grep -q 'client certificate refused' "$t/body"
+check "a codeSigning-only certificate from the trusted CA: 403" \
+	test "$(post --cert "$t/cs.crt" --key "$t/cs.key")" = 403
+check "the 403 says it is no TLS client" grep -q 'lacks clientAuth' "$t/body"
+check "a TEE certificate is no broker's: 403" \
+	test "$(post --cert "$pki/tee/tee1.crt" --key "$pki/tee/tee1.key")" = 403
 check "daemon stops cleanly" stop
+
+# The broker CA's CRL: a revoked client certificate is refused, from the next SIGHUP on.
+cp "$pki/broker/ca.crl" "$t/brokers.crl"
+check "daemon starts with the broker CA's CRL" start "$mtls
+tls_client_crl = $t/brokers.crl"
+check "a client certificate the CRL does not list: 200" \
+	test "$(post --cert "$pki/client/revoked.crt" --key "$pki/client/revoked.key")" = 200
+sh "$top/pki/otrp-pki.sh" revoke "$pki" client revoked >/dev/null && cp "$pki/broker/ca.crl" "$t/brokers.crl"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q 'event=tls.reload listener=otrp result=ok' "$t/log" && break; sleep 0.1; done
+check "the new CRL is loaded on SIGHUP" grep -q 'event=tls.reload listener=otrp result=ok' "$t/log"
+check "the revoked client certificate: 403" \
+	test "$(post --cert "$pki/client/revoked.crt" --key "$pki/client/revoked.key")" = 403
+check "the 403 says it is revoked" grep -q 'revoked' "$t/body"
+check "another client certificate of that CA: 200" \
+	test "$(post --cert "$pki/client/broker.crt" --key "$pki/client/broker.key")" = 200
+echo garbage >"$t/brokers.crl"
+kill -HUP "$pid"
+for _ in $(seq 1 50); do grep -q 'event=reload result=refused' "$t/log" && break; sleep 0.1; done
+check "a CRL that does not parse refuses the reload" grep -q 'event=reload result=refused' "$t/log"
+check "and the revoked certificate stays refused" \
+	test "$(post --cert "$pki/client/revoked.crt" --key "$pki/client/revoked.key")" = 403
+check "daemon stops cleanly" stop
+printf '[database]\npath = %s\n[otrp]\n%s\ntls_client_crl = %s\n' "$t/db" "$tls" "$t/brokers.crl" > "$t/tamd.conf"
+check "tls_client_crl without tls_client_ca is refused" sh -c "! '$build/otrp-tamd' -c '$t/tamd.conf' --check-config >'$t/out' 2>&1 && grep -q 'tls_client_crl needs' '$t/out'"
 
 # SIGHUP re-reads the certificate files; new connections get the new certificate.
 fingerprint() {

@@ -22,6 +22,7 @@
 #define MT_TAMID_MAX 256                 /* TAM identity taken from a certificate, incl. NUL */
 #define MT_RID_RING 256                  /* rids remembered to refuse replays */
 #define MT_STATE_FILE "state.json"       /* in state_dir */
+#define MT_OWNER_ANY "*"                 /* owner of a claimed SD: listed to every TAM */
 #define MT_TA_DIR "tas"                  /* in state_dir: <taid>.ta plaintext TAs */
 #define MT_STATE_VERSION 1               /* "version" member of the state file */
 #ifndef MT_MAX_STATE_BYTES

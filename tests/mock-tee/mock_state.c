@@ -381,8 +381,9 @@ mt_dsi_build(struct mock_tee *mt, const json_t *st, const char *tamid, char **ou
 	    json_object_set(tee, "cacert", mt->cacerts) != 0))
 		goto nomem;
 	json_array_foreach(json_object_get(st, "sds"), i, sd) {
-		/* A TAM sees only the SDs it owns (spec §5.1). */
-		if (strcmp(json_string_value(json_object_get(sd, "owner")), tamid) != 0)
+		/* A TAM sees only the SDs it owns (spec §5.1), and those a lie says it owns. */
+		const char *owner = json_string_value(json_object_get(sd, "owner"));
+		if (strcmp(owner, tamid) != 0 && strcmp(owner, MT_OWNER_ANY) != 0)
 			continue;
 		if (json_array_append_new(sds, dsi_sd(sd)) != 0)
 			goto nomem;

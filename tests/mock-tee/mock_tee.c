@@ -250,7 +250,8 @@ authenticate(struct mock_tee *mt, struct mt_msg *m, const json_t *jwsobj, struct
 			goto out;
 		}
 	}
-	if ((rc = pki_verify_chain(mt->tam_trust, leaf, untrusted, 0, err)) != TAM_OK ||
+	if ((rc = pki_verify_chain(mt->tam_trust, leaf, untrusted, 0, PKI_PURPOSE_SIGNER,
+	    err)) != TAM_OK ||
 	    (rc = pki_cert_public_key(leaf, &m->tam_key, err)) != TAM_OK ||
 	    (rc = jose_jws_verify(m->jws, m->tam_key, err)) != TAM_OK ||
 	    (rc = pki_cert_tamid(leaf, m->tamid, sizeof(m->tamid), err)) != TAM_OK)
@@ -968,6 +969,22 @@ mock_tee_reset_sd(struct mock_tee *mt, const char *sdname)
 	if (mt_state_sd(mt->state, sdname) == NULL)
 		return -1;
 	return drop_sd(mt, sdname, NULL) == TAM_OK ? 0 : -1;
+}
+
+int
+mock_tee_claim_sd(struct mock_tee *mt, const char *sdname, const char *spid)
+{
+	const struct jose_key *aik = NULL;
+	json_t *next = json_deep_copy(mt->state), *sd;
+
+	sd = json_pack("{s:s,s:s,s:s,s:[],s:[]}", "name", sdname, "spid", spid, "owner",
+	    MT_OWNER_ANY, "spcerts", "tas");
+	if (next == NULL || json_array_append_new(json_object_get(next, "sds"), sd) != 0 ||
+	    mt_aik_ensure(mt, spid, &aik, NULL) != TAM_OK) {
+		json_decref(next);
+		return -1;
+	}
+	return commit_state(mt, next, NULL) == TAM_OK ? 0 : -1;
 }
 
 static int

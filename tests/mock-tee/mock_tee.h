@@ -141,6 +141,12 @@ int mock_tee_run_session(struct mock_tee *mt, const char *url, struct mock_sessi
  * no such SD or the state cannot be stored.
  */
 int mock_tee_reset_sd(struct mock_tee *mt, const char *sdname);
+/*
+ * A hostile TEE's lie: it lists SD sdname of SP spid (with an AIK of its own
+ * for spid) to every TAM, which never created it, and refuses to delete it
+ * (ERR_TAM_NOT_AUTHORIZED). 0, or -1 if the state cannot be stored.
+ */
+int mock_tee_claim_sd(struct mock_tee *mt, const char *sdname, const char *spid);
 
 /* ---- inspection for tests ---- */
 

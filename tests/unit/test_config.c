@@ -186,6 +186,25 @@ test_set_validate_diff(void **state)
 	assert_int_equal(tam_config_set(&b, "identity.key", "/k.pem", &err), 0);
 	assert_int_equal(tam_config_validate(&b, &err), TAM_EUSAGE);
 	assert_non_null(strstr(err.msg, "identity.cert"));
+	assert_int_equal(tam_config_set(&b, "identity.key", "", &err), 0);
+	assert_int_equal(tam_config_set(&b, "otrp.tls_client_crl", "/b.crl", &err), 0);
+	assert_int_equal(tam_config_validate(&b, &err), TAM_EUSAGE);
+	assert_non_null(strstr(err.msg, "otrp.tls_client_crl needs otrp.tls_client_ca"));
+	assert_int_equal(tam_config_set(&b, "otrp.tls_client_ca", "/b.pem", &err), 0);
+	assert_int_equal(tam_config_validate(&b, &err), 0);
+
+	/* trust.tee_eku: dotted numbers only, never a name */
+	static const char *const bad_oids[] = { "clientAuth", "3.1", "1", "1.", "1..2", ".1.2",
+		"1.2.x", "1.02", "1.2 ", "01.2" };
+	for (size_t i = 0; i < sizeof(bad_oids) / sizeof(bad_oids[0]); i++) {
+		assert_int_equal(tam_config_set(&b, "trust.tee_eku", bad_oids[i], &err), 0);
+		assert_int_equal(tam_config_validate(&b, &err), TAM_EUSAGE);
+		assert_non_null(strstr(err.msg, "trust.tee_eku"));
+	}
+	assert_int_equal(tam_config_set(&b, "trust.tee_eku", "1.3.6.1.4.1.55555.7.1", &err), 0);
+	assert_int_equal(tam_config_validate(&b, &err), 0);
+	tam_config_diff(&a, &b, diff, sizeof(diff), &restart);
+	assert_non_null(strstr(diff, "trust.tee_eku: \"\" -> \"1.3.6.1.4.1.55555.7.1\""));
 }
 
 int

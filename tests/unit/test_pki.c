@@ -39,6 +39,10 @@ struct fx {
 	X509 *badku;            /* TEE leaf with keyEncipherment only */
 	X509 *weak;             /* RSA-1024 TEE leaf */
 	X509 *sha1;             /* TEE leaf signed with SHA-1 */
+	X509 *codesign;         /* TEE-CA leaf, extendedKeyUsage codeSigning only */
+	X509 *broker;           /* TEE-CA leaf, extendedKeyUsage clientAuth only */
+	X509 *teeoid;           /* TEE-CA leaf, extendedKeyUsage TEE_OID only */
+	X509 *teetls;           /* TEE-CA leaf, extendedKeyUsage clientAuth and TEE_OID */
 	X509 *sp1;              /* SP leaf */
 	X509 *tam;              /* TAM leaf, SAN URI = TAMID */
 	X509 *root_b;           /* b/root/ca.crt */
@@ -121,6 +125,9 @@ find_script(struct fx *f)
 	return access(f->script, R_OK) == 0;
 }
 
+/* A private-arc OID for the TEE extendedKeyUsage tests. */
+#define TEE_OID "1.3.6.1.4.1.55555.7.1"
+
 /* openssl CLI fixtures under a/tee, signed by the TEE CA of PKI a. */
 #define LEAF_EXT "basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,%s\\n" \
 	"subjectKeyIdentifier=hash\\nauthorityKeyIdentifier=keyid:always\\n"
@@ -161,6 +168,14 @@ group_setup(void **state)
 	    make_leaf(f, "badku", 2048, "keyEncipherment", "sha256") != 0 ||
 	    make_leaf(f, "weak", 1024, "digitalSignature", "sha256") != 0 ||
 	    make_leaf(f, "sha1", 2048, "digitalSignature", "sha1") != 0 ||
+	    make_leaf(f, "codesign", 2048, "digitalSignature\\nextendedKeyUsage=codeSigning",
+		"sha256") != 0 ||
+	    make_leaf(f, "broker", 2048, "digitalSignature\\nextendedKeyUsage=clientAuth",
+		"sha256") != 0 ||
+	    make_leaf(f, "teeoid", 2048, "digitalSignature\\nextendedKeyUsage=" TEE_OID,
+		"sha256") != 0 ||
+	    make_leaf(f, "teetls", 2048, "digitalSignature\\nextendedKeyUsage=clientAuth,"
+		TEE_OID, "sha256") != 0 ||
 	    run(f, "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 		"-nodes -keyout dns.key -subj /CN=cn.example.test -days 2 "
 		"-addext subjectAltName=DNS:dns.example.test,email:x@example.test "
@@ -178,6 +193,10 @@ group_setup(void **state)
 	f->badku = load(f, "a/tee/badku.crt");
 	f->weak = load(f, "a/tee/weak.crt");
 	f->sha1 = load(f, "a/tee/sha1.crt");
+	f->codesign = load(f, "a/tee/codesign.crt");
+	f->broker = load(f, "a/tee/broker.crt");
+	f->teeoid = load(f, "a/tee/teeoid.crt");
+	f->teetls = load(f, "a/tee/teetls.crt");
 	f->sp1 = load(f, "a/sp/sp1.crt");
 	f->tam = load(f, "a/tam/tam.crt");
 	f->root_b = load(f, "b/root/ca.crt");
@@ -187,7 +206,8 @@ group_setup(void **state)
 	f->dns_uri = load(f, "dns-uri.crt");
 	if (!f->root_a || !f->tee_ca || !f->sp_ca || !f->tee1 || !f->tee_ec || !f->tee_old ||
 	    !f->badku || !f->weak || !f->sha1 || !f->sp1 || !f->tam || !f->root_b ||
-	    !f->tee_ca_b || !f->tee1_b || !f->dns_only || !f->dns_uri)
+	    !f->tee_ca_b || !f->tee1_b || !f->dns_only || !f->dns_uri || !f->codesign ||
+	    !f->broker || !f->teeoid || !f->teetls)
 		return -1;
 	if (pki_trust_new(&f->trust, NULL) != TAM_OK ||
 	    pki_trust_add(f->trust, f->root_a, NULL) != TAM_OK)
@@ -206,7 +226,7 @@ group_teardown(void **state)
 		return 0;
 	X509 *all[] = { f->root_a, f->tee_ca, f->sp_ca, f->tee1, f->tee_ec, f->tee_old, f->badku,
 		f->weak, f->sha1, f->sp1, f->tam, f->root_b, f->tee_ca_b, f->tee1_b, f->dns_only,
-		f->dns_uri };
+		f->dns_uri, f->codesign, f->broker, f->teeoid, f->teetls };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		X509_free(all[i]);
@@ -236,7 +256,7 @@ static int
 verify(const struct fx *f, X509 *leaf, X509 *inter, int64_t now, struct tam_err *err)
 {
 	STACK_OF(X509) *sk = inter != NULL ? stack_of(inter, NULL) : NULL;
-	int rc = pki_verify_chain(f->trust, leaf, sk, now, err);
+	int rc = pki_verify_chain(f->trust, leaf, sk, now, PKI_PURPOSE_SIGNER, err);
 
 	sk_X509_pop_free(sk, X509_free);
 	return rc;
@@ -261,7 +281,7 @@ test_verify_rsa_leaf_ok(void **state)
 	assert_int_equal(sk_X509_num(chain), 2);
 	leaf = sk_X509_shift(chain);
 	assert_int_equal(X509_cmp(leaf, f->tee1), 0);
-	assert_int_equal(pki_verify_chain(f->trust, leaf, chain, 0, &err), TAM_OK);
+	assert_int_equal(pki_verify_chain(f->trust, leaf, chain, 0, PKI_PURPOSE_SIGNER, &err), TAM_OK);
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
 	free(pem);
@@ -357,6 +377,54 @@ test_verify_weak(void **state)
 	assert_non_null(strstr(err.msg, "too weak"));
 }
 
+/* Verify leaf under the TEE CA alone for purpose; the error code. */
+static int
+verify_for(const struct pki_trust *t, X509 *leaf, enum pki_purpose p, struct tam_err *err)
+{
+	return pki_verify_chain(t, leaf, NULL, 0, p, err);
+}
+
+/*
+ * Purposes: a codeSigning-only leaf is no TLS client; a clientAuth-only
+ * (broker) leaf is no TEE; a leaf without extendedKeyUsage is both; with a
+ * TEE OID configured only a leaf listing it is a TEE.
+ */
+static void
+test_verify_purpose(void **state)
+{
+	struct fx *f = *state;
+	struct tam_err err = { 0 };
+	struct pki_trust *t = NULL;
+
+	assert_int_equal(pki_trust_new(&t, &err), TAM_OK);
+	assert_int_equal(pki_trust_add(t, f->tee_ca, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->codesign, PKI_PURPOSE_SIGNER, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->codesign, PKI_PURPOSE_TLS_CLIENT, &err), TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "lacks clientAuth"));
+	assert_int_equal(verify_for(t, f->codesign, PKI_PURPOSE_TEE, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->broker, PKI_PURPOSE_TLS_CLIENT, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->broker, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "not a TEE identity"));
+	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TLS_CLIENT, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TEE, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->teeoid, PKI_PURPOSE_TEE, &err), TAM_OK);
+
+	assert_int_equal(pki_trust_set_tee_eku(t, "clientAuth", &err), TAM_EINVAL);
+	assert_int_equal(pki_trust_set_tee_eku(t, TEE_OID, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->teeoid, PKI_PURPOSE_TEE, &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "trust.tee_eku"));
+	assert_int_equal(verify_for(t, f->broker, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	/* the OID does not make a TLS client certificate a TEE */
+	assert_int_equal(verify_for(t, f->teetls, PKI_PURPOSE_TEE, &err), TAM_ECERT_INVALID);
+	assert_non_null(strstr(err.msg, "names TLS"));
+	/* The OID is for TEEs only: other purposes are unchanged. */
+	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TLS_CLIENT, &err), TAM_OK);
+	assert_int_equal(pki_trust_set_tee_eku(t, "", &err), TAM_OK);
+	assert_int_equal(verify_for(t, f->tee1, PKI_PURPOSE_TEE, &err), TAM_OK);
+	pki_trust_free(t);
+}
+
 static void
 test_verify_chain_too_long(void **state)
 {
@@ -367,7 +435,8 @@ test_verify_chain_too_long(void **state)
 	assert_non_null(sk);
 	for (int i = 0; i < TAM_MAX_CHAIN_CERTS; i++)
 		assert_int_equal(X509_add_cert(sk, f->tee_ca, X509_ADD_FLAG_UP_REF), 1);
-	assert_int_equal(pki_verify_chain(f->trust, f->tee1, sk, 0, &err), TAM_ECERT_INVALID);
+	assert_int_equal(pki_verify_chain(f->trust, f->tee1, sk, 0, PKI_PURPOSE_SIGNER, &err),
+	    TAM_ECERT_INVALID);
 	sk_X509_pop_free(sk, X509_free);
 }
 
@@ -403,9 +472,10 @@ test_trust_role_ca_alone(void **state)
 	/* trusting the TEE CA alone accepts TEE leaves but not SP leaves of the same root */
 	assert_int_equal(pki_trust_new(&t, &err), TAM_OK);
 	assert_int_equal(pki_trust_add(t, f->tee_ca, &err), TAM_OK);
-	assert_int_equal(pki_verify_chain(t, f->tee1, NULL, 0, &err), TAM_OK);
+	assert_int_equal(pki_verify_chain(t, f->tee1, NULL, 0, PKI_PURPOSE_SIGNER, &err), TAM_OK);
 	sk = stack_of(f->sp_ca, f->root_a);
-	assert_int_equal(pki_verify_chain(t, f->sp1, sk, 0, &err), TAM_ECERT_UNTRUSTED);
+	assert_int_equal(pki_verify_chain(t, f->sp1, sk, 0, PKI_PURPOSE_SIGNER, &err),
+	    TAM_ECERT_UNTRUSTED);
 	sk_X509_pop_free(sk, X509_free);
 	pki_trust_free(t);
 }
@@ -830,18 +900,20 @@ test_crl(void **state)
 	assert_int_equal(pki_trust_count(t), 1);
 	assert_int_equal(pki_trust_crl_count(t), 1);
 	sk = stack_of(f->tee_ca, NULL);
-	assert_int_equal(pki_verify_chain(t, f->tee1, sk, 0, &err), TAM_ECERT_REVOKED);
+	assert_int_equal(pki_verify_chain(t, f->tee1, sk, 0, PKI_PURPOSE_SIGNER, &err), TAM_ECERT_REVOKED);
 	assert_non_null(strstr(err.msg, "revoked"));
 	/* not listed: passes (only the leaf is checked; the tee CA has no CRL from the root anyway) */
-	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, 0, &err), TAM_OK);
+	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, 0, PKI_PURPOSE_SIGNER, &err), TAM_OK);
 	/* the CRL is good for 30 days: after that the chain fails, it does not pass unchecked */
-	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, tam_now() + 40 * 86400, &err),
+	assert_int_equal(pki_verify_chain(t, f->tee_ec, sk, tam_now() + 40 * 86400,
+	    PKI_PURPOSE_SIGNER, &err),
 	    TAM_ECERT_INVALID);
 	assert_non_null(strstr(err.msg, "CRL"));
 	/* another PKI's leaf is untrusted, not revoked */
 	sk_X509_pop_free(sk, X509_free);
 	sk = stack_of(f->tee_ca_b, NULL);
-	assert_int_equal(pki_verify_chain(t, f->tee1_b, sk, 0, &err), TAM_ECERT_UNTRUSTED);
+	assert_int_equal(pki_verify_chain(t, f->tee1_b, sk, 0, PKI_PURPOSE_SIGNER, &err),
+	    TAM_ECERT_UNTRUSTED);
 	sk_X509_pop_free(sk, X509_free);
 	pki_trust_free(t);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
@@ -984,6 +1056,7 @@ main(void)
 		cmocka_unit_test(test_verify_rsa_leaf_ok),
 		cmocka_unit_test(test_verify_ec_leaf_ok),
 		cmocka_unit_test(test_verify_missing_intermediate),
+		cmocka_unit_test(test_verify_purpose),
 		cmocka_unit_test(test_verify_other_pki),
 		cmocka_unit_test(test_verify_expired),
 		cmocka_unit_test(test_verify_not_yet_valid),

@@ -340,6 +340,67 @@ test_migrate_blobs(void **state)
 	store_close(st);
 }
 
+/*
+ * Migration 11: a stake is kept only for an SD our own CreateSD made (and
+ * the device still lists), never for one a device merely claimed; another
+ * SP's TA stops being required, with an audit row saying so.
+ */
+static void
+test_migrate_stakes(void **state)
+{
+	char path[PATH_MAX], text[64];
+	struct store *st = NULL;
+	sqlite3 *h = NULL;
+	bool has;
+
+	(void)state;
+	/* a database as migration 10 left it: the latest, less what 11 adds */
+	db_path(path, sizeof(path), "v10.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &st, NULL), TAM_OK);
+	store_close(st);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys = ON; DROP TABLE sd_stakes;"
+	    " PRAGMA user_version = 10;"
+	    "INSERT INTO sps (id, spid, sdname, cert, created) VALUES (1, 'sp.a', 'a.sd', X'01', 1),"
+	    " (2, 'sp.b', 'b.sd', X'02', 1);"
+	    "INSERT INTO devices (id, did, key_kind, spki, thumbprint, created) VALUES"
+	    " (1, randomblob(32), 'rawkey', X'01', 't1', 1),"
+	    " (2, randomblob(32), 'rawkey', X'02',"
+	    " 't2', 1);"
+	    "INSERT INTO device_sds (device_id, sdname, spid) VALUES (1, 'a.sd', 'sp.a'),"
+	    " (2, 'b.sd', 'sp.b'), (2, 'a.sd', 'sp.a');"
+	    "INSERT INTO sessions (id, tid, device_id, created) VALUES (1, 's1', 1, 1), (2, 's2', 2, 1);"
+	    "INSERT INTO requests (rid, session_id, device_id, response, op, sp_id, spid, sdname,"
+	    " created, expires, answered) VALUES"
+	    " ('r1', 1, 1, 'CreateSDResponse', 'CreateSD', 1, 'sp.a', 'a.sd', 1, 9, 2),"
+	    " ('r2', 2, 2, 'CreateSDResponse', 'CreateSD', 2, 'sp.b', 'b.sd', 1, 9, NULL);"
+	    "INSERT INTO tas (id, sp_id, taid, name, created) VALUES (1, 1, 'ta.a', 'a', 1),"
+	    " (2, 1, 'lib.a', 'l', 1), (3, 2, 'lib.b', 'l', 1);"
+	    "INSERT INTO ta_versions (id, ta_id, version, version_key, digest, size, enc_key, enc_iv,"
+	    " created, created_by) VALUES (1, 1, '1.0', 1, zeroblob(32), 1, zeroblob(32),"
+	    " zeroblob(16), 1, 'x');"
+	    "INSERT INTO ta_version_requires (ta_version_id, needs_ta_id) VALUES (1, 2), (1, 3);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(path, 0, &st, NULL), TAM_OK);
+	assert_int_equal(store_schema_version(st), store_schema_latest());
+	/* our answered CreateSD: a stake; an unanswered one, or a mere listing: none */
+	assert_int_equal(store_sd_stake_has(st, 1, "sp.a", &has, NULL), TAM_OK);
+	assert_true(has);
+	assert_int_equal(store_sd_stake_has(st, 2, "sp.b", &has, NULL), TAM_OK);
+	assert_false(has);
+	assert_int_equal(store_sd_stake_has(st, 2, "sp.a", &has, NULL), TAM_OK);
+	assert_false(has);
+	store_close(st);
+	raw_text(path, "SELECT group_concat(needs_ta_id) FROM ta_version_requires", text,
+	    sizeof(text));
+	assert_string_equal(text, "2");
+	raw_text(path, "SELECT count(*) FROM audit WHERE action = 'ta.requires_dropped'"
+	    " AND actor = 'migration' AND object = 'ta.a' AND detail LIKE '%requires=lib.b%'", text,
+	    sizeof(text));
+	assert_string_equal(text, "1");
+}
+
 static void
 test_open_newer_refused(void **state)
 {
@@ -844,6 +905,53 @@ state_fill(struct tam_dev_state *s, struct tam_sd_obs *sds, size_t nsd, struct t
 	s->n_aiks = naik;
 }
 
+/*
+ * A renewal rewrites did, certificate and chain of the row with the same key
+ * and nothing else; a row whose key differs is not touched.
+ */
+static void
+test_device_renew(void **state)
+{
+	struct store *st = *state;
+	struct store_device d = { 0 }, got = { 0 };
+	uint8_t did[32], cert[40];
+	int64_t id = 0, other = 0;
+
+	memset(did, 0x31, 32);
+	assert_int_equal(try_add_device(st, did, "renew-me", STORE_KEY_RAW, &id), TAM_OK);
+	memset(did, 0x32, 32);
+	assert_int_equal(try_add_device(st, did, "other", STORE_KEY_CERT, &other), TAM_OK);
+	assert_int_equal(store_device_get(st, id, &d, NULL), TAM_OK);
+	memset(d.did, 0x33, 32);
+	fill(cert, sizeof(cert), 0x33);
+	d.cert = malloc(sizeof(cert));
+	assert_non_null(d.cert);
+	memcpy(d.cert, cert, sizeof(cert));
+	d.cert_len = sizeof(cert);
+	d.key_kind = STORE_KEY_CERT;
+	/* another row's id with this key: not found, nothing written */
+	d.id = other;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_ENOTFOUND);
+	d.id = id;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_OK);
+	assert_int_equal(store_device_get(st, id, &got, NULL), TAM_OK);
+	assert_memory_equal(got.did, d.did, 32);
+	assert_int_equal(got.key_kind, STORE_KEY_CERT);
+	assert_int_equal(got.cert_len, sizeof(cert));
+	assert_memory_equal(got.cert, cert, sizeof(cert));
+	assert_string_equal(got.name, "renew-me");
+	assert_string_equal(got.thumbprint, d.thumbprint);
+	store_device_clear(&got);
+	memset(did, 0x32, 32);
+	assert_int_equal(store_device_get_by_did(st, did, &got, NULL), TAM_OK);
+	assert_int_equal(got.id, other);
+	store_device_clear(&got);
+	/* a renewal brings a certificate */
+	d.key_kind = STORE_KEY_RAW;
+	assert_int_equal(store_device_renew(st, &d, NULL), TAM_EINVAL);
+	store_device_clear(&d);
+}
+
 static void
 test_device_state(void **state)
 {
@@ -1067,11 +1175,20 @@ test_requires(void **state)
 	sp1 = add_sp(st, "sp.app", "sd.app");
 	sp2 = add_sp(st, "sp.lib", "sd.lib");
 	app = add_ta(st, sp1, "uuid-app");
-	lib = add_ta(st, sp2, "uuid-lib");
+	lib = add_ta(st, sp1, "uuid-lib");
 	tool = add_ta(st, sp1, "uuid-tool");
 	add_version(st, lib, "1.0");
+	add_version(st, add_ta(st, sp2, "uuid-foreign"), "1.0");
 
-	/* stored with the version, read back by taid; another SP's TA, and one without versions */
+	/* another SP's TA cannot be required, and is refused as one that does not exist */
+	r[0] = req("uuid-foreign", "");
+	assert_int_equal(try_add_version_reqs(st, app, "0.9", r, 1, &id, &err), TAM_EINVAL);
+	assert_string_equal(err.msg, "the SP has no TA uuid-foreign to require");
+	r[0] = req("uuid-nosuch", "");
+	assert_int_equal(try_add_version_reqs(st, app, "0.9", r, 1, &id, &err), TAM_EINVAL);
+	assert_string_equal(err.msg, "the SP has no TA uuid-nosuch to require");
+
+	/* stored with the version, read back by taid; one without versions too */
 	r[0] = req("uuid-tool", "");
 	r[1] = req("uuid-lib", "1.1");
 	assert_int_equal(try_add_version_reqs(st, app, "1.0", r, 2, &id, NULL), TAM_OK);
@@ -1093,7 +1210,7 @@ test_requires(void **state)
 	/* refused, and then nothing of the version is stored: an unknown TA ... */
 	r[1] = req("uuid-nosuch", "");
 	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
-	assert_non_null(strstr(err.msg, "required TA uuid-nosuch does not exist"));
+	assert_string_equal(err.msg, "the SP has no TA uuid-nosuch to require");
 	/* ... its own TA, a TA twice, a bad minimum version, too many */
 	r[1] = req("uuid-app", "");
 	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
@@ -1104,7 +1221,7 @@ test_requires(void **state)
 	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, 2, NULL, &err), TAM_EINVAL);
 	for (size_t i = 0; i <= TAM_MAX_TA_REQUIRES; i++) {
 		snprintf(taid, sizeof(taid), "uuid-many%zu", i);
-		add_ta(st, sp2, taid);
+		add_ta(st, sp1, taid);
 		r[i] = req(taid, "");
 	}
 	assert_int_equal(try_add_version_reqs(st, app, "2.0", r, TAM_MAX_TA_REQUIRES + 1, NULL,
@@ -1159,17 +1276,16 @@ test_implied_assignments(void **state)
 	struct tam_ta_req *q = NULL;
 	struct tam_ta_obs obs[2];
 	struct tam_dev_state seen = { 0 };
-	int64_t dev, sp1, sp2, app, lib, util, crypto, vapp, vlib, vutil, vc1, vc2, vlib2;
+	int64_t dev, sp1, app, lib, util, crypto, vapp, vlib, vutil, vc1, vc2, vlib2;
 	size_t n = 0, nq = 0;
 
 	dev = add_device(st, 9, "implied-dev");
 	sp1 = add_sp(st, "sp.app", "sd.app");
-	sp2 = add_sp(st, "sp.lib", "sd.lib");
 	app = add_ta(st, sp1, "uuid-app");
-	lib = add_ta(st, sp2, "uuid-lib");
+	lib = add_ta(st, sp1, "uuid-lib");
 	util = add_ta(st, sp1, "uuid-util");
-	crypto = add_ta(st, sp2, "uuid-crypto");
-	add_ta(st, sp2, "uuid-empty");
+	crypto = add_ta(st, sp1, "uuid-crypto");
+	add_ta(st, sp1, "uuid-empty");
 	/*
 	 * app needs lib and util, both need crypto (a diamond), util also a TA
 	 * without versions, and crypto 2.0 needs app again (a cycle)
@@ -1195,9 +1311,13 @@ test_implied_assignments(void **state)
 	assert_string_equal(a[1].taid, "uuid-crypto");
 	assert_true(a[1].implied);
 	assert_int_equal(a[1].ta_version_id, vc2);
-	assert_string_equal(a[1].spid, "sp.lib");
-	assert_string_equal(a[1].sdname, "sd.lib");
+	assert_string_equal(a[1].spid, "sp.app");
+	assert_string_equal(a[1].sdname, "sd.app");
 	assert_false(a[1].allow_downgrade);
+	/* each implied TA names the assignment that brought it, and who made that */
+	assert_string_equal(a[1].implied_by, "uuid-app");
+	assert_string_equal(a[1].implied_actor, "cli:op");
+	assert_string_equal(a[0].implied_by, "");
 	assert_string_equal(a[2].taid, "uuid-lib");
 	assert_true(a[2].implied);
 	assert_int_equal(a[2].ta_version_id, vlib);
@@ -1991,8 +2111,9 @@ test_device_scope(void **state)
 	struct store_assignment_row *rows = NULL;
 	struct store_page pg = { 0 };
 	struct tam_dev_state obs = { 0 };
-	struct tam_sd_obs sd = { .sdname = "sd.y", .spid = "sp.y" };
-	int64_t spx, spy, tax, tay, d1, d2, d3, *ids = NULL;
+	struct tam_sd_obs sd[2] = { { .sdname = "sd.y", .spid = "sp.y" },
+		{ .sdname = "sd.x", .spid = "sp.x" } };
+	int64_t spx, spy, tax, tay, d1, d2, d3, d4, *ids = NULL;
 	bool vis = false;
 	size_t n = 0;
 
@@ -2004,22 +2125,29 @@ test_device_scope(void **state)
 	d1 = add_device(st, 21, "d1");
 	d2 = add_device(st, 22, "d2");
 	d3 = add_device(st, 23, "d3");
-	/* x has a TA assigned on d1 and d3; y has its SD observed on d2 */
+	d4 = add_device(st, 24, "d4");
+	/*
+	 * x has a TA assigned on d1 and d3 and an SD the TAM created on d4; d2
+	 * says it holds SDs of x and y, which gives neither a stake
+	 */
 	assert_int_equal(store_assign(st, d1, tax, 0, false, "cli:op", NULL), TAM_OK);
 	assert_int_equal(store_assign(st, d3, tax, 0, false, "cli:op", NULL), TAM_OK);
 	assert_int_equal(store_assign(st, d3, tay, 0, false, "cli:op", NULL), TAM_OK);
-	obs.sds = &sd;
-	obs.n_sds = 1;
+	obs.sds = sd;
+	obs.n_sds = 2;
 	assert_int_equal(store_device_state_set(st, d2, &obs, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_add(st, d4, spx, 1, NULL), TAM_OK);
+	assert_int_equal(store_sd_stake_add(st, d4, spx, 2, NULL), TAM_OK);
 
 	assert_int_equal(store_device_page(st, spx, &pg, &ds, &n, NULL), TAM_OK);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_int_equal(ds[0].id, d1);
 	assert_int_equal(ds[1].id, d3);
+	assert_int_equal(ds[2].id, d4);
 	store_devices_free(ds, n);
 	assert_int_equal(store_device_page(st, spy, &pg, &ds, &n, NULL), TAM_OK);
-	assert_int_equal(n, 2);
-	assert_int_equal(ds[0].id, d2);
+	assert_int_equal(n, 1);
+	assert_int_equal(ds[0].id, d3);
 	store_devices_free(ds, n);
 	pg.limit = 2;
 	assert_int_equal(store_device_page(st, 0, &pg, &ds, &n, NULL), TAM_OK);
@@ -2027,7 +2155,7 @@ test_device_scope(void **state)
 	pg.after_int = ds[1].id;
 	store_devices_free(ds, n);
 	assert_int_equal(store_device_page(st, 0, &pg, &ds, &n, NULL), TAM_OK);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_int_equal(ds[0].id, d3);
 	store_devices_free(ds, n);
 
@@ -2036,13 +2164,20 @@ test_device_scope(void **state)
 	assert_int_equal(store_device_visible(st, d2, spx, &vis, NULL), TAM_OK);
 	assert_false(vis);
 	assert_int_equal(store_device_visible(st, d2, spy, &vis, NULL), TAM_OK);
+	assert_false(vis);
+	assert_int_equal(store_device_visible(st, d4, spx, &vis, NULL), TAM_OK);
 	assert_true(vis);
 
 	assert_int_equal(store_device_ids_for_sp(st, spx, &ids, &n, NULL), TAM_OK);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_int_equal(ids[0], d1);
 	assert_int_equal(ids[1], d3);
+	assert_int_equal(ids[2], d4);
 	free(ids);
+	/* the TAM deleted x's last SD on d4: the stake ends with it */
+	assert_int_equal(store_sd_stake_drop(st, d4, "sp.x", NULL), TAM_OK);
+	assert_int_equal(store_device_visible(st, d4, spx, &vis, NULL), TAM_OK);
+	assert_false(vis);
 	assert_int_equal(store_device_set_state(st, d3, "decommissioned", NULL), TAM_OK);
 	assert_int_equal(store_device_ids_for_sp(st, spx, &ids, &n, NULL), TAM_OK);
 	assert_int_equal(n, 1);
@@ -2254,6 +2389,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sps, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_tas_versions, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_devices, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_device_renew, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_state, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_state_in_tx, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_assignments, db_setup, db_teardown),
@@ -2273,6 +2409,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_device_set_state_and_sealed, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_and_sp_remove, db_setup, db_teardown),
 		cmocka_unit_test(test_migrate_blobs),
+		cmocka_unit_test(test_migrate_stakes),
 		cmocka_unit_test_setup_teardown(test_withdraw, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_version_files_and_blob, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_device_scope, db_setup, db_teardown),
