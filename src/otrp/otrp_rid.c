@@ -102,6 +102,23 @@ otrp_rid_is_stateless(const char *rid)
 	return strncmp(rid, RID_PREFIX, strlen(RID_PREFIX)) == 0;
 }
 
+/*
+ * base64url leaves unused bits in the last character: decoding alone would
+ * let several spellings of one rid through, so only the one we write passes.
+ */
+static bool
+canonical(const uint8_t *raw, size_t len, const char *b64)
+{
+	char *again = NULL;
+	bool same;
+
+	if (tam_b64url_encode(raw, len, &again) != TAM_OK)
+		return false;
+	same = strcmp(again, b64) == 0;
+	free(again);
+	return same;
+}
+
 int
 otrp_rid_check(const uint8_t key[OTRP_RID_KEY_LEN], const char *rid, const char *tid,
     int64_t *expires, unsigned *flags)
@@ -115,7 +132,7 @@ otrp_rid_check(const uint8_t key[OTRP_RID_KEY_LEN], const char *rid, const char 
 	rid += strlen(RID_PREFIX);
 	if (tam_b64url_decode(rid, strlen(rid), &raw, &len) != TAM_OK)
 		return TAM_ERID_UNKNOWN;
-	if (len != RID_RAW_LEN)
+	if (len != RID_RAW_LEN || !canonical(raw, len, rid))
 		goto out;
 	if (rid_mac(key, tid, raw, mac) != TAM_OK) {
 		rc = TAM_ECRYPTO;

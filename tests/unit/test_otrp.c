@@ -663,6 +663,17 @@ test_stateless_rid(void **state)
 		assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags),
 		    TAM_ERID_UNKNOWN);
 	}
+	/* the same bytes spelled otherwise (the last character's unused bits) */
+	{
+		static const char b64[] =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		char *last;
+		memcpy(bad, rid, sizeof(bad));
+		last = &bad[strlen(bad) - 1];
+		*last = b64[(strchr(b64, *last) - b64) ^ 1];
+		assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags),
+		    TAM_ERID_UNKNOWN);
+	}
 	/* cut short, too long, not base64url, not ours at all */
 	memcpy(bad, rid, sizeof(bad));
 	bad[strlen(bad) - 4] = '\0';
