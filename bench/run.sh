@@ -42,8 +42,10 @@ PY
 
 start() { # db
 	rm -f "$t/port"
+	# every simulated device comes from 127.0.0.1: no per-client session or failure rate
 	"$build/otrp-tamd" -d "$1" -l 127.0.0.1 -p 0 --port-file "$t/port" --log-level error \
-		-o api.port=0 -o limits.threads=2 2>>"$t/tamd.log" &
+		-o api.port=0 -o limits.threads=2 -o limits.open_rate=0 -o limits.failure_rate=0 \
+		2>>"$t/tamd.log" &
 	pid=$!
 	for _ in $(seq 1 100); do [ -s "$t/port" ] && break; sleep 0.1; done
 	port=$(head -1 "$t/port")

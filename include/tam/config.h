@@ -65,6 +65,12 @@ struct tam_config {
 	unsigned connection_limit;                /* concurrent connections, all clients */
 	unsigned per_ip_connection_limit;         /* concurrent connections per client address */
 	unsigned connection_timeout;              /* seconds of inactivity before closing */
+	unsigned header_timeout;                  /* seconds in all for a request's headers */
+	unsigned body_timeout;                    /* seconds in all for a request's body */
+	unsigned open_rate;                       /* session opens a minute per client; 0: no limit */
+	unsigned open_burst;                      /* ... at most this many at once */
+	unsigned failure_rate;                    /* failed OTrP messages a minute per client; 0: none */
+	unsigned failure_burst;
 	unsigned shutdown_timeout;                /* seconds SIGTERM waits for sessions in flight */
 	/* [log] */
 	int log_level;                            /* enum tam_log_level */

@@ -7,8 +7,10 @@
  *
  * Every response is checked completely before anything is written; the
  * writes of one response (consuming its rid, the device's new state, the
- * next request) happen in one transaction. Session state lives in the
- * store, so any number of engines may share one database.
+ * next request) happen in one transaction. Opening a session writes
+ * nothing: its rid is stateless (otrp_rid_make), and the answer's
+ * transaction writes the session. Session state lives in the store, so any
+ * number of engines may share one database.
  */
 #ifndef TAM_ENGINE_H
 #define TAM_ENGINE_H
@@ -48,6 +50,11 @@ struct otrp_reply {
 	enum tam_op_kind answered_op; /* the operation this message answered, or NONE */
 	bool answered_pass;           /* ... and whether the TEE did it */
 	int retry_after;              /* when done: seconds the broker should wait; 0 if any time */
+	/*
+	 * An unsigned message (a TEE's refusal of GetDeviceState, a broker
+	 * error) was taken at its word: per-client limits count it as a failure.
+	 */
+	bool unverified;
 };
 
 int otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out,

@@ -37,6 +37,7 @@ enum tam_errcode {
 	TAM_EUSAGE = -26,           /* command-line usage error */
 	TAM_EVERSION = -27,         /* peer message: protocol version we do not speak */
 	TAM_ECERT_REVOKED = -28,    /* a certificate in the chain is revoked (CRL) */
+	TAM_ERATE_LIMITED = -29,    /* the client spent its budget for this kind of request */
 	TAM_EQUOTA = -40,           /* a tenant's storage quota would be exceeded */
 };
 

@@ -21,6 +21,12 @@ struct http_request;
 const char *http_request_header(const struct http_request *r, const char *name);
 /* The client's IP address (no port) into buf; -1 when unknown (an in-process request). */
 int http_request_peer(const struct http_request *r, char *buf, size_t size);
+/*
+ * An opaque key naming the client for per-client limits: its IPv4 address,
+ * or the /64 of its IPv6 address (one host usually holds a whole /64);
+ * "local" for an in-process request. Never fails: an unknown address is "-".
+ */
+void http_request_client_key(const struct http_request *r, char *buf, size_t size);
 /* A query-string argument, or NULL. */
 const char *http_request_query(const struct http_request *r, const char *name);
 /*
@@ -140,6 +146,14 @@ struct http_cfg {
 	unsigned conn_limit;          /* concurrent connections */
 	unsigned per_ip_limit;        /* concurrent connections per client address; 0 = no limit */
 	unsigned conn_timeout;        /* seconds of inactivity before a connection is closed */
+	/*
+	 * Seconds a client has in all for a request line and headers, and for a
+	 * body, however busily it sends (streamed uploads, authenticated first,
+	 * have only conn_timeout); when connections near conn_limit, slow header
+	 * senders are closed after a second. 0: none.
+	 */
+	unsigned header_timeout;
+	unsigned body_timeout;
 	/* TLS: all NULL serves plain HTTP. PEM texts are copied at start. */
 	const char *tls_cert_pem;     /* server certificate chain, leaf first */
 	const char *tls_key_pem;      /* its private key */

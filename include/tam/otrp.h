@@ -219,4 +219,24 @@ int otrp_bundle_flattened(const uint8_t *bundle, size_t len, char **out, size_t 
 /* OTrP error name for a TAM_E* code ("ERR_REQUEST_INVALID", ...). */
 const char *otrp_err_name(int code);
 
+/* ---- stateless rids (otrp_rid.c) ---- */
+
+/*
+ * The rid of a session's opening GetDeviceStateRequest, which is written
+ * nowhere until it is answered: it carries expires (seconds since the epoch)
+ * and flags (STORE_REQ_* bits, at most 0xff), MACed together with tid under
+ * key. Such rids begin "o."; rids of stored requests never do.
+ */
+#define OTRP_RID_KEY_LEN 32
+int otrp_rid_make(const uint8_t key[OTRP_RID_KEY_LEN], const char *tid, int64_t expires,
+    unsigned flags, char out[TAM_RID_MAX]) TAM_WUR;
+bool otrp_rid_is_stateless(const char *rid);
+/*
+ * Check a stateless rid against the tid it came with: 0 with its expiry and
+ * flags (expiry not checked here), TAM_ERID_UNKNOWN if it is not one we
+ * made for that tid, TAM_ECRYPTO if the MAC could not be computed.
+ */
+int otrp_rid_check(const uint8_t key[OTRP_RID_KEY_LEN], const char *rid, const char *tid,
+    int64_t *expires, unsigned *flags) TAM_WUR;
+
 #endif

@@ -548,7 +548,10 @@ int store_session_new(struct store *st, const char *tid, int64_t now, const char
  */
 int store_answer_remember(struct store *st, int64_t device_id, const uint8_t digest[32],
     int64_t now, struct tam_err *err) TAM_WUR;
-/* Cancel every request that sessions of this profile and peer still wait for. */
+/*
+ * Cancel every request that sessions of this profile and peer still wait
+ * for; sessions of theirs that no device answered are deleted instead.
+ */
 int store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
     struct tam_err *err) TAM_WUR;
 /* Binding the same device again is a no-op; another device is TAM_ECONFLICT. */
@@ -613,6 +616,14 @@ int store_request_of_peer(struct store *st, const char *profile, const char *pee
  */
 int store_request_consume(struct store *st, const char *rid, int64_t now,
     struct tam_err *err) TAM_WUR;
+/*
+ * Write the session of a stateless opening rid (r: rid, tid, response, op,
+ * expires, flags) and its request as answered at now, in the caller's
+ * transaction; *session_id is the new session. Its rid or tid written before
+ * (a second answer) is TAM_ERID_REPLAYED.
+ */
+int store_session_answered(struct store *st, const struct store_request *r, int64_t now,
+    int64_t *session_id, struct tam_err *err) TAM_WUR;
 /* Cancel the device's unanswered requests outside session keep_session. */
 int store_requests_cancel_device(struct store *st, int64_t device_id,
     int64_t keep_session, struct tam_err *err) TAM_WUR;
@@ -622,5 +633,27 @@ int store_requests_cancel_device(struct store *st, int64_t device_id,
  * no request left.
  */
 int store_purge(struct store *st, int64_t before, struct tam_err *err) TAM_WUR;
+/*
+ * Give up to max_pages free pages back to the file system (incremental
+ * auto-vacuum); *freed says how many went. Cheap when there are none.
+ */
+int store_reclaim(struct store *st, int64_t max_pages, int64_t *freed,
+    struct tam_err *err) TAM_WUR;
+/*
+ * Make sure the database gives freed space back (auto_vacuum = INCREMENTAL).
+ * A new database has it from its creation; an older one needs one VACUUM,
+ * which rewrites the file and may take a while: *vacuumed says it ran.
+ */
+int store_auto_vacuum_enable(struct store *st, bool *vacuumed, struct tam_err *err) TAM_WUR;
+
+/* ---- shared secrets ---- */
+
+/*
+ * The secret called name, len bytes (at most 64), made from fresh random
+ * bytes by the first caller and the same for every daemon after. out is
+ * key material: wipe it after use.
+ */
+int store_secret_get(struct store *st, const char *name, uint8_t *out, size_t len,
+    struct tam_err *err) TAM_WUR;
 
 #endif

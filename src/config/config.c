@@ -96,9 +96,26 @@ static const struct tam_config_key keys[] = {
 	{ "limits", "connection_limit", TAM_CFG_UINT, F(connection_limit), 1, 65536, "1024", false,
 	    "concurrent connections from all clients" },
 	{ "limits", "per_ip_connection_limit", TAM_CFG_UINT, F(per_ip_connection_limit), 0, 65536,
-	    "64", false, "concurrent connections from one address; 0 means no limit" },
+	    "16", false, "concurrent connections from one address; 0 means no limit" },
 	{ "limits", "connection_timeout", TAM_CFG_UINT, F(connection_timeout), 1, 3600, "30", false,
-	    "seconds a connection may stay idle, or dribble, before it is closed" },
+	    "seconds a connection may stay idle before it is closed" },
+	{ "limits", "header_timeout", TAM_CFG_UINT, F(header_timeout), 1, 3600, "10", false,
+	    "seconds in all a client has for a request line and headers, however busily it sends "
+	    "(also a kept-alive connection's wait for its next request); near connection_limit, "
+	    "one second" },
+	{ "limits", "body_timeout", TAM_CFG_UINT, F(body_timeout), 1, 86400, "60", false,
+	    "seconds in all a client has for a request body (not streamed TA uploads, which only "
+	    "connection_timeout bounds)" },
+	{ "limits", "open_rate", TAM_CFG_UINT, F(open_rate), 0, 60000, "600", true,
+	    "OTrP sessions one client address may open a minute (empty POSTs); more get 429 with "
+	    "Retry-After; 0 means no limit" },
+	{ "limits", "open_burst", TAM_CFG_UINT, F(open_burst), 1, 100000, "60", true,
+	    "sessions one client address may open at once before open_rate applies" },
+	{ "limits", "failure_rate", TAM_CFG_UINT, F(failure_rate), 0, 60000, "60", true,
+	    "OTrP messages a minute one client address may send that are refused, or are unsigned "
+	    "refusals and broker errors; past that, all its messages get 429; 0 means no limit" },
+	{ "limits", "failure_burst", TAM_CFG_UINT, F(failure_burst), 1, 100000, "30", true,
+	    "such messages one client address may send at once before failure_rate applies" },
 	{ "limits", "shutdown_timeout", TAM_CFG_UINT, F(shutdown_timeout), 0, 3600, "10", true,
 	    "seconds SIGTERM waits for requests in flight" },
 	{ "log", "level", TAM_CFG_LOGLEVEL, F(log_level), 0, 0, "info", true,

@@ -29,6 +29,7 @@
 #include "tam/limits.h"
 #include "tam/log.h"
 #include "tam/otrp.h"
+#include "http_int.h"
 
 #define HTTP_REQUEST_ID_MAX 40
 #define HTTP_MAX_HEADERS 100          /* header fields of one request; more answer 431 */
@@ -45,6 +46,7 @@ struct http_server {
 	char *tls_cert;               /* copies MHD reads from, owned; NULL for plain HTTP */
 	char *tls_key;                /* wiped before it is freed */
 	char *tls_ca;
+	struct http_deadlines *dl;    /* total header/body deadlines of its connections */
 };
 
 /* Per-request state, from the first handler call to completion. */
@@ -65,6 +67,7 @@ struct request {
 	bool upload_begun;            /* begin accepted the body: free must run */
 	bool upload_stopped;          /* data asked for no more */
 	uint64_t upload_bytes;
+	struct http_deadlines *dl;    /* the server's, NULL for an in-process request */
 };
 
 /* What handlers see of a request: kept on the stack of the call that serves it. */
@@ -187,6 +190,41 @@ http_request_peer(const struct http_request *r, char *buf, size_t size)
 	return -1;
 }
 
+void
+http_request_client_key(const struct http_request *r, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+
+	if (size == 0)
+		return;
+	snprintf(buf, size, "%s", r->conn == NULL ? "local" : "-");
+	if (r->conn == NULL ||
+	    (ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS)) == NULL ||
+	    (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, text,
+		    sizeof(text)) != NULL)
+			snprintf(buf, size, "%s", text);
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	a6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	/* An IPv4 client of a dual-stack listener is that IPv4 address. */
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		if (inet_ntop(AF_INET, &a6.s6_addr[12], text, sizeof(text)) != NULL)
+			snprintf(buf, size, "%s", text);
+		return;
+	}
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL)
+		snprintf(buf, size, "%s/64", text);
+}
+
 const char *
 http_request_param(const struct http_request *r, const char *name)
 {
@@ -249,6 +287,8 @@ http_status_for(int code)
 		return MHD_HTTP_CONTENT_TOO_LARGE;
 	case TAM_ECONFLICT:
 		return MHD_HTTP_CONFLICT;
+	case TAM_ERATE_LIMITED:
+		return MHD_HTTP_TOO_MANY_REQUESTS;
 	case TAM_ECERT_UNTRUSTED:
 	case TAM_ECERT_EXPIRED:
 	case TAM_ECERT_INVALID:
@@ -370,6 +410,8 @@ send_answer(struct MHD_Connection *conn, const struct request *rq, unsigned stat
 	struct MHD_Response *resp;
 	enum MHD_Result r = MHD_NO;
 
+	/* From here on the time is the server's, not the client's to spend. */
+	http_deadlines_phase(rq->dl, conn, HTTP_PHASE_FREE);
 	if ((resp = response_new(ans)) == NULL)
 		goto out;
 	if (MHD_add_response_header(resp, "X-Request-Id", rq->id) != MHD_YES)
@@ -440,6 +482,23 @@ queue_problem_hdr(struct MHD_Connection *conn, const struct request *rq, unsigne
 	return send_answer(conn, rq, status, MEDIA_PROBLEM, &ans);
 }
 
+/* A problem document for a handler's error, with the headers it set (Retry-After). */
+static enum MHD_Result
+queue_problem_keep(struct MHD_Connection *conn, const struct request *rq, unsigned status,
+    int code, const char *detail, struct http_answer *handler_ans)
+{
+	struct http_answer ans = { 0 };
+
+	if (problem_answer(status, code, detail, rq->id, &ans) != TAM_OK) {
+		http_answer_clear(handler_ans);
+		return MHD_NO;
+	}
+	memcpy(ans.headers, handler_ans->headers, sizeof(ans.headers));
+	memset(handler_ans->headers, 0, sizeof(handler_ans->headers));
+	http_answer_clear(handler_ans);
+	return send_answer(conn, rq, status, MEDIA_PROBLEM, &ans);
+}
+
 static enum MHD_Result
 queue_problem(struct MHD_Connection *conn, const struct request *rq, unsigned status, int code,
     const char *detail)
@@ -485,11 +544,13 @@ answer(struct http_server *s, struct MHD_Connection *conn, const char *url, stru
 
 	if (rc != TAM_OK) {
 		status = http_status_for(rc);
-		log_warn("event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" "
-		    "ms=%ld", s->cfg.name, url, status, tam_err_name(rc),
+		/* A client over its rate limit is told once by whoever limits it, not per request. */
+		tam_log(rc == TAM_ERATE_LIMITED ? TAM_LOG_DEBUG : TAM_LOG_WARN,
+		    "event=http.reject listener=%s path=%s status=%u error=%s detail=\"%s\" ms=%ld",
+		    s->cfg.name, url, status, tam_err_name(rc),
 		    err->msg, elapsed_ms(&rq->start));
-		http_answer_clear(ans);
-		return queue_problem(conn, rq, status, rc, err->msg[0] ? err->msg : tam_err_name(rc));
+		return queue_problem_keep(conn, rq, status, rc,
+		    err->msg[0] ? err->msg : tam_err_name(rc), ans);
 	}
 	if (ans->no_content || (ans->body == NULL && ans->reader.read == NULL)) {
 		free(ans->body);
@@ -803,6 +864,8 @@ on_headers(struct http_server *s, struct MHD_Connection *conn, const char *url,
 	if (rt->upload != NULL) {
 		rc = rt->upload->begin(rt->arg, &req, &rq->upload, &ans, &err);
 		if (rc == TAM_OK) {
+			/* Authenticated, bounded by its own limit: only the idle timeout applies. */
+			http_deadlines_phase(rq->dl, conn, HTTP_PHASE_FREE);
 			rq->upload_begun = true;
 			return MHD_YES;
 		}
@@ -866,7 +929,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			snprintf(rq->peer, sizeof(rq->peer), "unknown");
 		request_id(conn, rq->id);
 		*con_cls = rq;
+		rq->dl = s->dl;
 		atomic_fetch_add(&s->active, 1);
+		http_deadlines_phase(s->dl, conn, HTTP_PHASE_BODY);
 		tam_log_scope_set(rq->peer, rq->id);
 		r = on_headers(s, conn, url, method, version, rq);
 	} else {
@@ -884,7 +949,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct request *rq = *con_cls;
 	struct http_server *s = cls;
 
-	(void)conn;
+	/* A kept-alive connection waits for its next request: the header deadline again. */
+	http_deadlines_phase(s->dl, conn, HTTP_PHASE_HEADERS);
 	if (rq == NULL)
 		return;
 	tam_log_scope_set(rq->peer, rq->id);
@@ -1056,6 +1122,11 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 			opts[k++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca };
 	}
 	opts[k] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if ((rc = http_deadlines_new(s->cfg.name, cfg->header_timeout, cfg->body_timeout,
+	    cfg->conn_limit, &s->dl)) != TAM_OK) {
+		rc = tam_err_set(err, rc, "cannot start the deadline thread");
+		goto fail;
+	}
 	s->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 	    MHD_OPTION_ARRAY, opts,
@@ -1064,6 +1135,7 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->per_ip_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_deadlines_notify, s->dl,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL) {
@@ -1076,6 +1148,7 @@ server_start(const struct http_cfg *cfg, MHD_socket listen_fd, struct http_serve
 	*out = s;
 	return TAM_OK;
 fail:
+	http_deadlines_free(s->dl);
 	free_tls(s);
 	free_paths(s);
 	free(s);
@@ -1166,7 +1239,9 @@ http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
+	http_deadlines_stop(s->dl);
 	MHD_stop_daemon(s->mhd);
+	http_deadlines_free(s->dl);
 	if (s->quiesced != MHD_INVALID_SOCKET)
 		close(s->quiesced);
 	free_tls(s);

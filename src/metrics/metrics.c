@@ -23,6 +23,7 @@ static const int reject_codes[] = {
 	TAM_EDEVICE_UNKNOWN,
 	TAM_EDEVICE_MISMATCH, TAM_ERID_UNKNOWN, TAM_ERID_REPLAYED, TAM_ERID_EXPIRED,
 	TAM_EMSG_UNEXPECTED, TAM_ETOO_LARGE, TAM_EDENIED, TAM_ECONFLICT, TAM_EDB,
+	TAM_ERATE_LIMITED,
 };
 #define N_REJECT (sizeof(reject_codes) / sizeof(reject_codes[0]))
 
@@ -35,7 +36,8 @@ static const double buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
 /* HTTP status classes answered on the OTrP listener. */
-static const unsigned statuses[] = { 200, 204, 400, 403, 404, 405, 406, 409, 413, 415, 500 };
+static const unsigned statuses[] = { 200, 204, 400, 403, 404, 405, 406, 409, 413, 415, 429,
+	500 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 static struct {

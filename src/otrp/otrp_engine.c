@@ -56,6 +56,8 @@ struct otrp_engine {
 	STACK_OF(X509_CRL) *crls;     /* CRLs of TEE CAs (beside those anchors), owned */
 	char tee_eku[TAM_OID_MAX];    /* extendedKeyUsage TEE certificates must list; "": none */
 	json_t *ocsp[2];              /* OCSP staples of the identity and the alternate; or NULL */
+	bool rid_key_loaded;          /* rid_key read from the database */
+	uint8_t rid_key[OTRP_RID_KEY_LEN]; /* MAC key of stateless rids, the same in every daemon */
 	pthread_mutex_t prefix_build_mu; /* one prefix made at a time: a wave of devices makes it once */
 	pthread_mutex_t prefix_mu;    /* guards the two below */
 	struct ta_prefix *prefixes[TA_PREFIX_SLOTS]; /* recently sent TAs; NULL slots free */
@@ -71,6 +73,9 @@ struct ctx {
 	int64_t now;
 	struct otrp_response *resp;
 	struct store_request req;     /* the request being answered */
+	bool stateless;               /* req is a stateless opening rid: this answer writes its
+	                                 session (req.session_id 0 until then) */
+	bool unverified;              /* an unsigned message was taken as it is */
 	struct store_device dev;      /* the device it was sent to (or a new one) */
 	bool new_device;
 	bool renewed;                 /* a known device (by key) with a new certificate */
@@ -194,6 +199,7 @@ otrp_engine_free(struct otrp_engine *e)
 	pthread_mutex_destroy(&e->prefix_build_mu);
 	pthread_mutex_destroy(&e->prefix_mu);
 	pthread_mutex_destroy(&e->trust_mu);
+	tam_wipe(e->rid_key, sizeof(e->rid_key));
 	free(e);
 }
 
@@ -684,10 +690,45 @@ out:
 	return rc;
 }
 
+/* The database's key of stateless rids into key, read once per engine. */
+static int
+rid_key_get(struct otrp_engine *e, struct store *st, uint8_t key[OTRP_RID_KEY_LEN],
+    struct tam_err *err)
+{
+	int rc = TAM_OK;
+
+	pthread_mutex_lock(&e->trust_mu);
+	if (!e->rid_key_loaded &&
+	    (rc = store_secret_get(st, "opening_rid_key", e->rid_key, sizeof(e->rid_key),
+	    err)) == TAM_OK)
+		e->rid_key_loaded = true;
+	if (rc == TAM_OK)
+		memcpy(key, e->rid_key, OTRP_RID_KEY_LEN);
+	pthread_mutex_unlock(&e->trust_mu);
+	return rc;
+}
+
+/* A stateless rid for tid that expires at r->expires, with r->flags, into r->rid. */
+static int
+opening_rid(struct otrp_engine *e, struct store *st, const char *tid, struct store_request *r,
+    struct tam_err *err)
+{
+	uint8_t key[OTRP_RID_KEY_LEN];
+	int rc;
+
+	if ((rc = rid_key_get(e, st, key, err)) != TAM_OK)
+		return rc;
+	rc = otrp_rid_make(key, tid, r->expires, r->flags, r->rid);
+	tam_wipe(key, sizeof(key));
+	if (rc != TAM_OK)
+		return tam_err_set(err, rc, "cannot make a stateless rid");
+	return TAM_OK;
+}
+
 /*
  * A GetDeviceStateRequest under tid signed by signer (alt: the alternate
  * identity, whose OCSP staple goes with it), and the row (without its
- * session) that will remember it.
+ * session) that will remember it; r->rid and r->expires are the caller's.
  */
 static int
 build_get_device_state(struct otrp_engine *e, struct pki_signer *signer, bool alt,
@@ -699,7 +740,6 @@ build_get_device_state(struct otrp_engine *e, struct pki_signer *signer, bool al
 
 	r->op = TAM_OP_NONE;
 	r->created = now;
-	r->expires = now + atomic_load(&e->request_ttl);
 	snprintf(r->response, sizeof(r->response), "%s",
 	    otrp_response_name(OTRP_MSG_GET_DEVICE_STATE));
 	return sign_and_wrap(signer, OTRP_MSG_GET_DEVICE_STATE, otrp_tbs_get_device_state(r->rid, tid,
@@ -716,11 +756,17 @@ ask_state_again(struct ctx *c, bool alt, unsigned flags, struct tam_err *err)
 	int rc;
 
 	memset(&c->next, 0, sizeof(c->next));
-	if (tam_random_id(c->next.rid) != TAM_OK)
-		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
 	c->next.session_id = c->req.session_id;
 	c->next.device_id = c->req.device_id;
 	c->next.flags = flags | (alt ? STORE_REQ_ALT_IDENTITY : 0);
+	/* A session not written yet stays unwritten: its next rid is stateless too. */
+	c->next.expires = c->now + atomic_load(&c->e->request_ttl);
+	if (c->stateless)
+		rc = opening_rid(c->e, c->st, c->req.tid, &c->next, err);
+	else if ((rc = tam_random_id(c->next.rid)) != TAM_OK)
+		rc = tam_err_set(err, rc, "no randomness");
+	if (rc != TAM_OK)
+		return rc;
 	if ((rc = build_get_device_state(c->e, alt ? c->e->cfg.alt_signer : c->e->cfg.signer, alt,
 	    &c->next, c->req.tid, c->now, &c->body, &c->body_len, err)) != TAM_OK)
 		return rc;
@@ -1177,8 +1223,14 @@ commit(struct ctx *c, struct tam_err *err)
 
 	if ((rc = store_begin(st, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_request_consume(st, c->req.rid, c->now, err)) != TAM_OK)
+	if (c->stateless)
+		rc = store_session_answered(st, &c->req, c->now, &c->req.session_id, err);
+	else
+		rc = store_request_consume(st, c->req.rid, c->now, err);
+	if (rc != TAM_OK)
 		goto fail;
+	if (c->stateless)
+		c->next.session_id = c->req.session_id;
 	if (!c->new_device && (rc = unchanged_since_read(c, err)) != TAM_OK)
 		goto fail;
 	if (c->new_device && (rc = store_device_add(st, &c->dev, &c->dev.id, err)) != TAM_OK)
@@ -1242,6 +1294,7 @@ fail:
 static int
 reply_from(struct ctx *c, struct otrp_reply *reply)
 {
+	reply->unverified = c->unverified;
 	reply->answered_op = c->req.op;
 	reply->answered_pass = c->req.op != TAM_OP_NONE && !c->refused;
 	if (c->op.kind == TAM_OP_NONE && !c->ask_state) {
@@ -1257,6 +1310,50 @@ reply_from(struct ctx *c, struct otrp_reply *reply)
 }
 
 /* ---- the pending request ---- */
+
+/*
+ * A stateless rid: ours for this tid (MAC), current, and not answered yet
+ * (its row is written by the answer). Checked before any public-key work.
+ */
+static int
+load_stateless(struct ctx *c, struct tam_err *err)
+{
+	const char *want = otrp_response_name(OTRP_MSG_GET_DEVICE_STATE);
+	struct store_request seen;
+	uint8_t key[OTRP_RID_KEY_LEN];
+	int64_t expires = 0;
+	unsigned flags = 0;
+	int rc;
+
+	if ((rc = rid_key_get(c->e, c->st, key, err)) != TAM_OK)
+		return rc;
+	rc = otrp_rid_check(key, c->resp->rid, c->resp->tid, &expires, &flags);
+	tam_wipe(key, sizeof(key));
+	if (rc == TAM_ERID_UNKNOWN || (rc == TAM_OK && (flags & ~STORE_REQ_ALT_IDENTITY) != 0))
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid \"%s\" was never issued for this tid",
+		    c->resp->rid);
+	if (rc != TAM_OK)
+		return tam_err_set(err, rc, "cannot check a stateless rid");
+	if (expires <= c->now)
+		return tam_err_set(err, TAM_ERID_EXPIRED, "rid \"%s\" has expired", c->resp->rid);
+	if ((rc = store_request_get(c->st, c->resp->rid, &seen, err)) == TAM_OK)
+		return tam_err_set(err, TAM_ERID_REPLAYED, "rid \"%s\" was already answered",
+		    c->resp->rid);
+	if (rc != TAM_ENOTFOUND)
+		return rc;
+	if (c->resp->msg != OTRP_MSG_GET_DEVICE_STATE)
+		return tam_err_set(err, TAM_EMSG_UNEXPECTED, "rid \"%s\" expects %s, not %s",
+		    c->resp->rid, want, otrp_response_name(c->resp->msg));
+	memset(&c->req, 0, sizeof(c->req));
+	memcpy(c->req.rid, c->resp->rid, sizeof(c->req.rid));
+	memcpy(c->req.tid, c->resp->tid, sizeof(c->req.tid));
+	memcpy(c->req.response, want, strlen(want) + 1);
+	c->req.op = TAM_OP_NONE;
+	c->req.expires = expires;
+	c->req.flags = flags;
+	c->stateless = true;
+	return TAM_OK;
+}
 
 static int
 load_pending(struct ctx *c, struct tam_err *err)
@@ -1284,6 +1381,8 @@ load_pending(struct ctx *c, struct tam_err *err)
 		    c->req.rid, c->resp->rid);
 		return TAM_OK;
 	}
+	if (otrp_rid_is_stateless(c->resp->rid))
+		return load_stateless(c, err);
 	rc = store_request_get(c->st, c->resp->rid, &c->req, err);
 	if (rc == TAM_ENOTFOUND)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid \"%s\" was never issued", c->resp->rid);
@@ -1699,8 +1798,12 @@ switch_identity(struct ctx *c, struct tam_err *err)
 
 	log_info("event=otrp.switch_identity rid=%s tam_alg=%s tee_algs=%s",
 	    c->resp->rid, pki_signer_alg(c->e->cfg.alt_signer), c->resp->sigalgs);
-	if ((rc = ask_state_again(c, true, c->req.flags & STORE_REQ_RESYNCED, err)) != TAM_OK ||
-	    (rc = store_begin(c->st, err)) != TAM_OK)
+	if ((rc = ask_state_again(c, true, c->req.flags & STORE_REQ_RESYNCED, err)) != TAM_OK)
+		return rc;
+	/* Nothing is written for an unwritten session: the new rid is stateless too. */
+	if (c->stateless)
+		return TAM_OK;
+	if ((rc = store_begin(c->st, err)) != TAM_OK)
 		return rc;
 	if ((rc = store_request_consume(c->st, c->req.rid, c->now, err)) != TAM_OK ||
 	    (rc = store_request_add(c->st, &c->next, err)) != TAM_OK ||
@@ -1722,6 +1825,7 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 
 	if (!c->resp->pass) {
 		/* Nothing here is signed by a key we know; record it and stop. */
+		c->unverified = true;
 		const char *why = c->resp->reason[0] ? c->resp->reason : "unspecified";
 		char result[128];
 		snprintf(result, sizeof(result), "tee-fail:%s (unverified)", why);
@@ -1739,7 +1843,9 @@ handle_get_device_state(struct ctx *c, struct tam_err *err)
 			log_error("event=otrp.alert reason=%s action=\"check the TAM certificate chain, "
 			    "its dates and its OCSP responses against the TEE's trust anchors\"", why);
 		}
-		if ((rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
+		/* An unwritten session stays unwritten: an unsigned refusal proves nothing. */
+		if (!c->stateless &&
+		    (rc = store_session_end(c->st, c->req.session_id, result, c->now, err)) != TAM_OK)
 			return rc;
 		snprintf(c->result, sizeof(c->result), "%s", result);
 		c->op.kind = TAM_OP_NONE;
@@ -2156,12 +2262,31 @@ out:
 /* ---- broker errors and new sessions ---- */
 
 static int
+broker_error_stateless(struct ctx *c, struct tam_err *err)
+{
+	uint8_t key[OTRP_RID_KEY_LEN];
+	int64_t expires = 0;
+	unsigned flags = 0;
+	int rc;
+
+	if ((rc = rid_key_get(c->e, c->st, key, err)) != TAM_OK)
+		return rc;
+	rc = otrp_rid_check(key, c->resp->rid, c->resp->tid, &expires, &flags);
+	tam_wipe(key, sizeof(key));
+	if (rc == TAM_ERID_UNKNOWN)
+		return tam_err_set(err, TAM_ERID_UNKNOWN, "the broker error names rid \"%s\", which "
+		    "was never issued for this tid", c->resp->rid);
+	return rc == TAM_OK ? TAM_OK : tam_err_set(err, rc, "cannot check a stateless rid");
+}
+
+static int
 handle_broker_error(struct ctx *c, struct tam_err *err)
 {
 	int rc;
 
 	log_warn("event=otrp.broker_error code=%s rid=%s", c->resp->broker_error,
 	    c->resp->rid[0] ? c->resp->rid : "-");
+	c->unverified = true;
 	c->op.kind = TAM_OP_NONE;
 	snprintf(c->result, sizeof(c->result), "broker:%s", c->resp->broker_error);
 	/* A busy TEE is worth another try later (§7); HTTP says when. */
@@ -2171,6 +2296,9 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 	struct store_request req;
 	if (c->resp->rid[0] == '\0')
 		return TAM_OK;
+	/* The opening rid of a session nothing was written for: ours for that tid, or refused. */
+	if (otrp_rid_is_stateless(c->resp->rid))
+		return broker_error_stateless(c, err);
 	rc = store_request_get(c->st, c->resp->rid, &req, err);
 	if (rc == TAM_ENOTFOUND)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "the broker error names rid \"%s\", which "
@@ -2186,6 +2314,33 @@ handle_broker_error(struct ctx *c, struct tam_err *err)
 	return rc == TAM_ECONFLICT ? TAM_OK : rc;
 }
 
+/*
+ * AIST answers carry no rid: one outstanding request per peer is how they
+ * are matched, so that profile's session and request are written now.
+ */
+static int
+open_aist_session(struct store *st, const char *tid, const char *peer, struct store_request *r,
+    struct tam_err *err)
+{
+	const char *profile = otrp_profile_name(OTRP_PROFILE_AIST);
+	int rc;
+
+	if ((rc = store_begin(st, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_requests_cancel_peer(st, profile, peer, err)) != TAM_OK ||
+	    (rc = store_session_new(st, tid, r->created, profile, peer, &r->session_id,
+	    err)) != TAM_OK ||
+	    (rc = store_request_add(st, r, err)) != TAM_OK ||
+	    (rc = store_commit(st, err)) != TAM_OK)
+		store_rollback(st);
+	return rc;
+}
+
+/*
+ * An empty POST, which anyone may send: a GetDeviceStateRequest under a new
+ * tid and a stateless rid, and nothing written (the answer writes the
+ * session). Logged at debug only: a flood of these must not flood the log.
+ */
 static int
 open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *from,
     struct otrp_reply *reply, struct tam_err *err)
@@ -2199,34 +2354,31 @@ open_session(struct otrp_engine *e, struct store *st, const struct otrp_origin *
 	size_t len = 0;
 	int rc;
 
-	if (tam_random_id(tid) != TAM_OK || tam_random_id(r.rid) != TAM_OK)
+	if (tam_random_id(tid) != TAM_OK)
 		return tam_err_set(err, TAM_ECRYPTO, "no randomness");
 	if (aist && (e->cfg.aist_signer == NULL || peer[0] == '\0'))
 		return tam_err_set(err, TAM_EINVAL, "profile aist needs its TAM key and the peer address");
-	if ((rc = build_get_device_state(e, aist ? e->cfg.aist_signer : e->cfg.signer, false, &r, tid,
+	r.created = now;
+	r.expires = now + atomic_load(&e->request_ttl);
+	if (aist)
+		rc = tam_random_id(r.rid) == TAM_OK ? TAM_OK :
+		    tam_err_set(err, TAM_ECRYPTO, "no randomness");
+	else
+		rc = opening_rid(e, st, tid, &r, err);
+	if (rc != TAM_OK ||
+	    (rc = build_get_device_state(e, aist ? e->cfg.aist_signer : e->cfg.signer, false, &r, tid,
 	    now, &body, &len, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_begin(st, err)) != TAM_OK)
-		goto fail;
-	/* AIST answers carry no rid: one outstanding request per peer is how they are matched. */
-	if ((aist && (rc = store_requests_cancel_peer(st, otrp_profile_name(from->profile), peer,
-	    err)) != TAM_OK) ||
-	    (rc = store_session_new(st, tid, now, otrp_profile_name(from->profile), aist ? peer : "",
-	    &r.session_id, err)) != TAM_OK ||
-	    (rc = store_request_add(st, &r, err)) != TAM_OK ||
-	    (rc = store_commit(st, err)) != TAM_OK) {
-		store_rollback(st);
-		goto fail;
+	if (aist && (rc = open_aist_session(st, tid, peer, &r, err)) != TAM_OK) {
+		free(body);
+		return rc;
 	}
-	log_info("event=otrp.session_open rid=%s profile=%s", r.rid, otrp_profile_name(from->profile));
+	log_debug("event=otrp.session_open rid=%s profile=%s", r.rid, otrp_profile_name(from->profile));
 	reply->opened = true;
 	reply->done = false;
 	reply->body = body;
 	reply->len = len;
 	return TAM_OK;
-fail:
-	free(body);
-	return rc;
 }
 
 int

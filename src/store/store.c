@@ -260,6 +260,7 @@ store_open(const char *path, unsigned flags, struct store **out, struct tam_err 
 {
 	struct store *st = NULL;
 	struct stat sb;
+	bool fresh = false;
 	int rc, oflags;
 
 	*out = NULL;
@@ -275,6 +276,7 @@ store_open(const char *path, unsigned flags, struct store **out, struct tam_err 
 			return tam_err_set(err, TAM_ENOTFOUND, "%s: no such database", path);
 		if ((rc = create_file(path, err)) != TAM_OK)
 			return rc;
+		fresh = true;
 	}
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -288,6 +290,10 @@ store_open(const char *path, unsigned flags, struct store **out, struct tam_err 
 		    st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto out;
 	}
+	/* Only an empty file takes this without a VACUUM (store_auto_vacuum_enable). */
+	if (fresh && (rc = exec_plain(st, "PRAGMA auto_vacuum = INCREMENTAL", NULL, path,
+	    err)) != TAM_OK)
+		goto out;
 	if ((rc = configure(st, path, err)) != TAM_OK ||
 	    (rc = migrate(st, path, err)) != TAM_OK)
 		goto out;

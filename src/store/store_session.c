@@ -18,7 +18,15 @@ static const char SQL_REQUEST_OF_PEER[] =
     "SELECT r.rid FROM requests r JOIN sessions s ON s.id = r.session_id"
     " WHERE s.profile = ?1 AND s.peer = ?2 AND s.ended IS NULL AND r.answered IS NULL"
     " AND r.cancelled = 0 AND r.expires > ?3 ORDER BY r.created DESC, r.rowid DESC LIMIT 1";
-/* A new session of a peer supersedes what its earlier ones still wait for. */
+/*
+ * A new session of a peer supersedes what its earlier ones still wait for.
+ * Those no device ever answered go altogether (their requests cascade), so
+ * a peer that keeps opening sessions holds one row of each, not one per open.
+ */
+static const char SQL_SESSIONS_DROP_PEER[] =
+    "DELETE FROM sessions WHERE profile = ?1 AND peer = ?2 AND peer <> '' AND device_id IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.session_id = sessions.id"
+    "                 AND r.answered IS NOT NULL)";
 static const char SQL_REQUESTS_CANCEL_PEER[] =
     "UPDATE requests SET cancelled = 1 WHERE answered IS NULL AND cancelled = 0"
     " AND session_id IN (SELECT id FROM sessions WHERE profile = ?1 AND peer = ?2)";
@@ -97,8 +105,12 @@ int
 store_requests_cancel_peer(struct store *st, const char *profile, const char *peer,
     struct tam_err *err)
 {
-	return store_run(st, SQL_REQUESTS_CANCEL_PEER, STORE_PARAMS(STORE_TEXT(profile),
-	    STORE_TEXT(peer)), "requests of the peer", err);
+	const struct store_params who = STORE_PARAMS(STORE_TEXT(profile), STORE_TEXT(peer));
+	int rc;
+
+	if ((rc = store_run(st, SQL_SESSIONS_DROP_PEER, who, "sessions of the peer", err)) != TAM_OK)
+		return rc;
+	return store_run(st, SQL_REQUESTS_CANCEL_PEER, who, "requests of the peer", err);
 }
 
 /* A conditional UPDATE changed nothing: TAM_ENOTFOUND, or a conflict if the session exists. */
@@ -298,6 +310,31 @@ store_request_consume(struct store *st, const char *rid, int64_t now, struct tam
 		rc = tam_err_set(err, TAM_ERID_REPLAYED, "rid %s was already answered", rid);
 	else if (rc == TAM_OK)
 		rc = tam_err_set(err, TAM_ERID_EXPIRED, "rid %s expired or was superseded", rid);
+	return rc;
+}
+
+/*
+ * The session a stateless rid opened and that rid's request, both written
+ * only now that their answer arrived, the request already answered. In the
+ * caller's transaction; the tid or rid written before means a second answer.
+ */
+int
+store_session_answered(struct store *st, const struct store_request *r, int64_t now,
+    int64_t *session_id, struct tam_err *err)
+{
+	struct store_request row = *r;
+	int rc;
+
+	rc = store_session_new(st, r->tid, now, "default", "", &row.session_id, err);
+	if (rc == TAM_OK) {
+		row.created = now;
+		if ((rc = store_request_add(st, &row, err)) == TAM_OK)
+			rc = store_request_consume(st, row.rid, now, err);
+	}
+	if (rc == TAM_ECONFLICT)
+		rc = tam_err_set(err, TAM_ERID_REPLAYED, "rid %s was already answered", r->rid);
+	if (rc == TAM_OK)
+		*session_id = row.session_id;
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "tam/metrics.h"
 #include "tam/otrp.h"
 #include "tam/pki.h"
+#include "tam/ratelimit.h"
 #include "tam/store.h"
 #include "tam/version.h"
 
@@ -40,6 +42,8 @@
 #define KEEP_FINISHED_SECONDS 3600          /* requests and sessions are bookkeeping; audit keeps history */
 #define MAX_OVERRIDES 64
 #define MAX_ANCHOR_FILES 256
+#define RECLAIM_PAGES 2048                  /* pages given back per housekeeping round (8 MiB) */
+#define FILES_BESIDES_CONNECTIONS 64        /* database, WAL, keys, logs, listeners ... */
 
 struct options {
 	const char *config;                     /* -c, or NULL for the default path */
@@ -60,6 +64,8 @@ static struct {
 static __thread struct store *thread_store;
 
 static struct otrp_engine *engine;
+/* Per client address: sessions opened, and messages refused or taken unsigned. */
+static struct ratelimit *open_limit, *failure_limit;
 
 static void
 usage(FILE *f)
@@ -548,25 +554,73 @@ store_for_thread(struct tam_err *err)
 static const enum otrp_profile profile_default = OTRP_PROFILE_DEFAULT;
 static const enum otrp_profile profile_aist = OTRP_PROFILE_AIST;
 
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The client's budget for this message: an empty POST spends one session
+ * open; anything else needs the client to be under its failure budget (a
+ * client that keeps sending what fails is not served until it slows down).
+ */
+static int
+rate_check(const char *client, size_t len, struct http_answer *ans, struct tam_err *err)
+{
+	const char *kind = len == 0 ? "open" : "failure";
+	struct ratelimit_verdict v = len == 0 ? ratelimit_take(open_limit, client, monotonic_ms()) :
+	    ratelimit_peek(failure_limit, client, monotonic_ms());
+
+	if (v.allowed)
+		return TAM_OK;
+	/* once per episode, not per request: the refusals themselves must not flood the log */
+	if (v.first)
+		log_info("event=ratelimit client=%s kind=%s retry_after=%u", client, kind,
+		    v.retry_after);
+	if (http_answer_header(ans, "Retry-After", "%u", v.retry_after) != TAM_OK)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	return tam_err_set(err, TAM_ERATE_LIMITED, "too many %s from this client; retry in %u s",
+	    len == 0 ? "new sessions" : "refused messages", v.retry_after);
+}
+
+/* What counts against the failure budget: the client's fault, or taken unverified. */
+static void
+rate_count(const char *client, int rc, const struct otrp_reply *reply)
+{
+	unsigned status = rc != TAM_OK ? http_status_for(rc) : 0;
+
+	if ((rc == TAM_OK && reply->unverified) ||
+	    (status >= 400 && status < 500 && rc != TAM_ECONFLICT && rc != TAM_ERATE_LIMITED))
+		(void)ratelimit_take(failure_limit, client, monotonic_ms());
+}
+
 static int
 handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
     struct http_answer *ans, struct tam_err *err)
 {
 	struct otrp_reply reply = { 0 };
 	struct otrp_origin from = { *(const enum otrp_profile *)arg, "" };
-	char peer[64];
+	char peer[64], client[TAM_RATELIMIT_KEY_MAX];
 	struct timespec t0, t1;
 	struct store *st;
 	int rc;
 
 	if (http_request_peer(req, peer, sizeof(peer)) == 0)
 		from.peer = peer;
+	http_request_client_key(req, client, sizeof(client));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((st = store_for_thread(err)) == NULL)
+	rc = rate_check(client, len, ans, err);
+	if (rc == TAM_OK && (st = store_for_thread(err)) == NULL)
 		rc = err->code ? err->code : TAM_EDB;
-	else
+	else if (rc == TAM_OK)
 		rc = otrp_engine_handle(engine, st, &from, body, len, &reply, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (len > 0)
+		rate_count(client, rc, &reply);
 	metrics_request(rc != TAM_OK ? http_status_for(rc) : reply.done ? 204 : 200,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (rc != TAM_OK) {
@@ -718,13 +772,53 @@ listener_tls_load(const struct listener *l, const struct tam_config *c, struct t
 	    c->api_tls_client_crl, t, err);
 }
 
+/* Old sessions and requests go, and the space they took goes back to the file system. */
 static void
 housekeeping(struct store *st)
 {
 	struct tam_err err = { 0 };
+	int64_t freed = 0;
 
-	if (store_purge(st, tam_now() - KEEP_FINISHED_SECONDS, &err) != TAM_OK)
+	if (store_purge(st, tam_now() - KEEP_FINISHED_SECONDS, &err) != TAM_OK ||
+	    store_reclaim(st, RECLAIM_PAGES, &freed, &err) != TAM_OK)
 		log_warn("event=housekeeping error=\"%s\"", err.msg);
+	else if (freed > 0)
+		log_info("event=housekeeping reclaimed_pages=%lld", (long long)freed);
+}
+
+/*
+ * A database from before incremental auto-vacuum is converted once (a
+ * VACUUM: it rewrites the file); one that cannot be now is served anyway
+ * and tried again at the next start.
+ */
+static void
+vacuum_once(struct store *st)
+{
+	struct tam_err err = { 0 };
+	bool vacuumed = false;
+
+	if (store_auto_vacuum_enable(st, &vacuumed, &err) != TAM_OK)
+		log_warn("event=store_vacuum error=\"%s\" note=\"freed space stays in the file; "
+		    "tried again at the next start\"", err.msg);
+	else if (vacuumed)
+		log_info("event=store_vacuum note=\"incremental auto-vacuum enabled\"");
+}
+
+/*
+ * Each connection is a file descriptor: with fewer than the listeners' limits
+ * need, accept(2) fails under load instead of the limits answering.
+ */
+static void
+check_nofile(const struct tam_config *c)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)c->connection_limit * (c->api_enabled ? 2 : 1) +
+	    FILES_BESIDES_CONNECTIONS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("event=startup note=\"open files limit %llu is below the %llu that "
+		    "limits.connection_limit needs; raise LimitNOFILE= (systemd) or ulimit -n\"",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)need);
 }
 
 /* The http settings of listener l under configuration c; routes live in *routes. */
@@ -756,6 +850,8 @@ listener_cfg(const struct listener *l, const struct tam_config *c, const struct 
 	h->conn_limit = c->connection_limit;
 	h->per_ip_limit = c->per_ip_connection_limit;
 	h->conn_timeout = c->connection_timeout;
+	h->header_timeout = c->header_timeout;
+	h->body_timeout = c->body_timeout;
 	h->tls_cert_pem = (const char *)tls->cert;
 	h->tls_key_pem = (const char *)tls->key;
 	h->tls_client_ca_pem = (const char *)tls->ca;
@@ -848,6 +944,8 @@ apply_live(const struct tam_config *c, struct http_server *srv)
 	tam_log_set_level((enum tam_log_level)c->log_level);
 	otrp_engine_set_limits(engine, c->request_ttl, c->auto_register);
 	atomic_store(&api_ctx.max_upload, c->max_upload);
+	ratelimit_set(open_limit, c->open_rate, c->open_burst);
+	ratelimit_set(failure_limit, c->failure_rate, c->failure_burst);
 	atomic_store(&api_ctx.sp_quota_bytes, c->sp_quota_bytes);
 	atomic_store(&api_ctx.sp_quota_versions, c->sp_quota_versions);
 	if (srv != NULL)
@@ -871,6 +969,8 @@ keep_restart_keys(const struct tam_config *running, struct tam_config *next)
 	next->connection_limit = running->connection_limit;
 	next->per_ip_connection_limit = running->per_ip_connection_limit;
 	next->connection_timeout = running->connection_timeout;
+	next->header_timeout = running->header_timeout;
+	next->body_timeout = running->body_timeout;
 }
 
 /*
@@ -1068,10 +1168,16 @@ main(int argc, char **argv)
 	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
-	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK) {
+	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK ||
+	    (ratelimit_new(cfg.open_rate, cfg.open_burst, &open_limit) != TAM_OK &&
+	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0) ||
+	    (ratelimit_new(cfg.failure_rate, cfg.failure_burst, &failure_limit) != TAM_OK &&
+	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
+	vacuum_once(main_store);
+	check_nofile(&cfg);
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, cfg.tee_eku);
 	memset(&anchors, 0, sizeof(anchors));
 	set_staples(staples);
@@ -1129,6 +1235,8 @@ out:
 		store_close(conns.all[i]);
 	free(conns.all);
 	otrp_engine_free(engine);
+	ratelimit_free(open_limit);
+	ratelimit_free(failure_limit);
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
 	anchor_dir_clear(&anchors);

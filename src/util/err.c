@@ -69,6 +69,7 @@ tam_err_name(int code)
 	case TAM_EUSAGE: return "usage";
 	case TAM_EVERSION: return "version";
 	case TAM_ECERT_REVOKED: return "cert_revoked";
+	case TAM_ERATE_LIMITED: return "rate_limited";
 	case TAM_EQUOTA: return "quota";
 	default: return "unknown";
 	}

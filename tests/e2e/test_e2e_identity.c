@@ -123,8 +123,9 @@ test_no_common_alg_alerts(void **state)
 	session(mt, "GetDeviceStateRequest", "ERR_UNSUPPORTED_CRYPTO_ALG");
 	assert_true(e2e_log_wait(&env, "event=otrp.alert reason=ERR_UNSUPPORTED_CRYPTO_ALG "
 	    "tam_alg=RS256 tee_algs=PS256,EdDSA", 2000));
-	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE result ="
-	    " 'tee-fail:ERR_UNSUPPORTED_CRYPTO_ALG (unverified)'"), 1);
+	/* unsigned, so only logged: the session it ends was never written */
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE result LIKE"
+	    " '%(unverified)'"), 0);
 	mock_tee_close(mt);
 }
 

@@ -39,8 +39,11 @@ group_setup(void **state)
 	size_t len = 0;
 	int rc;
 
+	/* thousands of refused messages from one address: the failure rate would stop the walk */
+	static const char *const unlimited[] = { "-o", "limits.failure_rate=0", NULL };
+
 	(void)state;
-	if (e2e_setup(&env) != 0 || e2e_start(&env, NULL) != 0 ||
+	if (e2e_setup(&env) != 0 || e2e_start(&env, unlimited) != 0 ||
 	    e2e_mock(&env, env.pki, "tee1", "tee1", false, &mt) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/tam/tam.key", env.pki);
@@ -510,9 +513,10 @@ test_broker_error(void **state)
 	assert_int_equal(a.failed + old.failed, 0);
 	msg = json_dumps(a.doc, JSON_COMPACT);
 	assert_int_equal(e2e_post(&env, msg, strlen(msg), &r), 0);
+	/* the genuine one is taken; the session it names was never written, nor is it now */
 	assert_int_equal(r.status, 204);
 	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions"
-	    " WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), 1);
+	    " WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), 0);
 	mock_http_resp_clear(&r);
 	free(msg);
 	answer_close(&a);

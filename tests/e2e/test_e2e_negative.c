@@ -673,15 +673,31 @@ test_decrypt_failures_indistinguishable(void **state)
 
 /* ---- broker errors ---- */
 
+/* A genuine answer the TAM takes: 200 with its next request, or 204 with nothing to do. */
 static void
-test_broker_error_ends_session(void **state)
+expect_taken(const char *body, size_t len)
+{
+	struct mock_http_resp r = { 0 };
+
+	assert_int_equal(e2e_post(&env, body, len, &r), 0);
+	if (r.status != 200 && r.status != 204)
+		fail_msg("HTTP %ld: %.*s", r.status, (int)r.len, r.body ? r.body : "");
+	mock_http_resp_clear(&r);
+}
+
+/*
+ * An unsigned message about a session that was only opened (an empty POST,
+ * nothing written yet) writes nothing either: not a session, not an ending.
+ */
+static void
+test_broker_error_writes_nothing(void **state)
 {
 	struct mock_http_resp r;
 	struct tam_err err = { 0 };
+	uint8_t before[32], after[32];
 	json_t *tbs, *body;
 	char msg[512], *genuine = NULL;
 	size_t len = 0;
-	long long ended;
 
 	(void)state;
 	post_ok("", 0, &r, 200);
@@ -693,23 +709,25 @@ test_broker_error_ends_session(void **state)
 	    json_string_value(json_object_get(body, "tid")));
 	json_decref(tbs);
 	mock_http_resp_clear(&r);
-	ended = e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE result LIKE 'broker:%'");
+	assert_int_equal(e2e_db_digest(&env, true, before), 0);
 	post_ok(msg, strlen(msg), &r, 204);
 	/* a busy TEE is told when to come back */
 	assert_int_equal(r.retry_after, TAM_BUSY_RETRY_SECONDS);
 	mock_http_resp_clear(&r);
-	assert_int_equal(e2e_db_scalar(&env,
-	    "SELECT count(*) FROM sessions WHERE result = 'broker:ERR_AGENT_TEE_BUSY'"), ended + 1);
-	/* the session is over: the TEE's own answer to it now comes too late */
-	expect_problem(genuine, len, 400, "rid_expired");
+	assert_int_equal(e2e_db_digest(&env, true, after), 0);
+	assert_memory_equal(before, after, 32);
+	/* unsigned, it could come from anyone: the TEE's own answer still counts */
+	expect_taken(genuine, len);
+	expect_problem(genuine, len, 400, "rid_replayed");
 	free(genuine);
 }
 
 static void
-test_unverified_failure_ends_session(void **state)
+test_unverified_failure_writes_nothing(void **state)
 {
 	struct mock_http_resp r;
 	struct tam_err err = { 0 };
+	uint8_t before[32], after[32];
 	json_t *tbs, *body, *fail;
 	char *genuine = NULL, *forged;
 	size_t len = 0;
@@ -719,21 +737,23 @@ test_unverified_failure_ends_session(void **state)
 	assert_int_equal(mock_tee_process(tee2, (uint8_t *)r.body, r.len, &genuine, &len, &err), 0);
 	tbs = tbs_of(r.body, r.len);
 	body = json_object_get(tbs, "GetDeviceStateTBSRequest");
-	/* a "fail" answer carries no key the TAM could check: it may only end its own session */
+	/* a "fail" answer carries no key the TAM could check: it is logged, never written */
 	fail = json_pack("{s:{s:s,s:s,s:O,s:O,s:{s:s}}}", "GetDeviceTEEStateTBSResponse", "ver", "1.0",
 	    "status", "fail", "rid", json_object_get(body, "rid"), "tid", json_object_get(body, "tid"),
 	    "reason", "error-code", "ERR_TAM_NOT_TRUSTED");
 	forged = signed_response(mock_tee_key(tee1), "GetDeviceStateResponse", fail);
 	mock_http_resp_clear(&r);
+	assert_int_equal(e2e_db_digest(&env, true, before), 0);
 	post_ok(forged, strlen(forged), &r, 204);
 	mock_http_resp_clear(&r);
-	assert_int_equal(e2e_db_scalar(&env,
-	    "SELECT count(*) FROM sessions WHERE result = 'tee-fail:ERR_TAM_NOT_TRUSTED (unverified)'"), 1);
+	assert_int_equal(e2e_db_digest(&env, true, after), 0);
+	assert_memory_equal(before, after, 32);
 	/* retrying cannot help: the operator is alerted */
 	assert_true(e2e_log_wait(&env, "event=otrp.alert reason=ERR_TAM_NOT_TRUSTED", 2000));
-	/* a replay of it, and the genuine answer, find the session over */
-	expect_problem(forged, strlen(forged), 400, "rid_expired");
-	expect_problem(genuine, len, 400, "rid_expired");
+	/* it ended nothing it could not prove: the genuine answer is taken, once */
+	expect_taken(genuine, len);
+	expect_problem(genuine, len, 400, "rid_replayed");
+	expect_problem(forged, strlen(forged), 400, "rid_replayed");
 	free(forged);
 	free(genuine);
 	json_decref(fail);
@@ -809,8 +829,8 @@ main(void)
 		cmocka_unit_test(test_expired_rid),
 		cmocka_unit_test(test_ta_is_bound_to_its_device),
 		cmocka_unit_test(test_decrypt_failures_indistinguishable),
-		cmocka_unit_test(test_broker_error_ends_session),
-		cmocka_unit_test(test_unverified_failure_ends_session),
+		cmocka_unit_test(test_broker_error_writes_nothing),
+		cmocka_unit_test(test_unverified_failure_writes_nothing),
 		cmocka_unit_test(test_unsupported_alg_alerts),
 		cmocka_unit_test(test_decommissioned_device_refused),
 	};

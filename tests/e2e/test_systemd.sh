@@ -39,6 +39,14 @@ for want in "Type=notify" "NotifyAccess=main" "ExecReload=/bin/kill -HUP \$MAINP
     "CapabilityBoundingSet=" "UMask=0077"; do
 	if grep -qxF "$want" "$unit"; then echo "PASS: unit has $want"; else echo "FAIL: unit lacks $want"; fi
 done
+# every connection is a file: the unit must allow both listeners' connections and some more
+conn=$(sed -n 's/^connection_limit = //p' "$top/conf/otrp-tamd.conf")
+nofile=$(sed -n 's/^LimitNOFILE=//p' "$unit")
+if [ -n "$conn" ] && [ -n "$nofile" ] && [ "$nofile" -ge $((2 * conn + 64)) ]; then
+	echo "PASS: LimitNOFILE=$nofile covers two listeners of connection_limit $conn"
+else
+	echo "FAIL: LimitNOFILE=${nofile:-unset} is below 2 x connection_limit ${conn:-?} + 64"
+fi
 for f in otrp-tamd.sysusers otrp-tamd.tmpfiles; do
 	if grep -q "otrp-tamd" "$top/systemd/$f"; then echo "PASS: $f names the otrp-tamd user"; else
 		echo "FAIL: $f"; fi

@@ -6,6 +6,7 @@
  * machine, so only http://127.0.0.1 and http://localhost URLs are accepted,
  * proxies from the environment are ignored and redirects are not followed.
  */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,23 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+static char source[24];               /* "host!127.x.y.z" for CURLOPT_INTERFACE, or "" */
+
+int
+mock_http_set_source(const char *addr)
+{
+	struct in_addr a;
+
+	if (addr == NULL) {
+		source[0] = '\0';
+		return TAM_OK;
+	}
+	if (inet_pton(AF_INET, addr, &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+		return TAM_EINVAL;
+	snprintf(source, sizeof(source), "host!%s", addr);
+	return TAM_OK;
+}
+
 int
 mock_http_post(const char *url, const char *content_type, const char *accept,
     const uint8_t *body, size_t len, struct mock_http_resp *out, struct tam_err *err)
@@ -110,7 +128,8 @@ mock_http_post(const char *url, const char *content_type, const char *accept,
 		goto out;
 	}
 	hdrs = h;
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	if ((source[0] != '\0' && curl_easy_setopt(c, CURLOPT_INTERFACE, source) != CURLE_OK) ||
+	    curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK ||

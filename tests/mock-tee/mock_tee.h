@@ -108,6 +108,12 @@ struct mock_http_resp {
 int mock_http_post(const char *url, const char *content_type, const char *accept,
     const uint8_t *body, size_t len, struct mock_http_resp *out, struct tam_err *err) TAM_WUR;
 void mock_http_resp_clear(struct mock_http_resp *r);
+/*
+ * The source address of later POSTs of this process: a numeric 127.0.0.0/8
+ * address, so tests can play clients at distinct loopback addresses; NULL:
+ * the default. Not thread-safe: set it between requests.
+ */
+int mock_http_set_source(const char *addr) TAM_WUR;
 
 struct mock_session_result {
 	int rounds;              /* POSTs made */

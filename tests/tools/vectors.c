@@ -10,9 +10,10 @@
  *
  * Determinism: this program, and only it (it is never linked into the
  * daemon), replaces OpenSSL's random generators with TEST-RAND fed from a
- * SHA-256 stream of a fixed seed, so every rid, CEK, IV, RSA padding, ECDSA
- * nonce and ephemeral key, and so every byte of output, is the same on
- * every run. Those "random" values are public: never use these keys.
+ * SHA-256 stream of a fixed seed, and gives the engine a fixed clock, so
+ * every rid, CEK, IV, RSA padding, ECDSA nonce and ephemeral key, and so
+ * every byte of output, is the same on every run. Those "random" values
+ * are public: never use these keys.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -74,6 +75,16 @@ die(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(1);
+}
+
+/*
+ * The engine's clock: an opening rid carries its expiry, so a fixed time
+ * (2027-01-01, inside the published certificates' validity) keeps it the same.
+ */
+static int64_t
+fixed_now(void)
+{
+	return 1798761600;
 }
 
 /* TEST-RAND everywhere, fed from SHA-256(seed || counter). */
@@ -381,6 +392,7 @@ run_set(const struct set *s)
 	free(cert);
 	cfg.signer = r.signer;
 	cfg.request_ttl = 600;
+	cfg.now = fixed_now;
 	cfg.auto_register = false;
 	if (otrp_engine_new(&cfg, &r.engine, NULL) != TAM_OK)
 		die("engine");

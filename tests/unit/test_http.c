@@ -676,6 +676,7 @@ test_header_helpers(void **state)
 	assert_int_equal(http_status_for(TAM_EDENIED), 403);
 	assert_int_equal(http_status_for(TAM_EDB), 500);
 	assert_int_equal(http_status_for(TAM_ERID_REPLAYED), 400);
+	assert_int_equal(http_status_for(TAM_ERATE_LIMITED), 429);
 }
 
 static void

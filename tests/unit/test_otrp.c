@@ -717,6 +717,61 @@ test_dumps_splices(void **state)
 	free(big);
 }
 
+/* A stateless rid checks only for the key, the tid and the bytes it was made with. */
+static void
+test_stateless_rid(void **state)
+{
+	uint8_t mkey[OTRP_RID_KEY_LEN], other[OTRP_RID_KEY_LEN];
+	char rid[TAM_RID_MAX], bad[TAM_RID_MAX], plain[TAM_RANDOM_ID_LEN];
+	int64_t expires = 0;
+	unsigned flags = 0;
+
+	(void)state;
+	memset(mkey, 0x11, sizeof(mkey));
+	memset(other, 0x22, sizeof(other));
+	assert_int_equal(otrp_rid_make(mkey, "tid-1", 1798761600, 0x8, rid), TAM_OK);
+	assert_true(tam_valid_name(rid, TAM_RID_MAX));
+	assert_true(otrp_rid_is_stateless(rid));
+	assert_int_equal(otrp_rid_check(mkey, rid, "tid-1", &expires, &flags), TAM_OK);
+	assert_int_equal(expires, 1798761600);
+	assert_int_equal(flags, 0x8);
+	/* another tid, another mkey, any changed character: never issued */
+	assert_int_equal(otrp_rid_check(mkey, rid, "tid-2", &expires, &flags), TAM_ERID_UNKNOWN);
+	assert_int_equal(otrp_rid_check(other, rid, "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	for (size_t i = 2; rid[i] != '\0'; i++) {
+		memcpy(bad, rid, sizeof(bad));
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags),
+		    TAM_ERID_UNKNOWN);
+	}
+	/* the same bytes spelled otherwise (the last character's unused bits) */
+	{
+		static const char b64[] =
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		char *last;
+		memcpy(bad, rid, sizeof(bad));
+		last = &bad[strlen(bad) - 1];
+		*last = b64[(strchr(b64, *last) - b64) ^ 1];
+		assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags),
+		    TAM_ERID_UNKNOWN);
+	}
+	/* cut short, too long, not base64url, not ours at all */
+	memcpy(bad, rid, sizeof(bad));
+	bad[strlen(bad) - 4] = '\0';
+	assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	snprintf(bad, sizeof(bad), "%sAAAA", rid);
+	assert_int_equal(otrp_rid_check(mkey, bad, "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	assert_int_equal(otrp_rid_check(mkey, "o.!!!!", "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	assert_int_equal(otrp_rid_check(mkey, "o.", "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	assert_int_equal(tam_random_id(plain), TAM_OK);
+	assert_false(otrp_rid_is_stateless(plain));
+	assert_int_equal(otrp_rid_check(mkey, plain, "tid-1", &expires, &flags), TAM_ERID_UNKNOWN);
+	/* what cannot be made */
+	assert_int_equal(otrp_rid_make(mkey, "bad tid", 1, 0, rid), TAM_EINVAL);
+	assert_int_equal(otrp_rid_make(mkey, "tid-1", 0, 0, rid), TAM_EINVAL);
+	assert_int_equal(otrp_rid_make(mkey, "tid-1", 1, 0x100, rid), TAM_EINVAL);
+}
+
 int
 main(void)
 {
@@ -739,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_encode_contents),
 		cmocka_unit_test(test_bundle),
 		cmocka_unit_test(test_dumps_splices),
+		cmocka_unit_test(test_stateless_rid),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1546,6 +1546,147 @@ test_consume_two_connections(void **state)
 	store_close(b);
 }
 
+static int64_t
+add_peer_session(struct store *st, const char *tid, const char *peer, const char *rid)
+{
+	int64_t id = 0;
+
+	assert_int_equal(store_session_new(st, tid, 100, "aist", peer, &id, NULL), TAM_OK);
+	add_request(st, rid, id, 0, 100, 5000);
+	return id;
+}
+
+/* A peer's new session drops its earlier ones no device answered, and only those. */
+static void
+test_peer_sessions_superseded(void **state)
+{
+	struct store *st = *state;
+	struct store_request got;
+	struct store_session s;
+	int64_t first, answered, other;
+
+	first = add_peer_session(st, "tid-p1", "10.0.0.1", "rid-p1");
+	other = add_peer_session(st, "tid-p2", "10.0.0.2", "rid-p2");
+	assert_int_equal(store_request_of_peer(st, "aist", "10.0.0.1", 200, &got, NULL), TAM_OK);
+	assert_string_equal(got.rid, "rid-p1");
+	assert_int_equal(store_requests_cancel_peer(st, "aist", "10.0.0.1", NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, first, &s, NULL), TAM_ENOTFOUND);
+	assert_int_equal(store_request_get(st, "rid-p1", &got, NULL), TAM_ENOTFOUND);
+	/* one a device answered stays, its open request cancelled */
+	answered = add_peer_session(st, "tid-p3", "10.0.0.1", "rid-p3");
+	assert_int_equal(store_session_bind_device(st, answered, add_device(st, 0x51, "peer-dev"), NULL),
+	    TAM_OK);
+	assert_int_equal(store_request_consume(st, "rid-p3", 200, NULL), TAM_OK);
+	add_request(st, "rid-p4", answered, 0, 200, 5000);
+	assert_int_equal(store_requests_cancel_peer(st, "aist", "10.0.0.1", NULL), TAM_OK);
+	assert_int_equal(store_session_get(st, answered, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_get(st, "rid-p4", &got, NULL), TAM_OK);
+	assert_true(got.cancelled);
+	/* another peer's session is its own */
+	assert_int_equal(store_session_get(st, other, &s, NULL), TAM_OK);
+	assert_int_equal(store_request_of_peer(st, "aist", "10.0.0.2", 200, &got, NULL), TAM_OK);
+}
+
+/* The session of a stateless rid is written by its answer, once. */
+static void
+test_session_answered(void **state)
+{
+	struct store *st = *state;
+	struct store_request r = { 0 }, got;
+	struct store_session s;
+	int64_t sid = 0, again = 0;
+
+	strcpy(r.rid, "o.stateless-1");
+	strcpy(r.tid, "tid-stateless-1");
+	strcpy(r.response, "GetDeviceStateResponse");
+	r.op = TAM_OP_NONE;
+	r.expires = 1300;
+	r.flags = STORE_REQ_ALT_IDENTITY;
+	assert_int_equal(store_session_answered(st, &r, 1000, &sid, NULL), TAM_OK);
+	assert_true(sid > 0);
+	assert_int_equal(store_session_get(st, sid, &s, NULL), TAM_OK);
+	assert_string_equal(s.tid, "tid-stateless-1");
+	assert_int_equal(s.created, 1000);
+	assert_int_equal(store_request_get(st, r.rid, &got, NULL), TAM_OK);
+	assert_int_equal(got.answered, 1000);
+	assert_int_equal(got.expires, 1300);
+	assert_int_equal(got.flags, STORE_REQ_ALT_IDENTITY);
+	/* the same rid, or another rid of the same tid (its alternate identity's), is a replay */
+	assert_int_equal(store_session_answered(st, &r, 1001, &again, NULL), TAM_ERID_REPLAYED);
+	strcpy(r.rid, "o.stateless-2");
+	assert_int_equal(store_session_answered(st, &r, 1001, &again, NULL), TAM_ERID_REPLAYED);
+	assert_int_equal(again, 0);
+}
+
+/* Every connection, and so every daemon, gets the same secret; only the first makes it. */
+static void
+test_secret_shared(void **state)
+{
+	struct store *st = *state, *other = NULL;
+	uint8_t a[32], b[32], c[32];
+	char path[PATH_MAX];
+
+	db_path(path, sizeof(path), "secret.db");
+	assert_int_equal(store_open(path, STORE_CREATE, &other, NULL), TAM_OK);
+	store_close(other);
+	assert_int_equal(store_open(path, 0, &other, NULL), TAM_OK);
+	assert_int_equal(store_secret_get(other, "k1", a, sizeof(a), NULL), TAM_OK);
+	assert_int_equal(store_secret_get(other, "k1", b, sizeof(b), NULL), TAM_OK);
+	assert_memory_equal(a, b, sizeof(a));
+	store_close(other);
+	assert_int_equal(store_open(path, 0, &other, NULL), TAM_OK);
+	assert_int_equal(store_secret_get(other, "k1", c, sizeof(c), NULL), TAM_OK);
+	assert_memory_equal(a, c, sizeof(a));
+	/* another name is another secret; a secret read at another length is refused */
+	assert_int_equal(store_secret_get(other, "k2", b, sizeof(b), NULL), TAM_OK);
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(store_secret_get(other, "k1", c, 16, NULL), TAM_EDB);
+	assert_int_equal(store_secret_get(other, "k3", c, 0, NULL), TAM_EINVAL);
+	store_close(other);
+	(void)st;
+}
+
+/* Purged rows give their pages back: new databases have incremental auto-vacuum, old ones get it. */
+static void
+test_reclaim(void **state)
+{
+	struct store *st = *state, *old = NULL;
+	char path[PATH_MAX], text[32], rid[32];
+	int64_t sid, freed = 0;
+	bool vacuumed = true;
+
+	(void)state;
+	assert_int_equal(store_auto_vacuum_enable(st, &vacuumed, NULL), TAM_OK);
+	assert_false(vacuumed);
+	sid = add_session(st, "tid-reclaim", 100);
+	assert_int_equal(store_begin(st, NULL), TAM_OK);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(rid, sizeof(rid), "rid-reclaim-%d", i);
+		add_request(st, rid, sid, 0, 100, 200);
+	}
+	assert_int_equal(store_commit(st, NULL), TAM_OK);
+	assert_int_equal(store_purge(st, 300, NULL), TAM_OK);
+	assert_int_equal(store_reclaim(st, 100000, &freed, NULL), TAM_OK);
+	assert_true(freed > 10);
+	assert_int_equal(store_reclaim(st, 100000, &freed, NULL), TAM_OK);
+	assert_int_equal(freed, 0);
+	assert_int_equal(store_reclaim(st, 0, &freed, NULL), TAM_EINVAL);
+
+	/* a database made before auto-vacuum: one VACUUM converts it, once */
+	db_path(path, sizeof(path), "old-vacuum.db");
+	raw_exec(path, "CREATE TABLE t (x)");
+	assert_int_equal(store_open(path, 0, &old, NULL), TAM_OK);
+	raw_text(path, "PRAGMA auto_vacuum", text, sizeof(text));
+	assert_string_equal(text, "0");
+	assert_int_equal(store_auto_vacuum_enable(old, &vacuumed, NULL), TAM_OK);
+	assert_true(vacuumed);
+	raw_text(path, "PRAGMA auto_vacuum", text, sizeof(text));
+	assert_string_equal(text, "2");
+	assert_int_equal(store_auto_vacuum_enable(old, &vacuumed, NULL), TAM_OK);
+	assert_false(vacuumed);
+	store_close(old);
+}
+
 static void
 test_purge(void **state)
 {
@@ -2268,6 +2409,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_requests, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_device, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_purge, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_sessions_superseded, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_session_answered, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_shared, db_setup, db_teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_audit, db_setup, db_teardown),
 		cmocka_unit_test_setup_teardown(test_op_failures, db_setup, db_teardown),
