@@ -72,6 +72,11 @@ struct tam_config {
 	unsigned failure_rate;                    /* failed OTrP messages a minute per client; 0: none */
 	unsigned failure_burst;
 	unsigned shutdown_timeout;                /* seconds SIGTERM waits for sessions in flight */
+	/* [retention] */
+	int64_t keep_sessions;                    /* seconds finished sessions and requests stay */
+	int64_t keep_audit;                       /* seconds audit rows stay; 0: for ever */
+	int64_t keep_withdrawn;                   /* seconds withdrawn bundles stay; 0: for ever */
+	int64_t housekeeping_every;               /* seconds between housekeeping rounds */
 	/* [log] */
 	int log_level;                            /* enum tam_log_level */
 };
@@ -82,6 +87,7 @@ enum tam_config_type {
 	TAM_CFG_ADDRESS,     /* numeric IPv4 or IPv6 address */
 	TAM_CFG_UINT,        /* unsigned within [min, max] */
 	TAM_CFG_SIZE,        /* bytes within [min, max]; accepts K, M, G suffixes */
+	TAM_CFG_SECONDS,     /* seconds within [min, max]; accepts s, m, h, d suffixes */
 	TAM_CFG_BOOL,        /* yes/no, true/false, on/off, 1/0 */
 	TAM_CFG_LOGLEVEL,    /* error, warn, info, debug */
 };

@@ -155,7 +155,10 @@ int store_sp_page(struct store *st, int64_t only_sp_id, const struct store_page 
  * past OTrP requests keep its spid text only.
  */
 int store_sp_remove(struct store *st, const char *spid, struct tam_err *err) TAM_WUR;
-/* What an SP stores: bytes of its TA bundles and their versions, withdrawn ones included. */
+/*
+ * What an SP stores: bytes of its TA bundles and their versions, withdrawn
+ * ones included until retention removes their bundles.
+ */
 struct store_sp_usage {
 	uint64_t bytes;               /* the bundles' sizes as uploaded, and personalization data */
 	uint64_t versions;
@@ -633,6 +636,16 @@ int store_requests_cancel_device(struct store *st, int64_t device_id,
  * no request left.
  */
 int store_purge(struct store *st, int64_t before, struct tam_err *err) TAM_WUR;
+/* Retention: delete at most max audit rows older than before, oldest first; *n: how many. */
+int store_audit_prune(struct store *st, int64_t before, int64_t max, int64_t *n,
+    struct tam_err *err) TAM_WUR;
+/*
+ * Retention: the bundles and sealed TAs of versions withdrawn before
+ * `before` go (the version rows, their digests and who withdrew them stay),
+ * each with an audit row ta.bundle_removed; *n: how many versions.
+ */
+int store_withdrawn_prune(struct store *st, int64_t before, int64_t *n,
+    struct tam_err *err) TAM_WUR;
 /*
  * Give up to max_pages free pages back to the file system (incremental
  * auto-vacuum); *freed says how many went. Cheap when there are none.

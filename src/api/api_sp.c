@@ -416,7 +416,13 @@ api_version_bundle(struct api_call *c, const uint8_t *body, size_t len, struct h
 	(void)len;
 	if ((rc = scoped_version(c, &ta, &v, err)) != TAM_OK)
 		goto out;
-	if ((rc = store_ta_bundle_open(c->ctx->db_path, v.id, &b, &size, err)) != TAM_OK ||
+	rc = store_ta_bundle_open(c->ctx->db_path, v.id, &b, &size, err);
+	if (rc == TAM_ENOTFOUND && v.withdrawn != 0) {
+		rc = tam_err_setk(err, TAM_ENOTFOUND, "ta.bundle_removed", "version %s of TA %s was "
+		    "withdrawn and its bundle removed (retention.withdrawn)", v.version, ta.taid);
+		goto out;
+	}
+	if (rc != TAM_OK ||
 	    (rc = store_blob_read(b, 0, head, size < sizeof(head) ? (size_t)size : sizeof(head),
 	    err)) != TAM_OK)
 		goto out;

@@ -118,6 +118,14 @@ static const struct tam_config_key keys[] = {
 	    "such messages one client address may send at once before failure_rate applies" },
 	{ "limits", "shutdown_timeout", TAM_CFG_UINT, F(shutdown_timeout), 0, 3600, "10", true,
 	    "seconds SIGTERM waits for requests in flight" },
+	{ "retention", "sessions", TAM_CFG_SECONDS, F(keep_sessions), 1, 3650u * 86400, "1h", true,
+	    "how long finished sessions and their requests are kept (the audit keeps what they did)" },
+	{ "retention", "audit", TAM_CFG_SECONDS, F(keep_audit), 0, 36500u * 86400, "365d", true,
+	    "how long audit rows are kept; 0 keeps them for ever" },
+	{ "retention", "withdrawn", TAM_CFG_SECONDS, F(keep_withdrawn), 0, 36500u * 86400, "30d", true,
+	    "how long a withdrawn version's bundle stays stored (its record stays); 0 for ever" },
+	{ "retention", "interval", TAM_CFG_SECONDS, F(housekeeping_every), 1, 86400, "1m", true,
+	    "how often housekeeping prunes what retention allows and gives space back" },
 	{ "log", "level", TAM_CFG_LOGLEVEL, F(log_level), 0, 0, "info", true,
 	    "error, warn, info or debug" },
 };
@@ -138,10 +146,23 @@ find_key(const char *section, const char *name)
 	return NULL;
 }
 
+/* The factor of a one-letter suffix of a number of type t; 0: none allowed. */
+static uint64_t
+suffix_factor(enum tam_config_type t, char c)
+{
+	if (t == TAM_CFG_SIZE)
+		return c == 'K' || c == 'k' ? 1u << 10 : c == 'M' || c == 'm' ? 1u << 20 :
+		    c == 'G' || c == 'g' ? 1u << 30 : 0;
+	if (t == TAM_CFG_SECONDS)
+		return c == 's' ? 1 : c == 'm' ? 60 : c == 'h' ? 3600 : c == 'd' ? 86400 : 0;
+	return 0;
+}
+
 static int
-parse_uint(const char *v, uint64_t min, uint64_t max, bool size, uint64_t *out)
+parse_uint(const char *v, uint64_t min, uint64_t max, enum tam_config_type t, uint64_t *out)
 {
 	unsigned long long n;
+	uint64_t f;
 	char *end;
 
 	if (*v < '0' || *v > '9')
@@ -150,12 +171,10 @@ parse_uint(const char *v, uint64_t min, uint64_t max, bool size, uint64_t *out)
 	n = strtoull(v, &end, 10);
 	if (errno != 0)
 		return -1;
-	if (size && *end != '\0' && end[1] == '\0') {
-		unsigned shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
-		    *end == 'G' || *end == 'g' ? 30 : 0;
-		if (shift == 0 || n > (UINT64_MAX >> shift))
+	if (*end != '\0' && end[1] == '\0') {
+		if ((f = suffix_factor(t, *end)) == 0 || n > UINT64_MAX / f)
 			return -1;
-		n <<= shift;
+		n *= f;
 		end++;
 	}
 	if (*end != '\0' || n < min || n > max)
@@ -211,9 +230,11 @@ apply(struct tam_config *c, const struct tam_config_key *k, const char *v, struc
 		return TAM_OK;
 	case TAM_CFG_UINT:
 	case TAM_CFG_SIZE:
-		if (parse_uint(v, k->min, k->max, k->type == TAM_CFG_SIZE, &n) != 0)
+	case TAM_CFG_SECONDS:
+		if (parse_uint(v, k->min, k->max, k->type, &n) != 0)
 			return tam_err_set(err, TAM_EUSAGE, "%s.%s: \"%.64s\" is not a%s number from %llu to %llu",
-			    k->section, k->name, v, k->type == TAM_CFG_SIZE ? " byte" : "n integer",
+			    k->section, k->name, v, k->type == TAM_CFG_SIZE ? " byte" :
+			    k->type == TAM_CFG_SECONDS ? " seconds (s, m, h, d)" : "n integer",
 			    (unsigned long long)k->min, (unsigned long long)k->max);
 		if (k->size == sizeof(unsigned))
 			*(unsigned *)field = (unsigned)n;
@@ -433,6 +454,7 @@ format_value(const struct tam_config *c, const struct tam_config_key *k, char *o
 		break;
 	case TAM_CFG_UINT:
 	case TAM_CFG_SIZE:
+	case TAM_CFG_SECONDS:
 		if (k->size == sizeof(unsigned))
 			snprintf(out, outlen, "%u", *(const unsigned *)field);
 		else if (k->type == TAM_CFG_SIZE)

@@ -467,7 +467,7 @@ quota_check(struct mgmt *m, int64_t sp_id, const char *spid, uint64_t bytes, boo
 	if (version && m->quota_versions != 0 && use.versions >= m->quota_versions)
 		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",
 		    "SP %s stores %llu TA versions, its quota (limits.sp_quota_versions); withdrawn "
-		    "versions count until an operator removes them", spid,
+		    "versions count until retention.withdrawn removes their bundles", spid,
 		    (unsigned long long)use.versions);
 	if (m->quota_bytes != 0 && (bytes > m->quota_bytes || use.bytes > m->quota_bytes - bytes))
 		return tam_err_setk(err, TAM_EQUOTA, "upload.quota_exceeded",

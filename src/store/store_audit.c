@@ -73,3 +73,19 @@ store_audit_list(struct store *st, const struct store_audit_filter *f,
 	    STORE_INT64(store_limit(pg))), "audit",
 	    sizeof(**rows), audit_read, NULL, rows, n, err);
 }
+
+/* Oldest first, a bounded batch a round: the write lock is held briefly. */
+static const char SQL_AUDIT_PRUNE[] =
+    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1 ORDER BY id LIMIT ?2)";
+
+int
+store_audit_prune(struct store *st, int64_t before, int64_t max, int64_t *n, struct tam_err *err)
+{
+	int rc;
+
+	*n = 0;
+	if ((rc = store_run(st, SQL_AUDIT_PRUNE, STORE_PARAMS(STORE_INT64(before), STORE_INT64(max)),
+	    "audit retention", err)) == TAM_OK)
+		*n = store_changes(st);
+	return rc;
+}

@@ -185,6 +185,7 @@ store_sps_free(struct store_sp *sps, size_t n)
 static const char SQL_SP_USAGE[] =
     "SELECT COALESCE(SUM(v.size + COALESCE(v.pdata_size, 0)), 0), COUNT(v.id)"
     " FROM tas t JOIN ta_versions v ON v.ta_id = t.id"
+    " AND EXISTS (SELECT 1 FROM ta_blobs b WHERE b.version_id = v.id)"
     " WHERE t.sp_id = ?1";
 
 static int

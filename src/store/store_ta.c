@@ -591,3 +591,34 @@ store_ta_version_pdata(struct store *st, int64_t id, uint8_t **enc, size_t *len,
 	*len = o.len;
 	return rc;
 }
+
+#define WITHDRAWN_STORED \
+    " FROM ta_versions v JOIN tas t ON t.id = v.ta_id WHERE v.withdrawn IS NOT NULL" \
+    " AND v.withdrawn < ?1 AND EXISTS (SELECT 1 FROM ta_blobs b WHERE b.version_id = v.id)"
+static const char SQL_WITHDRAWN_AUDIT[] =
+    "INSERT INTO audit (at, actor, action, object, detail) SELECT ?2, 'tamd', 'ta.bundle_removed',"
+    " t.taid, 'version=' || v.version || ' reason=retention.withdrawn'" WITHDRAWN_STORED;
+static const char SQL_WITHDRAWN_PDATA[] =
+    "UPDATE ta_versions SET pdata_enc = NULL WHERE id IN (SELECT v.id" WITHDRAWN_STORED ")";
+static const char SQL_WITHDRAWN_PRUNE[] =
+    "DELETE FROM ta_blobs WHERE version_id IN (SELECT v.id" WITHDRAWN_STORED ")";
+
+int
+store_withdrawn_prune(struct store *st, int64_t before, int64_t *n, struct tam_err *err)
+{
+	struct store_tx tx;
+	int rc;
+
+	*n = 0;
+	if ((rc = store_tx_open(st, true, &tx, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_run(st, SQL_WITHDRAWN_AUDIT, STORE_PARAMS(STORE_INT64(before),
+	    STORE_INT64(tam_now())), "withdrawn bundles", err)) == TAM_OK) {
+		*n = store_changes(st);
+		if ((rc = store_run(st, SQL_WITHDRAWN_PDATA, STORE_PARAMS(STORE_INT64(before)),
+		    "withdrawn bundles", err)) == TAM_OK)
+			rc = store_run(st, SQL_WITHDRAWN_PRUNE, STORE_PARAMS(STORE_INT64(before)),
+			    "withdrawn bundles", err);
+	}
+	return store_tx_close(st, &tx, rc, err);
+}

@@ -38,8 +38,8 @@
 #include "tam/version.h"
 
 
-#define HOUSEKEEPING_SECONDS 60
-#define KEEP_FINISHED_SECONDS 3600          /* requests and sessions are bookkeeping; audit keeps history */
+#define OCSP_REFRESH_SECONDS 60             /* staples are reread this often while running */
+#define PRUNE_AUDIT_ROWS 10000              /* audit rows pruned a round: the write lock stays short */
 #define MAX_OVERRIDES 64
 #define MAX_ANCHOR_FILES 256
 #define RECLAIM_PAGES 2048                  /* pages given back per housekeeping round (8 MiB) */
@@ -774,16 +774,21 @@ listener_tls_load(const struct listener *l, const struct tam_config *c, struct t
 
 /* Old sessions and requests go, and the space they took goes back to the file system. */
 static void
-housekeeping(struct store *st)
+housekeeping(struct store *st, const struct tam_config *c)
 {
 	struct tam_err err = { 0 };
-	int64_t freed = 0;
+	int64_t now = tam_now(), freed = 0, audit = 0, bundles = 0;
 
-	if (store_purge(st, tam_now() - KEEP_FINISHED_SECONDS, &err) != TAM_OK ||
+	if (store_purge(st, now - c->keep_sessions, &err) != TAM_OK ||
+	    (c->keep_audit > 0 &&
+	    store_audit_prune(st, now - c->keep_audit, PRUNE_AUDIT_ROWS, &audit, &err) != TAM_OK) ||
+	    (c->keep_withdrawn > 0 &&
+	    store_withdrawn_prune(st, now - c->keep_withdrawn, &bundles, &err) != TAM_OK) ||
 	    store_reclaim(st, RECLAIM_PAGES, &freed, &err) != TAM_OK)
 		log_warn("event=housekeeping error=\"%s\"", err.msg);
-	else if (freed > 0)
-		log_info("event=housekeeping reclaimed_pages=%lld", (long long)freed);
+	else if (freed > 0 || audit > 0 || bundles > 0)
+		log_info("event=housekeeping audit_rows_pruned=%lld bundles_removed=%lld "
+		    "reclaimed_pages=%lld", (long long)audit, (long long)bundles, (long long)freed);
 }
 
 /*
@@ -1057,11 +1062,14 @@ static void
 serve_until_signal(const struct options *o, struct pki_signer *const ids[2],
     struct tam_config *c, struct store *st, struct listener *ls, size_t nls, const sigset_t *set)
 {
-	int64_t next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
+	int64_t next_housekeeping = tam_now() + c->housekeeping_every;
+	int64_t next_ocsp = tam_now() + OCSP_REFRESH_SECONDS;
 
 	for (;;) {
 		/* Wake every second while retired listeners wait to be stopped. */
-		struct timespec ts = { ls[0].n_old + ls[1].n_old > 0 ? 1 : HOUSEKEEPING_SECONDS, 0 };
+		int64_t nap = c->housekeeping_every < OCSP_REFRESH_SECONDS ? c->housekeeping_every :
+		    OCSP_REFRESH_SECONDS;
+		struct timespec ts = { ls[0].n_old + ls[1].n_old > 0 ? 1 : (time_t)nap, 0 };
 		int sig = sigtimedwait(set, NULL, &ts);
 
 		if (sig == SIGHUP) {
@@ -1079,9 +1087,12 @@ serve_until_signal(const struct options *o, struct pki_signer *const ids[2],
 		for (size_t i = 0; i < nls; i++)
 			reap_retired(&ls[i], false);
 		if (tam_now() >= next_housekeeping) {
-			housekeeping(st);
+			housekeeping(st, c);
+			next_housekeeping = tam_now() + c->housekeeping_every;
+		}
+		if (tam_now() >= next_ocsp) {
 			refresh_ocsp(c, ids);
-			next_housekeeping = tam_now() + HOUSEKEEPING_SECONDS;
+			next_ocsp = tam_now() + OCSP_REFRESH_SECONDS;
 		}
 	}
 }
