@@ -24,6 +24,7 @@
 #define API_MAX_JSON_BODY (1u << 20)  /* JSON request bodies */
 
 struct api_ctx;
+struct ratelimit;
 struct api_call;                  /* one authenticated request (src/api) */
 
 /* One API route: what api_routes binds to an http route. */
@@ -46,10 +47,15 @@ struct api_ctx {
 	atomic_uint_least64_t max_upload;  /* bytes of one TA bundle (limits.max_upload) */
 	atomic_uint_least64_t sp_quota_bytes;     /* limits.sp_quota_bytes; 0: none */
 	atomic_uint_least64_t sp_quota_versions;  /* limits.sp_quota_versions; 0: none */
-	/* Refused requests audited in the current minute, so a flood cannot fill the trail. */
-	atomic_int_least64_t refusal_minute;  /* the minute (epoch seconds / 60) counted */
-	atomic_uint refusals;         /* refusals seen in it */
-	atomic_uint refusals_dropped; /* not audited since the last row that was */
+	/*
+	 * Audit rows anyone can cause are budgeted per client (a token, else the
+	 * client's address), so a flood cannot fill the trail nor use up
+	 * another's rows; NULL: every one is written (the CLI, tests).
+	 */
+	struct ratelimit *refusal_budget;   /* api.refused rows */
+	struct ratelimit *download_budget;  /* ta.download rows */
+	atomic_uint refusals_dropped; /* refusals not audited since the last row that was */
+	atomic_uint downloads_dropped;      /* downloads likewise */
 	struct api_binding bindings[API_MAX_BINDINGS];  /* filled by api_routes */
 };
 

@@ -38,7 +38,7 @@
 #define TAM_MAX_ASSIGNMENTS 1024             /* assignments per device */
 #endif
 #ifndef TAM_AUDIT_REFUSALS_PER_MINUTE
-#define TAM_AUDIT_REFUSALS_PER_MINUTE 60     /* API refusals (401/403) audited per minute */
+#define TAM_AUDIT_REFUSALS_PER_MINUTE 60     /* API refusals and downloads audited a minute per client */
 #endif
 #ifndef TAM_MAX_TA_REQUIRES
 #define TAM_MAX_TA_REQUIRES 16               /* TAs one TA version may require */

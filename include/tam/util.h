@@ -73,6 +73,8 @@ int tam_tmpfile(const char *dir, int *fd, struct tam_err *err) TAM_WUR;
 
 /* Seconds since the epoch. */
 int64_t tam_now(void);
+/* Milliseconds of a monotonic clock (rate limits, deadlines): not the time of day. */
+int64_t tam_monotonic_ms(void);
 
 /* Copy a string into a fixed buffer; fails (no truncation) if it does not fit. */
 int tam_strlcpy_checked(char *dst, const char *src, size_t dstsize) TAM_WUR;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The audit trail of what the API refused: who tried (the token, or nobody),
- * from where, what, and why. Anyone can cause a refusal, so the rows a
- * minute are bounded and the dropped ones counted; a failure to write one
- * is logged and never changes the answer.
+ * from where, what, and why. Anyone can cause a refusal, so each client
+ * (a token, else an address) has a budget of rows and the dropped ones are
+ * counted; a failure to write one is logged and never changes the answer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,23 +12,24 @@
 #include "tam/http.h"
 #include "tam/limits.h"
 #include "tam/log.h"
+#include "tam/ratelimit.h"
 #include "tam/store.h"
 #include "tam/util.h"
 
-/* May this refusal be audited now? *dropped: how many were not since the last that was. */
-static bool
-refusal_admit(struct api_ctx *ctx, int64_t now, unsigned *dropped)
+/*
+ * May the row key's client causes be written now? *dropped: how many rows of
+ * this kind (anyone's) were not, since the last that was.
+ */
+bool
+api_audit_admit(struct ratelimit *budget, atomic_uint *dropped_count, const char *key,
+    unsigned *dropped)
 {
-	int_least64_t minute = now / 60, seen = atomic_load(&ctx->refusal_minute);
-
-	/* Approximate under races by design: one thread resets, every thread counts. */
-	if (seen != minute && atomic_compare_exchange_strong(&ctx->refusal_minute, &seen, minute))
-		atomic_store(&ctx->refusals, 0);
-	if (atomic_fetch_add(&ctx->refusals, 1) >= TAM_AUDIT_REFUSALS_PER_MINUTE) {
-		atomic_fetch_add(&ctx->refusals_dropped, 1);
+	*dropped = 0;
+	if (budget != NULL && !ratelimit_take(budget, key, tam_monotonic_ms()).allowed) {
+		atomic_fetch_add(dropped_count, 1);
 		return false;
 	}
-	*dropped = atomic_exchange(&ctx->refusals_dropped, 0);
+	*dropped = atomic_exchange(dropped_count, 0);
 	return true;
 }
 
@@ -47,12 +48,18 @@ void
 api_audit_refusal(struct api_ctx *ctx, struct store *st, const struct http_request *req,
     unsigned status, const char *code, const char *actor)
 {
-	char peer[64] = "", path[200], detail[400];
+	char peer[64] = "", path[200], detail[400], key[TAM_RATELIMIT_KEY_MAX];
 	struct tam_err e = { 0 };
 	unsigned dropped = 0;
 	int n;
 
-	if (st == NULL || !refusal_admit(ctx, tam_now(), &dropped))
+	/* A token's refusals spend its own budget; nobody's spend their address's. */
+	if (actor != NULL)
+		snprintf(key, sizeof(key), "%s", actor);
+	else
+		http_request_client_key(req, key, sizeof(key));
+	if (st == NULL || !api_audit_admit(ctx->refusal_budget, &ctx->refusals_dropped, key,
+	    &dropped))
 		return;
 	if (http_request_peer(req, peer, sizeof(peer)) != 0)
 		snprintf(peer, sizeof(peer), "unknown");

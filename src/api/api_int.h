@@ -50,11 +50,18 @@ int api_call_open(struct api_ctx *ctx, const struct http_request *req, struct ap
 /*
  * A request refused for who it is: no or a bad token (401), a role that may
  * not (403), another SP's record (answered 404). Audited with the client's
- * address, at most TAM_AUDIT_REFUSALS_PER_MINUTE rows a minute; the next
- * row counts those dropped. actor: the token's, or NULL when none was valid.
+ * address, at most TAM_AUDIT_REFUSALS_PER_MINUTE rows a minute per token,
+ * or per address for those without one; the next row counts those dropped.
+ * actor: the token's, or NULL when none was valid.
  */
 void api_audit_refusal(struct api_ctx *ctx, struct store *st, const struct http_request *req,
     unsigned status, const char *code, const char *actor);
+/*
+ * May a row that client key causes be written now (budget NULL: always)?
+ * *dropped: rows of this kind not written since the last one that was.
+ */
+bool api_audit_admit(struct ratelimit *budget, atomic_uint *dropped_count, const char *key,
+    unsigned *dropped);
 /* As above for a scoped call that reached another SP's record. */
 void api_audit_scope(struct api_call *c, const char *code);
 

@@ -386,17 +386,28 @@ bundle_free(void *cls)
 	store_blob_close(cls);
 }
 
-/* Who took a copy of an SP's bundle is the SP's business: every download is audited. */
+/*
+ * Who took a copy of an SP's bundle is the SP's business: downloads are
+ * audited, TAM_AUDIT_REFUSALS_PER_MINUTE a minute per token, the rest counted.
+ */
 static int
 audit_download(struct api_call *c, const struct store_ta *ta, const struct store_ta_version *v,
     uint64_t size, struct tam_err *err)
 {
-	char detail[160], peer[64] = "";
+	char detail[200], peer[64] = "";
+	unsigned dropped;
+	int n;
 
+	/* A token downloading in a loop must not fill the trail: a budget per token. */
+	if (!api_audit_admit(c->ctx->download_budget, &c->ctx->downloads_dropped, c->who.actor,
+	    &dropped))
+		return TAM_OK;
 	if (c->req == NULL || http_request_peer(c->req, peer, sizeof(peer)) != 0)
 		snprintf(peer, sizeof(peer), "local");
-	snprintf(detail, sizeof(detail), "version=%s size=%llu peer=%s", v->version,
+	n = snprintf(detail, sizeof(detail), "version=%s size=%llu peer=%s", v->version,
 	    (unsigned long long)size, peer);
+	if (dropped > 0 && n > 0 && (size_t)n < sizeof(detail))
+		snprintf(detail + n, sizeof(detail) - (size_t)n, " not_audited_before=%u", dropped);
 	return store_audit(c->st, c->who.actor, "ta.download", ta->taid, detail, err);
 }
 

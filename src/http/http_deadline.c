@@ -40,15 +40,6 @@ struct http_deadlines {
 	pthread_t thread;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Shut down what is over its deadline; returns how many. Called with mu held. */
 static size_t
 reap(struct http_deadlines *d, int64_t now, bool *pressure)
@@ -93,7 +84,7 @@ run(void *arg)
 		(void)pthread_cond_timedwait(&d->wake, &d->mu, &until);
 		if (d->stop)
 			break;
-		if ((cut = reap(d, now_ms(), &pressure)) > 0)
+		if ((cut = reap(d, tam_monotonic_ms(), &pressure)) > 0)
 			log_info("event=http.deadline listener=%s closed=%zu open=%zu pressure=%s",
 			    d->name, cut, d->n, pressure ? "yes" : "no");
 	}
@@ -176,7 +167,7 @@ track_add(struct http_deadlines *d, struct MHD_Connection *conn, void **socket_c
 	}
 	t->fd = ci->connect_fd;
 	t->phase = HTTP_PHASE_HEADERS;
-	t->since_ms = now_ms();
+	t->since_ms = tam_monotonic_ms();
 	pthread_mutex_lock(&d->mu);
 	t->next = d->head;
 	if (d->head != NULL)
@@ -226,7 +217,7 @@ http_deadlines_phase(struct http_deadlines *d, struct MHD_Connection *conn, enum
 	pthread_mutex_lock(&d->mu);
 	if (t->phase != p) {
 		t->phase = p;
-		t->since_ms = now_ms();
+		t->since_ms = tam_monotonic_ms();
 	}
 	pthread_mutex_unlock(&d->mu);
 }

@@ -554,15 +554,6 @@ store_for_thread(struct tam_err *err)
 static const enum otrp_profile profile_default = OTRP_PROFILE_DEFAULT;
 static const enum otrp_profile profile_aist = OTRP_PROFILE_AIST;
 
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The client's budget for this message: an empty POST spends one session
  * open; anything else needs the client to be under its failure budget (a
@@ -572,8 +563,8 @@ static int
 rate_check(const char *client, size_t len, struct http_answer *ans, struct tam_err *err)
 {
 	const char *kind = len == 0 ? "open" : "failure";
-	struct ratelimit_verdict v = len == 0 ? ratelimit_take(open_limit, client, monotonic_ms()) :
-	    ratelimit_peek(failure_limit, client, monotonic_ms());
+	struct ratelimit_verdict v = len == 0 ? ratelimit_take(open_limit, client, tam_monotonic_ms()) :
+	    ratelimit_peek(failure_limit, client, tam_monotonic_ms());
 
 	if (v.allowed)
 		return TAM_OK;
@@ -595,7 +586,7 @@ rate_count(const char *client, int rc, const struct otrp_reply *reply)
 
 	if ((rc == TAM_OK && reply->unverified) ||
 	    (status >= 400 && status < 500 && rc != TAM_ECONFLICT && rc != TAM_ERATE_LIMITED))
-		(void)ratelimit_take(failure_limit, client, monotonic_ms());
+		(void)ratelimit_take(failure_limit, client, tam_monotonic_ms());
 }
 
 static int
@@ -1183,7 +1174,13 @@ main(int argc, char **argv)
 	    (ratelimit_new(cfg.open_rate, cfg.open_burst, &open_limit) != TAM_OK &&
 	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0) ||
 	    (ratelimit_new(cfg.failure_rate, cfg.failure_burst, &failure_limit) != TAM_OK &&
-	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0)) {
+	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0) ||
+	    (ratelimit_new(TAM_AUDIT_REFUSALS_PER_MINUTE, TAM_AUDIT_REFUSALS_PER_MINUTE,
+	    &api_ctx.refusal_budget) != TAM_OK &&
+	    tam_err_set(&err, TAM_ENOMEM, "cannot make the audit budgets") != 0) ||
+	    (ratelimit_new(TAM_AUDIT_REFUSALS_PER_MINUTE, TAM_AUDIT_REFUSALS_PER_MINUTE,
+	    &api_ctx.download_budget) != TAM_OK &&
+	    tam_err_set(&err, TAM_ENOMEM, "cannot make the audit budgets") != 0)) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
 	}
@@ -1248,6 +1245,8 @@ out:
 	otrp_engine_free(engine);
 	ratelimit_free(open_limit);
 	ratelimit_free(failure_limit);
+	ratelimit_free(api_ctx.refusal_budget);
+	ratelimit_free(api_ctx.download_budget);
 	for (size_t i = 0; i < 2; i++)
 		tls_files_clear(&ls[i].tls);
 	anchor_dir_clear(&anchors);

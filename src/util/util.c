@@ -387,6 +387,15 @@ tam_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t
+tam_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 tam_strlcpy_checked(char *dst, const char *src, size_t dstsize)
 {

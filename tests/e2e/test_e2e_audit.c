@@ -3,8 +3,8 @@
  * The audit trail of the management API's refusals and reads, end to end:
  * no token, a bad token, a role that may not, another SP's record, and a
  * bundle download each leave a row with the client's address; a flood of
- * refusals leaves a bounded number of rows, and a hostile path cannot
- * forge fields of one.
+ * refusals or downloads leaves a bounded number of rows without using up
+ * another client's, and a hostile path cannot forge fields of one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,9 +136,43 @@ test_refusal_flood_bounded(void **state)
 	added = rows("action = 'api.refused'") - before;
 	printf("refusal flood: %d refused, %lld audited (at most %d a minute)\n",
 	    3 * TAM_AUDIT_REFUSALS_PER_MINUTE, added, TAM_AUDIT_REFUSALS_PER_MINUTE);
-	/* a minute may turn during the flood: two minutes' worth at most */
+	/* the budget refills while the flood runs: two minutes' worth at most */
 	assert_true(added >= 1 && added <= 2 * TAM_AUDIT_REFUSALS_PER_MINUTE);
 	assert_int_equal(get("/api/v1/sps/" E2E_SPID, sp1_token), 200);
+}
+
+/* The flood spent its sender's budget, not everyone's: a token's probe is still audited. */
+static void
+test_flood_hides_no_one(void **state)
+{
+	char where[300];
+
+	(void)state;
+	for (int i = 0; i < 2 * TAM_AUDIT_REFUSALS_PER_MINUTE; i++)
+		assert_int_equal(get("/api/v1/sps", "tam_00_flood"), 401);
+	assert_int_equal(get("/api/v1/tokens", sp1_token), 403);
+	snprintf(where, sizeof(where), "actor = 'token:%s' AND object = '/api/v1/tokens'",
+	    sp1_tokid);
+	assert_int_equal(rows(where), 2);
+}
+
+/* Downloads in a loop leave a bounded trail too, and say how many went unrecorded. */
+static void
+test_download_flood_bounded(void **state)
+{
+	char path[200], where[200];
+	long long before, added;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/api/v1/tas/%s/versions/1.0/bundle", E2E_TAID);
+	snprintf(where, sizeof(where), "action = 'ta.download' AND actor = 'token:%s'", sp1_tokid);
+	before = rows(where);
+	for (int i = 0; i < 3 * TAM_AUDIT_REFUSALS_PER_MINUTE; i++)
+		assert_int_equal(get(path, sp1_token), 200);
+	added = rows(where) - before;
+	printf("download loop: %d downloads, %lld audited\n", 3 * TAM_AUDIT_REFUSALS_PER_MINUTE,
+	    added);
+	assert_true(added >= 1 && added <= 2 * TAM_AUDIT_REFUSALS_PER_MINUTE);
 }
 
 int
@@ -149,6 +183,8 @@ main(void)
 		cmocka_unit_test(test_download_audited),
 		cmocka_unit_test(test_hostile_path_stays_one_field),
 		cmocka_unit_test(test_refusal_flood_bounded),
+		cmocka_unit_test(test_flood_hides_no_one),
+		cmocka_unit_test(test_download_flood_bounded),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
