@@ -1315,25 +1315,40 @@ reply_from(struct ctx *c, struct otrp_reply *reply)
  * A stateless rid: ours for this tid (MAC), current, and not answered yet
  * (its row is written by the answer). Checked before any public-key work.
  */
+/*
+ * The answer's stateless rid against its tid: TAM_OK with what it carries,
+ * TAM_ERID_UNKNOWN when we did not make it for that tid (err untouched).
+ */
+static int
+stateless_check(struct ctx *c, int64_t *expires, unsigned *flags, struct tam_err *err)
+{
+	uint8_t key[OTRP_RID_KEY_LEN];
+	int rc;
+
+	if ((rc = rid_key_get(c->e, c->st, key, err)) != TAM_OK)
+		return rc;
+	rc = otrp_rid_check(key, c->resp->rid, c->resp->tid, expires, flags);
+	tam_wipe(key, sizeof(key));
+	if (rc != TAM_OK && rc != TAM_ERID_UNKNOWN)
+		return tam_err_set(err, rc, "cannot check a stateless rid");
+	return rc;
+}
+
 static int
 load_stateless(struct ctx *c, struct tam_err *err)
 {
 	const char *want = otrp_response_name(OTRP_MSG_GET_DEVICE_STATE);
 	struct store_request seen;
-	uint8_t key[OTRP_RID_KEY_LEN];
 	int64_t expires = 0;
 	unsigned flags = 0;
 	int rc;
 
-	if ((rc = rid_key_get(c->e, c->st, key, err)) != TAM_OK)
-		return rc;
-	rc = otrp_rid_check(key, c->resp->rid, c->resp->tid, &expires, &flags);
-	tam_wipe(key, sizeof(key));
+	rc = stateless_check(c, &expires, &flags, err);
 	if (rc == TAM_ERID_UNKNOWN || (rc == TAM_OK && (flags & ~STORE_REQ_ALT_IDENTITY) != 0))
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "rid \"%s\" was never issued for this tid",
 		    c->resp->rid);
 	if (rc != TAM_OK)
-		return tam_err_set(err, rc, "cannot check a stateless rid");
+		return rc;
 	if (expires <= c->now)
 		return tam_err_set(err, TAM_ERID_EXPIRED, "rid \"%s\" has expired", c->resp->rid);
 	if ((rc = store_request_get(c->st, c->resp->rid, &seen, err)) == TAM_OK)
@@ -2264,19 +2279,14 @@ out:
 static int
 broker_error_stateless(struct ctx *c, struct tam_err *err)
 {
-	uint8_t key[OTRP_RID_KEY_LEN];
 	int64_t expires = 0;
 	unsigned flags = 0;
-	int rc;
+	int rc = stateless_check(c, &expires, &flags, err);
 
-	if ((rc = rid_key_get(c->e, c->st, key, err)) != TAM_OK)
-		return rc;
-	rc = otrp_rid_check(key, c->resp->rid, c->resp->tid, &expires, &flags);
-	tam_wipe(key, sizeof(key));
 	if (rc == TAM_ERID_UNKNOWN)
 		return tam_err_set(err, TAM_ERID_UNKNOWN, "the broker error names rid \"%s\", which "
 		    "was never issued for this tid", c->resp->rid);
-	return rc == TAM_OK ? TAM_OK : tam_err_set(err, rc, "cannot check a stateless rid");
+	return rc;
 }
 
 static int

@@ -110,6 +110,19 @@ e2e_pki_issue(struct e2e_env *env, const char *role, const char *name)
 	    name);
 }
 
+int
+e2e_group_end(struct e2e_env *env)
+{
+	int rc = 0;
+
+	if (env->tamd > 0 && e2e_stop(env) != 0) {
+		fprintf(stderr, "otrp-tamd did not stop cleanly (its log: %s)\n", env->log);
+		rc = -1;
+	}
+	e2e_teardown(env);
+	return rc;
+}
+
 void
 e2e_teardown(struct e2e_env *env)
 {

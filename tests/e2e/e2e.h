@@ -47,6 +47,12 @@ int e2e_setup_pki(struct e2e_env *env, bool ec);
 int e2e_pki_issue(struct e2e_env *env, const char *role, const char *name);
 /* Stop the daemon if running, remove the directory. */
 void e2e_teardown(struct e2e_env *env);
+/*
+ * A group's end: stop the daemon (it must exit cleanly: no crash, no
+ * sanitizer report) and remove the directory; 0, or -1 so that cmocka
+ * counts the group as failed.
+ */
+int e2e_group_end(struct e2e_env *env);
 
 /* Start otrp-tamd with extra arguments (NULL-terminated list). */
 int e2e_start(struct e2e_env *env, const char *const *extra);

@@ -45,10 +45,7 @@ group_teardown(void **state)
 	(void)state;
 	if (mock_http_set_source(NULL) != 0)
 		fprintf(stderr, "cannot reset the source address\n");
-	if (env.tamd > 0 && e2e_stop(&env) != 0)
-		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
-	e2e_teardown(&env);
-	return 0;
+	return e2e_group_end(&env);
 }
 
 static double

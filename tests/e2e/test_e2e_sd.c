@@ -35,10 +35,7 @@ group_teardown(void **state)
 {
 	(void)state;
 	mock_tee_close(mt);
-	if (env.tamd > 0 && e2e_stop(&env) != 0)
-		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
-	e2e_teardown(&env);
-	return 0;
+	return e2e_group_end(&env);
 }
 
 /* One session; the requests the TAM sent must read want ("A B C"), every answer a pass. */

@@ -57,10 +57,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	if (env.tamd > 0 && e2e_stop(&env) != 0)
-		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
-	e2e_teardown(&env);
-	return 0;
+	return e2e_group_end(&env);
 }
 
 static double

@@ -56,9 +56,8 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	if (env.tamd > 0 && e2e_stop(&env) != 0)
-		fprintf(stderr, "otrp-tamd did not stop cleanly\n");
-	e2e_teardown(&env);
+	if (e2e_group_end(&env) != 0)
+		return -1;
 	curl_global_cleanup();
 	return 0;
 }
