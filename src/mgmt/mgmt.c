@@ -732,8 +732,8 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 {
 	struct store_ta_version v = { 0 };
 	struct store_ta ta = { 0 };
-	uint8_t digest[32], *enc = NULL;
-	size_t enc_len = 0;
+	struct store_pdata p = { 0 };
+	uint8_t digest[32];
 	char detail[160];
 	int rc;
 
@@ -754,8 +754,8 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 		    "version %s of TA %s is withdrawn", version, taid);
 		goto out;
 	}
-	/* Under the version's own key and IV: encrypted_ta has one of each for both. */
-	if ((rc = otrp_bundle_seal_with(data, len, v.enc_key, v.enc_iv, &enc, &enc_len, err)) != TAM_OK)
+	/* Under a key and IV of its own: AES-CBC under the TA's would leak across the two. */
+	if ((rc = otrp_bundle_seal(data, len, p.key, p.iv, &p.enc, &p.enc_len, err)) != TAM_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "taid=%s version=%s size=%zu", taid, version, len);
 	if ((rc = begin(m, err)) != TAM_OK)
@@ -765,10 +765,10 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 		store_rollback(m->st);
 		goto out;
 	}
-	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, enc, enc_len,
-	    err), "ta.pdata", taid, detail, err);
+	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, &p, err),
+	    "ta.pdata", taid, detail, err);
 out:
-	free(enc);
+	store_pdata_clear(&p);
 	store_ta_version_clear(&v);
 	return rc;
 }

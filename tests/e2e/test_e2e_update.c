@@ -179,7 +179,11 @@ test_personalization_data(void **state)
 	/* operators see it: its size and digest */
 	assert_int_equal(e2e_db_scalar(&env, "SELECT pdata_size FROM ta_versions WHERE version = '3.0'"),
 	    57);
-	/* installed: cipherpdata beside ciphertadata, decrypted by the TEE to the same bytes */
+	/* sealed under a key and IV of its own, not the TA's */
+	assert_int_equal(e2e_db_scalar(&env, "SELECT length(pdata_key) = 32 AND length(pdata_iv) = 16"
+	    " AND pdata_key != enc_key AND pdata_iv != enc_iv FROM ta_versions WHERE version = '3.0'"),
+	    1);
+	/* installed: encrypted_ta_data beside encrypted_ta, decrypted by the TEE to the same bytes */
 	assert_int_equal(e2e_ctl(&env, "assign tee1 " E2E_TAID " 3.0"), 0);
 	session("GetDeviceStateRequest CreateSDRequest InstallTARequest");
 	ta_is(bin);
@@ -187,7 +191,7 @@ test_personalization_data(void **state)
 	/* once a device holds it, it cannot change */
 	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.0 %s 2>/dev/null", pd2), 3);
 	pdata_is(pd);
-	/* 3.1 brings new data with UpdateTA (ciphernewpdata) */
+	/* 3.1 brings new data with UpdateTA (encrypted_ta_data too) */
 	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " " E2E_TAID " 3.1 %s >/dev/null",
 	    jws), 0);
 	assert_int_equal(e2e_ctl(&env, "ta pdata " E2E_TAID " 3.1 %s >/dev/null", pd2), 0);
