@@ -255,6 +255,18 @@ int store_ta_version_set_pdata(struct store *st, int64_t id, int64_t size,
 /* out->enc is NULL when the version has none (or retention removed it). */
 int store_ta_version_pdata(struct store *st, int64_t id, struct store_pdata *out,
     struct tam_err *err) TAM_WUR;
+/*
+ * The first version after after_id whose personalization data is legacy, and
+ * its TA's taid; TAM_ENOTFOUND: none.
+ */
+int store_ta_version_next_legacy_pdata(struct store *st, int64_t after_id, int64_t *id,
+    char taid[TAM_TAID_MAX], struct tam_err *err) TAM_WUR;
+/*
+ * Replace legacy personalization data by p (the same bytes under their own
+ * key and IV); TAM_ECONFLICT if it is not legacy (any more).
+ */
+int store_ta_version_reseal_pdata(struct store *st, int64_t id, const struct store_pdata *p,
+    struct tam_err *err) TAM_WUR;
 /* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
 int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;

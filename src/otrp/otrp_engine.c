@@ -437,7 +437,8 @@ encrypt_content(const struct ctx *c, json_t *content, json_t **out, struct tam_e
 /*
  * encrypted_ta_data: the version's personalization data under its own key,
  * wrapped to the same AIK with the same suite as the TA key. Data still
- * sealed the old way (under the TA's key and IV) is never sent.
+ * sealed the old way (under the TA's key and IV: the daemon's start could
+ * not seal it again) is never sent; the session ends saying why.
  */
 static int
 build_encrypted_ta_data(struct ctx *c, const struct jose_key *aik_key, const char *alg,
@@ -450,7 +451,7 @@ build_encrypted_ta_data(struct ctx *c, const struct jose_key *aik_key, const cha
 	if ((rc = store_ta_version_pdata(c->st, c->op.ta_version_id, &p, err)) != TAM_OK)
 		return rc;
 	if (p.enc == NULL || p.legacy) {
-		rc = tam_err_set(err, TAM_EINVAL, "the personalization data of TA version %lld is %s",
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "the personalization data of TA version %lld is %s",
 		    (long long)c->op.ta_version_id, p.enc == NULL ? "gone" : "not re-sealed yet");
 		goto out;
 	}

@@ -74,6 +74,15 @@ static const char SQL_VERSION_SET_PDATA[] =
     " AND NOT EXISTS (SELECT 1 FROM device_tas WHERE ta_version_id = ?1)";
 static const char SQL_VERSION_PDATA[] =
     "SELECT pdata_enc, pdata_key, pdata_iv FROM ta_versions WHERE id = ?1";
+#define LEGACY_PDATA "pdata_enc IS NOT NULL AND pdata_key IS NULL"
+
+static const char SQL_VERSION_NEXT_LEGACY_PDATA[] =
+    "SELECT v.id, t.taid FROM ta_versions v JOIN tas t ON t.id = v.ta_id"
+    " WHERE v.id > ?1 AND " LEGACY_PDATA " ORDER BY v.id LIMIT 1";
+/* Devices may hold the version: the bytes stay the same, only their sealing changes. */
+static const char SQL_VERSION_RESEAL_PDATA[] =
+    "UPDATE ta_versions SET pdata_enc = ?2, pdata_key = ?3, pdata_iv = ?4"
+    " WHERE id = ?1 AND " LEGACY_PDATA;
 
 /* Bytes copied per step between files and blobs. */
 #define BLOB_CHUNK (64u * 1024)
@@ -607,6 +616,50 @@ store_ta_version_pdata(struct store *st, int64_t id, struct store_pdata *out,
 	if ((rc = store_get(st, SQL_VERSION_PDATA, STORE_PARAMS(STORE_INT64(id)), what, pdata_read,
 	    out, err)) != TAM_OK)
 		store_pdata_clear(out);
+	return rc;
+}
+
+struct legacy_row {
+	int64_t id;
+	char *taid;
+};
+
+static int
+legacy_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct legacy_row *r = elem;
+
+	r->id = sqlite3_column_int64(s, 0);
+	return store_col_text(st, s, 1, r->taid, TAM_TAID_MAX, err);
+}
+
+int
+store_ta_version_next_legacy_pdata(struct store *st, int64_t after_id, int64_t *id,
+    char taid[TAM_TAID_MAX], struct tam_err *err)
+{
+	struct legacy_row r = { 0, taid };
+	int rc;
+
+	rc = store_get(st, SQL_VERSION_NEXT_LEGACY_PDATA, STORE_PARAMS(STORE_INT64(after_id)),
+	    "legacy personalization data", legacy_read, &r, err);
+	*id = r.id;
+	return rc;
+}
+
+int
+store_ta_version_reseal_pdata(struct store *st, int64_t id, const struct store_pdata *p,
+    struct tam_err *err)
+{
+	char what[48];
+	int rc;
+
+	if ((rc = store_check_blob(p->enc, p->enc_len, "sealed personalization data", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	if ((rc = store_run(st, SQL_VERSION_RESEAL_PDATA, STORE_PARAMS(STORE_INT64(id),
+	    STORE_BLOB(p->enc, p->enc_len), STORE_BLOB(p->key, sizeof(p->key)),
+	    STORE_BLOB(p->iv, sizeof(p->iv))), what, err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s has no legacy personalization data", what);
 	return rc;
 }
 
