@@ -118,6 +118,15 @@ int mgmt_ta_add(struct mgmt *m, const char *spid, const char *taid, const char *
  */
 int mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8_t *data,
     size_t len, struct tam_err *err) TAM_WUR;
+/*
+ * Personalization data sealed under its TA's key and IV (before migration
+ * 13) is sealed again under a key and IV of its own, each version in one
+ * transaction audited ta.pdata_resealed, so that the old layout is never
+ * sent. Run at daemon start. *n: how many were; *failed: how many could not
+ * be (each logged; the engine refuses to send them).
+ */
+int mgmt_pdata_reseal_legacy(struct mgmt *m, int64_t *n, int64_t *failed,
+    struct tam_err *err) TAM_WUR;
 int mgmt_ta_withdraw(struct mgmt *m, const char *taid, const char *version,
     struct tam_err *err) TAM_WUR;
 

@@ -131,12 +131,15 @@ json_t *otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c,
     json_t *content, json_t *encrypted_ta);
 /*
  * InstallTA or UpdateTA with encrypted_ta first (a JSON object's order means
- * nothing to a TEE): {"<Name>TBSRequest":{"encrypted_ta":{...},"ver",...}}.
+ * nothing to a TEE), then encrypted_ta_data when the version has
+ * personalization data (else NULL):
+ * {"<Name>TBSRequest":{"encrypted_ta":{...}[,"encrypted_ta_data":{...}],"ver",...}}.
  * Serialized with the TA's string empty, it begins with otrp_tbs_ta_head,
- * where the TA's base64 goes. Steals content and encrypted_ta.
+ * where the TA's base64 goes. Steals content, encrypted_ta and
+ * encrypted_ta_data.
  */
 json_t *otrp_tbs_ta_request(enum otrp_msg m, const struct otrp_req_common *c,
-    json_t *content, json_t *encrypted_ta);
+    json_t *content, json_t *encrypted_ta, json_t *encrypted_ta_data);
 /* {"<Name>TBSRequest":{"encrypted_ta":{"ciphertadata":"  (or UpdateTA's names) */
 int otrp_tbs_ta_head(enum otrp_msg m, char *out, size_t outlen) TAM_WUR;
 
@@ -160,15 +163,20 @@ struct otrp_sd_changes {
 json_t *otrp_content_update_sd(const char *tamid, const char *spid, const char *sdname,
     const struct otrp_sd_changes *ch);
 /*
- * {"ciphertadata":B64,"key":key_jwe,"iv":hex,"alg":"AESCBC"[,"cipherpdata":B64]},
- * or for an UpdateTA (update true) "ciphernewtadata" and "ciphernewpdata";
- * the TA first, so that every device's message begins the same way. ct
- * NULL leaves the TA's string empty, for it to be spliced in at
- * otrp_tbs_ta_head. pdata (sealed personalization data) may be NULL;
- * steals key_jwe.
+ * {"ciphertadata":B64,"key":key_jwe,"iv":hex,"alg":"AESCBC"}, or for an
+ * UpdateTA (update true) "ciphernewtadata"; the TA first, so that every
+ * device's message begins the same way. ct NULL leaves the TA's string
+ * empty, for it to be spliced in at otrp_tbs_ta_head. Steals key_jwe.
  */
 json_t *otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
-    size_t ct_len, const uint8_t *pdata, size_t pdata_len, bool update);
+    size_t ct_len, bool update);
+/*
+ * Personalization data as the spec's Security Considerations lay it out,
+ * with its own key and iv: {"cipherdata":B64,"key":key_jwe,"iv":hex,
+ * "alg":"AESCBC"}, the same for InstallTA and UpdateTA. Steals key_jwe.
+ */
+json_t *otrp_encrypted_ta_data(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct,
+    size_t ct_len);
 
 /*
  * json_dumps(root, JSON_COMPACT), byte for byte, but long base64 strings (a
@@ -187,9 +195,6 @@ int otrp_wrap_request_payload(enum otrp_msg m, const json_t *jws, const char *he
 /* AES-256-CBC with PKCS#7 padding under a fresh random key and IV. *ct malloc'd. */
 int otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t iv[16],
     uint8_t **ct, size_t *ct_len, struct tam_err *err) TAM_WUR;
-/* The same with a given key and IV: personalization data goes under its TA's. */
-int otrp_bundle_seal_with(const uint8_t *pt, size_t len, const uint8_t key[32],
-    const uint8_t iv[16], uint8_t **ct, size_t *ct_len, struct tam_err *err) TAM_WUR;
 /* Inverse of otrp_bundle_seal (used by TEEs; here for the mock TEE and tests). */
 int otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32],
     const uint8_t iv[16], uint8_t **pt, size_t *len, struct tam_err *err) TAM_WUR;

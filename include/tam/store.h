@@ -233,16 +233,41 @@ struct store_ta_version {
 };
 int store_ta_version_add(struct store *st, const struct store_ta_version *v, int64_t *id,
     struct tam_err *err) TAM_WUR;
-/* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
 /*
- * Personalization data of a version, sealed with its TA key and IV: set
- * once (TAM_ECONFLICT if it has some, or if a device already holds the
- * version); *enc of store_ta_version_pdata is NULL when there is none.
+ * Personalization data of a version as stored: AES-256-CBC under its own
+ * key and IV. A legacy row (sealed under the TA's key and IV before
+ * migration 13) has no key or IV of its own until it is re-sealed.
+ */
+struct store_pdata {
+	uint8_t *enc;                 /* the ciphertext, owned; NULL when there is none */
+	size_t enc_len;
+	bool legacy;                  /* sealed under the TA's key and IV; key and iv unset */
+	uint8_t key[32];              /* wiped by clear */
+	uint8_t iv[16];
+};
+void store_pdata_clear(struct store_pdata *p);
+/*
+ * Set once (TAM_ECONFLICT if it has some, or if a device already holds the
+ * version); p->legacy is ignored: what is set has its own key and IV.
  */
 int store_ta_version_set_pdata(struct store *st, int64_t id, int64_t size,
-    const uint8_t digest[32], const uint8_t *enc, size_t enc_len, struct tam_err *err) TAM_WUR;
-int store_ta_version_pdata(struct store *st, int64_t id, uint8_t **enc, size_t *len,
+    const uint8_t digest[32], const struct store_pdata *p, struct tam_err *err) TAM_WUR;
+/* out->enc is NULL when the version has none (or retention removed it). */
+int store_ta_version_pdata(struct store *st, int64_t id, struct store_pdata *out,
     struct tam_err *err) TAM_WUR;
+/*
+ * The first version after after_id whose personalization data is legacy, and
+ * its TA's taid; TAM_ENOTFOUND: none.
+ */
+int store_ta_version_next_legacy_pdata(struct store *st, int64_t after_id, int64_t *id,
+    char taid[TAM_TAID_MAX], struct tam_err *err) TAM_WUR;
+/*
+ * Replace legacy personalization data by p (the same bytes under their own
+ * key and IV); TAM_ECONFLICT if it is not legacy (any more).
+ */
+int store_ta_version_reseal_pdata(struct store *st, int64_t id, const struct store_pdata *p,
+    struct tam_err *err) TAM_WUR;
+/* with_blobs loads bundle and enc_ta; otherwise they stay NULL. */
 int store_ta_version_get(struct store *st, int64_t id, bool with_blobs,
     struct store_ta_version *out, struct tam_err *err) TAM_WUR;
 /* As store_ta_version_get with enc_ta only (bundle stays NULL): what serving needs. */

@@ -732,8 +732,8 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 {
 	struct store_ta_version v = { 0 };
 	struct store_ta ta = { 0 };
-	uint8_t digest[32], *enc = NULL;
-	size_t enc_len = 0;
+	struct store_pdata p = { 0 };
+	uint8_t digest[32];
 	char detail[160];
 	int rc;
 
@@ -754,8 +754,8 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 		    "version %s of TA %s is withdrawn", version, taid);
 		goto out;
 	}
-	/* Under the version's own key and IV: encrypted_ta has one of each for both. */
-	if ((rc = otrp_bundle_seal_with(data, len, v.enc_key, v.enc_iv, &enc, &enc_len, err)) != TAM_OK)
+	/* Under a key and IV of its own: AES-CBC under the TA's would leak across the two. */
+	if ((rc = otrp_bundle_seal(data, len, p.key, p.iv, &p.enc, &p.enc_len, err)) != TAM_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "taid=%s version=%s size=%zu", taid, version, len);
 	if ((rc = begin(m, err)) != TAM_OK)
@@ -765,12 +765,96 @@ mgmt_ta_pdata(struct mgmt *m, const char *taid, const char *version, const uint8
 		store_rollback(m->st);
 		goto out;
 	}
-	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, enc, enc_len,
-	    err), "ta.pdata", taid, detail, err);
+	rc = finish(m, store_ta_version_set_pdata(m->st, v.id, (int64_t)len, digest, &p, err),
+	    "ta.pdata", taid, detail, err);
 out:
-	free(enc);
+	store_pdata_clear(&p);
 	store_ta_version_clear(&v);
 	return rc;
+}
+
+/*
+ * The legacy personalization data of version id opened with its TA's key and
+ * IV, checked against its digest, and sealed into *p under a fresh key and
+ * IV; p->enc stays NULL when it is legacy no longer (another daemon did it).
+ * detail: the audit's.
+ */
+static int
+reseal_pdata(struct mgmt *m, int64_t id, struct store_pdata *p, char *detail, size_t size,
+    struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	struct store_pdata old = { 0 };
+	uint8_t *pt = NULL, digest[32];
+	size_t len = 0;
+	int rc;
+
+	if ((rc = store_ta_version_get(m->st, id, false, &v, err)) != TAM_OK ||
+	    (rc = store_ta_version_pdata(m->st, id, &old, err)) != TAM_OK ||
+	    old.enc == NULL || !old.legacy)
+		goto out;
+	if ((rc = otrp_bundle_open(old.enc, old.enc_len, v.enc_key, v.enc_iv, &pt, &len,
+	    err)) != TAM_OK)
+		goto out;
+	tam_sha256(pt, len, digest);
+	if (!v.has_pdata || (int64_t)len != v.pdata_size || memcmp(digest, v.pdata_digest, 32) != 0)
+		rc = tam_err_set(err, TAM_EDB, "its bytes are not those that were set");
+	else
+		rc = otrp_bundle_seal(pt, len, p->key, p->iv, &p->enc, &p->enc_len, err);
+	snprintf(detail, size, "version=%s size=%zu", v.version, len);
+out:
+	if (pt != NULL)
+		tam_wipe(pt, len);
+	free(pt);
+	store_pdata_clear(&old);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+/* Version id's legacy personalization data re-sealed in one transaction; *done if it was. */
+static int
+reseal_one(struct mgmt *m, int64_t id, const char *taid, bool *done, struct tam_err *err)
+{
+	struct store_pdata p = { 0 };
+	char detail[160];
+	int rc;
+
+	*done = false;
+	if ((rc = begin(m, err)) != TAM_OK)
+		return rc;
+	if ((rc = reseal_pdata(m, id, &p, detail, sizeof(detail), err)) != TAM_OK || p.enc == NULL) {
+		store_rollback(m->st);
+		goto out;
+	}
+	rc = finish(m, store_ta_version_reseal_pdata(m->st, id, &p, err), "ta.pdata_resealed",
+	    taid, detail, err);
+	*done = rc == TAM_OK;
+out:
+	store_pdata_clear(&p);
+	return rc;
+}
+
+int
+mgmt_pdata_reseal_legacy(struct mgmt *m, int64_t *n, int64_t *failed, struct tam_err *err)
+{
+	char taid[TAM_TAID_MAX];
+	struct tam_err e = { 0 };
+	int64_t id = 0;
+	bool done;
+	int rc;
+
+	*n = *failed = 0;
+	while ((rc = store_ta_version_next_legacy_pdata(m->st, id, &id, taid, err)) == TAM_OK) {
+		/* One version that cannot be re-sealed does not keep the others in the old layout. */
+		if (reseal_one(m, id, taid, &done, &e) != TAM_OK) {
+			(*failed)++;
+			log_warn("event=ta.pdata_reseal taid=%s version_id=%lld error=\"%s\"", taid,
+			    (long long)id, e.msg);
+		} else if (done) {
+			(*n)++;
+		}
+	}
+	return rc == TAM_ENOTFOUND ? TAM_OK : rc;
 }
 
 int

@@ -65,13 +65,6 @@ otrp_bundle_seal(const uint8_t *bundle, size_t len, uint8_t key[32], uint8_t iv[
 }
 
 int
-otrp_bundle_seal_with(const uint8_t *pt, size_t len, const uint8_t key[32], const uint8_t iv[16],
-    uint8_t **ct, size_t *ct_len, struct tam_err *err)
-{
-	return aes256cbc(1, pt, len, key, iv, ct, ct_len, err);
-}
-
-int
 otrp_bundle_open(const uint8_t *ct, size_t ct_len, const uint8_t key[32], const uint8_t iv[16],
     uint8_t **pt, size_t *len, struct tam_err *err)
 {

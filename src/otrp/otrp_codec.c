@@ -790,10 +790,13 @@ otrp_tbs_get_device_state(const char *rid, const char *tid, const char *const *a
 	return tbs;
 }
 
-/* The TBS of a state-changing request; ta_first puts encrypted_ta before the rest. */
+/*
+ * The TBS of a state-changing request; ta_first puts encrypted_ta before the
+ * rest, and then encrypted_ta_data (ta_data, may be NULL) right after it.
+ */
 static json_t *
 tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
-    json_t *encrypted_ta, bool ta_first)
+    json_t *encrypted_ta, json_t *ta_data, bool ta_first)
 {
 	const struct msg_names *n = names_of(m);
 	char *dsihash = NULL;
@@ -804,6 +807,9 @@ tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
 	if (tam_b64_encode(c->dsihash, sizeof(c->dsihash), &dsihash) != TAM_OK)
 		goto out;
 	body = ta_first ? json_pack("{s:O}", "encrypted_ta", encrypted_ta) : json_object();
+	if (body != NULL && ta_data != NULL &&
+	    json_object_set(body, "encrypted_ta_data", ta_data) != 0)
+		goto out;
 	common = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:O}", "ver", OTRP_VERSION, "rid", c->rid,
 	    "tid", c->tid, "tee", c->tee, "nextdsi", 1, "dsihash", dsihash, "content", content);
 	/* Members keep the order they are added in: update appends common's in its order. */
@@ -819,6 +825,7 @@ out:
 	json_decref(body);
 	json_decref(content);
 	json_decref(encrypted_ta);
+	json_decref(ta_data);
 	return tbs;
 }
 
@@ -826,7 +833,7 @@ json_t *
 otrp_tbs_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
     json_t *encrypted_ta)
 {
-	return tbs_request(m, c, content, encrypted_ta, false);
+	return tbs_request(m, c, content, encrypted_ta, NULL, false);
 }
 
 /* The member of encrypted_ta that holds the TA. */
@@ -838,14 +845,15 @@ ta_member(bool update)
 
 json_t *
 otrp_tbs_ta_request(enum otrp_msg m, const struct otrp_req_common *c, json_t *content,
-    json_t *encrypted_ta)
+    json_t *encrypted_ta, json_t *encrypted_ta_data)
 {
 	if ((m != OTRP_MSG_INSTALL_TA && m != OTRP_MSG_UPDATE_TA) || encrypted_ta == NULL) {
 		json_decref(content);
 		json_decref(encrypted_ta);
+		json_decref(encrypted_ta_data);
 		return NULL;
 	}
-	return tbs_request(m, c, content, encrypted_ta, true);
+	return tbs_request(m, c, content, encrypted_ta, encrypted_ta_data, true);
 }
 
 int
@@ -945,9 +953,9 @@ out:
 
 json_t *
 otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len,
-    const uint8_t *pdata, size_t pdata_len, bool update)
+    bool update)
 {
-	char ivhex[33], *data = ct != NULL ? b64_or_null(ct, ct_len) : strdup(""), *pd = NULL;
+	char ivhex[33], *data = ct != NULL ? b64_or_null(ct, ct_len) : strdup("");
 	json_t *j = NULL;
 
 	tam_hex_encode(iv, 16, ivhex);
@@ -955,13 +963,21 @@ otrp_encrypted_ta(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size
 	if (data != NULL && key_jwe != NULL)
 		j = json_pack("{s:o,s:O,s:s,s:s}", ta_member(update), json_string_nocheck(data),
 		    "key", key_jwe, "iv", ivhex, "alg", "AESCBC");
-	if (j != NULL && pdata != NULL && ((pd = b64_or_null(pdata, pdata_len)) == NULL ||
-	    json_object_set_new(j, update ? "ciphernewpdata" : "cipherpdata",
-	    json_string_nocheck(pd)) != 0)) {
-		json_decref(j);
-		j = NULL;
-	}
-	free(pd);
+	free(data);
+	json_decref(key_jwe);
+	return j;
+}
+
+json_t *
+otrp_encrypted_ta_data(json_t *key_jwe, const uint8_t iv[16], const uint8_t *ct, size_t ct_len)
+{
+	char ivhex[33], *data = b64_or_null(ct, ct_len);
+	json_t *j = NULL;
+
+	tam_hex_encode(iv, 16, ivhex);
+	if (data != NULL && key_jwe != NULL)
+		j = json_pack("{s:o,s:O,s:s,s:s}", "cipherdata", json_string_nocheck(data),
+		    "key", key_jwe, "iv", ivhex, "alg", "AESCBC");
 	free(data);
 	json_decref(key_jwe);
 	return j;

@@ -434,41 +434,74 @@ encrypt_content(const struct ctx *c, json_t *content, json_t **out, struct tam_e
 	return rc;
 }
 
-/* encrypted_ta without the TA (sign_ta_request puts it in), and the sealing's IV. */
+/*
+ * encrypted_ta_data: the version's personalization data under its own key,
+ * wrapped to the same AIK with the same suite as the TA key. Data still
+ * sealed the old way (under the TA's key and IV: the daemon's start could
+ * not seal it again) is never sent; the session ends saying why.
+ */
 static int
-build_encrypted_ta(struct ctx *c, json_t **out, uint8_t iv[16], struct tam_err *err)
+build_encrypted_ta_data(struct ctx *c, const struct jose_key *aik_key, const char *alg,
+    const char *enc, json_t **out, struct tam_err *err)
+{
+	struct store_pdata p = { 0 };
+	json_t *key_jwe = NULL;
+	int rc;
+
+	if ((rc = store_ta_version_pdata(c->st, c->op.ta_version_id, &p, err)) != TAM_OK)
+		return rc;
+	if (p.enc == NULL || p.legacy) {
+		rc = tam_err_set(err, TAM_EUNSUPPORTED, "the personalization data of TA version %lld is %s",
+		    (long long)c->op.ta_version_id, p.enc == NULL ? "gone" : "not re-sealed yet");
+		goto out;
+	}
+	if ((rc = jose_jwe_encrypt(aik_key, alg, enc, JOSE_JWE_GENERAL, p.key, sizeof(p.key),
+	    &key_jwe, err)) != TAM_OK)
+		goto out;
+	if ((*out = otrp_encrypted_ta_data(key_jwe, p.iv, p.enc, p.enc_len)) == NULL)
+		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta_data");
+out:
+	store_pdata_clear(&p);
+	return rc;
+}
+
+/*
+ * encrypted_ta without the TA (sign_ta_request puts it in), and the sealing's
+ * IV; *data_out: encrypted_ta_data, or NULL for a version without any.
+ */
+static int
+build_encrypted_ta(struct ctx *c, json_t **out, json_t **data_out, uint8_t iv[16],
+    struct tam_err *err)
 {
 	struct store_ta_version v = { 0 };
 	const struct tam_spaik_obs *aik;
 	struct jose_key *aik_key = NULL;
 	json_t *key_jwe = NULL;
 	const char *alg, *enc;
-	uint8_t *pdata = NULL;
-	size_t pdata_len = 0;
 	int rc;
 
-	*out = NULL;
+	*out = *data_out = NULL;
 	aik = tam_dev_state_aik(&c->state, c->op.spid);
 	if (aik == NULL)
 		return tam_err_set(err, TAM_EINVAL, "no TEE SP AIK for %s", c->op.spid);
 	if ((rc = jose_key_from_spki(aik->spki, aik->spki_len, &aik_key, err)) != TAM_OK)
 		return rc;
-	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, false, &v, err)) != TAM_OK ||
-	    (v.has_pdata &&
-	    (rc = store_ta_version_pdata(c->st, c->op.ta_version_id, &pdata, &pdata_len, err)) != TAM_OK))
+	if ((rc = store_ta_version_get(c->st, c->op.ta_version_id, false, &v, err)) != TAM_OK)
 		goto out;
 	pick_suite(c, aik_key, &alg, &enc);
 	rc = jose_jwe_encrypt(aik_key, alg, enc, JOSE_JWE_GENERAL, v.enc_key, sizeof(v.enc_key),
 	    &key_jwe, err);
-	if (rc != TAM_OK)
+	if (rc != TAM_OK ||
+	    (v.has_pdata && (rc = build_encrypted_ta_data(c, aik_key, alg, enc, data_out,
+	    err)) != TAM_OK))
 		goto out;
 	memcpy(iv, v.enc_iv, 16);
-	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, NULL, 0, pdata, pdata_len,
-	    c->op.kind == TAM_OP_UPDATE_TA);
+	*out = otrp_encrypted_ta(key_jwe, v.enc_iv, NULL, 0, c->op.kind == TAM_OP_UPDATE_TA);
+	key_jwe = NULL;
 	if (*out == NULL)
 		rc = tam_err_set(err, TAM_ENOMEM, "cannot build encrypted_ta");
 out:
-	free(pdata);
+	json_decref(key_jwe);
 	store_ta_version_clear(&v);
 	jose_key_free(aik_key);
 	return rc;
@@ -782,7 +815,7 @@ build_next(struct ctx *c, struct tam_err *err)
 	const char *tamid = pki_signer_tamid(signer_of(c));
 	struct otrp_req_common com;
 	struct store_sp sp = { 0 };
-	json_t *content = NULL, *enc_content = NULL, *enc_ta = NULL;
+	json_t *content = NULL, *enc_content = NULL, *enc_ta = NULL, *enc_ta_data = NULL;
 	enum otrp_msg m = otrp_msg_for_op(c->op.kind);
 	uint8_t ta_iv[16];
 	int rc;
@@ -826,7 +859,7 @@ build_next(struct ctx *c, struct tam_err *err)
 		content = otrp_content_install_ta(tamid, sp.spid, sp.sdname, sp.cert, sp.cert_len,
 		    c->op.taid);
 		if ((rc = c->aist ? build_aist_ta(c, &enc_ta, err) : build_encrypted_ta(c, &enc_ta,
-		    ta_iv, err)) != TAM_OK)
+		    &enc_ta_data, ta_iv, err)) != TAM_OK)
 			goto out;
 		break;
 	case TAM_OP_DELETE_TA:
@@ -863,12 +896,12 @@ build_next(struct ctx *c, struct tam_err *err)
 	else
 		memcpy(com.dsihash, c->dev.dsihash, sizeof(com.dsihash));
 	if (enc_ta != NULL && !c->aist)
-		rc = sign_ta_request(c, m, ta_iv, otrp_tbs_ta_request(m, &com, enc_content, enc_ta),
-		    err);
+		rc = sign_ta_request(c, m, ta_iv, otrp_tbs_ta_request(m, &com, enc_content, enc_ta,
+		    enc_ta_data), err);
 	else
 		rc = sign_and_wrap(signer_of(c), m, otrp_tbs_request(m, &com, enc_content, enc_ta),
 		    &c->body, &c->body_len, err);
-	enc_content = enc_ta = NULL;
+	enc_content = enc_ta = enc_ta_data = NULL;
 	if (rc == TAM_OK && c->aist && c->body_len > OTRP_AIST_MAX_MESSAGE)
 		rc = tam_err_set(err, TAM_EUNSUPPORTED, "profile aist: the %s is %zu bytes, its "
 		    "broker reads %d at most", otrp_request_name(m), c->body_len,
@@ -877,6 +910,7 @@ out:
 	json_decref(content);
 	json_decref(enc_content);
 	json_decref(enc_ta);
+	json_decref(enc_ta_data);
 	store_sp_clear(&sp);
 	return rc;
 }

@@ -69,11 +69,20 @@ static const char SQL_VERSION_WITHDRAW[] =
 static const char SQL_VERSION_EXISTS[] = "SELECT 1 FROM ta_versions WHERE id = ?1";
 /* Once, and only while no device holds the version. */
 static const char SQL_VERSION_SET_PDATA[] =
-    "UPDATE ta_versions SET pdata_size = ?2, pdata_digest = ?3, pdata_enc = ?4"
-    " WHERE id = ?1 AND pdata_enc IS NULL"
+    "UPDATE ta_versions SET pdata_size = ?2, pdata_digest = ?3, pdata_enc = ?4, pdata_key = ?5,"
+    " pdata_iv = ?6 WHERE id = ?1 AND pdata_enc IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM device_tas WHERE ta_version_id = ?1)";
 static const char SQL_VERSION_PDATA[] =
-    "SELECT pdata_enc FROM ta_versions WHERE id = ?1";
+    "SELECT pdata_enc, pdata_key, pdata_iv FROM ta_versions WHERE id = ?1";
+#define LEGACY_PDATA "pdata_enc IS NOT NULL AND pdata_key IS NULL"
+
+static const char SQL_VERSION_NEXT_LEGACY_PDATA[] =
+    "SELECT v.id, t.taid FROM ta_versions v JOIN tas t ON t.id = v.ta_id"
+    " WHERE v.id > ?1 AND " LEGACY_PDATA " ORDER BY v.id LIMIT 1";
+/* Devices may hold the version: the bytes stay the same, only their sealing changes. */
+static const char SQL_VERSION_RESEAL_PDATA[] =
+    "UPDATE ta_versions SET pdata_enc = ?2, pdata_key = ?3, pdata_iv = ?4"
+    " WHERE id = ?1 AND " LEGACY_PDATA;
 
 /* Bytes copied per step between files and blobs. */
 #define BLOB_CHUNK (64u * 1024)
@@ -550,45 +559,107 @@ store_ta_versions_free(struct store_ta_version *v, size_t n)
 	free(v);
 }
 
+void
+store_pdata_clear(struct store_pdata *p)
+{
+	if (p == NULL)
+		return;
+	free(p->enc);
+	tam_wipe(p, sizeof(*p));
+}
+
 int
 store_ta_version_set_pdata(struct store *st, int64_t id, int64_t size, const uint8_t digest[32],
-    const uint8_t *enc, size_t enc_len, struct tam_err *err)
+    const struct store_pdata *p, struct tam_err *err)
 {
 	char what[48];
 	int rc;
 
-	if ((rc = store_check_blob(enc, enc_len, "sealed personalization data", err)) != TAM_OK)
+	if ((rc = store_check_blob(p->enc, p->enc_len, "sealed personalization data", err)) != TAM_OK)
 		return rc;
 	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
 	if ((rc = store_run(st, SQL_VERSION_SET_PDATA, STORE_PARAMS(STORE_INT64(id),
-	    STORE_INT64(size), STORE_BLOB(digest, 32), STORE_BLOB(enc, enc_len)), what,
+	    STORE_INT64(size), STORE_BLOB(digest, 32), STORE_BLOB(p->enc, p->enc_len),
+	    STORE_BLOB(p->key, sizeof(p->key)), STORE_BLOB(p->iv, sizeof(p->iv))), what,
 	    err)) == TAM_OK && store_changes(st) == 0)
 		rc = tam_err_set(err, TAM_ECONFLICT, "%s already has personalization data, or a device "
 		    "already holds it", what);
 	return rc;
 }
 
+/* Columns 0..2 of SQL_VERSION_PDATA; a key without an IV, or either of another size, is an error. */
 static int
 pdata_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
 {
-	struct store_blob_out *o = elem;
+	struct store_pdata *p = elem;
+	int rc;
 
-	return store_col_blob(st, s, 0, &o->data, &o->len, err);
+	if ((rc = store_col_blob(st, s, 0, &p->enc, &p->enc_len, err)) != TAM_OK || p->enc == NULL)
+		return rc;
+	p->legacy = sqlite3_column_type(s, 1) == SQLITE_NULL;
+	if (!p->legacy &&
+	    ((rc = store_col_fixed(st, s, 1, p->key, sizeof(p->key), err)) != TAM_OK ||
+	    (rc = store_col_fixed(st, s, 2, p->iv, sizeof(p->iv), err)) != TAM_OK))
+		store_pdata_clear(p);
+	return rc;
 }
 
 int
-store_ta_version_pdata(struct store *st, int64_t id, uint8_t **enc, size_t *len,
+store_ta_version_pdata(struct store *st, int64_t id, struct store_pdata *out,
     struct tam_err *err)
 {
-	struct store_blob_out o = { NULL, 0 };
 	char what[48];
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
-	rc = store_get(st, SQL_VERSION_PDATA, STORE_PARAMS(STORE_INT64(id)), what, pdata_read, &o,
-	    err);
-	*enc = o.data;
-	*len = o.len;
+	if ((rc = store_get(st, SQL_VERSION_PDATA, STORE_PARAMS(STORE_INT64(id)), what, pdata_read,
+	    out, err)) != TAM_OK)
+		store_pdata_clear(out);
+	return rc;
+}
+
+struct legacy_row {
+	int64_t id;
+	char *taid;
+};
+
+static int
+legacy_read(struct store *st, sqlite3_stmt *s, void *elem, struct tam_err *err)
+{
+	struct legacy_row *r = elem;
+
+	r->id = sqlite3_column_int64(s, 0);
+	return store_col_text(st, s, 1, r->taid, TAM_TAID_MAX, err);
+}
+
+int
+store_ta_version_next_legacy_pdata(struct store *st, int64_t after_id, int64_t *id,
+    char taid[TAM_TAID_MAX], struct tam_err *err)
+{
+	struct legacy_row r = { 0, taid };
+	int rc;
+
+	rc = store_get(st, SQL_VERSION_NEXT_LEGACY_PDATA, STORE_PARAMS(STORE_INT64(after_id)),
+	    "legacy personalization data", legacy_read, &r, err);
+	*id = r.id;
+	return rc;
+}
+
+int
+store_ta_version_reseal_pdata(struct store *st, int64_t id, const struct store_pdata *p,
+    struct tam_err *err)
+{
+	char what[48];
+	int rc;
+
+	if ((rc = store_check_blob(p->enc, p->enc_len, "sealed personalization data", err)) != TAM_OK)
+		return rc;
+	snprintf(what, sizeof(what), "TA version %lld", (long long)id);
+	if ((rc = store_run(st, SQL_VERSION_RESEAL_PDATA, STORE_PARAMS(STORE_INT64(id),
+	    STORE_BLOB(p->enc, p->enc_len), STORE_BLOB(p->key, sizeof(p->key)),
+	    STORE_BLOB(p->iv, sizeof(p->iv))), what, err)) == TAM_OK && store_changes(st) == 0)
+		rc = tam_err_set(err, TAM_ECONFLICT, "%s has no legacy personalization data", what);
 	return rc;
 }
 
@@ -599,7 +670,8 @@ static const char SQL_WITHDRAWN_AUDIT[] =
     "INSERT INTO audit (at, actor, action, object, detail) SELECT ?2, 'tamd', 'ta.bundle_removed',"
     " t.taid, 'version=' || v.version || ' reason=retention.withdrawn'" WITHDRAWN_STORED;
 static const char SQL_WITHDRAWN_PDATA[] =
-    "UPDATE ta_versions SET pdata_enc = NULL WHERE id IN (SELECT v.id" WITHDRAWN_STORED ")";
+    "UPDATE ta_versions SET pdata_enc = NULL, pdata_key = NULL, pdata_iv = NULL"
+    " WHERE id IN (SELECT v.id" WITHDRAWN_STORED ")";
 static const char SQL_WITHDRAWN_PRUNE[] =
     "DELETE FROM ta_blobs WHERE version_id IN (SELECT v.id" WITHDRAWN_STORED ")";
 

@@ -31,6 +31,7 @@
 #include "tam/limits.h"
 #include "tam/log.h"
 #include "tam/metrics.h"
+#include "tam/mgmt.h"
 #include "tam/otrp.h"
 #include "tam/pki.h"
 #include "tam/ratelimit.h"
@@ -801,6 +802,26 @@ vacuum_once(struct store *st)
 }
 
 /*
+ * Personalization data sealed under its TA's key and IV, as before migration
+ * 13, gets a key and IV of its own before any device is served, so the old
+ * layout is never sent again; one that fails is logged and not sent.
+ */
+static void
+reseal_pdata_once(struct store *st)
+{
+	struct mgmt m = { .st = st, .actor = "tamd" };
+	struct tam_err err = { 0 };
+	int64_t n = 0, failed = 0;
+
+	if (mgmt_pdata_reseal_legacy(&m, &n, &failed, &err) != TAM_OK)
+		log_warn("event=ta.pdata_reseal error=\"%s\" note=\"tried again at the next start\"",
+		    err.msg);
+	else if (n > 0 || failed > 0)
+		log_info("event=ta.pdata_reseal resealed=%lld failed=%lld", (long long)n,
+		    (long long)failed);
+}
+
+/*
  * Each connection is a file descriptor: with fewer than the listeners' limits
  * need, accept(2) fails under load instead of the limits answering.
  */
@@ -1185,6 +1206,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	vacuum_once(main_store);
+	reseal_pdata_once(main_store);
 	check_nofile(&cfg);
 	otrp_engine_set_extra_anchors(engine, anchors.anchors, anchors.crls, cfg.tee_eku);
 	memset(&anchors, 0, sizeof(anchors));

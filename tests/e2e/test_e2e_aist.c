@@ -243,6 +243,31 @@ test_oversized_ta_blocked(void **state)
 	    " AND result LIKE 'blocked:profile aist: the TA bundle is %'"), 1);
 }
 
+/* Personalization data: the agent has nowhere to put it, so the TAM says why instead of sending it. */
+static void
+test_pdata_blocked(void **state)
+{
+	struct mock_tee *mt;
+	char pd[400];
+
+	(void)state;
+	snprintf(pd, sizeof(pd), "%s/aist-pdata.bin", env.dir);
+	assert_int_equal(e2e_sh("echo 'personalization data' > %s", pd), 0);
+	assert_int_equal(e2e_ctl(&env, "ta upload xbank " AIST_TAID " 3.0 %s/aist-ta.jws >/dev/null",
+	    env.dir), 0);
+	assert_int_equal(e2e_ctl(&env, "ta pdata " AIST_TAID " 3.0 %s >/dev/null", pd), 0);
+	assert_int_equal(e2e_ctl(&env, "assign aist1 " AIST_TAID " 3.0"), 0);
+	mt = aist_device("pdata", NULL);
+	session(mt, aist_url, "GetDeviceStateRequest");
+	assert_false(mock_tee_has_ta(mt, AIST_TAID));
+	mock_tee_close(mt);
+	assert_int_equal(e2e_db_scalar(&env, "SELECT count(*) FROM sessions WHERE profile = 'aist'"
+	    " AND result = 'blocked:profile aist: its agent takes no personalization data'"), 1);
+	/* back to following the latest, without this version */
+	assert_int_equal(e2e_ctl(&env, "assign aist1 " AIST_TAID), 0);
+	assert_int_equal(e2e_ctl(&env, "ta withdraw " AIST_TAID " 3.0"), 0);
+}
+
 /* POST body to the AIST endpoint; the answer in *r. */
 static void
 post(const char *body, size_t len, struct mock_http_resp *r)
@@ -302,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_seed_flow),
 		cmocka_unit_test(test_profile_is_confined),
 		cmocka_unit_test(test_oversized_ta_blocked),
+		cmocka_unit_test(test_pdata_blocked),
 		cmocka_unit_test(test_replayed_answer_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -44,7 +44,7 @@ static const char *const gds_members[] = { "ver", "rid", "tid", "ocspdat", "supp
 static const char *const req_members[] = { "ver", "rid", "tid", "tee", "nextdsi", "dsihash",
 	"content", NULL };
 static const char *const install_members[] = { "ver", "rid", "tid", "tee", "nextdsi", "dsihash",
-	"content", "encrypted_ta", NULL };
+	"content", "encrypted_ta", "encrypted_ta_data", NULL };
 /* Required string members of each decrypted content, then the optional ones. */
 static const char *const create_content[] = { "spid", "sdname", "spcert", "tamid", "did", NULL };
 static const char *const install_content[] = { "tamid", "spid", "sdname", "taid", NULL };
@@ -57,12 +57,15 @@ static const char *const update_sd_content_other[] = { "changes", NULL };
 static const char *const sd_changes[] = { "newsdname", "newspid", "spcert", "deloldspcert",
 	"renewteespaik", NULL };
 static const char *const no_members[] = { NULL };
+/*
+ * The TA alone: personalization data comes in encrypted_ta_data under its own
+ * key and iv, so a cipherpdata (ciphernewpdata) here is refused as unknown.
+ */
 static const char *const encrypted_ta_members[] = { "key", "iv", "alg", "ciphertadata", NULL };
-static const char *const encrypted_ta_optional[] = { "cipherpdata", NULL };
-static const char *const encrypted_newta_optional[] = { "ciphernewpdata", NULL };
-/* UpdateTA: a new binary, and perhaps new personalization data. */
+/* UpdateTA: a new binary. */
 static const char *const encrypted_newta_members[] = { "key", "iv", "alg", "ciphernewtadata",
 	NULL };
+static const char *const encrypted_ta_data_members[] = { "key", "iv", "alg", "cipherdata", NULL };
 
 struct mt_names {
 	enum mt_kind kind;
@@ -665,79 +668,95 @@ bundle_signed_by(const struct jose_jws *bundle, const char *s)
 	return ok;
 }
 
-/* Decrypt encrypted_ta to the SP-signed bundle (a plaintext JWS). */
+/*
+ * Decrypt what obj (named what) holds in its member data_name: its key
+ * unwrapped with the SP AIK, AES-256-CBC with its iv. Refusals go to o.
+ */
 static int
-open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid, bool update,
-    struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len, uint8_t **pdata, size_t *pdata_len)
+open_sealed(struct mock_tee *mt, const json_t *obj, const char *what, const char *data_name,
+    const char *spid, struct mt_outcome *o, uint8_t **pt, size_t *pt_len)
 {
-	const char *data_name = update ? "ciphernewtadata" : "ciphertadata";
-	const char *pdata_name = update ? "ciphernewpdata" : "cipherpdata", *pd;
-	uint8_t *pct = NULL;
-	size_t pctlen = 0;
-	const json_t *eta = json_object_get(m->body, "encrypted_ta"), *keyjwe;
+	const json_t *keyjwe = json_object_get(obj, "key");
 	const struct jose_key *aik = NULL;
 	uint8_t iv[MT_TA_IV_BYTES], *key = NULL, *ct = NULL;
-	const char *alg, *ivhex, *data, *bad;
+	const char *alg = str_member(obj, "alg"), *ivhex = str_member(obj, "iv");
+	const char *data = str_member(obj, data_name);
 	size_t keylen = 0, ctlen = 0;
 	int rc = TAM_OK;
 
-	*bundle = NULL;
-	*bundle_len = 0;
-	*pdata = NULL;
-	*pdata_len = 0;
-	if (!json_is_object(eta))
-		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta must be an object");
-	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members,
-	    update ? encrypted_newta_optional : encrypted_ta_optional, NULL)) != NULL)
-		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta has unknown member \"%.32s\"",
-		    bad);
-	alg = str_member(eta, "alg");
-	ivhex = str_member(eta, "iv");
-	data = str_member(eta, data_name);
-	keyjwe = json_object_get(eta, "key");
 	if (alg == NULL || ivhex == NULL || data == NULL || !json_is_object(keyjwe))
-		return refuse(o, "ERR_REQUEST_INVALID",
-		    "encrypted_ta needs key (JWE), iv, alg and %s", data_name);
+		return refuse(o, "ERR_REQUEST_INVALID", "%s needs key (JWE), iv, alg and %s", what,
+		    data_name);
 	if (strcmp(alg, "AESCBC") != 0)
-		return refuse(o, "ERR_UNSUPPORTED_CRYPTO_ALG", "encrypted_ta.alg %.32s", alg);
+		return refuse(o, "ERR_UNSUPPORTED_CRYPTO_ALG", "%s.alg %.32s", what, alg);
 	if (tam_hex_decode(ivhex, strlen(ivhex), iv, sizeof(iv)) != TAM_OK)
-		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta.iv must be 32 hex digits");
+		return refuse(o, "ERR_REQUEST_INVALID", "%s.iv must be 32 hex digits", what);
 	if (mt_aik_get(mt, spid, &aik, NULL) != TAM_OK || aik == NULL)
 		return refuse(o, "ERR_TEE_FAIL", "SP %s has no AIK", spid);
 	if (jose_jwe_decrypt(aik, keyjwe, &key, &keylen, NULL) != TAM_OK) {
-		rc = refuse(o, "ERR_TA_INVALID",
-		    "encrypted_ta.key does not decrypt with the SP AIK");
+		rc = refuse(o, "ERR_TA_INVALID", "%s.key does not decrypt with the SP AIK", what);
 		goto out;
 	}
 	if (keylen != MT_TA_KEY_BYTES) {
-		rc = refuse(o, "ERR_TA_INVALID", "encrypted_ta.key holds %zu bytes, not %d", keylen,
+		rc = refuse(o, "ERR_TA_INVALID", "%s.key holds %zu bytes, not %d", what, keylen,
 		    MT_TA_KEY_BYTES);
 		goto out;
 	}
-	if (mt_b64std_decode(data, strlen(data), &ct, &ctlen) != TAM_OK) {
+	if (mt_b64std_decode(data, strlen(data), &ct, &ctlen) != TAM_OK)
 		rc = refuse(o, "ERR_REQUEST_INVALID", "%s is not standard base64", data_name);
-		goto out;
-	}
-	if (otrp_bundle_open(ct, ctlen, key, iv, bundle, bundle_len, NULL) != TAM_OK) {
+	else if (otrp_bundle_open(ct, ctlen, key, iv, pt, pt_len, NULL) != TAM_OK)
 		rc = refuse(o, "ERR_TA_INVALID", "%s does not decrypt", data_name);
-		goto out;
-	}
-	/* Personalization data, under the same key and iv (spec 5.5). */
-	if (json_object_get(eta, pdata_name) != NULL) {
-		pd = str_member(eta, pdata_name);
-		if (pd == NULL || mt_b64std_decode(pd, strlen(pd), &pct, &pctlen) != TAM_OK)
-			rc = refuse(o, "ERR_REQUEST_INVALID", "%s is not standard base64", pdata_name);
-		else if (otrp_bundle_open(pct, pctlen, key, iv, pdata, pdata_len, NULL) != TAM_OK)
-			rc = refuse(o, "ERR_TA_INVALID", "%s does not decrypt", pdata_name);
-	}
 out:
-	free(pct);
 	if (key != NULL) {
 		tam_wipe(key, keylen);
 		free(key);
 	}
 	free(ct);
 	return rc;
+}
+
+/* Decrypt encrypted_ta to the SP-signed bundle (a plaintext JWS). */
+static int
+open_encrypted_ta(struct mock_tee *mt, const struct mt_msg *m, const char *spid, bool update,
+    struct mt_outcome *o, uint8_t **bundle, size_t *bundle_len)
+{
+	const json_t *eta = json_object_get(m->body, "encrypted_ta");
+	const char *bad;
+
+	*bundle = NULL;
+	*bundle_len = 0;
+	if (!json_is_object(eta))
+		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta must be an object");
+	if ((bad = unknown_member(eta, update ? encrypted_newta_members : encrypted_ta_members, NULL,
+	    NULL)) != NULL)
+		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta has unknown member \"%.32s\"",
+		    bad);
+	return open_sealed(mt, eta, "encrypted_ta", update ? "ciphernewtadata" : "ciphertadata",
+	    spid, o, bundle, bundle_len);
+}
+
+/*
+ * Personalization data, if the message has any: encrypted_ta_data (spec,
+ * Security Considerations), the same in InstallTA and UpdateTA, with its
+ * own key and iv. *pdata stays NULL without it.
+ */
+static int
+open_encrypted_ta_data(struct mock_tee *mt, const struct mt_msg *m, const char *spid,
+    struct mt_outcome *o, uint8_t **pdata, size_t *pdata_len)
+{
+	const json_t *etd = json_object_get(m->body, "encrypted_ta_data");
+	const char *bad;
+
+	*pdata = NULL;
+	*pdata_len = 0;
+	if (etd == NULL)
+		return TAM_OK;
+	if (!json_is_object(etd))
+		return refuse(o, "ERR_REQUEST_INVALID", "encrypted_ta_data must be an object");
+	if ((bad = unknown_member(etd, encrypted_ta_data_members, NULL, NULL)) != NULL)
+		return refuse(o, "ERR_REQUEST_INVALID",
+		    "encrypted_ta_data has unknown member \"%.32s\"", bad);
+	return open_sealed(mt, etd, "encrypted_ta_data", "cipherdata", spid, o, pdata, pdata_len);
 }
 
 /* InstallTA puts a new TA in an SD; UpdateTA (update) replaces one that is there. */
@@ -785,8 +804,9 @@ handle_install_ta(struct mock_tee *mt, struct mt_msg *m, struct mt_outcome *o, b
 		if ((rc = cert_b64(x, &newcert, err)) != TAM_OK)
 			goto out;
 	}
-	if ((rc = open_encrypted_ta(mt, m, spid, update, o, &bundle, &bundle_len, &pdata,
-	    &pdata_len)) != TAM_OK ||
+	if ((rc = open_encrypted_ta(mt, m, spid, update, o, &bundle, &bundle_len)) != TAM_OK ||
+	    o->code != NULL ||
+	    (rc = open_encrypted_ta_data(mt, m, spid, o, &pdata, &pdata_len)) != TAM_OK ||
 	    o->code != NULL)
 		goto out;
 	/* The SP's JWS in either serialization, as the TAM received it. */

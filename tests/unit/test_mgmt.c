@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "tam/mgmt.h"
@@ -485,6 +486,108 @@ test_tokens_and_bulk(void **state)
 	assert_int_equal(mgmt_sp_remove(&m, "sp-empty", &err), TAM_ENOTFOUND);
 }
 
+/* Store pt in version vid the way migration 8 did: under the TA's key and IV, none of its own. */
+static void
+make_legacy_pdata(int64_t vid, const struct store_ta_version *v, const char *pt)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	uint8_t ct[256];
+	int n = 0, fin = 0;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+
+	assert_true(strlen(pt) + 16 <= sizeof(ct));
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, v->enc_key, v->enc_iv), 1);
+	assert_int_equal(EVP_EncryptUpdate(c, ct, &n, (const uint8_t *)pt, (int)strlen(pt)), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, ct + n, &fin), 1);
+	EVP_CIPHER_CTX_free(c);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "UPDATE ta_versions SET pdata_enc = ?1, pdata_key = NULL,"
+	    " pdata_iv = NULL WHERE id = ?2", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_blob(s, 1, ct, n + fin, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, vid);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+}
+
+/* Version vid's personalization data has a key and IV of its own and opens to want. */
+static void
+assert_own_pdata(int64_t vid, const char *want)
+{
+	struct store_ta_version v = { 0 };
+	struct store_pdata p = { 0 };
+	uint8_t *pt = NULL;
+	size_t len = 0;
+
+	assert_int_equal(store_ta_version_get(st, vid, false, &v, NULL), 0);
+	assert_int_equal(store_ta_version_pdata(st, vid, &p, NULL), 0);
+	assert_non_null(p.enc);
+	assert_false(p.legacy);
+	assert_memory_not_equal(p.key, v.enc_key, sizeof(p.key));
+	assert_memory_not_equal(p.iv, v.enc_iv, sizeof(p.iv));
+	assert_int_equal(otrp_bundle_open(p.enc, p.enc_len, p.key, p.iv, &pt, &len, NULL), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(pt, want, len);
+	free(pt);
+	store_pdata_clear(&p);
+	store_ta_version_clear(&v);
+}
+
+/*
+ * Personalization data is sealed under a key and IV of its own, never its
+ * TA's; data sealed the old way is sealed again once, the same bytes,
+ * audited; data that is not what was set stays as it is (never sent).
+ */
+static void
+test_pdata_own_key(void **state)
+{
+	const char pd[] = "personalization data, its first block like no other";
+	struct store_ta_version v = { 0 };
+	struct store_pdata p = { 0 };
+	struct tam_err err = { 0 };
+	char *b = bundle("sp/sp1.key", "ta v7");
+	int64_t vid = 0, n = -1, failed = -1;
+
+	(void)state;
+	assert_int_equal(mgmt_ta_add(&m, "sp1", TAID, "7.0", NULL, (uint8_t *)b, strlen(b), &vid,
+	    &err), 0);
+	free(b);
+	assert_int_equal(mgmt_ta_pdata(&m, TAID, "7.0", (const uint8_t *)pd, strlen(pd), &err), 0);
+	assert_int_equal(count("SELECT count(*) FROM ta_versions WHERE pdata_enc IS NOT NULL AND"
+	    " length(pdata_key) = 32 AND length(pdata_iv) = 16 AND pdata_key != enc_key"
+	    " AND pdata_iv != enc_iv"), 1);
+	assert_own_pdata(vid, pd);
+	assert_int_equal(mgmt_pdata_reseal_legacy(&m, &n, &failed, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(failed, 0);
+
+	/* the old layout: re-sealed once, to the same bytes */
+	assert_int_equal(store_ta_version_get(st, vid, false, &v, NULL), 0);
+	make_legacy_pdata(vid, &v, pd);
+	assert_int_equal(store_ta_version_pdata(st, vid, &p, NULL), 0);
+	assert_true(p.legacy);
+	store_pdata_clear(&p);
+	assert_int_equal(mgmt_pdata_reseal_legacy(&m, &n, &failed, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(failed, 0);
+	assert_own_pdata(vid, pd);
+	assert_int_equal(count("SELECT count(*) FROM audit WHERE action = 'ta.pdata_resealed'"
+	    " AND object = '" TAID "' AND actor = 'test:unit' AND detail = 'version=7.0 size=51'"), 1);
+	assert_int_equal(mgmt_pdata_reseal_legacy(&m, &n, &failed, &err), 0);
+	assert_int_equal(n, 0);
+
+	/* bytes that are not those set (their digest differs) are not re-sealed, nor sent */
+	make_legacy_pdata(vid, &v, "other bytes");
+	assert_int_equal(mgmt_pdata_reseal_legacy(&m, &n, &failed, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(failed, 1);
+	assert_int_equal(count("SELECT count(*) FROM ta_versions WHERE pdata_enc IS NOT NULL"
+	    " AND pdata_key IS NULL"), 1);
+	assert_int_equal(count("SELECT count(*) FROM audit WHERE action = 'ta.pdata_resealed'"), 1);
+	store_ta_version_clear(&v);
+}
+
 int
 main(void)
 {
@@ -495,6 +598,7 @@ main(void)
 		cmocka_unit_test(test_devices_and_assignments),
 		cmocka_unit_test(test_streamed_upload),
 		cmocka_unit_test(test_tokens_and_bulk),
+		cmocka_unit_test(test_pdata_own_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -457,8 +457,8 @@ encrypt_to(const struct jose_key *k, const char *text)
  * the verified TBS response; *content gets its decrypted content.
  */
 static json_t *
-do_request(struct sess *s, struct pki_signer *tam, const char *what, json_t *content,
-    json_t *eta, const char *dsihash, json_t **plain)
+do_request_data(struct sess *s, struct pki_signer *tam, const char *what, json_t *content,
+    json_t *eta, json_t *etd, const char *dsihash, json_t **plain)
 {
 	char rid[TAM_RANDOM_ID_LEN], name[64], tbsname[64], rname[64], rtbsname[64];
 	char *text, *hash, *resp, *pt;
@@ -482,6 +482,8 @@ do_request(struct sess *s, struct pki_signer *tam, const char *what, json_t *con
 	assert_non_null(body);
 	if (eta != NULL)
 		assert_int_equal(json_object_set_new(body, "encrypted_ta", eta), 0);
+	if (etd != NULL)
+		assert_int_equal(json_object_set_new(body, "encrypted_ta_data", etd), 0);
 	tbs = json_pack("{s:o}", tbsname, body);
 	assert_non_null(tbs);
 	resp = exchange(s, sign_request(tam, name, tbs, true));
@@ -501,6 +503,14 @@ do_request(struct sess *s, struct pki_signer *tam, const char *what, json_t *con
 	free(hash);
 	json_decref(content);
 	return body;
+}
+
+/* A request; eta (encrypted_ta) may be NULL; content and eta are stolen. */
+static json_t *
+do_request(struct sess *s, struct pki_signer *tam, const char *what, json_t *content,
+    json_t *eta, const char *dsihash, json_t **plain)
+{
+	return do_request_data(s, tam, what, content, eta, NULL, dsihash, plain);
 }
 
 static const char *
@@ -1165,6 +1175,104 @@ test_http_loopback_only(void **state)
 	mock_http_resp_clear(&r);
 }
 
+/* encrypted_ta_data of pdata under a fresh key and IV, the key wrapped to aik. */
+static json_t *
+make_encrypted_ta_data(const struct jose_key *aik, const char *pdata)
+{
+	uint8_t key[32], iv[16], *ct = NULL;
+	char ivhex[33], *data = NULL;
+	json_t *keyjwe = NULL, *etd;
+	size_t ctlen = 0;
+
+	assert_int_equal(otrp_bundle_seal((const uint8_t *)pdata, strlen(pdata), key, iv, &ct,
+	    &ctlen, NULL), TAM_OK);
+	assert_int_equal(jose_jwe_encrypt(aik, JOSE_ALG_RSA1_5, JOSE_ENC_A128CBC_HS256,
+	    JOSE_JWE_GENERAL, key, sizeof(key), &keyjwe, NULL), TAM_OK);
+	tam_hex_encode(iv, sizeof(iv), ivhex);
+	assert_int_equal(tam_b64_encode(ct, ctlen, &data), TAM_OK);
+	etd = json_pack("{s:s,s:o,s:s,s:s}", "cipherdata", data, "key", keyjwe, "iv", ivhex,
+	    "alg", "AESCBC");
+	assert_non_null(etd);
+	free(data);
+	free(ct);
+	return etd;
+}
+
+/* An InstallTA with etd beside the TA is refused with code, and installs nothing. */
+static void
+assert_install_refused(struct sess *s, const struct jose_key *aik, json_t *eta, json_t *etd,
+    const char *code)
+{
+	json_t *body, *plain;
+
+	body = do_request_data(s, s->f->tam, "InstallTA", install_content(s->f, TAMID),
+	    eta != NULL ? eta : make_encrypted_ta(s->f->sp_key, aik, ta_binary, sizeof(ta_binary)),
+	    etd, NULL, &plain);
+	assert_string_equal(status_of(body), "fail");
+	assert_string_equal(error_of(plain), code);
+	assert_false(mock_tee_has_ta(s->mt, TAID));
+	json_decref(plain);
+	json_decref(body);
+}
+
+/*
+ * Personalization data comes in encrypted_ta_data, under its own key and
+ * iv: the old cipherpdata inside encrypted_ta is refused, and so is an
+ * encrypted_ta_data that does not open.
+ */
+static void
+test_personalization_data(void **state)
+{
+	static const char pdata[] = "forty bytes of personalization data....";
+	struct fx *f = *state;
+	struct jose_key *aik, *other_aik = NULL;
+	json_t *eta, *etd, *body, *plain;
+	uint8_t *got = NULL;
+	size_t got_len = 0;
+	char *cut;
+	struct sess s;
+
+	sess_open(f, &s, false);
+	json_decref(do_gds(&s, f->tam));
+	aik = create_sd(&s);
+	/* the layout this TAM no longer sends */
+	eta = make_encrypted_ta(f->sp_key, aik, ta_binary, sizeof(ta_binary));
+	assert_int_equal(json_object_set_new(eta, "cipherpdata", json_string("AAAA")), 0);
+	assert_install_refused(&s, aik, eta, NULL, "ERR_REQUEST_INVALID");
+	/* its key wrapped to another AIK */
+	assert_int_equal(jose_key_generate(JOSE_KTY_RSA, &other_aik, NULL), TAM_OK);
+	assert_install_refused(&s, aik, NULL, make_encrypted_ta_data(other_aik, pdata),
+	    "ERR_TA_INVALID");
+	/* its ciphertext cut short of a whole block */
+	etd = make_encrypted_ta_data(aik, pdata);
+	cut = strdup(json_string_value(json_object_get(etd, "cipherdata")));
+	assert_non_null(cut);
+	cut[strlen(cut) - 4] = '\0';
+	assert_int_equal(json_object_set_new(etd, "cipherdata", json_string(cut)), 0);
+	free(cut);
+	assert_install_refused(&s, aik, NULL, etd, "ERR_TA_INVALID");
+	/* a member it does not know, or not an object */
+	etd = make_encrypted_ta_data(aik, pdata);
+	assert_int_equal(json_object_set_new(etd, "cipherpdata", json_string("AAAA")), 0);
+	assert_install_refused(&s, aik, NULL, etd, "ERR_REQUEST_INVALID");
+	assert_install_refused(&s, aik, NULL, json_string("x"), "ERR_REQUEST_INVALID");
+	/* the genuine one: the TEE stores the data with the TA */
+	body = do_request_data(&s, f->tam, "InstallTA", install_content(f, TAMID),
+	    make_encrypted_ta(f->sp_key, aik, ta_binary, sizeof(ta_binary)),
+	    make_encrypted_ta_data(aik, pdata), NULL, &plain);
+	assert_string_equal(status_of(body), "pass");
+	assert_ta_file(&s, ta_binary, sizeof(ta_binary));
+	assert_int_equal(mock_tee_pdata(s.mt, TAID, &got, &got_len), TAM_OK);
+	assert_int_equal(got_len, strlen(pdata));
+	assert_memory_equal(got, pdata, got_len);
+	free(got);
+	json_decref(plain);
+	json_decref(body);
+	jose_key_free(other_aik);
+	jose_key_free(aik);
+	sess_close(&s);
+}
+
 int
 main(void)
 {
@@ -1177,6 +1285,7 @@ main(void)
 		cmocka_unit_test(test_install_and_delete),
 		cmocka_unit_test(test_sd_refusals),
 		cmocka_unit_test(test_bundle_wrong_signer),
+		cmocka_unit_test(test_personalization_data),
 		cmocka_unit_test(test_other_tam_isolated),
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_http_loopback_only),

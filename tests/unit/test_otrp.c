@@ -529,7 +529,7 @@ test_encode_requests(void **state)
 static void
 test_encode_contents(void **state)
 {
-	uint8_t did[32] = { 0 }, iv[16], ct[3] = { 1, 2, 3 };
+	uint8_t did[32] = { 0 }, iv[16], iv2[16], ct[3] = { 1, 2, 3 };
 	const uint8_t cert[2] = { 0x30, 0x00 };
 	json_t *j;
 	char *s;
@@ -542,30 +542,31 @@ test_encode_contents(void **state)
 	free(s);
 	json_decref(j);
 	memset(iv, 0x4f, sizeof(iv));
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, false);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, false);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "{\"ciphertadata\":\"AQID\",\"key\":{\"k\":\"v\"},"
 	    "\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\",\"alg\":\"AESCBC\"}");
 	free(s);
 	json_decref(j);
 	/* UpdateTA names the new binary ciphernewtadata (spec 5.6) */
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, NULL, 0, true);
+	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, true);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "{\"ciphernewtadata\":\"AQID\",\"key\":{\"k\":\"v\"},"
 	    "\"iv\":\"4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f\",\"alg\":\"AESCBC\"}");
 	free(s);
 	json_decref(j);
-	/* personalization data beside the TA, under its name for each message (spec 5.5, 5.6) */
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, false);
+	/*
+	 * personalization data in its own object, with its own key and iv (the
+	 * spec's Security Considerations layout), the same for both messages
+	 */
+	memset(iv2, 0x5a, sizeof(iv2));
+	j = otrp_encrypted_ta_data(json_pack("{s:s}", "k", "w"), iv2, ct, 2);
 	s = json_dumps(j, JSON_COMPACT);
-	assert_non_null(strstr(s, "\"alg\":\"AESCBC\",\"cipherpdata\":\"AQI=\""));
+	assert_string_equal(s, "{\"cipherdata\":\"AQI=\",\"key\":{\"k\":\"w\"},"
+	    "\"iv\":\"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\",\"alg\":\"AESCBC\"}");
 	free(s);
 	json_decref(j);
-	j = otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 3, ct, 2, true);
-	s = json_dumps(j, JSON_COMPACT);
-	assert_non_null(strstr(s, "\"alg\":\"AESCBC\",\"ciphernewpdata\":\"AQI=\""));
-	free(s);
-	json_decref(j);
+	assert_null(otrp_encrypted_ta_data(NULL, iv2, ct, 2));
 	assert_string_equal(otrp_request_name(otrp_msg_for_op(TAM_OP_UPDATE_TA)), "UpdateTARequest");
 	assert_string_equal(otrp_response_name(OTRP_MSG_UPDATE_TA), "UpdateTAResponse");
 }
@@ -580,8 +581,8 @@ test_ta_first_tbs_and_splice(void **state)
 {
 	struct otrp_req_common c = { .rid = "r", .tid = "t", .tee = "tee1" };
 	uint8_t iv[16] = { 0 }, ct[4] = { 1, 2, 3, 4 };
-	char head[96], *empty = NULL, *full = NULL, *spliced = NULL, *direct = NULL;
-	size_t elen = 0, flen = 0, slen = 0, dlen = 0, hlen;
+	char head[96], *empty = NULL, *full = NULL, *spliced = NULL, *direct = NULL, *pd = NULL;
+	size_t elen = 0, flen = 0, slen = 0, dlen = 0, hlen, pdlen = 0;
 	json_t *tbs, *jws, *jws2;
 
 	(void)state;
@@ -595,14 +596,14 @@ test_ta_first_tbs_and_splice(void **state)
 	hlen = strlen(head);
 
 	tbs = otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"),
-	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, NULL, 0, NULL, 0, false));
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, NULL, 0, false), NULL);
 	assert_non_null(tbs);
 	assert_int_equal(otrp_dumps(tbs, &empty, &elen), 0);
 	json_decref(tbs);
 	assert_memory_equal(empty, head, hlen);
 	assert_int_equal(empty[hlen], '"');
 	tbs = otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"),
-	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, NULL, 0, false));
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, false), NULL);
 	assert_int_equal(otrp_dumps(tbs, &full, &flen), 0);
 	json_decref(tbs);
 	/* "AQIDBA==" is ct's base64: full is empty with it put in at the head */
@@ -611,10 +612,25 @@ test_ta_first_tbs_and_splice(void **state)
 	assert_memory_equal(full + hlen, "AQIDBA==", 8);
 	assert_string_equal(full + hlen + 8, empty + hlen);
 	assert_non_null(strstr(full, "\"ver\":\"1.0\",\"rid\":\"r\""));
+	/* personalization data follows the TA: the head, and every device's TA bytes, stay */
+	tbs = otrp_tbs_ta_request(OTRP_MSG_UPDATE_TA, &c, json_pack("{s:s}", "c", "x"),
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, true),
+	    otrp_encrypted_ta_data(json_pack("{s:s}", "k", "w"), iv, ct, 2));
+	assert_int_equal(otrp_dumps(tbs, &pd, &pdlen), 0);
+	json_decref(tbs);
+	assert_string_equal(pd, "{\"UpdateTATBSRequest\":{\"encrypted_ta\":{\"ciphernewtadata\":"
+	    "\"AQIDBA==\",\"key\":{\"k\":\"v\"},\"iv\":\"00000000000000000000000000000000\","
+	    "\"alg\":\"AESCBC\"},\"encrypted_ta_data\":{\"cipherdata\":\"AQI=\","
+	    "\"key\":{\"k\":\"w\"},\"iv\":\"00000000000000000000000000000000\",\"alg\":\"AESCBC\"},"
+	    "\"ver\":\"1.0\",\"rid\":\"r\",\"tid\":\"t\",\"tee\":\"tee1\",\"nextdsi\":true,"
+	    "\"dsihash\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"content\":{\"c\":\"x\"}}}");
+	free(pd);
 	/* only InstallTA and UpdateTA have a TA */
 	assert_null(otrp_tbs_ta_request(OTRP_MSG_DELETE_TA, &c, json_pack("{s:s}", "c", "x"),
-	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, NULL, 0, false)));
-	assert_null(otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"), NULL));
+	    otrp_encrypted_ta(json_pack("{s:s}", "k", "v"), iv, ct, 4, false),
+	    otrp_encrypted_ta_data(json_pack("{s:s}", "k", "w"), iv, ct, 2)));
+	assert_null(otrp_tbs_ta_request(OTRP_MSG_INSTALL_TA, &c, json_pack("{s:s}", "c", "x"), NULL,
+	    NULL));
 
 	/* the payload spliced in is the payload serialized */
 	jws = json_pack("{s:s,s:s,s:s,s:{s:[s]}}", "protected", "eyJ", "payload", "", "signature",

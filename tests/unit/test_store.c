@@ -354,12 +354,14 @@ test_migrate_stakes(void **state)
 	bool has;
 
 	(void)state;
-	/* a database as migration 10 left it: the latest, less what 11 adds */
+	/* a database as migration 10 left it: the latest, less what 11 and 13 add */
 	db_path(path, sizeof(path), "v10.db");
 	assert_int_equal(store_open(path, STORE_CREATE, &st, NULL), TAM_OK);
 	store_close(st);
 	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys = ON; DROP TABLE sd_stakes;"
+	    " ALTER TABLE ta_versions DROP COLUMN pdata_key;"
+	    " ALTER TABLE ta_versions DROP COLUMN pdata_iv;"
 	    " PRAGMA user_version = 10;"
 	    "INSERT INTO sps (id, spid, sdname, cert, created) VALUES (1, 'sp.a', 'a.sd', X'01', 1),"
 	    " (2, 'sp.b', 'b.sd', X'02', 1);"
