@@ -66,6 +66,9 @@ struct tam_config {
 	unsigned per_ip_connection_limit;         /* concurrent connections per client address */
 	unsigned connection_timeout;              /* seconds of inactivity before closing */
 	unsigned shutdown_timeout;                /* seconds SIGTERM waits for sessions in flight */
+	size_t stream_ta_above;                   /* bytes of a sealed TA above which it is streamed */
+	unsigned streamed_answers;                /* streamed TA answers in flight, all devices */
+	unsigned streamed_answers_per_device;     /* ... for one device */
 	/* [log] */
 	int log_level;                            /* enum tam_log_level */
 };

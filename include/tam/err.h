@@ -38,6 +38,7 @@ enum tam_errcode {
 	TAM_EVERSION = -27,         /* peer message: protocol version we do not speak */
 	TAM_ECERT_REVOKED = -28,    /* a certificate in the chain is revoked (CRL) */
 	TAM_EQUOTA = -40,           /* a tenant's storage quota would be exceeded */
+	TAM_EBUSY = -42,            /* a bounded resource is in use: try again later */
 };
 
 #define TAM_ERR_MSG_MAX 256

@@ -29,6 +29,12 @@ void tam_buf_free(struct tam_buf *b);
 int tam_b64_encode(const uint8_t *in, size_t n, char **out) TAM_WUR;
 /* base64url without padding (RFC 4648 §5), as JOSE uses. */
 int tam_b64url_encode(const uint8_t *in, size_t n, char **out) TAM_WUR;
+/*
+ * Either encoding (url: base64url without padding) of n bytes into out,
+ * which must hold TAM_B64_LEN(n) characters; no NUL. Returns the count.
+ */
+#define TAM_B64_LEN(n) (((n) + 2) / 3 * 4)
+size_t tam_b64_encode_to(const uint8_t *in, size_t n, char *out, bool url);
 /* Strict base64url without padding. *out is malloc'd. */
 int tam_b64url_decode(const char *in, size_t n, uint8_t **out, size_t *outlen) TAM_WUR;
 /*

@@ -101,6 +101,13 @@ static const struct tam_config_key keys[] = {
 	    "seconds a connection may stay idle, or dribble, before it is closed" },
 	{ "limits", "shutdown_timeout", TAM_CFG_UINT, F(shutdown_timeout), 0, 3600, "10", true,
 	    "seconds SIGTERM waits for requests in flight" },
+	{ "limits", "stream_ta_above", TAM_CFG_SIZE, F(stream_ta_above), 1, 1u << 30, "2M", false,
+	    "an InstallTA/UpdateTA whose sealed TA is larger is made from the database as it is sent, "
+	    "never held whole" },
+	{ "limits", "streamed_answers", TAM_CFG_UINT, F(streamed_answers), 1, 1024, "4", false,
+	    "such answers being sent at once; beyond them a device gets 503 with Retry-After" },
+	{ "limits", "streamed_answers_per_device", TAM_CFG_UINT, F(streamed_answers_per_device), 1,
+	    64, "1", false, "such answers being sent at once to one device" },
 	{ "log", "level", TAM_CFG_LOGLEVEL, F(log_level), 0, 0, "info", true,
 	    "error, warn, info or debug" },
 };

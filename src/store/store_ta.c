@@ -34,6 +34,10 @@ static const char SQL_BLOB_ADD_SIZED[] =
     "INSERT INTO ta_blobs (version_id, kind, data) VALUES (?1, ?2, zeroblob(?3))";
 static const char SQL_BLOB_ROW[] =
     "SELECT id FROM ta_blobs WHERE version_id = ?1 AND kind = ?2";
+/* A TA still served: its blob row still the version's and the version not withdrawn. */
+static const char SQL_BLOB_LIVE[] =
+    "SELECT b.id FROM ta_blobs b JOIN ta_versions v ON v.id = b.version_id"
+    " WHERE b.id = ?1 AND v.id = ?2 AND v.withdrawn IS NULL";
 /* Columns 0..13 in every version query; 14 and 15 only when blobs are wanted. */
 #define VERSION_COLS \
     "SELECT id, ta_id, version, version_key, digest, size, enc_key, enc_iv," \
@@ -463,13 +467,17 @@ out:
 
 struct store_blob {
 	struct store *st;             /* a read-only connection of its own */
+	int64_t version_id;
 	int64_t row;                  /* the ta_blobs row */
 	uint64_t size;
+	bool live;                    /* each read first checks the version is still served */
+	const char *what;             /* for messages: "TA bundle", "TA ciphertext" */
 };
 
-int
-store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
-    uint64_t *size, struct tam_err *err)
+/* The blob of kind for a version, on a new read-only connection to path. */
+static int
+blob_open(const char *path, int64_t version_id, const char *kind, bool live,
+    struct store_blob **out, uint64_t *size, struct tam_err *err)
 {
 	struct store_blob *b;
 	sqlite3_blob *h = NULL;
@@ -477,17 +485,25 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 
 	*out = NULL;
 	*size = 0;
+	if (path == NULL || path[0] == '\0')
+		return tam_err_set(err, TAM_EDB, "the database has no file name");
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
-	if ((rc = store_open(db_path, STORE_READONLY, &b->st, err)) != TAM_OK) {
+	b->version_id = version_id;
+	b->live = live;
+	b->what = live ? "TA ciphertext" : "TA bundle";
+	if ((rc = store_open(path, STORE_READONLY, &b->st, err)) != TAM_OK) {
 		free(b);
 		return rc;
 	}
-	rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
-	    STORE_TEXT("bundle")), "TA bundle", store_read_int64, &b->row, err);
+	/* Pieces are read once: a page cache of its own would only hold them longer. */
+	rc = store_exec(b->st, "PRAGMA cache_size = -256", err);
+	if (rc == TAM_OK)
+		rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
+		    STORE_TEXT(kind)), b->what, store_read_int64, &b->row, err);
 	if (rc == TAM_OK && (src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row,
 	    0, &h)) != SQLITE_OK)
-		rc = store_sqlerr(b->st, src, "TA bundle", err);
+		rc = store_sqlerr(b->st, src, b->what, err);
 	if (rc != TAM_OK) {
 		store_blob_close(b);
 		return rc;
@@ -499,24 +515,69 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 	return TAM_OK;
 }
 
+int
+store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err)
+{
+	return blob_open(db_path, version_id, "bundle", false, out, size, err);
+}
+
+int
+store_ta_cipher_open(struct store *st, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err)
+{
+	return blob_open(sqlite3_db_filename(st->db, "main"), version_id, "enc_ta", true, out, size,
+	    err);
+}
+
+/* One piece, inside the read transaction the caller holds (or SQLite's own). */
+static int
+blob_piece(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
+{
+	sqlite3_blob *h = NULL;
+	int64_t row = 0;
+	int rc, src;
+
+	if (b->live) {
+		rc = store_get(b->st, SQL_BLOB_LIVE, STORE_PARAMS(STORE_INT64(b->row),
+		    STORE_INT64(b->version_id)), b->what, store_read_int64, &row, err);
+		if (rc == TAM_ENOTFOUND)
+			return tam_err_set(err, TAM_ENOTFOUND, "TA version %lld was withdrawn",
+			    (long long)b->version_id);
+		if (rc != TAM_OK)
+			return rc;
+	}
+	src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row, 0, &h);
+	if (src == SQLITE_OK && (uint64_t)sqlite3_blob_bytes(h) != b->size)
+		src = SQLITE_CORRUPT;
+	if (src == SQLITE_OK)
+		src = sqlite3_blob_read(h, buf, (int)n, (int)off);
+	sqlite3_blob_close(h);
+	return src == SQLITE_OK ? TAM_OK : store_sqlerr(b->st, src, b->what, err);
+}
+
 /*
  * Each read opens the blob for itself: an open blob holds a read snapshot,
  * and a download as slow as a client likes must not stop WAL checkpoints.
- * Blobs are never rewritten, so the pieces belong to one bundle.
+ * Blobs are never rewritten, so the pieces belong to one bundle. A live
+ * blob's check and piece share one snapshot, so a withdrawal between
+ * pieces ends the stream at the next one.
  */
 int
 store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
 {
-	sqlite3_blob *h = NULL;
-	int src;
+	int rc;
 
 	if (off > INT_MAX || n > INT_MAX || off + n > b->size)
 		return tam_err_set(err, TAM_EINVAL, "read past the end of a blob");
-	src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row, 0, &h);
-	if (src == SQLITE_OK)
-		src = sqlite3_blob_read(h, buf, (int)n, (int)off);
-	sqlite3_blob_close(h);
-	return src == SQLITE_OK ? TAM_OK : store_sqlerr(b->st, src, "TA bundle", err);
+	if (!b->live)
+		return blob_piece(b, off, buf, n, err);
+	if ((rc = store_exec(b->st, "BEGIN", err)) != TAM_OK)
+		return rc;
+	rc = blob_piece(b, off, buf, n, err);
+	if (store_exec(b->st, "COMMIT", rc == TAM_OK ? err : NULL) != TAM_OK && rc == TAM_OK)
+		rc = TAM_EDB;
+	return rc;
 }
 
 void

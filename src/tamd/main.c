@@ -548,6 +548,21 @@ store_for_thread(struct tam_err *err)
 static const enum otrp_profile profile_default = OTRP_PROFILE_DEFAULT;
 static const enum otrp_profile profile_aist = OTRP_PROFILE_AIST;
 
+/*
+ * Every large-TA stream is taken (limits.streamed_answers): nothing was
+ * written, so the broker sends the same answer again after Retry-After.
+ */
+static int
+busy_answer(struct http_answer *ans, struct tam_err *err)
+{
+	log_info("event=otrp.busy detail=\"%s\" retry_after=%d", err->msg, TAM_STREAM_RETRY_SECONDS);
+	ans->status = 503;
+	ans->no_content = true;
+	if (http_answer_header(ans, "Retry-After", "%d", TAM_STREAM_RETRY_SECONDS) != TAM_OK)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	return TAM_OK;
+}
+
 static int
 handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
     struct http_answer *ans, struct tam_err *err)
@@ -569,6 +584,8 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	metrics_request(rc != TAM_OK ? http_status_for(rc) : reply.done ? 204 : 200,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc == TAM_EBUSY)
+		return busy_answer(ans, err);
 	if (rc != TAM_OK) {
 		metrics_message_rejected(rc);
 		if (rc == TAM_EDB)
@@ -589,6 +606,9 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 	}
 	ans->body = reply.body;
 	ans->len = reply.len;
+	if (reply.stream.read != NULL)
+		ans->reader = (struct http_body_reader){ reply.stream.size, reply.stream.read,
+		    reply.stream.free, reply.stream.cls };
 	return TAM_OK;
 }
 
@@ -1068,6 +1088,9 @@ main(int argc, char **argv)
 	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
+	ecfg.stream_above = cfg.stream_ta_above;
+	ecfg.streams = cfg.streamed_answers;
+	ecfg.streams_per_device = cfg.streamed_answers_per_device;
 	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;

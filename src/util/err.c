@@ -70,6 +70,7 @@ tam_err_name(int code)
 	case TAM_EVERSION: return "version";
 	case TAM_ECERT_REVOKED: return "cert_revoked";
 	case TAM_EQUOTA: return "quota";
+	case TAM_EBUSY: return "busy";
 	default: return "unknown";
 	}
 }
