@@ -44,6 +44,11 @@ struct otrp_engine_cfg {
 	uint64_t stream_above;
 	unsigned streams;
 	unsigned streams_per_device;
+	/*
+	 * Where a streamed TA's ciphertext is copied (an unlinked file per
+	 * version kept, NULL: $TMPDIR or /tmp); borrowed, outlives the engine.
+	 */
+	const char *spool_dir;
 };
 
 /* A message produced while it is sent, for a TA too large to hold. */

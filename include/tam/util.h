@@ -70,6 +70,8 @@ int tam_file_write_atomic(const char *path, const void *data, size_t len,
 
 /* Write all n bytes at offset off (retrying short writes); 0, or -1 with errno. */
 int tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off) TAM_WUR;
+/* Read all n bytes at offset off; 0, or -1 with errno (EIO when the file ends first). */
+int tam_pread_all(int fd, void *p, size_t n, uint64_t off) TAM_WUR;
 
 /*
  * A scratch file in dir (NULL: the system's temporary directory), already

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "otrp_int.h"
 #include "tam/engine.h"
@@ -36,7 +37,8 @@ struct ta_prefix {
 	enum otrp_msg m;              /* InstallTA or UpdateTA (their heads differ) */
 	const struct pki_signer *signer;
 	struct jose_jws_prefix *p;    /* without its head when streamed */
-	bool streamed;                /* the TA is made again from the database for each device */
+	bool streamed;                /* the TA is made again for each device ... */
+	int fd;                       /* ... from this copy of its ciphertext (-1 when held) */
 	size_t bytes;                 /* what p holds */
 	atomic_int refs;              /* the cache's and each message's being built */
 	uint64_t used;                /* prefix_tick when last used */
@@ -181,6 +183,8 @@ ta_prefix_put(struct ta_prefix *tp)
 {
 	if (tp != NULL && atomic_fetch_sub(&tp->refs, 1) == 1) {
 		jose_jws_prefix_free(tp->p);
+		if (tp->fd >= 0)
+			close(tp->fd);
 		free(tp);
 	}
 }
@@ -627,8 +631,9 @@ ta_prefix_get(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], const char *
 	tp->signer = signer_of(c);
 	tp->streamed = ct_len > c->e->stream_above;
 	atomic_init(&tp->refs, 1);
-	rc = tp->streamed ? otrp_stream_prefix(c->st, c->op.ta_version_id, m, signer_of(c), &tp->p,
-	    err) : ta_prefix_held(c, iv, head, &tp->p, err);
+	tp->fd = -1;
+	rc = tp->streamed ? otrp_stream_prefix(c->st, c->op.ta_version_id, m, signer_of(c),
+	    c->e->cfg.spool_dir, &tp->p, &tp->fd, err) : ta_prefix_held(c, iv, head, &tp->p, err);
 	if (rc != TAM_OK) {
 		free(tp);
 		goto out;
@@ -679,7 +684,7 @@ sign_ta_request(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], json_t *tb
 			rc = tam_err_set(err, rc, "cannot serialize %s", otrp_request_name(m));
 			goto out;
 		}
-		rc = otrp_stream_new(c->st, c->op.ta_version_id, m, msg, len, at, tail_b64,
+		rc = otrp_stream_new(c->st, c->op.ta_version_id, m, tp->fd, msg, len, at, tail_b64,
 		    &c->e->slots, c->dev.did, &c->stream, err);
 		tail_b64 = NULL;
 		goto out;

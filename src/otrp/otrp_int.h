@@ -32,22 +32,26 @@ void otrp_slots_destroy(struct otrp_slots *s);
 
 /*
  * The part of a TA version's InstallTA/UpdateTA signature hash that every
- * device shares (jose_jws_prefix), made in one pass over the stored
- * ciphertext without holding it; *ct_len is its size.
+ * device shares (jose_jws_prefix), without its head: the stored ciphertext
+ * is copied in one pass to an unlinked file in spool_dir (NULL: $TMPDIR or
+ * /tmp), *fd, which otrp_stream_new reads it from.
  */
 int otrp_stream_prefix(struct store *st, int64_t version_id, enum otrp_msg m,
-    const struct pki_signer *signer, struct jose_jws_prefix **out, struct tam_err *err) TAM_WUR;
-/* The size of a version's stored ciphertext (opens and closes it). */
+    const struct pki_signer *signer, const char *spool_dir, struct jose_jws_prefix **out,
+    int *fd, struct tam_err *err) TAM_WUR;
+/* The size of a version's stored ciphertext. */
 int otrp_stream_ct_len(struct store *st, int64_t version_id, uint64_t *len,
     struct tam_err *err) TAM_WUR;
 
 /*
- * One device's message: text (the wrapped JWS, its payload empty; *at is
- * where the payload goes) and tail (the payload's end, base64url) are taken;
- * the TA's part is made again from the database as the message is read.
- * Takes a slot of slots for did first: TAM_EBUSY when none is free.
+ * One device's message: text (the wrapped JWS, its payload empty; at is
+ * where the payload goes) and tail (the payload's end, base64url) are
+ * taken; the TA's part is made again from fd (otrp_stream_prefix's copy,
+ * duplicated) as the message is read, each piece only while the version
+ * is still served. Takes a slot of slots for did first: TAM_EBUSY when
+ * none is free.
  */
-int otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, char *text,
+int otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, int fd, char *text,
     size_t text_len, size_t at, char *tail, struct otrp_slots *slots, const uint8_t did[32],
     struct otrp_stream_body *out, struct tam_err *err) TAM_WUR;
 

@@ -2,16 +2,19 @@
 /*
  * InstallTA/UpdateTA messages for TAs too large to hold in memory. The
  * signature needs the hash of the whole signing input before the first
- * byte goes out, so the TA's share of it is hashed in one pass over the
- * stored ciphertext (once per version and identity, kept by the engine);
- * each device's message is then made again, piece by piece, while its
- * client reads it. A message costs a slot (bounded in all and per device),
- * a read-only database connection and a few piece buffers, however large
- * the TA: never a copy of it.
+ * byte goes out, so once per version and identity (kept by the engine) the
+ * stored ciphertext is copied in one pass to an unlinked spool file and
+ * the TA's share of the hash is made from it; each device's message is
+ * then made again, piece by piece, while its client reads it. A message
+ * costs a slot (bounded in all and per device), a read-only database
+ * connection and a few piece buffers, however large the TA: never a copy
+ * of it in memory.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "otrp_int.h"
 #include "tam/log.h"
@@ -72,26 +75,56 @@ slot_give(struct otrp_slots *s, const uint8_t did[32])
 	pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * The ciphertext as a stream reads it: from the copy made for its version
+ * (an unlinked spool file), after checking, piece by piece, that the
+ * version is still served. The check is one indexed query: no snapshot is
+ * held between pieces, however slowly a client reads.
+ */
+struct source {
+	int fd;                       /* the copy, owned */
+	struct store_blob *watch;     /* the version's blob, for the check */
+};
+
 static int
-cipher_read(void *cls, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
+source_read(void *cls, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
 {
-	return store_blob_read(cls, off, buf, n, err);
+	struct source *src = cls;
+	int rc;
+
+	if ((rc = store_blob_check(src->watch, err)) != TAM_OK)
+		return rc;
+	if (tam_pread_all(src->fd, buf, n, off) != 0)
+		return tam_err_set(err, TAM_EIO, "reading the TA's spooled copy: %s", strerror(errno));
+	return TAM_OK;
 }
 
-/* The version's ciphertext and an encoder of its payload part. */
+static void
+source_close(struct source *src)
+{
+	if (src->fd >= 0)
+		close(src->fd);
+	store_blob_close(src->watch);
+	src->fd = -1;
+	src->watch = NULL;
+}
+
+/* A source on fd (taken) and an encoder of the payload part it makes. */
 static int
-payload_open(struct store *st, int64_t version_id, enum otrp_msg m, struct store_blob **blob,
+payload_open(struct store *st, int64_t version_id, enum otrp_msg m, int fd, struct source *src,
     struct otrp_ta_payload **payload, struct tam_err *err)
 {
 	uint64_t size = 0;
 	int rc;
 
 	*payload = NULL;
-	if ((rc = store_ta_cipher_open(st, version_id, blob, &size, err)) != TAM_OK)
+	src->fd = fd;
+	if ((rc = store_ta_cipher_open(st, version_id, &src->watch, &size, err)) != TAM_OK) {
+		source_close(src);
 		return rc;
-	if ((rc = otrp_ta_payload_new(m, size, cipher_read, *blob, payload)) != TAM_OK) {
-		store_blob_close(*blob);
-		*blob = NULL;
+	}
+	if ((rc = otrp_ta_payload_new(m, size, source_read, src, payload)) != TAM_OK) {
+		source_close(src);
 		return tam_err_set(err, rc, "TA version %lld: cannot encode its %llu bytes",
 		    (long long)version_id, (unsigned long long)size);
 	}
@@ -109,20 +142,49 @@ otrp_stream_ct_len(struct store *st, int64_t version_id, uint64_t *len, struct t
 	return rc;
 }
 
+/* The version's ciphertext copied into a new unlinked file in spool_dir. */
+static int
+spool_copy(struct store *st, int64_t version_id, const char *spool_dir, int *fd,
+    struct tam_err *err)
+{
+	struct store_blob *b = NULL;
+	uint64_t size = 0;
+	int rc;
+
+	if ((rc = tam_tmpfile(spool_dir, fd, err)) != TAM_OK)
+		return rc;
+	if ((rc = store_ta_cipher_open(st, version_id, &b, &size, err)) == TAM_OK)
+		rc = store_blob_copy(b, *fd, err);
+	store_blob_close(b);
+	if (rc != TAM_OK) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 int
 otrp_stream_prefix(struct store *st, int64_t version_id, enum otrp_msg m,
-    const struct pki_signer *signer, struct jose_jws_prefix **out, struct tam_err *err)
+    const struct pki_signer *signer, const char *spool_dir, struct jose_jws_prefix **out,
+    int *fd, struct tam_err *err)
 {
+	struct source src = { -1, NULL };
 	struct otrp_ta_payload *pl = NULL;
-	struct store_blob *blob = NULL;
 	struct jose_jws_prefix *p = NULL;
 	const char *piece;
 	uint8_t rest[2];
 	size_t len = 0;
-	int rc;
+	int rc, copy = -1;
 
 	*out = NULL;
-	if ((rc = payload_open(st, version_id, m, &blob, &pl, err)) != TAM_OK ||
+	*fd = -1;
+	if ((rc = spool_copy(st, version_id, spool_dir, &copy, err)) != TAM_OK)
+		return rc;
+	if ((*fd = dup(copy)) < 0) {
+		close(copy);
+		return tam_err_set(err, TAM_EIO, "dup: %s", strerror(errno));
+	}
+	if ((rc = payload_open(st, version_id, m, copy, &src, &pl, err)) != TAM_OK ||
 	    (rc = pki_signer_prefix_begin(signer, &p, err)) != TAM_OK)
 		goto out;
 	while ((rc = otrp_ta_payload_next(pl, &piece, &len, err)) == TAM_OK && len > 0)
@@ -137,7 +199,11 @@ otrp_stream_prefix(struct store *st, int64_t version_id, enum otrp_msg m,
 out:
 	jose_jws_prefix_free(p);
 	otrp_ta_payload_free(pl);
-	store_blob_close(blob);
+	source_close(&src);
+	if (rc != TAM_OK) {
+		close(*fd);
+		*fd = -1;
+	}
 	return rc;
 }
 
@@ -149,7 +215,7 @@ struct stream {
 	struct otrp_slots *slots;
 	uint8_t did[32];              /* whose slot it holds */
 	int64_t version_id;
-	struct store_blob *blob;      /* the ciphertext, reopened per piece */
+	struct source src;            /* the ciphertext */
 	struct otrp_ta_payload *payload;
 	char *text;                   /* the wrapped JWS with an empty payload, owned */
 	size_t text_len;
@@ -171,7 +237,7 @@ stream_free(void *cls)
 		return;
 	slot_give(s->slots, s->did);
 	otrp_ta_payload_free(s->payload);
-	store_blob_close(s->blob);
+	source_close(&s->src);
 	free(s->text);
 	free(s->tail);
 	free(s);
@@ -233,7 +299,7 @@ stream_read(void *cls, uint64_t pos, uint8_t *buf, size_t max)
 }
 
 int
-otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, char *text,
+otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, int fd, char *text,
     size_t text_len, size_t at, char *tail, struct otrp_slots *slots, const uint8_t did[32],
     struct otrp_stream_body *out, struct tam_err *err)
 {
@@ -252,6 +318,7 @@ otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, char *tex
 	s->tail = tail;
 	s->tail_len = strlen(tail);
 	s->version_id = version_id;
+	s->src.fd = -1;
 	if (slot_take(slots, did) != TAM_OK) {
 		free(text);
 		free(tail);
@@ -261,7 +328,12 @@ otrp_stream_new(struct store *st, int64_t version_id, enum otrp_msg m, char *tex
 	}
 	s->slots = slots;
 	memcpy(s->did, did, 32);
-	if ((rc = payload_open(st, version_id, m, &s->blob, &s->payload, err)) != TAM_OK) {
+	if ((fd = dup(fd)) < 0) {
+		rc = tam_err_set(err, TAM_EIO, "dup: %s", strerror(errno));
+		stream_free(s);
+		return rc;
+	}
+	if ((rc = payload_open(st, version_id, m, fd, &s->src, &s->payload, err)) != TAM_OK) {
 		stream_free(s);
 		return rc;
 	}

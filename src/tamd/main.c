@@ -1088,9 +1088,18 @@ main(int argc, char **argv)
 	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
+	/* Uploads and streamed TAs spool beside the database (its file system, its permissions). */
+	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
+	if (strrchr(spool_dir, '/') != NULL)
+		*strrchr(spool_dir, '/') = '\0';
+	else
+		snprintf(spool_dir, sizeof(spool_dir), ".");
+	if (spool_dir[0] == '\0')
+		snprintf(spool_dir, sizeof(spool_dir), "/");
 	ecfg.stream_above = cfg.stream_ta_above;
 	ecfg.streams = cfg.streamed_answers;
 	ecfg.streams_per_device = cfg.streamed_answers_per_device;
+	ecfg.spool_dir = spool_dir;
 	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK) {
 		fprintf(stderr, "otrp-tamd: %s\n", err.msg);
 		goto out;
@@ -1099,13 +1108,6 @@ main(int argc, char **argv)
 	memset(&anchors, 0, sizeof(anchors));
 	set_staples(staples);
 	conns.path = cfg.db_path;
-	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
-	if (strrchr(spool_dir, '/') != NULL)
-		*strrchr(spool_dir, '/') = '\0';
-	else
-		snprintf(spool_dir, sizeof(spool_dir), ".");
-	if (spool_dir[0] == '\0')
-		snprintf(spool_dir, sizeof(spool_dir), "/");
 	api_ctx.db_path = cfg.db_path;
 	api_ctx.spool_dir = spool_dir;
 	atomic_store(&api_ctx.max_upload, cfg.max_upload);

@@ -395,6 +395,27 @@ tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 }
 
 int
+tam_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t r = pread(fd, b, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		b += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int
 tam_tmpfile(const char *dir, int *fd, struct tam_err *err)
 {
 	char path[4096];
