@@ -7,7 +7,8 @@
  * does not read at all. A device that already has a streamed answer in
  * flight gets 503 with Retry-After, and its broker's same answer is taken
  * once that stream is gone; withdrawing the version cuts the slow reader's
- * stream short. Under AddressSanitizer (whose shadow memory and quarantine
+ * stream short, and a client that stops reading loses its stream at the
+ * connection timeout. Under AddressSanitizer (whose shadow memory and quarantine
  * are in RSS) the TA is smaller and the bound is not checked.
  */
 #include <arpa/inet.h>
@@ -141,6 +142,8 @@ post_raw(const char *body)
 	sa.sin_port = htons((uint16_t)atoi(colon + 1));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	/* a small receive buffer: what the client does not read stays at the server */
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ 16384 }, sizeof(int)), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	n = snprintf(hdr, sizeof(hdr), "POST /tam HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Content-Type: application/otrp+json\r\nAccept: application/otrp+json\r\n"
@@ -319,11 +322,65 @@ test_large_ta_bounded(void **state)
 	mock_tee_close(t3);
 }
 
+/*
+ * A client that stops reading loses its stream at limits.connection_timeout:
+ * its device's next answer is taken, not refused.
+ */
+static void
+test_stalled_client_times_out(void **state)
+{
+	static const char *const opts[] = { "-o", "limits.connection_timeout=6", NULL };
+	static const char taid[] = "0c4b8e3a-2f61-4d7e-8a95-6b1c0d2e3f41";
+	struct mock_tee *t1 = NULL;
+	struct mock_http_resp r = { 0 };
+	char path[420], *a1 = NULL, *a2 = NULL;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/mid.bin", env.dir);
+	assert_non_null(f = fopen(path, "wb"));
+	/* a message (40 MB) far larger than the sockets' buffers */
+	for (size_t i = 0; i < (size_t)16 << 20; i++)
+		fputc((int)((i * 7 + (i >> 11)) & 0xff), f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(e2e_ctl(&env, "ta sign --key %s/sp/sp1.key %s %s.jws", env.pki, path, path),
+	    0);
+	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " %s 1.0 %s.jws >/dev/null", taid,
+	    path), 0);
+	assert_int_equal(e2e_ctl(&env, "assign tee1 %s", taid), 0);
+	assert_int_equal(e2e_stop(&env), 0);
+	assert_int_equal(e2e_start(&env, opts), 0);
+	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "tee1", false, &t1), 0);
+	/* the withdrawn TA goes first, then the new one comes to a client that does not read */
+	round_trip(t1, NULL, &a1);
+	round_trip(t1, a1, &a2);
+	assert_string_equal(mock_tee_last_request(t1), "DeleteTARequest");
+	fd = post_raw(a2);
+	free(a1);
+	free(a2);
+	/* within the timeout the stream is held ... */
+	round_trip(t1, NULL, &a1);
+	assert_int_equal(e2e_post(&env, a1, strlen(a1), &r), 0);
+	assert_int_equal(r.status, 503);
+	mock_http_resp_clear(&r);
+	/* ... and after it, the same answer is taken */
+	sleep(9);
+	assert_int_equal(e2e_post(&env, a1, strlen(a1), &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, "{\"InstallTARequest\":", 20);
+	mock_http_resp_clear(&r);
+	free(a1);
+	close(fd);
+	mock_tee_close(t1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_large_ta_bounded),
+		cmocka_unit_test(test_stalled_client_times_out),
 	};
 	return cmocka_run_group_tests_name("e2e_stream", tests, group_setup, group_teardown);
 }
