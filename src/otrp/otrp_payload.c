@@ -8,6 +8,7 @@
  * groups. The pieces join into exactly what the whole TA would make, with
  * memory for one piece at each stage.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +40,8 @@ otrp_ta_payload_new(enum otrp_msg m, uint64_t ct_len, otrp_ta_read_fn read, void
 	struct otrp_ta_payload *s;
 
 	*out = NULL;
-	/* At most what a JWS payload may hold once encoded twice. */
-	if (ct_len == 0 || ct_len > (uint64_t)1 << 32 || read == NULL)
+	/* A stored blob holds at most INT_MAX bytes; sizes then stay far from overflowing. */
+	if (ct_len == 0 || ct_len > INT_MAX || read == NULL)
 		return TAM_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TAM_ENOMEM;
