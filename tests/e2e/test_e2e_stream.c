@@ -157,6 +157,21 @@ post_raw(const char *body)
 	return fd;
 }
 
+/* The answer on fd has begun with status 200 (its stream is being sent). */
+static void
+answer_begun(int fd)
+{
+	char line[13] = "";
+	size_t got = 0;
+
+	while (got < 12) {
+		ssize_t n = read(fd, line + got, 12 - got);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_string_equal(line, "HTTP/1.1 200");
+}
+
 /*
  * A client that reads its answer slowly (16 KiB a pause), holds still at a
  * quarter of it until told to go on, then reads the rest at once.
@@ -324,14 +339,16 @@ test_large_ta_bounded(void **state)
 
 /*
  * A client that stops reading loses its stream at limits.connection_timeout:
- * its device's next answer is taken, not refused.
+ * its device's next answer is taken, not refused. With one stream for all,
+ * another device waits meanwhile too.
  */
 static void
 test_stalled_client_times_out(void **state)
 {
-	static const char *const opts[] = { "-o", "limits.connection_timeout=6", NULL };
+	static const char *const opts[] = { "-o", "limits.connection_timeout=10", "-o",
+		"limits.streamed_answers=1", NULL };
 	static const char taid[] = "0c4b8e3a-2f61-4d7e-8a95-6b1c0d2e3f41";
-	struct mock_tee *t1 = NULL;
+	struct mock_tee *t1 = NULL, *t2 = NULL;
 	struct mock_http_resp r = { 0 };
 	char path[420], *a1 = NULL, *a2 = NULL;
 	FILE *f;
@@ -349,6 +366,7 @@ test_stalled_client_times_out(void **state)
 	assert_int_equal(e2e_ctl(&env, "ta upload " E2E_SPID " %s 1.0 %s.jws >/dev/null", taid,
 	    path), 0);
 	assert_int_equal(e2e_ctl(&env, "assign tee1 %s", taid), 0);
+	assert_int_equal(e2e_ctl(&env, "assign tee2 %s", taid), 0);
 	assert_int_equal(e2e_stop(&env), 0);
 	assert_int_equal(e2e_start(&env, opts), 0);
 	assert_int_equal(e2e_mock(&env, env.pki, "tee1", "tee1", false, &t1), 0);
@@ -357,6 +375,7 @@ test_stalled_client_times_out(void **state)
 	round_trip(t1, a1, &a2);
 	assert_string_equal(mock_tee_last_request(t1), "DeleteTARequest");
 	fd = post_raw(a2);
+	answer_begun(fd);
 	free(a1);
 	free(a2);
 	/* within the timeout the stream is held ... */
@@ -364,8 +383,17 @@ test_stalled_client_times_out(void **state)
 	assert_int_equal(e2e_post(&env, a1, strlen(a1), &r), 0);
 	assert_int_equal(r.status, 503);
 	mock_http_resp_clear(&r);
+	/* ... also against another device's message (the one stream is taken) */
+	assert_int_equal(e2e_mock(&env, env.pki, "tee2", "tee2", false, &t2), 0);
+	round_trip(t2, NULL, &a2);
+	assert_int_equal(e2e_post(&env, a2, strlen(a2), &r), 0);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(r.retry_after, 10);
+	mock_http_resp_clear(&r);
+	free(a2);
+	mock_tee_close(t2);
 	/* ... and after it, the same answer is taken */
-	sleep(9);
+	sleep(14);
 	assert_int_equal(e2e_post(&env, a1, strlen(a1), &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_memory_equal(r.body, "{\"InstallTARequest\":", 20);
