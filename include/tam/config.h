@@ -72,6 +72,9 @@ struct tam_config {
 	unsigned failure_rate;                    /* failed OTrP messages a minute per client; 0: none */
 	unsigned failure_burst;
 	unsigned shutdown_timeout;                /* seconds SIGTERM waits for sessions in flight */
+	size_t stream_ta_above;                   /* bytes of a sealed TA above which it is streamed */
+	unsigned streamed_answers;                /* streamed TA answers in flight, all devices */
+	unsigned streamed_answers_per_device;     /* ... for one device */
 	/* [retention] */
 	int64_t keep_sessions;                    /* seconds finished sessions and requests stay */
 	int64_t keep_audit;                       /* seconds audit rows stay; 0: for ever */

@@ -36,14 +36,39 @@ struct otrp_engine_cfg {
 	int64_t request_ttl;          /* seconds a request stays answerable */
 	bool auto_register;           /* register new TEEs whose certificate chains to an anchor */
 	int64_t (*now)(void);         /* clock; NULL = tam_now */
+	/*
+	 * Large TAs: an InstallTA/UpdateTA whose sealed TA is larger than
+	 * stream_above bytes is sent as it is made from the database (reply
+	 * stream), at most streams at once and streams_per_device for one
+	 * device; beyond them the answer is TAM_EBUSY and nothing is written.
+	 * 0: TAM_STREAM_ABOVE_BYTES, TAM_STREAMS, TAM_STREAMS_PER_DEVICE.
+	 */
+	uint64_t stream_above;
+	unsigned streams;
+	unsigned streams_per_device;
+	/*
+	 * Where a streamed TA's ciphertext is copied (an unlinked file per
+	 * version kept, NULL: $TMPDIR or /tmp); borrowed, outlives the engine.
+	 */
+	const char *spool_dir;
+};
+
+/* A message produced while it is sent, for a TA too large to hold. */
+struct otrp_stream_body {
+	uint64_t size;                /* exact byte count */
+	/* Copy up to max bytes from pos (each call where the last ended): > 0, or -1 on error. */
+	long (*read)(void *cls, uint64_t pos, uint8_t *buf, size_t max);
+	void (*free)(void *cls);      /* once, when sent or dropped: frees its stream slot */
+	void *cls;
 };
 
 struct otrp_engine;
 
 struct otrp_reply {
 	bool done;                    /* nothing more to send: HTTP 204 */
-	char *body;                   /* malloc'd message when !done */
+	char *body;                   /* malloc'd message when !done, unless stream.read is set */
 	size_t len;
+	struct otrp_stream_body stream; /* the message when stream.read is set */
 	/* What happened, for monitoring: */
 	bool opened;                  /* a new session began */
 	char result[128];             /* when done: how the session ended ("ok", "tee-fail:...") */

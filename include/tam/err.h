@@ -39,6 +39,7 @@ enum tam_errcode {
 	TAM_ECERT_REVOKED = -28,    /* a certificate in the chain is revoked (CRL) */
 	TAM_ERATE_LIMITED = -29,    /* the client spent its budget for this kind of request */
 	TAM_EQUOTA = -40,           /* a tenant's storage quota would be exceeded */
+	TAM_EBUSY = -42,            /* a bounded resource is in use: try again later */
 };
 
 #define TAM_ERR_MSG_MAX 256

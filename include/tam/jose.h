@@ -108,7 +108,19 @@ int jose_jws_prefix_new(const char *alg, const uint8_t *prefix, size_t len,
     struct jose_jws_prefix **out, struct tam_err *err) TAM_WUR;
 void jose_jws_prefix_free(struct jose_jws_prefix *p);
 const char *jose_jws_prefix_protected(const struct jose_jws_prefix *p);
-/* The payload's first *len characters, the same for every tail. */
+/*
+ * A prefix too long to hold: its base64url is fed in pieces of whole
+ * 4-character groups (update) and hashed, not kept; finish gives its last
+ * len % 3 bytes, which the tails then begin with. Such an object's head is
+ * NULL (its length is still told): the caller makes it again as it sends it.
+ */
+int jose_jws_prefix_begin(const char *alg, struct jose_jws_prefix **out,
+    struct tam_err *err) TAM_WUR;
+int jose_jws_prefix_update(struct jose_jws_prefix *p, const char *b64, size_t len,
+    struct tam_err *err) TAM_WUR;
+int jose_jws_prefix_finish(struct jose_jws_prefix *p, const uint8_t *rest, size_t n_rest,
+    struct tam_err *err) TAM_WUR;
+/* The payload's first *len characters, the same for every tail (NULL: see begin). */
 const char *jose_jws_prefix_head(const struct jose_jws_prefix *p, size_t *len);
 /* Memory it holds, for a cache's accounting. */
 size_t jose_jws_prefix_bytes(const struct jose_jws_prefix *p);

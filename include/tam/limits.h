@@ -11,7 +11,7 @@
 #define TAM_MAX_BODY_BYTES (1u << 20)        /* default OTrP POST body limit */
 #endif
 #ifndef TAM_MAX_TA_BYTES
-#define TAM_MAX_TA_BYTES (128u << 20)        /* SP-signed TA bundle */
+#define TAM_MAX_TA_BYTES (512u << 20)        /* SP-signed TA bundle; limits.max_upload's ceiling */
 #endif
 #ifndef TAM_MAX_AIST_DEVICES
 #define TAM_MAX_AIST_DEVICES 64              /* aist-profile devices: each answer tries their keys */
@@ -66,5 +66,18 @@
 #define TAM_RETRY_MAX_SECONDS 86400          /* the wait doubles per refusal up to this */
 #endif
 #define TAM_BUSY_RETRY_SECONDS 30           /* Retry-After for a broker whose TEE was busy */
+#ifndef TAM_STREAM_ABOVE_BYTES
+#define TAM_STREAM_ABOVE_BYTES (2u << 20)    /* default limits.stream_ta_above: larger sealed TAs
+                                                are streamed from the database as they are sent */
+#endif
+#ifndef TAM_STREAMS
+#define TAM_STREAMS 4                        /* default limits.streamed_answers (all devices) */
+#endif
+#ifndef TAM_STREAMS_PER_DEVICE
+#define TAM_STREAMS_PER_DEVICE 1             /* default limits.streamed_answers_per_device */
+#endif
+#ifndef TAM_STREAM_RETRY_SECONDS
+#define TAM_STREAM_RETRY_SECONDS 10          /* Retry-After of a 503 when no stream is free */
+#endif
 
 #endif

@@ -186,9 +186,35 @@ json_t *otrp_encrypted_ta_data(json_t *key_jwe, const uint8_t iv[16], const uint
 int otrp_dumps(const json_t *root, char **out, size_t *len) TAM_WUR;
 /* Serialize {"<Name>Request": jws} compactly; *out malloc'd. */
 int otrp_wrap_request(enum otrp_msg m, const json_t *jws, char **out, size_t *len) TAM_WUR;
-/* The same for a jws whose "payload" is "": head then tail (base64url) go in its place. */
+/* The same for a jws whose "payload" is "": *at is the offset where the payload goes. */
+int otrp_wrap_request_hole(enum otrp_msg m, const json_t *jws, char **out, size_t *len,
+    size_t *at) TAM_WUR;
+/* The same with head then tail (base64url) put in the payload's place. */
 int otrp_wrap_request_payload(enum otrp_msg m, const json_t *jws, const char *head,
     size_t head_len, const char *tail, char **out, size_t *len) TAM_WUR;
+
+/*
+ * The payload of an InstallTA or UpdateTA up to the end of its TA, made piece
+ * by piece for a TA too large to hold: the base64url of the TBS head
+ * (otrp_tbs_ta_head) followed by the TA ciphertext's standard base64, the
+ * ciphertext read in pieces from a source. Only whole 3-byte groups are
+ * encoded; the last (head + base64) % 3 bytes are left for the tail
+ * (jose_jws_prefix). Memory is a few piece buffers whatever the TA's size.
+ */
+/* Copy n bytes at off of the ciphertext into buf: 0, or a TAM_E* code with err set. */
+typedef int (*otrp_ta_read_fn)(void *cls, uint64_t off, uint8_t *buf, size_t n,
+    struct tam_err *err);
+struct otrp_ta_payload;
+int otrp_ta_payload_new(enum otrp_msg m, uint64_t ct_len, otrp_ta_read_fn read, void *cls,
+    struct otrp_ta_payload **out) TAM_WUR;
+void otrp_ta_payload_free(struct otrp_ta_payload *s);
+/* Characters all pieces make together. */
+uint64_t otrp_ta_payload_size(const struct otrp_ta_payload *s);
+/* The next piece (valid until the next call): *len 0 at the end. */
+int otrp_ta_payload_next(struct otrp_ta_payload *s, const char **piece, size_t *len,
+    struct tam_err *err) TAM_WUR;
+/* After the last piece: the 0 to 2 bytes left over, into rest; their count. */
+size_t otrp_ta_payload_rest(const struct otrp_ta_payload *s, uint8_t rest[2]);
 
 /* ---- TA bundles (SP-signed TA, encrypted once per version) ---- */
 

@@ -195,6 +195,9 @@ const json_t *pki_signer_x5c(const struct pki_signer *s);
  */
 int pki_signer_prefix_new(const struct pki_signer *s, const uint8_t *prefix, size_t len,
     struct jose_jws_prefix **out, struct tam_err *err) TAM_WUR;
+/* The same for a prefix fed in pieces (jose_jws_prefix_begin). */
+int pki_signer_prefix_begin(const struct pki_signer *s, struct jose_jws_prefix **out,
+    struct tam_err *err) TAM_WUR;
 int pki_signer_sign_prefixed(const struct pki_signer *s, const struct jose_jws_prefix *p,
     const uint8_t *tail, size_t tail_len, json_t **jws, char **tail_b64,
     struct tam_err *err) TAM_WUR;

@@ -321,6 +321,16 @@ struct store_blob;
 /* The SP-signed bundle of a version; *size is its length. */
 int store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
     uint64_t *size, struct tam_err *err) TAM_WUR;
+/*
+ * The sealed TA (ciphertext) of a version, on a connection of its own to
+ * st's database file, for an answer streamed as it is sent.
+ */
+int store_ta_cipher_open(struct store *st, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err) TAM_WUR;
+/* 0 while the blob's version is still served; TAM_ENOTFOUND once it is withdrawn. */
+int store_blob_check(struct store_blob *b, struct tam_err *err) TAM_WUR;
+/* The whole blob into fd (from offset 0), in one pass. */
+int store_blob_copy(struct store_blob *b, int fd, struct tam_err *err) TAM_WUR;
 /* Copy n bytes at off into buf (off + n must not pass the end). */
 int store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n,
     struct tam_err *err) TAM_WUR;

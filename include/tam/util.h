@@ -29,6 +29,12 @@ void tam_buf_free(struct tam_buf *b);
 int tam_b64_encode(const uint8_t *in, size_t n, char **out) TAM_WUR;
 /* base64url without padding (RFC 4648 §5), as JOSE uses. */
 int tam_b64url_encode(const uint8_t *in, size_t n, char **out) TAM_WUR;
+/*
+ * Either encoding (url: base64url without padding) of n bytes into out,
+ * which must hold TAM_B64_LEN(n) characters; no NUL. Returns the count.
+ */
+#define TAM_B64_LEN(n) (((n) + 2) / 3 * 4)
+size_t tam_b64_encode_to(const uint8_t *in, size_t n, char *out, bool url);
 /* Strict base64url without padding. *out is malloc'd. */
 int tam_b64url_decode(const char *in, size_t n, uint8_t **out, size_t *outlen) TAM_WUR;
 /*
@@ -64,6 +70,8 @@ int tam_file_write_atomic(const char *path, const void *data, size_t len,
 
 /* Write all n bytes at offset off (retrying short writes); 0, or -1 with errno. */
 int tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off) TAM_WUR;
+/* Read all n bytes at offset off; 0, or -1 with errno (EIO when the file ends first). */
+int tam_pread_all(int fd, void *p, size_t n, uint64_t off) TAM_WUR;
 
 /*
  * A scratch file in dir (NULL: the system's temporary directory), already

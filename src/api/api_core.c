@@ -67,6 +67,8 @@ api_status_for(int rc)
 	case TAM_ECRYPTO:
 	case TAM_EDB:
 		return 500;
+	case TAM_EBUSY:
+		return 503;
 	default:
 		return 400;
 	}

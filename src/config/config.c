@@ -118,6 +118,13 @@ static const struct tam_config_key keys[] = {
 	    "such messages one client address may send at once before failure_rate applies" },
 	{ "limits", "shutdown_timeout", TAM_CFG_UINT, F(shutdown_timeout), 0, 3600, "10", true,
 	    "seconds SIGTERM waits for requests in flight" },
+	{ "limits", "stream_ta_above", TAM_CFG_SIZE, F(stream_ta_above), 1, 1u << 30, "2M", false,
+	    "an InstallTA/UpdateTA whose sealed TA is larger is made from the database as it is sent, "
+	    "never held whole" },
+	{ "limits", "streamed_answers", TAM_CFG_UINT, F(streamed_answers), 1, 1024, "4", false,
+	    "such answers being sent at once; beyond them a device gets 503 with Retry-After" },
+	{ "limits", "streamed_answers_per_device", TAM_CFG_UINT, F(streamed_answers_per_device), 1,
+	    64, "1", false, "such answers being sent at once to one device" },
 	{ "retention", "sessions", TAM_CFG_SECONDS, F(keep_sessions), 1, 3650u * 86400, "1h", true,
 	    "how long finished sessions and their requests are kept (the audit keeps what they did)" },
 	{ "retention", "audit", TAM_CFG_SECONDS, F(keep_audit), 0, 36500u * 86400, "365d", true,

@@ -234,8 +234,13 @@ jose_jws_parse(const json_t *obj, struct jose_jws **out, struct tam_err *err)
 	    err)) != TAM_OK ||
 	    (rc = jose_json_obj(obj, WHAT, "header", &unprot, err)) != TAM_OK)
 		return rc;
-	/* cjose_jws_import() indexes the compact form with int. */
-	if (protlen > INT_MAX / 4 || pllen > INT_MAX / 4 || siglen > INT_MAX / 4)
+	/*
+	 * cjose_jws_import() indexes the compact form with int; the payload may
+	 * take what the header and signature leave (a 256 MiB TA's InstallTA
+	 * payload is about 640 MB; JOSE_MAX_CONTENT_BYTES bounds it decoded).
+	 */
+	if (protlen > INT_MAX / 4 || siglen > INT_MAX / 4 ||
+	    pllen > (size_t)INT_MAX - protlen - siglen - 3)
 		return tam_err_set(err, TAM_EMALFORMED, WHAT ": members too long");
 	jws = calloc(1, sizeof(*jws));
 	if (jws == NULL)

@@ -21,10 +21,12 @@
 struct jose_jws_prefix {
 	char alg[8];
 	char *protected_b64;          /* base64url of {"alg":"..."} */
-	char *head_b64;               /* base64url of the prefix's whole 3-byte groups */
-	size_t head_len;
+	char *head_b64;               /* base64url of the prefix's whole 3-byte groups; NULL
+	                                 when it was fed in pieces (begin, update) */
+	size_t head_len;              /* its characters */
 	uint8_t rest[2];              /* the prefix's last len % 3 bytes */
 	size_t n_rest;
+	bool done;                    /* finished: read-only from now on */
 	EVP_MD_CTX *md;               /* SHA-256 of "<protected>.<head>" so far */
 };
 
@@ -40,36 +42,26 @@ jose_jws_prefix_free(struct jose_jws_prefix *p)
 }
 
 int
-jose_jws_prefix_new(const char *alg, const uint8_t *prefix, size_t len,
-    struct jose_jws_prefix **out, struct tam_err *err)
+jose_jws_prefix_begin(const char *alg, struct jose_jws_prefix **out, struct tam_err *err)
 {
 	struct jose_jws_prefix *p;
 	char hdr[32];
-	size_t whole = len - len % 3;
 	int rc = TAM_ENOMEM;
 
 	*out = NULL;
 	if (alg == NULL || (strcmp(alg, JOSE_ALG_RS256) != 0 && strcmp(alg, JOSE_ALG_ES256) != 0))
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s is not allowed", jose_printable(alg));
-	if (len > JOSE_MAX_CONTENT_BYTES || (prefix == NULL && len > 0))
-		return tam_err_set(err, TAM_ETOO_LARGE, WHAT ": payload longer than %u bytes",
-		    JOSE_MAX_CONTENT_BYTES);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
 	snprintf(p->alg, sizeof(p->alg), "%s", alg);
 	/* What jose_jws_sign's header serializes to when it holds "alg" alone. */
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\"}", alg);
 	if (tam_b64url_encode((const uint8_t *)hdr, strlen(hdr), &p->protected_b64) != TAM_OK ||
-	    tam_b64url_encode(whole > 0 ? prefix : (const uint8_t *)"", whole, &p->head_b64) !=
-	    TAM_OK || (p->md = EVP_MD_CTX_new()) == NULL)
+	    (p->md = EVP_MD_CTX_new()) == NULL)
 		goto fail;
-	p->head_len = strlen(p->head_b64);
-	p->n_rest = len - whole;
-	memcpy(p->rest, prefix + whole, p->n_rest);
 	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(p->md, p->protected_b64, strlen(p->protected_b64)) != 1 ||
-	    EVP_DigestUpdate(p->md, ".", 1) != 1 ||
-	    EVP_DigestUpdate(p->md, p->head_b64, p->head_len) != 1) {
+	    EVP_DigestUpdate(p->md, ".", 1) != 1) {
 		rc = TAM_ECRYPTO;
 		goto fail;
 	}
@@ -79,6 +71,62 @@ fail:
 	jose_jws_prefix_free(p);
 	ERR_clear_error();
 	return tam_err_set(err, rc, rc == TAM_ENOMEM ? "out of memory" : WHAT ": SHA-256 failed");
+}
+
+int
+jose_jws_prefix_update(struct jose_jws_prefix *p, const char *b64, size_t len, struct tam_err *err)
+{
+	const size_t max = (size_t)JOSE_MAX_CONTENT_BYTES / 3 * 4;
+
+	if (p->done || len % 4 != 0 || len > max || p->head_len > max - len)
+		return tam_err_set(err, TAM_ETOO_LARGE, WHAT ": payload longer than %u bytes",
+		    JOSE_MAX_CONTENT_BYTES);
+	if (EVP_DigestUpdate(p->md, b64, len) != 1) {
+		ERR_clear_error();
+		return tam_err_set(err, TAM_ECRYPTO, WHAT ": SHA-256 failed");
+	}
+	p->head_len += len;
+	return TAM_OK;
+}
+
+int
+jose_jws_prefix_finish(struct jose_jws_prefix *p, const uint8_t *rest, size_t n_rest,
+    struct tam_err *err)
+{
+	if (p->done || n_rest > sizeof(p->rest))
+		return tam_err_set(err, TAM_EINVAL, WHAT ": a prefix ends in 0 to 2 bytes");
+	memcpy(p->rest, rest, n_rest);
+	p->n_rest = n_rest;
+	p->done = true;
+	return TAM_OK;
+}
+
+int
+jose_jws_prefix_new(const char *alg, const uint8_t *prefix, size_t len,
+    struct jose_jws_prefix **out, struct tam_err *err)
+{
+	struct jose_jws_prefix *p = NULL;
+	size_t whole = len - len % 3;
+	int rc;
+
+	*out = NULL;
+	if (len > JOSE_MAX_CONTENT_BYTES || (prefix == NULL && len > 0))
+		return tam_err_set(err, TAM_ETOO_LARGE, WHAT ": payload longer than %u bytes",
+		    JOSE_MAX_CONTENT_BYTES);
+	if ((rc = jose_jws_prefix_begin(alg, &p, err)) != TAM_OK)
+		return rc;
+	if (tam_b64url_encode(whole > 0 ? prefix : (const uint8_t *)"", whole, &p->head_b64) !=
+	    TAM_OK) {
+		jose_jws_prefix_free(p);
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	}
+	if ((rc = jose_jws_prefix_update(p, p->head_b64, strlen(p->head_b64), err)) != TAM_OK ||
+	    (rc = jose_jws_prefix_finish(p, prefix + whole, len - whole, err)) != TAM_OK) {
+		jose_jws_prefix_free(p);
+		return rc;
+	}
+	*out = p;
+	return TAM_OK;
 }
 
 const char *
@@ -97,7 +145,7 @@ jose_jws_prefix_head(const struct jose_jws_prefix *p, size_t *len)
 size_t
 jose_jws_prefix_bytes(const struct jose_jws_prefix *p)
 {
-	return sizeof(*p) + p->head_len + strlen(p->protected_b64);
+	return sizeof(*p) + (p->head_b64 != NULL ? p->head_len : 0) + strlen(p->protected_b64);
 }
 
 /* The JOSE form of an ECDSA signature: R and S, 32 bytes each (RFC 7518 §3.4). */
@@ -160,6 +208,8 @@ jose_jws_prefix_sign(const struct jose_jws_prefix *p, const struct jose_key *k,
 	*tail_b64 = *sig_b64 = NULL;
 	if (k == NULL || !k->priv)
 		return tam_err_set(err, TAM_EINVAL, WHAT ": signing needs a private key");
+	if (!p->done)
+		return tam_err_set(err, TAM_EINVAL, WHAT ": the prefix is not finished");
 	if (!jose_sig_alg_fits(p->alg, k))
 		return tam_err_set(err, TAM_EALG, WHAT ": alg %s does not fit the key", p->alg);
 	if (tail_len > JOSE_MAX_CONTENT_BYTES || (tail == NULL && tail_len > 0))

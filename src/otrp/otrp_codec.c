@@ -1098,24 +1098,37 @@ out:
 }
 
 int
+otrp_wrap_request_hole(enum otrp_msg m, const json_t *jws, char **out, size_t *len, size_t *at)
+{
+	static const char hole[] = "\"payload\":\"\"";
+	char *p;
+	int rc;
+
+	*at = 0;
+	if ((rc = otrp_wrap_request(m, jws, out, len)) != TAM_OK)
+		return rc;
+	/* The other members are base64 and the name: the first empty payload is the one. */
+	if ((p = strstr(*out, hole)) == NULL) {
+		free(*out);
+		*out = NULL;
+		return TAM_EINVAL;
+	}
+	*at = (size_t)(p - *out) + sizeof(hole) - 2;
+	return TAM_OK;
+}
+
+int
 otrp_wrap_request_payload(enum otrp_msg m, const json_t *jws, const char *head, size_t head_len,
     const char *tail, char **out, size_t *len)
 {
-	static const char hole[] = "\"payload\":\"\"";
-	size_t tail_len = strlen(tail), n = 0, at;
-	char *text = NULL, *p, *buf;
+	size_t tail_len = strlen(tail), n = 0, at = 0;
+	char *text = NULL, *buf;
 	int rc;
 
 	*out = NULL;
 	*len = 0;
-	if ((rc = otrp_wrap_request(m, jws, &text, &n)) != TAM_OK)
+	if ((rc = otrp_wrap_request_hole(m, jws, &text, &n, &at)) != TAM_OK)
 		return rc;
-	/* The other members are base64 and the name: the first empty payload is the one. */
-	if ((p = strstr(text, hole)) == NULL) {
-		free(text);
-		return TAM_EINVAL;
-	}
-	at = (size_t)(p - text) + sizeof(hole) - 2;
 	if ((buf = malloc(n + head_len + tail_len + 1)) == NULL) {
 		free(text);
 		return TAM_ENOMEM;

@@ -11,7 +11,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "otrp_int.h"
 #include "tam/engine.h"
 #include "tam/limits.h"
 #include "tam/log.h"
@@ -34,7 +36,9 @@ struct ta_prefix {
 	uint8_t iv[16];               /* the sealing's random IV: a re-sealed version is another */
 	enum otrp_msg m;              /* InstallTA or UpdateTA (their heads differ) */
 	const struct pki_signer *signer;
-	struct jose_jws_prefix *p;
+	struct jose_jws_prefix *p;    /* without its head when streamed */
+	bool streamed;                /* the TA is made again for each device ... */
+	int fd;                       /* ... from this copy of its ciphertext (-1 when held) */
 	size_t bytes;                 /* what p holds */
 	atomic_int refs;              /* the cache's and each message's being built */
 	uint64_t used;                /* prefix_tick when last used */
@@ -62,6 +66,8 @@ struct otrp_engine {
 	pthread_mutex_t prefix_mu;    /* guards the two below */
 	struct ta_prefix *prefixes[TA_PREFIX_SLOTS]; /* recently sent TAs; NULL slots free */
 	uint64_t prefix_tick;         /* LRU clock of prefixes */
+	uint64_t stream_above;        /* sealed TAs larger than this (bytes) are streamed */
+	struct otrp_slots slots;      /* streamed answers in flight */
 };
 
 /* Everything one response needs on its way from bytes to commit. */
@@ -102,6 +108,7 @@ struct ctx {
 	struct store_request next;    /* the next request's row */
 	char *body;                   /* the next request's bytes */
 	size_t body_len;
+	struct otrp_stream_body stream; /* ... or, for a large TA, their maker */
 };
 
 static int64_t
@@ -162,6 +169,16 @@ otrp_engine_new(const struct otrp_engine_cfg *cfg, struct otrp_engine **out, str
 		free(e);
 		return tam_err_set(err, TAM_ENOMEM, "cannot create mutex");
 	}
+	e->stream_above = cfg->stream_above != 0 ? cfg->stream_above : TAM_STREAM_ABOVE_BYTES;
+	if (otrp_slots_init(&e->slots, cfg->streams != 0 ? cfg->streams : TAM_STREAMS,
+	    cfg->streams_per_device != 0 ? cfg->streams_per_device : TAM_STREAMS_PER_DEVICE) !=
+	    TAM_OK) {
+		pthread_mutex_destroy(&e->prefix_build_mu);
+		pthread_mutex_destroy(&e->prefix_mu);
+		pthread_mutex_destroy(&e->trust_mu);
+		free(e);
+		return tam_err_set(err, TAM_ENOMEM, "cannot make the stream slots");
+	}
 	*out = e;
 	return TAM_OK;
 }
@@ -171,6 +188,8 @@ ta_prefix_put(struct ta_prefix *tp)
 {
 	if (tp != NULL && atomic_fetch_sub(&tp->refs, 1) == 1) {
 		jose_jws_prefix_free(tp->p);
+		if (tp->fd >= 0)
+			close(tp->fd);
 		free(tp);
 	}
 }
@@ -198,6 +217,7 @@ otrp_engine_free(struct otrp_engine *e)
 		ta_prefix_put(e->prefixes[i]);
 	pthread_mutex_destroy(&e->prefix_build_mu);
 	pthread_mutex_destroy(&e->prefix_mu);
+	otrp_slots_destroy(&e->slots);
 	pthread_mutex_destroy(&e->trust_mu);
 	tam_wipe(e->rid_key, sizeof(e->rid_key));
 	free(e);
@@ -228,6 +248,8 @@ void
 otrp_reply_clear(struct otrp_reply *r)
 {
 	free(r->body);
+	if (r->stream.free != NULL)
+		r->stream.free(r->stream.cls);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -347,6 +369,8 @@ ctx_clear(struct ctx *c)
 	tam_dev_state_free(&c->state);
 	free(c->dsi);
 	free(c->body);
+	if (c->stream.free != NULL)
+		c->stream.free(c->stream.cls);
 }
 
 static void
@@ -581,15 +605,50 @@ out:
 	return tp;
 }
 
-/* The prefix of this TA version's message: from the cache, or made from the sealed TA. */
+/* The prefix of a TA small enough to hold: its head is kept and copied into each message. */
+static int
+ta_prefix_held(struct ctx *c, const uint8_t iv[16], const char *head,
+    struct jose_jws_prefix **out, struct tam_err *err)
+{
+	struct store_ta_version v = { 0 };
+	char *b64 = NULL, *text = NULL;
+	size_t hlen = strlen(head), blen;
+	int rc;
+
+	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK)
+		return rc;
+	if (memcmp(v.enc_iv, iv, 16) != 0) {
+		rc = tam_err_set(err, TAM_ECONFLICT, "TA version %lld was sealed again meanwhile",
+		    (long long)v.id);
+		goto out;
+	}
+	if (tam_b64_encode(v.enc_ta, v.enc_ta_len, &b64) != TAM_OK ||
+	    (text = malloc(hlen + (blen = strlen(b64)))) == NULL) {
+		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(text, head, hlen);
+	memcpy(text + hlen, b64, blen);
+	rc = pki_signer_prefix_new(signer_of(c), (const uint8_t *)text, hlen + blen, out, err);
+out:
+	free(text);
+	free(b64);
+	store_ta_version_clear(&v);
+	return rc;
+}
+
+/*
+ * The prefix of this TA version's message: from the cache, or made from the
+ * sealed TA, held (small) or hashed in one pass over the stored blob (larger
+ * than stream_above: each message is then made again as it is sent).
+ * Blobs are never rewritten, so the IV read with the version names them.
+ */
 static int
 ta_prefix_get(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], const char *head,
     struct ta_prefix **out, struct tam_err *err)
 {
-	struct store_ta_version v = { 0 };
-	struct ta_prefix *tp;
-	char *b64 = NULL, *text = NULL;
-	size_t hlen = strlen(head), blen;
+	struct ta_prefix *tp = NULL;
+	uint64_t ct_len = 0;
 	int rc;
 
 	if ((*out = ta_prefix_find(c, m, iv)) != NULL)
@@ -599,30 +658,22 @@ ta_prefix_get(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], const char *
 		pthread_mutex_unlock(&c->e->prefix_build_mu);
 		return TAM_OK;
 	}
-	if ((rc = store_ta_version_get_sealed(c->st, c->op.ta_version_id, &v, err)) != TAM_OK) {
-		pthread_mutex_unlock(&c->e->prefix_build_mu);
-		return rc;
-	}
-	if (memcmp(v.enc_iv, iv, 16) != 0) {
-		rc = tam_err_set(err, TAM_ECONFLICT, "TA version %lld was sealed again meanwhile",
-		    (long long)v.id);
+	if ((rc = otrp_stream_ct_len(c->st, c->op.ta_version_id, &ct_len, err)) != TAM_OK)
 		goto out;
-	}
-	if (tam_b64_encode(v.enc_ta, v.enc_ta_len, &b64) != TAM_OK ||
-	    (text = malloc(hlen + (blen = strlen(b64)))) == NULL ||
-	    (tp = calloc(1, sizeof(*tp))) == NULL) {
+	if ((tp = calloc(1, sizeof(*tp))) == NULL) {
 		rc = tam_err_set(err, TAM_ENOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(text, head, hlen);
-	memcpy(text + hlen, b64, blen);
 	tp->ta_version_id = c->op.ta_version_id;
 	memcpy(tp->iv, iv, 16);
 	tp->m = m;
 	tp->signer = signer_of(c);
+	tp->streamed = ct_len > c->e->stream_above;
 	atomic_init(&tp->refs, 1);
-	if ((rc = pki_signer_prefix_new(signer_of(c), (const uint8_t *)text, hlen + blen, &tp->p,
-	    err)) != TAM_OK) {
+	tp->fd = -1;
+	rc = tp->streamed ? otrp_stream_prefix(c->st, c->op.ta_version_id, m, signer_of(c),
+	    c->e->cfg.spool_dir, &tp->p, &tp->fd, err) : ta_prefix_held(c, iv, head, &tp->p, err);
+	if (rc != TAM_OK) {
 		free(tp);
 		goto out;
 	}
@@ -630,9 +681,6 @@ ta_prefix_get(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], const char *
 	*out = ta_prefix_keep(c, tp);
 out:
 	pthread_mutex_unlock(&c->e->prefix_build_mu);
-	free(text);
-	free(b64);
-	store_ta_version_clear(&v);
 	return rc;
 }
 
@@ -640,16 +688,17 @@ out:
  * An InstallTA or UpdateTA. Its TBS begins with the TA, the same for every
  * device, so that share of the encoding and of the signature's hash is done
  * once per version and identity, and a device's message costs its own
- * members, a signature and a copy, however large the TA.
+ * members, a signature and a copy, however large the TA; a large TA's
+ * message is not even copied but made again as it is sent (otrp_stream.c).
  */
 static int
 sign_ta_request(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], json_t *tbs,
     struct tam_err *err)
 {
 	struct ta_prefix *tp = NULL;
-	char head[96], *text = NULL, *tail_b64 = NULL;
+	char head[96], *text = NULL, *tail_b64 = NULL, *msg = NULL;
 	const char *phead;
-	size_t len = 0, hlen, plen = 0;
+	size_t len = 0, hlen, plen = 0, at = 0;
 	json_t *jws = NULL;
 	int rc;
 
@@ -669,6 +718,16 @@ sign_ta_request(struct ctx *c, enum otrp_msg m, const uint8_t iv[16], json_t *tb
 	    (rc = pki_signer_sign_prefixed(signer_of(c), tp->p, (const uint8_t *)text + hlen,
 	    len - hlen, &jws, &tail_b64, err)) != TAM_OK)
 		goto out;
+	if (tp->streamed) {
+		if ((rc = otrp_wrap_request_hole(m, jws, &msg, &len, &at)) != TAM_OK) {
+			rc = tam_err_set(err, rc, "cannot serialize %s", otrp_request_name(m));
+			goto out;
+		}
+		rc = otrp_stream_new(c->st, c->op.ta_version_id, m, tp->fd, msg, len, at, tail_b64,
+		    &c->e->slots, c->dev.did, &c->stream, err);
+		tail_b64 = NULL;
+		goto out;
+	}
 	phead = jose_jws_prefix_head(tp->p, &plen);
 	if ((rc = otrp_wrap_request_payload(m, jws, phead, plen, tail_b64, &c->body,
 	    &c->body_len)) != TAM_OK)
@@ -1338,7 +1397,9 @@ reply_from(struct ctx *c, struct otrp_reply *reply)
 	} else {
 		reply->body = c->body;
 		reply->len = c->body_len;
+		reply->stream = c->stream;
 		c->body = NULL;
+		memset(&c->stream, 0, sizeof(c->stream));
 	}
 	return TAM_OK;
 }

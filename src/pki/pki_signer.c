@@ -335,6 +335,13 @@ pki_signer_prefix_new(const struct pki_signer *s, const uint8_t *prefix, size_t 
 }
 
 int
+pki_signer_prefix_begin(const struct pki_signer *s, struct jose_jws_prefix **out,
+    struct tam_err *err)
+{
+	return jose_jws_prefix_begin(s->alg, out, err);
+}
+
+int
 pki_signer_sign_prefixed(const struct pki_signer *s, const struct jose_jws_prefix *p,
     const uint8_t *tail, size_t tail_len, json_t **jws, char **tail_b64, struct tam_err *err)
 {

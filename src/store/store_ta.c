@@ -34,6 +34,12 @@ static const char SQL_BLOB_ADD_SIZED[] =
     "INSERT INTO ta_blobs (version_id, kind, data) VALUES (?1, ?2, zeroblob(?3))";
 static const char SQL_BLOB_ROW[] =
     "SELECT id FROM ta_blobs WHERE version_id = ?1 AND kind = ?2";
+/* A TA still served: its blob row still the version's and the version not withdrawn. */
+/* Bytes per piece of store_blob_copy. */
+#define STORE_COPY_PIECE (256u << 10)
+static const char SQL_BLOB_LIVE[] =
+    "SELECT b.id FROM ta_blobs b JOIN ta_versions v ON v.id = b.version_id"
+    " WHERE b.id = ?1 AND v.id = ?2 AND v.withdrawn IS NULL";
 /* Columns 0..13 in every version query; 14 and 15 only when blobs are wanted. */
 #define VERSION_COLS \
     "SELECT id, ta_id, version, version_key, digest, size, enc_key, enc_iv," \
@@ -472,12 +478,15 @@ out:
 
 struct store_blob {
 	struct store *st;             /* a read-only connection of its own */
+	int64_t version_id;
 	int64_t row;                  /* the ta_blobs row */
 	uint64_t size;
+	const char *what;             /* for messages: "TA bundle", "TA ciphertext" */
 };
 
-int
-store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
+/* The blob of kind for a version, on a new read-only connection to path. */
+static int
+blob_open(const char *path, int64_t version_id, const char *kind, struct store_blob **out,
     uint64_t *size, struct tam_err *err)
 {
 	struct store_blob *b;
@@ -486,17 +495,24 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 
 	*out = NULL;
 	*size = 0;
+	if (path == NULL || path[0] == '\0')
+		return tam_err_set(err, TAM_EDB, "the database has no file name");
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return tam_err_set(err, TAM_ENOMEM, "out of memory");
-	if ((rc = store_open(db_path, STORE_READONLY, &b->st, err)) != TAM_OK) {
+	b->version_id = version_id;
+	b->what = strcmp(kind, "bundle") == 0 ? "TA bundle" : "TA ciphertext";
+	if ((rc = store_open(path, STORE_READONLY, &b->st, err)) != TAM_OK) {
 		free(b);
 		return rc;
 	}
-	rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
-	    STORE_TEXT("bundle")), "TA bundle", store_read_int64, &b->row, err);
+	/* Pieces are read once: a page cache of its own would only hold them longer. */
+	rc = store_exec(b->st, "PRAGMA cache_size = -256", err);
+	if (rc == TAM_OK)
+		rc = store_get(b->st, SQL_BLOB_ROW, STORE_PARAMS(STORE_INT64(version_id),
+		    STORE_TEXT(kind)), b->what, store_read_int64, &b->row, err);
 	if (rc == TAM_OK && (src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row,
 	    0, &h)) != SQLITE_OK)
-		rc = store_sqlerr(b->st, src, "TA bundle", err);
+		rc = store_sqlerr(b->st, src, b->what, err);
 	if (rc != TAM_OK) {
 		store_blob_close(b);
 		return rc;
@@ -506,6 +522,20 @@ store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob 
 	*size = b->size;
 	*out = b;
 	return TAM_OK;
+}
+
+int
+store_ta_bundle_open(const char *db_path, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err)
+{
+	return blob_open(db_path, version_id, "bundle", out, size, err);
+}
+
+int
+store_ta_cipher_open(struct store *st, int64_t version_id, struct store_blob **out,
+    uint64_t *size, struct tam_err *err)
+{
+	return blob_open(sqlite3_db_filename(st->db, "main"), version_id, "enc_ta", out, size, err);
 }
 
 /*
@@ -525,7 +555,58 @@ store_blob_read(struct store_blob *b, uint64_t off, uint8_t *buf, size_t n, stru
 	if (src == SQLITE_OK)
 		src = sqlite3_blob_read(h, buf, (int)n, (int)off);
 	sqlite3_blob_close(h);
-	return src == SQLITE_OK ? TAM_OK : store_sqlerr(b->st, src, "TA bundle", err);
+	return src == SQLITE_OK ? TAM_OK : store_sqlerr(b->st, src, b->what, err);
+}
+
+int
+store_blob_check(struct store_blob *b, struct tam_err *err)
+{
+	int64_t row = 0;
+	int rc;
+
+	rc = store_get(b->st, SQL_BLOB_LIVE, STORE_PARAMS(STORE_INT64(b->row),
+	    STORE_INT64(b->version_id)), b->what, store_read_int64, &row, err);
+	if (rc == TAM_ENOTFOUND)
+		return tam_err_set(err, TAM_ENOTFOUND, "TA version %lld was withdrawn",
+		    (long long)b->version_id);
+	return rc;
+}
+
+/*
+ * One open blob for the whole copy: reopening it per piece would walk its
+ * overflow pages from the start every time (quadratic in its size). The
+ * snapshot it holds lasts as long as the copy, not as long as any client.
+ */
+int
+store_blob_copy(struct store_blob *b, int fd, struct tam_err *err)
+{
+	uint8_t *buf;
+	sqlite3_blob *h = NULL;
+	uint64_t off = 0;
+	size_t n;
+	int src, rc = TAM_OK;
+
+	if (b->size > INT_MAX)
+		return tam_err_set(err, TAM_EINVAL, "%s too large", b->what);
+	if ((buf = malloc(STORE_COPY_PIECE)) == NULL)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	src = sqlite3_blob_open(b->st->db, "main", "ta_blobs", "data", b->row, 0, &h);
+	if (src == SQLITE_OK && (uint64_t)sqlite3_blob_bytes(h) != b->size)
+		src = SQLITE_CORRUPT;
+	for (; src == SQLITE_OK && off < b->size; off += n) {
+		n = b->size - off < STORE_COPY_PIECE ? (size_t)(b->size - off) : STORE_COPY_PIECE;
+		if ((src = sqlite3_blob_read(h, buf, (int)n, (int)off)) != SQLITE_OK)
+			break;
+		if (tam_pwrite_all(fd, buf, n, off) != 0) {
+			rc = tam_err_set(err, TAM_EIO, "copying the %s: %s", b->what, strerror(errno));
+			break;
+		}
+	}
+	sqlite3_blob_close(h);
+	free(buf);
+	if (rc == TAM_OK && src != SQLITE_OK)
+		rc = store_sqlerr(b->st, src, b->what, err);
+	return rc;
 }
 
 void

@@ -590,6 +590,21 @@ rate_count(const char *client, int rc, const struct otrp_reply *reply)
 		(void)ratelimit_take(failure_limit, client, tam_monotonic_ms());
 }
 
+/*
+ * Every large-TA stream is taken (limits.streamed_answers): nothing was
+ * written, so the broker sends the same answer again after Retry-After.
+ */
+static int
+busy_answer(struct http_answer *ans, struct tam_err *err)
+{
+	log_info("event=otrp.busy detail=\"%s\" retry_after=%d", err->msg, TAM_STREAM_RETRY_SECONDS);
+	ans->status = 503;
+	ans->no_content = true;
+	if (http_answer_header(ans, "Retry-After", "%d", TAM_STREAM_RETRY_SECONDS) != TAM_OK)
+		return tam_err_set(err, TAM_ENOMEM, "out of memory");
+	return TAM_OK;
+}
+
 static int
 handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size_t len,
     struct http_answer *ans, struct tam_err *err)
@@ -615,6 +630,8 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 		rate_count(client, rc, &reply);
 	metrics_request(rc != TAM_OK ? http_status_for(rc) : reply.done ? 204 : 200,
 	    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc == TAM_EBUSY)
+		return busy_answer(ans, err);
 	if (rc != TAM_OK) {
 		metrics_message_rejected(rc);
 		if (rc == TAM_EDB)
@@ -635,6 +652,9 @@ handle_otrp(void *arg, const struct http_request *req, const uint8_t *body, size
 	}
 	ans->body = reply.body;
 	ans->len = reply.len;
+	if (reply.stream.read != NULL)
+		ans->reader = (struct http_body_reader){ reply.stream.size, reply.stream.read,
+		    reply.stream.free, reply.stream.cls };
 	return TAM_OK;
 }
 
@@ -1191,6 +1211,18 @@ main(int argc, char **argv)
 	ecfg.aist_signer = aist_signer;
 	ecfg.request_ttl = cfg.request_ttl;
 	ecfg.auto_register = cfg.auto_register;
+	/* Uploads and streamed TAs spool beside the database (its file system, its permissions). */
+	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
+	if (strrchr(spool_dir, '/') != NULL)
+		*strrchr(spool_dir, '/') = '\0';
+	else
+		snprintf(spool_dir, sizeof(spool_dir), ".");
+	if (spool_dir[0] == '\0')
+		snprintf(spool_dir, sizeof(spool_dir), "/");
+	ecfg.stream_above = cfg.stream_ta_above;
+	ecfg.streams = cfg.streamed_answers;
+	ecfg.streams_per_device = cfg.streamed_answers_per_device;
+	ecfg.spool_dir = spool_dir;
 	if (otrp_engine_new(&ecfg, &engine, &err) != TAM_OK ||
 	    (ratelimit_new(cfg.open_rate, cfg.open_burst, &open_limit) != TAM_OK &&
 	    tam_err_set(&err, TAM_ENOMEM, "cannot make the rate limits") != 0) ||
@@ -1212,13 +1244,6 @@ main(int argc, char **argv)
 	memset(&anchors, 0, sizeof(anchors));
 	set_staples(staples);
 	conns.path = cfg.db_path;
-	snprintf(spool_dir, sizeof(spool_dir), "%s", cfg.db_path);
-	if (strrchr(spool_dir, '/') != NULL)
-		*strrchr(spool_dir, '/') = '\0';
-	else
-		snprintf(spool_dir, sizeof(spool_dir), ".");
-	if (spool_dir[0] == '\0')
-		snprintf(spool_dir, sizeof(spool_dir), "/");
 	api_ctx.db_path = cfg.db_path;
 	api_ctx.spool_dir = spool_dir;
 	atomic_store(&api_ctx.max_upload, cfg.max_upload);

@@ -71,6 +71,7 @@ tam_err_name(int code)
 	case TAM_ECERT_REVOKED: return "cert_revoked";
 	case TAM_ERATE_LIMITED: return "rate_limited";
 	case TAM_EQUOTA: return "quota";
+	case TAM_EBUSY: return "busy";
 	default: return "unknown";
 	}
 }

@@ -96,6 +96,43 @@ tam_b64url_encode(const uint8_t *in, size_t n, char **out)
 	return b64_encode(in, n, out, true);
 }
 
+/*
+ * The same encodings into a caller's buffer, for data encoded piece by
+ * piece (a streamed TA): pieces of whole 3-byte groups join into the
+ * encoding of the whole.
+ */
+size_t
+tam_b64_encode_to(const uint8_t *in, size_t n, char *out, bool url)
+{
+	static const char std[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char urlsafe[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *a = url ? urlsafe : std;
+	size_t i = 0, o = 0;
+	uint32_t v;
+
+	for (; n - i >= 3; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		out[o++] = a[(v >> 6) & 63];
+		out[o++] = a[v & 63];
+	}
+	if (n - i > 0) {
+		v = (uint32_t)in[i] << 16 | (n - i == 2 ? (uint32_t)in[i + 1] << 8 : 0);
+		out[o++] = a[v >> 18];
+		out[o++] = a[(v >> 12) & 63];
+		if (n - i == 2)
+			out[o++] = a[(v >> 6) & 63];
+		else if (!url)
+			out[o++] = '=';
+		if (!url)
+			out[o++] = '=';
+	}
+	return o;
+}
+
 static bool
 is_b64_core(char c)
 {
@@ -353,6 +390,27 @@ tam_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 		b += w;
 		n -= (size_t)w;
 		off += (uint64_t)w;
+	}
+	return 0;
+}
+
+int
+tam_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t r = pread(fd, b, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		b += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
 	}
 	return 0;
 }

@@ -2197,6 +2197,38 @@ test_jws_prefix(void **state)
 			jose_jws_prefix_free(p);
 		}
 	}
+	/* fed in pieces, not kept: the same signature (RS256) and tail, no head */
+	for (size_t i = 0; i < sizeof(plens) / sizeof(plens[0]); i++) {
+		struct jose_jws_prefix *p = NULL, *q = NULL;
+		char *t1 = NULL, *s1 = NULL, *t2 = NULL, *s2 = NULL;
+		size_t whole = plens[i] - plens[i] % 3, hlen = 0, qlen = 1;
+		const char *head;
+
+		assert_int_equal(jose_jws_prefix_new(JOSE_ALG_RS256, buf, plens[i], &p, &e), TAM_OK);
+		head = jose_jws_prefix_head(p, &hlen);
+		assert_int_equal(jose_jws_prefix_begin(JOSE_ALG_RS256, &q, &e), TAM_OK);
+		assert_int_equal(jose_jws_prefix_sign(q, f->rsa, buf, 3, &t2, &s2, &e), TAM_EINVAL);
+		for (size_t off = 0; off < hlen; off += 8)
+			assert_int_equal(jose_jws_prefix_update(q, head + off, hlen - off < 8 ?
+			    hlen - off : 8, &e), TAM_OK);
+		assert_int_equal(jose_jws_prefix_update(q, "abc", 3, &e), TAM_ETOO_LARGE);
+		assert_int_equal(jose_jws_prefix_finish(q, buf + whole, plens[i] - whole, &e), TAM_OK);
+		assert_int_not_equal(jose_jws_prefix_update(q, "abcd", 4, &e), TAM_OK);
+		assert_null(jose_jws_prefix_head(q, &qlen));
+		assert_int_equal(qlen, hlen);
+		assert_int_equal(jose_jws_prefix_sign(p, f->rsa, buf + plens[i], 70, &t1, &s1, &e),
+		    TAM_OK);
+		assert_int_equal(jose_jws_prefix_sign(q, f->rsa, buf + plens[i], 70, &t2, &s2, &e),
+		    TAM_OK);
+		assert_string_equal(t1, t2);
+		assert_string_equal(s1, s2);
+		free(t1);
+		free(s1);
+		free(t2);
+		free(s2);
+		jose_jws_prefix_free(p);
+		jose_jws_prefix_free(q);
+	}
 	/* a key of the other type, a public key, an alg off the list */
 	{
 		struct jose_jws_prefix *p = NULL;

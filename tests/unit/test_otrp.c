@@ -576,6 +576,91 @@ test_encode_contents(void **state)
  * at otrp_tbs_ta_head; the result is the TBS that holds it, and a message
  * whose payload is spliced in is the message that holds it.
  */
+/* A ciphertext in memory, read by offset; fail_at: the read covering it fails. */
+struct ct_src {
+	const uint8_t *ct;
+	size_t len;
+	size_t fail_at;
+	int reads;
+};
+
+static int
+ct_read(void *cls, uint64_t off, uint8_t *buf, size_t n, struct tam_err *err)
+{
+	struct ct_src *s = cls;
+
+	s->reads++;
+	if (off + n > s->len || (s->fail_at >= off && s->fail_at < off + n))
+		return tam_err_set(err, TAM_ENOTFOUND, "gone");
+	memcpy(buf, s->ct + off, n);
+	return TAM_OK;
+}
+
+/*
+ * The payload made piece by piece is the base64url of head || base64(ct)
+ * made at once: its whole groups in the pieces, the rest left over, for
+ * ciphertexts of one and of many pieces and every length modulo 3; a
+ * source that fails mid-way fails the piece.
+ */
+static void
+test_ta_payload_pieces(void **state)
+{
+	static const size_t lens[] = { 1, 2, 3, 16, 49151, 49152, 49153, 200000, 200001, 200002 };
+	char head[96], *b64 = NULL, *want = NULL;
+	uint8_t *ct = malloc(200002), *mid, rest[2];
+	struct tam_err e = { 0 };
+
+	(void)state;
+	assert_non_null(ct);
+	for (size_t i = 0; i < 200002; i++)
+		ct[i] = (uint8_t)(i * 131 + (i >> 9));
+	for (int u = 0; u < 2; u++) {
+		enum otrp_msg m = u ? OTRP_MSG_UPDATE_TA : OTRP_MSG_INSTALL_TA;
+		assert_int_equal(otrp_tbs_ta_head(m, head, sizeof(head)), 0);
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			struct ct_src src = { ct, lens[k], SIZE_MAX, 0 };
+			struct otrp_ta_payload *p = NULL;
+			size_t hlen = strlen(head), mlen, whole, got = 0, n = 0, nrest;
+			const char *piece;
+			int rc;
+
+			assert_int_equal(tam_b64_encode(ct, lens[k], &b64), 0);
+			mlen = hlen + strlen(b64);
+			assert_non_null(mid = malloc(mlen));
+			memcpy(mid, head, hlen);
+			memcpy(mid + hlen, b64, strlen(b64));
+			whole = mlen - mlen % 3;
+			assert_int_equal(tam_b64url_encode(mid, whole, &want), 0);
+			assert_int_equal(otrp_ta_payload_new(m, lens[k], ct_read, &src, &p), 0);
+			assert_int_equal(otrp_ta_payload_size(p), strlen(want));
+			while (otrp_ta_payload_next(p, &piece, &n, &e) == TAM_OK && n > 0) {
+				assert_true(got + n <= strlen(want));
+				assert_memory_equal(piece, want + got, n);
+				got += n;
+			}
+			assert_int_equal(got, strlen(want));
+			nrest = otrp_ta_payload_rest(p, rest);
+			assert_int_equal(nrest, mlen - whole);
+			assert_memory_equal(rest, mid + whole, nrest);
+			assert_int_equal(src.reads, (int)((lens[k] + 49151) / 49152));
+			otrp_ta_payload_free(p);
+			/* the source fails at its last byte */
+			src = (struct ct_src){ ct, lens[k], lens[k] - 1, 0 };
+			assert_int_equal(otrp_ta_payload_new(m, lens[k], ct_read, &src, &p), 0);
+			while ((rc = otrp_ta_payload_next(p, &piece, &n, &e)) == TAM_OK && n > 0)
+				;
+			assert_int_equal(rc, TAM_ENOTFOUND);
+			otrp_ta_payload_free(p);
+			free(want);
+			free(mid);
+			free(b64);
+		}
+	}
+	assert_int_not_equal(otrp_ta_payload_new(OTRP_MSG_DELETE_TA, 16, ct_read, NULL, &(struct
+	    otrp_ta_payload *){ NULL }), 0);
+	free(ct);
+}
+
 static void
 test_ta_first_tbs_and_splice(void **state)
 {
@@ -797,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_decode_malformed_members),
 		cmocka_unit_test(test_decode_gds_fail_sigalgs),
 		cmocka_unit_test(test_ta_first_tbs_and_splice),
+		cmocka_unit_test(test_ta_payload_pieces),
 		cmocka_unit_test(test_decode_structure_errors),
 		cmocka_unit_test(test_decode_envelope_errors),
 		cmocka_unit_test(test_decode_alg_none),

@@ -43,6 +43,31 @@ test_b64_roundtrip(void **state)
 	free(s);
 }
 
+/* The buffer encoder is the allocating one, in both alphabets, for every length modulo 3. */
+static void
+test_b64_encode_to(void **state)
+{
+	uint8_t in[40];
+	char out[TAM_B64_LEN(sizeof(in))], *want = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 37 + 250);
+	for (size_t n = 0; n <= sizeof(in); n++) {
+		size_t got = tam_b64_encode_to(in, n, out, false);
+		assert_int_equal(tam_b64_encode(in, n, &want), TAM_OK);
+		assert_int_equal(got, strlen(want));
+		assert_int_equal(got, TAM_B64_LEN(n));
+		assert_memory_equal(out, want, got);
+		free(want);
+		got = tam_b64_encode_to(in, n, out, true);
+		assert_int_equal(tam_b64url_encode(in, n, &want), TAM_OK);
+		assert_int_equal(got, strlen(want));
+		assert_memory_equal(out, want, got);
+		free(want);
+	}
+}
+
 static void
 test_b64_rejects(void **state)
 {
@@ -222,6 +247,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64_roundtrip),
 		cmocka_unit_test(test_b64_rejects),
+		cmocka_unit_test(test_b64_encode_to),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_random_id),
 		cmocka_unit_test(test_buf),
