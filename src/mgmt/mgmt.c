@@ -685,7 +685,7 @@ mgmt_upload_finish(struct mgmt *m, struct mgmt_upload *u, const uint8_t *want_di
 	}
 	/* In the transaction: concurrent uploads of one SP cannot both squeeze under it. */
 	if (rc == TAM_OK && !res->existed)
-		rc = mgmt_upload_quota(m, u, u->len, err);
+		rc = quota_check(m, u->sp_id, u->spid, u->len, true, err);
 	if (rc != TAM_OK || res->existed) {
 		store_rollback(m->st);
 		goto out;
